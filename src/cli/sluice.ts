@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/**
+ * The `sluice` command: `serve`, `tail`, `chat`.
+ *
+ * @module
+ */
+import { serve } from '../server/app.ts';
+
+const USAGE = `Usage:
+  sluice serve                      serve the app on http://localhost:3000 (PORT overrides)
+  sluice tail URL [--json] [--no-reconnect] [-H "Name: value"]... [-X METHOD] [-d BODY]
+  sluice chat "question"            stream an answer to the terminal
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve': {
+      const server = await serve();
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 3000;
+      console.log(`sluice listening on http://localhost:${port}`);
+      const stop = (): void => {
+        server.close();
+        server.closeAllConnections();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return new Promise<number>((resolve) => server.once('close', () => resolve(0)));
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      void rest;
+      process.stderr.write(`sluice: unknown command "${command}".\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`sluice: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,86 @@
+/**
+ * The error base class of every layer, and the codes of the core layer.
+ *
+ * @module
+ */
+
+const MARKER = Symbol.for('sluice.error');
+
+/** A JSON error body as every sluice endpoint sends it: `{"error":{"code","message"}}`. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** Options shared by every {@link SluiceError}. */
+export interface SluiceErrorOptions {
+  /** The HTTP status the server answers with when this error happens before the first byte. @defaultValue 500 */
+  status?: number;
+  /** The original error. */
+  cause?: unknown;
+}
+
+/**
+ * Base class of all errors thrown by sluice. Each has a stable `code` and the HTTP `status`
+ * the server maps it to, so any error becomes `{"error":{"code","message"}}` without guessing.
+ */
+export class SluiceError extends Error {
+  override name = 'SluiceError';
+  readonly code: string;
+  readonly status: number;
+  readonly [MARKER] = true;
+
+  constructor(code: string, message: string, options: SluiceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status ?? 500;
+  }
+}
+
+/**
+ * Whether `value` is a sluice error, even one thrown by another installed copy of the package.
+ * @param value - anything caught
+ * @returns true for instances of {@link SluiceError} from any copy of sluice
+ */
+export function isSluiceError(value: unknown): value is SluiceError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
+}
+
+/**
+ * Whether `value` is an abort (a `DOMException` or `Error` named `AbortError` or `TimeoutError`).
+ * Aborts are passed through as they are, never wrapped or reported as failures.
+ */
+export function isAbortError(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    ((value as { name?: unknown }).name === 'AbortError' || (value as { name?: unknown }).name === 'TimeoutError')
+  );
+}
+
+/** The codes of the core layer with their HTTP status. */
+export const CORE_ERROR_CODES = {
+  /** The source failed and the error carried no status of its own. */
+  internal_error: 500,
+  /** The stream's source failed before sending anything and the error said the service is unavailable. */
+  unavailable: 503,
+} as const;
+
+/** The message clients see for an error that is not a {@link SluiceError}, unless `onError` says otherwise. */
+export const SAFE_ERROR_MESSAGE = 'The stream failed because of an internal error.';
+
+/**
+ * Maps any error to the status and JSON body a client sees.
+ * @param error - what was thrown
+ * @param onError - turns an unknown error into client-visible text; sluice errors keep their own message
+ * @returns the HTTP status and the `{"error":{"code","message"}}` body
+ */
+export function toErrorResponse(
+  error: unknown,
+  onError?: (error: unknown) => string | undefined,
+): { status: number; body: ErrorBody } {
+  if (isSluiceError(error)) {
+    return { status: error.status, body: { error: { code: error.code, message: error.message } } };
+  }
+  const message = onError?.(error) ?? SAFE_ERROR_MESSAGE;
+  return { status: 500, body: { error: { code: 'internal_error', message } } };
+}

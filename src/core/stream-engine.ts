@@ -1,0 +1,342 @@
+/**
+ * The pull engine shared by the Web and Node paths: pulls items only while the sink has room,
+ * gathers items that are ready at once into one write, holds the head until the first item,
+ * sends heartbeats while idle, and turns errors into statuses or in-band error signals.
+ *
+ * @module
+ */
+import { isAbortError, toErrorResponse } from './errors.ts';
+import { openSource, type PullIterator } from './open-source.ts';
+import { text } from './text-format.ts';
+import type { Format, Source, StreamOptions, StreamOutcome, StreamResult } from './types.ts';
+
+/** Where the engine writes: a Node `ServerResponse`, a `ReadableStream` controller, a test double. */
+export interface Sink {
+  /** Sends the status and headers; `flushNow` when no body byte follows at once. */
+  commit(status: number, headers: Record<string, string>, flushNow: boolean): void;
+  /** Writes one chunk; false when the consumer is full (the engine then waits for `resume()`). */
+  write(chunk: string | Uint8Array): boolean;
+  /** Groups the writes of one batch into one (Node: `cork`). */
+  cork?(): void;
+  uncork?(): void;
+  /** Ends the body cleanly. */
+  end(): void;
+  /** Ends the body as a failed transfer (no clean end of the chunked body). */
+  abort(error: unknown): void;
+  /** Body bytes written so far. */
+  readonly bytes: number;
+}
+
+/** A running stream. */
+export interface StreamEngine {
+  /** Starts pulling. */
+  start(): void;
+  /** The sink has room again. */
+  resume(): void;
+  /** Stops at once: aborts the source's signal and calls the iterator's `return()`. */
+  cancel(reason: unknown, outcome: Extract<StreamOutcome, 'disconnected' | 'aborted'>): void;
+  /** Settles when the stream is over; never rejects. */
+  readonly done: Promise<StreamResult>;
+}
+
+/** Headers every streaming response gets: no caching, no transformation (compression), no proxy buffering, no sniffing. */
+export const STREAM_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+  'x-content-type-options': 'nosniff',
+};
+
+const ERROR_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+};
+
+const DEFAULT_HEARTBEAT_MS = 15_000;
+const DEFAULT_HOLD_HEADERS_MS = 10_000;
+const DEFAULT_MAX_BATCH_BYTES = 16 * 1024;
+
+// A macrotask boundary: items that arrive before it are "ready at once" and leave in one write.
+// setImmediate (Node, Bun) runs right after pending I/O; elsewhere setTimeout(0) is the closest.
+const nextMacrotask: (callback: () => void) => unknown =
+  typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate : (callback) => setTimeout(callback, 0);
+
+function unref(timer: unknown): void {
+  (timer as { unref?: () => void } | undefined)?.unref?.();
+}
+
+function checkMs(name: string, value: number | undefined): void {
+  if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
+    throw new RangeError(`Expected \`${name}\` to be a finite number >= 0, got ${String(value)}.`);
+  }
+}
+
+/**
+ * Validates options at the call, so that bad arguments fail there and not inside the stream.
+ * @throws RangeError for negative or non-finite durations and sizes
+ */
+export function checkStreamOptions(options: StreamOptions<unknown>): void {
+  checkMs('heartbeatMs', options.heartbeatMs);
+  checkMs('holdHeadersMs', options.holdHeadersMs);
+  if (options.maxBatchBytes !== undefined && !(options.maxBatchBytes >= 1)) {
+    throw new RangeError(`Expected \`maxBatchBytes\` to be a number >= 1, got ${String(options.maxBatchBytes)}.`);
+  }
+  if (options.status !== undefined && !(Number.isInteger(options.status) && options.status >= 200 && options.status <= 599)) {
+    throw new RangeError(`Expected \`status\` to be an integer from 200 to 599, got ${String(options.status)}.`);
+  }
+}
+
+/**
+ * Creates the engine that moves `source` into `sink`.
+ * @param source - any source
+ * @param options - stream options (validated by the caller with {@link checkStreamOptions})
+ * @param sink - where bytes go
+ * @returns the engine; call `start()`
+ */
+export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<T>, sink: Sink): StreamEngine {
+  const format = (options.format ?? text()) as Format<T>;
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const holdHeadersMs = options.holdHeadersMs ?? DEFAULT_HOLD_HEADERS_MS;
+  const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+  const heartbeat = heartbeatMs > 0 ? format.heartbeat : undefined;
+  const controller = new AbortController();
+
+  let committed = false;
+  let closed = false;
+  let paused = false;
+  let iterator: PullIterator<T> | undefined;
+  let items = 0;
+  let lastWriteAt = 0;
+  let flushScheduled = false;
+  let holdTimer: ReturnType<typeof setTimeout> | undefined;
+  let heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  let wake: (() => void) | undefined;
+
+  // Pending output: a string that grows by concatenation (V8 ropes), plus byte chunks when the
+  // source yields bytes. Most batches are one string and leave in one write.
+  let pendingText = '';
+  let pendingParts: (string | Uint8Array)[] | undefined;
+  let pendingBytes = 0;
+
+  let settle!: (result: StreamResult) => void;
+  const done = new Promise<StreamResult>((resolve) => (settle = resolve));
+
+  const externalSignal = options.signal;
+  const onExternalAbort = (): void => cancel(externalSignal?.reason, 'aborted');
+
+  function headers(): Record<string, string> {
+    return { 'content-type': format.contentType, ...STREAM_HEADERS, ...format.headers, ...options.headers };
+  }
+
+  function commit(flushNow: boolean): void {
+    committed = true;
+    if (holdTimer !== undefined) clearTimeout(holdTimer);
+    holdTimer = undefined;
+    sink.commit(options.status ?? 200, headers(), flushNow);
+    lastWriteAt = performance.now();
+    if (heartbeat !== undefined) armHeartbeat(heartbeatMs);
+  }
+
+  function armHeartbeat(ms: number): void {
+    heartbeatTimer = setTimeout(beat, ms);
+    unref(heartbeatTimer);
+  }
+
+  function beat(): void {
+    if (closed || heartbeat === undefined) return;
+    const idle = performance.now() - lastWriteAt;
+    // Only while the consumer has room; restarted after each real write (lastWriteAt).
+    if (idle >= heartbeatMs - 1 && !paused) {
+      if (!sink.write(heartbeat)) paused = true;
+      lastWriteAt = performance.now();
+      armHeartbeat(heartbeatMs);
+    } else {
+      armHeartbeat(Math.max(1, heartbeatMs - idle));
+    }
+  }
+
+  function append(chunk: string | Uint8Array): void {
+    if (typeof chunk === 'string') {
+      pendingText = pendingText === '' ? chunk : pendingText + chunk;
+      pendingBytes += chunk.length;
+      return;
+    }
+    if (pendingText !== '') {
+      (pendingParts ??= []).push(pendingText);
+      pendingText = '';
+    }
+    (pendingParts ??= []).push(chunk);
+    pendingBytes += chunk.byteLength;
+  }
+
+  function flush(): void {
+    if (pendingBytes === 0 && pendingParts === undefined) return;
+    if (!committed) commit(false);
+    let ok = true;
+    if (pendingParts === undefined) {
+      ok = sink.write(pendingText);
+    } else {
+      sink.cork?.();
+      for (const part of pendingParts) ok = sink.write(part);
+      if (pendingText !== '') ok = sink.write(pendingText);
+      sink.uncork?.();
+    }
+    pendingText = '';
+    pendingParts = undefined;
+    pendingBytes = 0;
+    lastWriteAt = performance.now();
+    if (!ok) paused = true;
+  }
+
+  function flushTask(): void {
+    flushScheduled = false;
+    if (!closed) flush();
+  }
+
+  function cleanup(outcome: StreamOutcome, error?: unknown): void {
+    closed = true;
+    if (holdTimer !== undefined) clearTimeout(holdTimer);
+    if (heartbeatTimer !== undefined) clearTimeout(heartbeatTimer);
+    holdTimer = heartbeatTimer = undefined;
+    externalSignal?.removeEventListener('abort', onExternalAbort);
+    wake?.();
+    const result: StreamResult = { outcome, items, bytes: sink.bytes };
+    if (error !== undefined) result.error = error;
+    settle(result);
+  }
+
+  function stopSource(): void {
+    const it = iterator;
+    if (it === undefined) return;
+    try {
+      const returned = it.return();
+      if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') {
+        // A producer whose finally block throws while being stopped: the stream is already over
+        // and the client gone or answered, so there is nobody left to tell.
+        (returned as Promise<unknown>).then(undefined, () => undefined);
+      }
+    } catch {
+      // Same as above, for a synchronous iterator's return().
+    }
+  }
+
+  function cancel(reason: unknown, outcome: Extract<StreamOutcome, 'disconnected' | 'aborted'>): void {
+    if (closed) return;
+    closed = true;
+    controller.abort(reason);
+    stopSource();
+    if (outcome === 'aborted') {
+      flush();
+      if (!committed) commit(false);
+      sink.end();
+    }
+    cleanup(outcome);
+  }
+
+  function fail(error: unknown): void {
+    if (closed) return;
+    closed = true;
+    controller.abort(error);
+    stopSource();
+    const { status, body } = toErrorResponse(error, options.onError);
+    if (!committed && pendingBytes === 0 && pendingParts === undefined) {
+      // Before the first byte: a real HTTP error with a JSON body.
+      committed = true;
+      if (holdTimer !== undefined) clearTimeout(holdTimer);
+      sink.commit(status, { ...ERROR_HEADERS }, false);
+      sink.write(JSON.stringify(body));
+      sink.end();
+    } else {
+      flush();
+      if (format.encodeError !== undefined) {
+        sink.write(format.encodeError(body.error));
+        sink.end();
+      } else {
+        sink.abort(error);
+      }
+    }
+    cleanup('errored', error);
+  }
+
+  function finish(): void {
+    if (closed) return;
+    flush();
+    if (!committed) commit(false);
+    closed = true;
+    sink.end();
+    cleanup('completed');
+  }
+
+  function waitForRoom(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      wake = () => {
+        wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  async function run(): Promise<void> {
+    let it: PullIterator<T>;
+    try {
+      it = iterator = openSource(source, controller.signal);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    try {
+      while (!closed) {
+        if (paused) {
+          await waitForRoom();
+          if (closed) return;
+        }
+        let result = it.next();
+        if (typeof (result as Promise<IteratorResult<T>>).then === 'function') result = await result;
+        if (closed) return;
+        if ((result as IteratorResult<T>).done) break;
+        items++;
+        append(format.encode((result as IteratorYieldResult<T>).value));
+        if (pendingBytes >= maxBatchBytes) {
+          flush();
+        } else if (!flushScheduled) {
+          flushScheduled = true;
+          nextMacrotask(flushTask);
+        }
+      }
+    } catch (error) {
+      if (closed && isAbortError(error)) return;
+      fail(error);
+      return;
+    }
+    finish();
+  }
+
+  return {
+    start() {
+      if (externalSignal?.aborted) {
+        cancel(externalSignal.reason, 'aborted');
+        return;
+      }
+      externalSignal?.addEventListener('abort', onExternalAbort, { once: true });
+      if (Number.isFinite(holdHeadersMs)) {
+        holdTimer = setTimeout(() => {
+          holdTimer = undefined;
+          if (closed || committed) return;
+          // Nothing yet: send the head so proxies and clients see bytes, then a heartbeat at once.
+          commit(heartbeat === undefined);
+          if (heartbeat !== undefined) {
+            if (!sink.write(heartbeat)) paused = true;
+          }
+        }, holdHeadersMs);
+        unref(holdTimer);
+      }
+      void run();
+    },
+    resume() {
+      if (!paused) return;
+      paused = false;
+      wake?.();
+    },
+    cancel,
+    done,
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The Web path: any source to a Web `Response` (Hono, Next.js route handlers, Bun, Deno, edge).
+ *
+ * @module
+ */
+import { assertSource } from './open-source.ts';
+import { checkStreamOptions, createStreamEngine, type Sink, type StreamEngine } from './stream-engine.ts';
+import type { Source, StreamOptions, StreamResult } from './types.ts';
+
+/** Options of {@link streamingResponse}. */
+export interface StreamingResponseOptions<T> extends StreamOptions<T> {
+  /** Called once when the stream is over, however it ended. */
+  onFinish?: (result: StreamResult) => void;
+}
+
+/**
+ * Streams `source` as a Web `Response`. The promise settles when the first item is ready (status
+ * 200), when the source fails before it (a real error status with a JSON body), or after
+ * `holdHeadersMs`. Backpressure comes from the body's reader: items are pulled only while it has room.
+ * Cancelling the body (client gone) aborts the source's signal and calls its iterator's `return()`.
+ *
+ * @param source - any iterable, async iterable, generator, `ReadableStream`, or `(signal) => source`
+ * @param options - format, headers, heartbeat, …
+ * @returns the response
+ * @example
+ * ```ts
+ * app.get('/numbers', () =>
+ *   streamingResponse(async function* () {
+ *     for (let i = 0; i < 10; i++) yield `数字: ${i}\n`;
+ *   }),
+ * );
+ * ```
+ */
+export function streamingResponse<T>(source: Source<T>, options: StreamingResponseOptions<T> = {}): Promise<Response> {
+  assertSource(source);
+  checkStreamOptions(options);
+  const encoder = new TextEncoder();
+  return new Promise<Response>((resolve) => {
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    let bytes = 0;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          controller = c;
+        },
+        pull: () => engine.resume(),
+        cancel: (reason) => engine.cancel(reason ?? new DOMException('The client disconnected.', 'AbortError'), 'disconnected'),
+      },
+      { highWaterMark: options.maxBatchBytes ?? 16 * 1024, size: (chunk) => chunk.byteLength },
+    );
+    const sink: Sink = {
+      commit(status, headers) {
+        resolve(new Response(body, { status, headers }));
+      },
+      write(chunk) {
+        const data = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
+        bytes += data.byteLength;
+        controller.enqueue(data);
+        return (controller.desiredSize ?? 0) > 0;
+      },
+      end() {
+        controller.close();
+      },
+      abort(error) {
+        controller.error(error);
+      },
+      get bytes() {
+        return bytes;
+      },
+    };
+    const engine: StreamEngine = createStreamEngine(source, options, sink);
+    if (options.onFinish) void engine.done.then(options.onFinish);
+    engine.start();
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * Contract types of the core layer: sources, formats and stream options.
+ *
+ * @module
+ */
+
+/** A source of items that is not a function: anything sluice can pull from. */
+export type SourceValue<T> =
+  | Iterable<T>
+  | AsyncIterable<T>
+  | ReadableStream<T>
+  | PromiseLike<Iterable<T> | AsyncIterable<T> | ReadableStream<T>>;
+
+/**
+ * What a streaming response reads from: any `Iterable`, `AsyncIterable`, (async) generator,
+ * `ReadableStream` or Node `Readable` (which is an `AsyncIterable`), or a function that receives
+ * the stream's `AbortSignal` and returns one of those (or a promise of one).
+ */
+export type Source<T> = SourceValue<T> | ((signal: AbortSignal) => SourceValue<T>);
+
+/** How the items of a stream become bytes, and what the response says about them. */
+export interface Format<T> {
+  /** The `Content-Type` header value. */
+  readonly contentType: string;
+  /** Extra response headers of this format (anti-buffering headers are added for every format). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Encodes one item. Strings are UTF-8 encoded when written. */
+  encode(item: T): string | Uint8Array;
+  /** Bytes sent while the stream is idle, or undefined when the format has no way to send them. */
+  readonly heartbeat?: string;
+  /**
+   * Encodes an error that happened after the first byte, as the format's in-band error signal.
+   * Without it, such an error aborts the transfer (the client sees an incomplete body, never a
+   * silently truncated success).
+   */
+  encodeError?(error: { code: string; message: string }): string;
+}
+
+/** Options of a streaming response, for the Web and the Node paths alike. */
+export interface StreamOptions<T> {
+  /** How items become bytes. @defaultValue `text()` */
+  format?: Format<T>;
+  /** The status of a successful response. @defaultValue 200 */
+  status?: number;
+  /** Extra response headers. */
+  headers?: Readonly<Record<string, string>>;
+  /** Milliseconds of idleness before a heartbeat is sent (if the format has one); 0 turns them off. @defaultValue 15000 */
+  heartbeatMs?: number;
+  /**
+   * The head (status and headers) is held until the first item is ready, so that an error before
+   * the first byte can still become a real HTTP error. After this many milliseconds without an
+   * item the head is sent anyway, followed at once by a heartbeat. @defaultValue 10000
+   */
+  holdHeadersMs?: number;
+  /** Bytes gathered from items that are ready at once before they are written together. @defaultValue 16384 */
+  maxBatchBytes?: number;
+  /** Aborts the stream from outside: the source is stopped and the response ends. */
+  signal?: AbortSignal;
+  /**
+   * Turns an error that is not a sluice error into the message clients see.
+   * @defaultValue a safe generic message
+   */
+  onError?: (error: unknown) => string | undefined;
+}
+
+/** How a stream ended. */
+export type StreamOutcome = 'completed' | 'errored' | 'disconnected' | 'aborted';
+
+/** What a stream did, resolved when it is over. */
+export interface StreamResult {
+  outcome: StreamOutcome;
+  /** Items pulled from the source. */
+  items: number;
+  /** Bytes of body written (UTF-16 code units for string chunks, close to bytes for ASCII). */
+  bytes: number;
+  /** The error that ended the stream, when `outcome` is `errored`. */
+  error?: unknown;
+}

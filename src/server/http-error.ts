@@ -1,0 +1,43 @@
+/**
+ * JSON errors of the server: `{"error":{"code","message"}}` with the right status.
+ *
+ * @module
+ */
+import type { ServerResponse } from 'node:http';
+import { SluiceError, toErrorResponse } from '../core/errors.ts';
+
+/** An error the server answers with its own status and code (400, 404, 413, 415, 429, 503 …). */
+export class HttpError extends SluiceError {
+  override name = 'HttpError';
+  constructor(status: number, code: string, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { status, ...options });
+  }
+}
+
+/**
+ * Sends any error as a JSON error response (when the head was not sent yet).
+ * @param res - the response
+ * @param error - what was thrown
+ */
+export function sendError(res: ServerResponse, error: unknown): void {
+  const { status, body } = toErrorResponse(error);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+/**
+ * Sends a JSON value.
+ * @param res - the response
+ * @param status - the status
+ * @param value - the body
+ */
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers });
+  res.end(payload);
+}

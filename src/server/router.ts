@@ -1,0 +1,63 @@
+/**
+ * A small method-and-path router for the app's fixed routes, with `:param` segments.
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from './http-error.ts';
+
+/** What a handler gets besides `req` and `res`. */
+export interface RouteContext {
+  url: URL;
+  params: Record<string, string>;
+}
+
+/** A route handler; it may answer synchronously or return a promise. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, context: RouteContext) => unknown;
+
+interface Route {
+  method: string;
+  segments: string[];
+  handler: RouteHandler;
+}
+
+/** Routes by method and path; unknown paths get 404, known paths with another method 405. */
+export class Router {
+  readonly #routes: Route[] = [];
+
+  /** Adds a route: `path` like `/v1/streams/:id`. */
+  on(method: string, path: string, handler: RouteHandler): this {
+    this.#routes.push({ method, segments: path.split('/').filter(Boolean), handler });
+    return this;
+  }
+
+  /** Finds the handler for a request, or throws an {@link HttpError} 404 / 405. */
+  match(method: string, pathname: string): { handler: RouteHandler; params: Record<string, string> } {
+    const parts = pathname.split('/').filter(Boolean);
+    let pathMatched = false;
+    for (const route of this.#routes) {
+      if (route.segments.length !== parts.length) continue;
+      const params: Record<string, string> = {};
+      let ok = true;
+      for (let i = 0; i < parts.length; i++) {
+        const segment = route.segments[i] as string;
+        const part = parts[i] as string;
+        if (segment.startsWith(':')) {
+          try {
+            params[segment.slice(1)] = decodeURIComponent(part);
+          } catch (error) {
+            throw new HttpError(400, 'bad_request', `The path segment "${part}" is not valid percent-encoding.`, { cause: error });
+          }
+        } else if (segment !== part) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok) continue;
+      pathMatched = true;
+      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { handler: route.handler, params };
+    }
+    if (pathMatched) throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${pathname}.`);
+    throw new HttpError(404, 'not_found', `No route for ${method} ${pathname}.`);
+  }
+}
