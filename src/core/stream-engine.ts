@@ -16,9 +16,6 @@ export interface Sink {
   commit(status: number, headers: Record<string, string>, flushNow: boolean): void;
   /** Writes one chunk; false when the consumer is full (the engine then waits for `resume()`). */
   write(chunk: string | Uint8Array): boolean;
-  /** Groups the writes of one batch into one (Node: `cork`). */
-  cork?(): void;
-  uncork?(): void;
   /** Ends the body cleanly. */
   end(): void;
   /** Ends the body as a failed transfer (no clean end of the chunked body). */
@@ -59,6 +56,21 @@ const DEFAULT_MAX_BATCH_BYTES = 16 * 1024;
 // setImmediate (Node, Bun) runs right after pending I/O; elsewhere setTimeout(0) is the closest.
 const nextMacrotask: (callback: () => void) => unknown =
   typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate : (callback) => setTimeout(callback, 0);
+
+const utf8 = new TextEncoder();
+
+function concatParts(parts: (string | Uint8Array)[]): Uint8Array {
+  const bytes = parts.map((part) => (typeof part === 'string' ? utf8.encode(part) : part));
+  let length = 0;
+  for (const part of bytes) length += part.byteLength;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of bytes) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
 
 function unref(timer: unknown): void {
   (timer as { unref?: () => void } | undefined)?.unref?.();
@@ -171,14 +183,17 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   function flush(): void {
     if (pendingBytes === 0 && pendingParts === undefined) return;
     if (!committed) commit(false);
-    let ok = true;
+    let ok: boolean;
     if (pendingParts === undefined) {
       ok = sink.write(pendingText);
+    } else if (pendingParts.length === 1 && pendingText === '') {
+      ok = sink.write(pendingParts[0] as Uint8Array | string);
     } else {
-      sink.cork?.();
-      for (const part of pendingParts) ok = sink.write(part);
-      if (pendingText !== '') ok = sink.write(pendingText);
-      sink.uncork?.();
+      // Several pieces ready at once leave in one write. (Node's cork()/uncork() would do this
+      // without a copy, but a corked ServerResponse can miss its 'drain' event on Node 24 and
+      // stall the stream; copying at most one batch is cheap.)
+      if (pendingText !== '') pendingParts.push(pendingText);
+      ok = sink.write(concatParts(pendingParts));
     }
     pendingText = '';
     pendingParts = undefined;

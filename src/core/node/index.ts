@@ -1,6 +1,7 @@
 /**
- * The Node adapter: the fast path onto `http.ServerResponse`.
+ * The Node adapter: the fast path onto `http.ServerResponse`, and Web `Response`s served on Node.
  *
  * @module
  */
 export { sendStream } from './send-stream.ts';
+export { writeResponse } from './write-response.ts';

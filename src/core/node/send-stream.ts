@@ -47,8 +47,6 @@ export function sendStream<T>(res: ServerResponse, source: Source<T>, options: S
       bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
       return res.write(chunk);
     },
-    cork: () => res.cork(),
-    uncork: () => res.uncork(),
     end() {
       if (!res.destroyed) res.end();
     },
