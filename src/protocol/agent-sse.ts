@@ -1,0 +1,55 @@
+/**
+ * The native wire format of agent events: SSE with `event: <type>`, `id: <n>` and the event JSON as data.
+ *
+ * @module
+ */
+import type { Format } from '../core/types.ts';
+import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
+import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
+import { AGENT_EVENT_TYPES, type AgentEvent } from './types.ts';
+
+/** Options of {@link agentSse}. */
+export interface AgentSseOptions {
+  /**
+   * The `id:` of the first event; a resumed stream passes the last ID it replayed plus one.
+   * @defaultValue 1
+   */
+  firstId?: number;
+}
+
+const KNOWN_TYPES: ReadonlySet<string> = new Set(AGENT_EVENT_TYPES);
+
+/**
+ * Agent events as native SSE: `event: <type>`, `id: <n>` (1, 2, 3 … within the stream, never
+ * skipping) and `data: <the event JSON>`. An error after the first byte becomes an `error` event
+ * with the next ID; idle streams get `: ping` comments. Stateful: make one per response.
+ * @param options - where numbering starts
+ * @returns a fresh format for one response
+ * @example
+ * ```ts
+ * await sendStream(res, events, { format: agentSse() })
+ * ```
+ */
+export function agentSse(options: AgentSseOptions = {}): Format<AgentEvent> {
+  const firstId = options.firstId ?? 1;
+  if (!Number.isSafeInteger(firstId) || firstId < 0) {
+    throw new RangeError(`Expected \`firstId\` to be a non-negative integer, got ${String(firstId)}.`);
+  }
+  let nextId = firstId;
+  return {
+    contentType: SSE_CONTENT_TYPE,
+    heartbeat: KEEP_ALIVE_COMMENT,
+    encode(event) {
+      // The type goes into the `event:` field as is; only known names (no CR/LF possible) get there.
+      if (!KNOWN_TYPES.has(event.type)) {
+        throw new TypeError(`Expected an agent event type (${AGENT_EVENT_TYPES.join(', ')}), got ${JSON.stringify(event.type)}.`);
+      }
+      // JSON.stringify never emits a raw line break, so the data is always one line.
+      return `event: ${event.type}\nid: ${nextId++}\ndata: ${JSON.stringify(event)}\n\n`;
+    },
+    encodeError(error) {
+      const data = `{"type":"error","code":${JSON.stringify(error.code)},"message":${JSON.stringify(error.message)},"retryable":false}`;
+      return `event: error\nid: ${nextId++}\ndata: ${data}\n\n`;
+    },
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * Agent events as OpenAI `chat.completion.chunk` SSE, the streaming answer of `POST /v1/chat/completions`.
+ *
+ * @see https://platform.openai.com/docs/api-reference/chat-streaming
+ * @module
+ */
+import type { Format } from '../core/types.ts';
+import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
+import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
+import type { AgentEvent, FinishReason, Usage } from './types.ts';
+
+/** Options of {@link openaiChunks}. */
+export interface OpenAiChunksOptions {
+  /** The completion ID, the same in every chunk (`chatcmpl-…`). */
+  id: string;
+  /** The model name the client asked for. */
+  model: string;
+  /** Unix time in seconds when the completion was created. */
+  created: number;
+  /**
+   * Sends a last chunk with `choices: []` and the token usage, as OpenAI does when the request
+   * had `stream_options: { include_usage: true }`.
+   * @defaultValue false
+   */
+  includeUsage?: boolean;
+  /**
+   * The delta field that carries reasoning text, as OpenAI-compatible servers (DeepSeek, vLLM) send
+   * it; `false` leaves reasoning out, as OpenAI itself does.
+   * @defaultValue `'reasoning_content'`
+   */
+  reasoningField?: string | false;
+}
+
+/** An OpenAI finish reason. */
+export type OpenAiFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
+
+const OPENAI_FINISH_REASONS: ReadonlySet<string> = new Set(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
+
+/**
+ * Maps a finish reason back to OpenAI's vocabulary: the provider's own value when it already is
+ * one of OpenAI's, otherwise the AI SDK reason translated (`error` and `other` become `stop`).
+ * @param reason - the normalized reason
+ * @param raw - the provider's own value, when known
+ * @returns OpenAI's `finish_reason`
+ */
+export function toOpenAiFinishReason(reason: FinishReason, raw?: string | null): OpenAiFinishReason {
+  if (raw !== undefined && raw !== null && OPENAI_FINISH_REASONS.has(raw)) return raw as OpenAiFinishReason;
+  switch (reason) {
+    case 'length':
+      return 'length';
+    case 'tool-calls':
+      return 'tool_calls';
+    case 'content-filter':
+      return 'content_filter';
+    default:
+      return 'stop';
+  }
+}
+
+/** OpenAI's `usage` object for {@link Usage} (unknown counts as 0, as OpenAI's fields are required). */
+export function toOpenAiUsage(usage: Usage): {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens: number };
+  completion_tokens_details?: { reasoning_tokens: number };
+} {
+  const prompt = usage.inputTokens ?? 0;
+  const completion = usage.outputTokens ?? 0;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: usage.totalTokens ?? prompt + completion,
+    ...(usage.cachedInputTokens === null ? {} : { prompt_tokens_details: { cached_tokens: usage.cachedInputTokens } }),
+    ...(usage.reasoningTokens === null ? {} : { completion_tokens_details: { reasoning_tokens: usage.reasoningTokens } }),
+  };
+}
+
+/** OpenAI's error body for an error after the first byte: `{"error":{message,type,code}}`. */
+function errorLine(message: string, type: string, code: string): string {
+  return `data: {"error":{"message":${JSON.stringify(message)},"type":${JSON.stringify(type)},"code":${JSON.stringify(code)}}}\n\n`;
+}
+
+const json = JSON.stringify;
+
+/** The last line of an OpenAI stream. */
+export const OPENAI_DONE = 'data: [DONE]\n\n';
+
+/**
+ * OpenAI `chat.completion.chunk` SSE: a role chunk first, `content` deltas (`refusal` for a refusal
+ * part), `tool_calls` deltas (index, id, type and name on a call's first fragment, argument
+ * fragments after), a last choice chunk with `finish_reason`, a usage chunk (`choices: []`) when
+ * asked for and known, then `data: [DONE]`. An `error` event or a thrown error becomes
+ * `data: {"error":{message,type,code}}`, which OpenAI's SDKs raise as an `APIError`; `abort`
+ * becomes such an error with code `aborted`. Tool results, sources, progress and data have no
+ * place in this format and are left out. Stateful: make one per response.
+ * @param options - the completion's ID, model and creation time, and what to include
+ * @returns a fresh format for one response
+ * @example
+ * ```ts
+ * const format = openaiChunks({ id: 'chatcmpl-1', model: body.model, created: Math.floor(Date.now() / 1000), includeUsage: body.stream_options?.include_usage === true })
+ * await sendStream(res, events, { format })
+ * ```
+ */
+export function openaiChunks(options: OpenAiChunksOptions): Format<AgentEvent> {
+  if (!Number.isSafeInteger(options.created)) throw new TypeError(`Expected \`created\` to be Unix seconds, got ${String(options.created)}.`);
+  const reasoningField = options.reasoningField === undefined ? 'reasoning_content' : options.reasoningField;
+  const reasoningKey = reasoningField === false ? undefined : json(reasoningField);
+  // Every chunk shares its head and tail; only the delta changes, so it is spliced in as text.
+  const head = `data: {"id":${json(options.id)},"object":"chat.completion.chunk","created":${options.created},"model":${json(options.model)},"choices":[{"index":0,"delta":`;
+  const tail = ',"logprobs":null,"finish_reason":null}]}\n\n';
+  let started = false;
+  let ended = false;
+  let usage: Usage | undefined;
+  const refusals = new Set<string>();
+  /** Each tool call's index in `tool_calls`, and whether any of its argument text was sent. */
+  const tools = new Map<string, { index: number; sentArguments: boolean }>();
+
+  function toolStart(toolCallId: string, toolName: string, args: string): string {
+    const index = tools.size;
+    tools.set(toolCallId, { index, sentArguments: args !== '' });
+    return `${head}{"tool_calls":[{"index":${index},"id":${json(toolCallId)},"type":"function","function":{"name":${json(toolName)},"arguments":${json(args)}}}]}${tail}`;
+  }
+
+  function encodeEvent(event: AgentEvent): string {
+    switch (event.type) {
+      case 'text-delta':
+        if (event.delta === '') return '';
+        return `${head}{"${refusals.has(event.id) ? 'refusal' : 'content'}":${json(event.delta)}}${tail}`;
+      case 'reasoning-delta':
+        if (reasoningKey === undefined || event.delta === '') return '';
+        return `${head}{${reasoningKey}:${json(event.delta)}}${tail}`;
+      case 'tool-call-delta': {
+        const tool = tools.get(event.toolCallId);
+        if (tool === undefined || event.delta === '') return '';
+        tool.sentArguments = true;
+        return `${head}{"tool_calls":[{"index":${tool.index},"function":{"arguments":${json(event.delta)}}}]}${tail}`;
+      }
+      case 'text-start':
+        if (event.refusal === true) refusals.add(event.id);
+        return '';
+      case 'tool-call-start':
+        return tools.has(event.toolCallId) ? '' : toolStart(event.toolCallId, event.toolName, '');
+      case 'tool-call': {
+        const tool = tools.get(event.toolCallId);
+        const args = json(event.input ?? {}) as string;
+        if (tool === undefined) return toolStart(event.toolCallId, event.toolName, args);
+        if (tool.sentArguments) return '';
+        tool.sentArguments = true;
+        return `${head}{"tool_calls":[{"index":${tool.index},"function":{"arguments":${json(args)}}}]}${tail}`;
+      }
+      case 'usage':
+        usage = {
+          inputTokens: event.inputTokens,
+          outputTokens: event.outputTokens,
+          totalTokens: event.totalTokens,
+          reasoningTokens: event.reasoningTokens,
+          cachedInputTokens: event.cachedInputTokens,
+        };
+        return '';
+      case 'finish': {
+        ended = true;
+        if (event.usage !== undefined) usage = event.usage;
+        const reason = toOpenAiFinishReason(event.finishReason, event.rawFinishReason);
+        let out = `${head}{},"logprobs":null,"finish_reason":"${reason}"}]}\n\n`;
+        if (options.includeUsage === true && usage !== undefined) {
+          out += `data: {"id":${json(options.id)},"object":"chat.completion.chunk","created":${options.created},"model":${json(options.model)},"choices":[],"usage":${json(toOpenAiUsage(usage))}}\n\n`;
+        }
+        return out + OPENAI_DONE;
+      }
+      case 'error':
+        ended = true;
+        return errorLine(event.message, event.providerType ?? 'server_error', event.providerCode ?? event.code);
+      case 'abort':
+        ended = true;
+        return errorLine(`The generation was stopped${event.reason === undefined ? '' : `: ${event.reason}`}.`, 'aborted', 'aborted');
+      default:
+        // message-start, text-end, reasoning start/end, tool results and errors, sources, progress,
+        // data and steps have no OpenAI chunk.
+        return '';
+    }
+  }
+
+  return {
+    contentType: SSE_CONTENT_TYPE,
+    heartbeat: KEEP_ALIVE_COMMENT,
+    encode(event) {
+      if (ended) return '';
+      if (started) return encodeEvent(event);
+      started = true;
+      return `${head}{"role":"assistant","content":""}${tail}` + encodeEvent(event);
+    },
+    encodeError(error) {
+      if (ended) return '';
+      ended = true;
+      return errorLine(error.message, 'server_error', error.code);
+    },
+  };
+}
