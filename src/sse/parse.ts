@@ -1,0 +1,297 @@
+/**
+ * The SSE parser: `text/event-stream` bytes or text to events, exactly as the WHATWG HTML
+ * "interpreting an event stream" rules say, in time linear in the input whatever the read sizes.
+ *
+ * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+ * @module
+ */
+import { SseParseError } from './errors.ts';
+import type { EventSourceParser, ParserOptions, SseEvent } from './types.ts';
+
+const LF = 10;
+const CR = 13;
+const SPACE = 32;
+const COLON = 58;
+const NUL = '\0';
+const BYTE_ORDER_MARK = 0xfeff;
+const DEFAULT_EVENT_TYPE = 'message';
+const ASCII_DIGITS = /^[0-9]+$/;
+
+/**
+ * Creates a push parser for one event stream at a time.
+ * @param options - callbacks (`onEvent`, `onRetry`, `onComment`, `onError`) and the starting `lastEventId`
+ * @returns the parser: `feed` each read, `end` at the end of the stream, `reset` to start over
+ * @throws TypeError when `options` is a function
+ * @example
+ * ```ts
+ * const parser = createParser({ onEvent: (event) => console.log(event.event, event.data) });
+ * for await (const chunk of response.body) parser.feed(chunk);
+ * parser.end();
+ * ```
+ */
+export function createParser(options: ParserOptions = {}): EventSourceParser {
+  if (typeof options === 'function') {
+    throw new TypeError('Expected `options` to be an object, got a function. Did you mean `createParser({ onEvent: fn })`?');
+  }
+  const { onEvent, onRetry, onComment, onError } = options;
+
+  // The spec's buffers. `lastEventId` is the event source's "last event ID string", set from
+  // `idBuffer` each time a blank line is reached (even when no event is dispatched).
+  let lastEventId = options.lastEventId ?? '';
+  let idBuffer = lastEventId;
+  let data = '';
+  let dataLines = 0;
+  let eventType = '';
+
+  // Line assembly across reads. A line that spans reads is kept as fragments and joined once its
+  // terminator arrives: concatenating on every read would re-copy it each time (quadratic).
+  const partial: string[] = [];
+  // The previous read ended with CR: a LF opening this read belongs to the same CRLF terminator.
+  let skipLineFeed = false;
+  let bomPending = true;
+
+  // Bytes: reads without any line terminator are kept undecoded and decoded together with the
+  // read that ends the line, so a large event in many small reads costs one decoder call, not one
+  // per read. `ignoreBOM: true` keeps U+FEFF in the output: only the stream's first one is ours to drop.
+  let decoder: TextDecoder | undefined;
+  const pendingBytes: Uint8Array[] = [];
+  let pendingBytesLength = 0;
+
+  function dispatch(): void {
+    // @see https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage
+    lastEventId = idBuffer;
+    if (dataLines === 0) {
+      eventType = '';
+      return;
+    }
+    const event: SseEvent = { event: eventType === '' ? DEFAULT_EVENT_TYPE : eventType, data, id: lastEventId };
+    data = '';
+    dataLines = 0;
+    eventType = '';
+    onEvent?.(event);
+  }
+
+  function appendData(value: string): void {
+    data = dataLines === 0 ? value : data + '\n' + value;
+    dataLines++;
+  }
+
+  /** Handles the line `text[start, end)`; `end` is a terminator's index or `text.length`. */
+  function parseLine(text: string, start: number, end: number): void {
+    if (start === end) {
+      dispatch();
+      return;
+    }
+    const first = text.charCodeAt(start);
+    // The character at `end` is CR, LF or past the end, never a space or a letter, so these
+    // look-ahead comparisons cannot read into the next line.
+    if (first === 100 && text.charCodeAt(start + 1) === 97 && text.charCodeAt(start + 2) === 116 && text.charCodeAt(start + 3) === 97 && text.charCodeAt(start + 4) === COLON) {
+      appendData(text.slice(text.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end));
+      return;
+    }
+    if (first === 101 && text.charCodeAt(start + 1) === 118 && text.charCodeAt(start + 2) === 101 && text.charCodeAt(start + 3) === 110 && text.charCodeAt(start + 4) === 116 && text.charCodeAt(start + 5) === COLON) {
+      const valueStart = text.charCodeAt(start + 6) === SPACE ? start + 7 : start + 6;
+      eventType = text.slice(valueStart, end);
+      return;
+    }
+    if (first === 105 && text.charCodeAt(start + 1) === 100 && text.charCodeAt(start + 2) === COLON) {
+      const value = text.slice(text.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, end);
+      if (value.indexOf(NUL) === -1) idBuffer = value;
+      return;
+    }
+    if (first === 105 && text.charCodeAt(start + 1) === 100 && text.charCodeAt(start + 2) === COLON) {
+      const value = text.slice(text.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, end);
+      if (value.indexOf(NUL) === -1) idBuffer = value;
+      return;
+    }
+    if (first === COLON) {
+      if (onComment !== undefined) onComment(text.slice(text.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
+      return;
+    }
+    // Rarer lines: split at the first colon, drop one space after it.
+    // @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+    const line = text.slice(start, end);
+    const colon = line.indexOf(':');
+    let field = line;
+    let value = '';
+    if (colon !== -1) {
+      field = line.slice(0, colon);
+      value = line.slice(line.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1);
+    }
+    // Field names are compared literally, with no case folding.
+    switch (field) {
+      case 'data':
+        appendData(value);
+        break;
+      case 'event':
+        eventType = value;
+        break;
+      case 'id':
+        // An id containing NUL is ignored; otherwise it sets the ID buffer, which is not reset
+        // on dispatch, so later events keep reporting it.
+        if (value.indexOf(NUL) === -1) idBuffer = value;
+        break;
+      case 'retry':
+        if (ASCII_DIGITS.test(value)) onRetry?.(Number.parseInt(value, 10));
+        else onError?.(new SseParseError('invalid-retry', field, value, line));
+        break;
+      default:
+        onError?.(new SseParseError('unknown-field', field, value, line));
+    }
+  }
+
+  /** Lines of `text` from `pos` when no CR follows: one `indexOf('\n')` per line. Returns where the unterminated rest starts. */
+  function parseLineFeedLines(text: string, pos: number, lf: number): number {
+    while (lf !== -1) {
+      if (lf === pos) {
+        dispatch();
+        pos = lf + 1;
+      } else if (
+        text.charCodeAt(pos) === 100 && text.charCodeAt(pos + 1) === 97 && text.charCodeAt(pos + 2) === 116 && text.charCodeAt(pos + 3) === 97 && text.charCodeAt(pos + 4) === COLON
+      ) {
+        const valueStart = text.charCodeAt(pos + 5) === SPACE ? pos + 6 : pos + 5;
+        if (dataLines === 0 && text.charCodeAt(lf + 1) === LF) {
+          // The common one-line event `data: …\n\n`: dispatch it without touching the data buffer.
+          lastEventId = idBuffer;
+          const event: SseEvent = { event: eventType === '' ? DEFAULT_EVENT_TYPE : eventType, data: text.slice(valueStart, lf), id: lastEventId };
+          eventType = '';
+          pos = lf + 2;
+          onEvent?.(event);
+        } else {
+          appendData(text.slice(valueStart, lf));
+          pos = lf + 1;
+        }
+      } else {
+        parseLine(text, pos, lf);
+        pos = lf + 1;
+      }
+      lf = text.indexOf('\n', pos);
+    }
+    return pos;
+  }
+
+  function feedText(text: string): void {
+    const length = text.length;
+    if (length === 0) return;
+    let pos = 0;
+    if (bomPending) {
+      bomPending = false;
+      if (text.charCodeAt(0) === BYTE_ORDER_MARK) pos = 1;
+    }
+    if (skipLineFeed) {
+      skipLineFeed = false;
+      if (text.charCodeAt(pos) === LF) pos++;
+    }
+    // Each search result is reused until the scan passes it, so every character is looked at a
+    // bounded number of times.
+    let cr = text.indexOf('\r', pos);
+    let lf = text.indexOf('\n', pos);
+
+    if (partial.length > 0) {
+      const end = cr === -1 ? lf : lf === -1 ? cr : cr < lf ? cr : lf;
+      if (end === -1) {
+        if (pos < length) partial.push(pos === 0 ? text : text.slice(pos));
+        return;
+      }
+      partial.push(text.slice(pos, end));
+      const line = partial.join('');
+      partial.length = 0;
+      parseLine(line, 0, line.length);
+      if (end === cr) {
+        if (end + 1 === length) {
+          skipLineFeed = true;
+          return;
+        }
+        pos = text.charCodeAt(end + 1) === LF ? end + 2 : end + 1;
+      } else {
+        pos = end + 1;
+      }
+    }
+
+    for (;;) {
+      if (cr !== -1 && cr < pos) cr = text.indexOf('\r', pos);
+      if (lf !== -1 && lf < pos) lf = text.indexOf('\n', pos);
+      if (cr === -1) {
+        pos = parseLineFeedLines(text, pos, lf);
+        break;
+      }
+      const end = lf !== -1 && lf < cr ? lf : cr;
+      parseLine(text, pos, end);
+      if (end === cr) {
+        if (end + 1 === length) {
+          // A CR ending the read may be half of a CRLF: the line is complete, but a LF opening the
+          // next read must not count as a blank line.
+          skipLineFeed = true;
+          return;
+        }
+        pos = text.charCodeAt(end + 1) === LF ? end + 2 : end + 1;
+      } else {
+        pos = end + 1;
+      }
+    }
+    if (pos < length) partial.push(pos === 0 ? text : text.slice(pos));
+  }
+
+  function feedBytes(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    if (bytes.indexOf(LF) === -1 && bytes.indexOf(CR) === -1) {
+      pendingBytes.push(bytes);
+      pendingBytesLength += bytes.length;
+      return;
+    }
+    feedText(decode(pendingBytes.length > 0 ? takePendingBytes(bytes) : bytes));
+  }
+
+  function decode(bytes: Uint8Array): string {
+    decoder ??= new TextDecoder('utf-8', { ignoreBOM: true });
+    // `stream: true` holds back a UTF-8 sequence cut at the end of the read until the next one.
+    return decoder.decode(bytes, { stream: true });
+  }
+
+  function takePendingBytes(last: Uint8Array): Uint8Array {
+    const joined = new Uint8Array(pendingBytesLength + last.length);
+    let offset = 0;
+    for (const piece of pendingBytes) {
+      joined.set(piece, offset);
+      offset += piece.length;
+    }
+    joined.set(last, offset);
+    pendingBytes.length = 0;
+    pendingBytesLength = 0;
+    return joined;
+  }
+
+  function reset(): void {
+    // A partial line and an undispatched event are discarded: the spec dispatches only on a blank line.
+    decoder = undefined;
+    pendingBytes.length = 0;
+    pendingBytesLength = 0;
+    partial.length = 0;
+    skipLineFeed = false;
+    bomPending = true;
+    data = '';
+    dataLines = 0;
+    eventType = '';
+    // Deliberate: a new stream starts with the ID buffer at the last event ID, as browsers do on
+    // reconnect, so events before the server's first `id:` keep reporting it.
+    idBuffer = lastEventId;
+  }
+
+  return {
+    feed(chunk: string | Uint8Array): void {
+      if (typeof chunk === 'string') {
+        if (pendingBytes.length > 0) feedText(decode(takePendingBytes(new Uint8Array(0))));
+        feedText(chunk);
+      } else if (chunk instanceof Uint8Array) {
+        feedBytes(chunk);
+      } else {
+        throw new TypeError(`Expected a string or a Uint8Array, got ${chunk === null ? 'null' : typeof chunk}.`);
+      }
+    },
+    end: reset,
+    reset,
+    get lastEventId(): string {
+      return lastEventId;
+    },
+  };
+}
