@@ -1,0 +1,155 @@
+/**
+ * The `openai:` provider: Chat Completions streaming by default, the Responses API on request.
+ *
+ * @module
+ */
+import OpenAI from 'openai';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { ProviderConfigError } from '../errors.ts';
+import { createCapturingFetch } from '../shared/capture-fetch.ts';
+import { readEnv } from '../shared/env.ts';
+import { failedStream } from '../shared/failed-stream.ts';
+import { resolveReliabilityOptions, runProviderStream } from '../shared/run-provider-stream.ts';
+import type { ReliabilityOptions } from '../shared/run-provider-stream.ts';
+import type { ChatRequest, Provider } from '../types.ts';
+import { toOpenAIChatRequest } from './openai-chat-request.ts';
+import { createOpenAIChatStreamMapper } from './openai-chat-stream-mapper.ts';
+import { toOpenAIResponsesRequest } from './openai-responses-request.ts';
+import { createOpenAIResponsesStreamMapper } from './openai-responses-stream-mapper.ts';
+
+/** Which OpenAI API a call uses. */
+export type OpenAIApi = 'chat' | 'responses';
+
+/** Options of {@link createOpenAIProvider}. */
+export interface OpenAIProviderOptions extends ReliabilityOptions {
+  /** The API key. @defaultValue `process.env.OPENAI_API_KEY` */
+  apiKey?: string;
+  /** The API's base URL (a gateway, a proxy, a test server). @defaultValue `process.env.OPENAI_BASE_URL`, else `https://api.openai.com/v1` */
+  baseURL?: string;
+  /** The fetch the SDK uses. @defaultValue `globalThis.fetch` */
+  fetch?: typeof fetch;
+  /** Extra headers on every request. */
+  headers?: Record<string, string>;
+  /**
+   * The default API: `chat` (Chat Completions) or `responses` (Responses API, with reasoning
+   * summaries). A call picks another with `providerOptions.openai.api`. @defaultValue 'chat'
+   */
+  api?: OpenAIApi;
+}
+
+/** How an OpenAI-family provider differs (OpenAI itself, or an OpenAI-compatible server). */
+export interface OpenAIFamilySettings extends OpenAIProviderOptions {
+  /** `openai` or `openai-compatible`: the model prefix and the `providerOptions` key. */
+  provider: string;
+  /** The name in messages. */
+  label: string;
+  /** Whether a missing key is an error (OpenAI) or fine (local servers). */
+  requireApiKey: boolean;
+  /** Whether a missing base URL is an error. */
+  requireBaseURL: boolean;
+  maxTokensField: 'max_completion_tokens' | 'max_tokens';
+}
+
+const OPENAI_BASE_URL = 'https://api.openai.com/v1';
+
+/**
+ * The shared body of the `openai` and `openai-compatible` providers.
+ * @param settings - the provider's differences and the user's options
+ * @returns the provider
+ */
+export function createOpenAIFamilyProvider(settings: OpenAIFamilySettings): Provider {
+  const reliability = resolveReliabilityOptions(settings);
+  const defaultApi = settings.api ?? 'chat';
+  if (defaultApi !== 'chat' && defaultApi !== 'responses') {
+    throw new TypeError(`Expected \`api\` to be 'chat' or 'responses', got \`${String(defaultApi)}\`.`);
+  }
+  return (request: ChatRequest, { signal } = {}) => {
+    const apiKey = settings.apiKey ?? readEnv('OPENAI_API_KEY');
+    const baseURL = (settings.baseURL ?? readEnv('OPENAI_BASE_URL') ?? (settings.requireBaseURL ? undefined : OPENAI_BASE_URL))?.replace(/\/+$/, '');
+    if (apiKey === undefined && settings.requireApiKey) {
+      return failedStream(
+        new ProviderConfigError(
+          'provider_api_key_missing',
+          'OPENAI_API_KEY',
+          `OPENAI_API_KEY is not set: the ${settings.label} provider needs an API key. Set OPENAI_API_KEY or pass \`apiKey\` to createOpenAIProvider().`,
+        ),
+      );
+    }
+    if (baseURL === undefined) {
+      return failedStream(
+        new ProviderConfigError(
+          'provider_base_url_missing',
+          'OPENAI_BASE_URL',
+          `OPENAI_BASE_URL is not set: the ${settings.label} provider needs the server's URL (e.g. http://localhost:11434/v1 for Ollama). Set OPENAI_BASE_URL or pass \`baseURL\`.`,
+        ),
+      );
+    }
+    const requested = request.providerOptions?.[settings.provider]?.['api'];
+    const api = requested === 'responses' || requested === 'chat' ? requested : defaultApi;
+    const model = `${settings.provider}:${request.model}`;
+    const common = {
+      signal,
+      reliability,
+      context: { provider: settings.provider, label: settings.label, url: `${baseURL}${api === 'chat' ? '/chat/completions' : '/responses'}`, keyVariable: 'OPENAI_API_KEY' },
+    };
+    const client = (fetchForCall: typeof fetch): OpenAI =>
+      new OpenAI({
+        // Local servers need no key; the SDK needs a value, and the header is removed below.
+        apiKey: apiKey ?? 'sluice-no-key',
+        baseURL,
+        fetch: fetchForCall,
+        // sluice retries itself, only before the first event (see runProviderStream).
+        maxRetries: 0,
+        defaultHeaders: { ...settings.headers, ...(apiKey === undefined ? { Authorization: null } : {}) },
+      });
+    const mapperOptions = { model, provider: settings.provider, label: settings.label, url: common.context.url };
+    if (api === 'responses') {
+      return runProviderStream<ResponseStreamEvent>({
+        ...common,
+        async open(attemptSignal) {
+          const capture = createCapturingFetch(settings.fetch ?? globalThis.fetch);
+          const body = toOpenAIResponsesRequest(request, settings.provider);
+          const chunks = await client(capture.fetch).responses.create(body, { signal: attemptSignal });
+          return { chunks, errorBody: () => capture.errorBody };
+        },
+        createMapper: () => createOpenAIResponsesStreamMapper(mapperOptions),
+      });
+    }
+    return runProviderStream<ChatCompletionChunk>({
+      ...common,
+      async open(attemptSignal) {
+        const capture = createCapturingFetch(settings.fetch ?? globalThis.fetch);
+        const body = toOpenAIChatRequest(request, settings.provider, settings.maxTokensField);
+        const chunks = await client(capture.fetch).chat.completions.create(body, { signal: attemptSignal });
+        return { chunks, errorBody: () => capture.errorBody };
+      },
+      createMapper: () => createOpenAIChatStreamMapper(mapperOptions),
+    });
+  };
+}
+
+/**
+ * Creates the `openai:` provider. Chat Completions by default (`stream_options.include_usage`
+ * on); `api: 'responses'` or a call's `providerOptions.openai.api = 'responses'` selects the
+ * Responses API. The SDK's own retries are off; sluice retries before the first event only.
+ * @param options - key, base URL, fetch, timeouts and retries
+ * @returns the provider
+ * @example
+ * ```ts
+ * const openai = createOpenAIProvider({ maxRetries: 2, idleTimeoutMs: 30_000 });
+ * for await (const event of openai({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] })) {
+ *   if (event.type === 'text-delta') process.stdout.write(event.delta);
+ * }
+ * ```
+ */
+export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provider {
+  return createOpenAIFamilyProvider({
+    ...options,
+    provider: 'openai',
+    label: 'OpenAI',
+    requireApiKey: true,
+    requireBaseURL: false,
+    maxTokensField: 'max_completion_tokens',
+  });
+}

@@ -1,0 +1,256 @@
+/**
+ * The reliability loop every provider shares: retries before the first event, a time-to-first-token
+ * and an idle timeout, abort on `signal` or `return()`, and the rule "throw before the first event,
+ * emit an `error` event after it".
+ *
+ * @module
+ */
+import { isAbortError } from '../../core/errors.ts';
+import { sleep } from '../../core/sleep.ts';
+import type { AgentEvent } from '../../protocol/types.ts';
+import { ProviderError, toErrorEvent } from '../errors.ts';
+import { DEFAULT_RETRY_OPTIONS, retryDelayMs } from './retry.ts';
+import type { RetryOptions } from './retry.ts';
+import { toProviderError } from './to-provider-error.ts';
+import type { ProviderErrorContext } from './to-provider-error.ts';
+
+/** Timeouts and retries of a provider; every factory accepts them. */
+export interface ReliabilityOptions extends RetryOptions {
+  /**
+   * Longest wait from sending the request to the first event of the answer (text, reasoning or a
+   * tool call). It fires before any event, so the error is thrown (`provider_first_token_timeout`).
+   * @defaultValue 60000
+   */
+  firstTokenTimeoutMs?: number;
+  /**
+   * Longest wait for the next chunk once the answer has started; time the consumer spends between
+   * reads does not count. It ends the stream with an `error` event (`provider_idle_timeout`).
+   * @defaultValue 30000
+   */
+  idleTimeoutMs?: number;
+}
+
+/** The defaults of {@link ReliabilityOptions}. */
+export const DEFAULT_RELIABILITY_OPTIONS: Required<ReliabilityOptions> = {
+  ...DEFAULT_RETRY_OPTIONS,
+  firstTokenTimeoutMs: 60_000,
+  idleTimeoutMs: 30_000,
+};
+
+/**
+ * Checks reliability options at the factory call, not later inside a stream.
+ * @param options - what the user passed
+ * @returns the options with defaults
+ * @throws RangeError when a value is negative or not a number
+ */
+export function resolveReliabilityOptions(options: ReliabilityOptions): Required<ReliabilityOptions> {
+  const resolved = { ...DEFAULT_RELIABILITY_OPTIONS };
+  for (const key of Object.keys(DEFAULT_RELIABILITY_OPTIONS) as (keyof ReliabilityOptions)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+      throw new RangeError(`Expected \`${key}\` to be a number >= 0, got \`${String(value)}\` (${typeof value}).`);
+    }
+    resolved[key] = value;
+  }
+  return resolved;
+}
+
+/** Turns a provider's chunks into agent events; one mapper per attempt. */
+export interface StreamEventMapper<Chunk> {
+  /** The events one chunk gives (often none or one). Throws a ProviderError for an error chunk. */
+  push(chunk: Chunk): AgentEvent[];
+  /** The events after the last chunk, ending with `finish`; throws when the stream ended early. */
+  end(): AgentEvent[];
+}
+
+/** What {@link runProviderStream} needs from a provider. */
+export interface RunProviderStreamOptions<Chunk> {
+  /** Aborts the upstream request (the caller's signal). */
+  signal?: AbortSignal | undefined;
+  reliability: Required<ReliabilityOptions>;
+  /** For messages and errors; `started` is filled in by the loop. */
+  context: Omit<ProviderErrorContext, 'started' | 'responseBody'>;
+  /** Sends the request through the SDK with `signal`; resolves once the response headers are in. */
+  open(signal: AbortSignal): Promise<{ chunks: AsyncIterable<Chunk>; errorBody: () => string | undefined }>;
+  /** A new mapper for each attempt. */
+  createMapper(): StreamEventMapper<Chunk>;
+}
+
+/** Why the watchdog fired. */
+type Timeout = 'first-token' | 'idle';
+
+/** One timer at a time, racing whatever the loop awaits from upstream. */
+class Watchdog {
+  fired: Timeout | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #reject: ((reason: unknown) => void) | undefined;
+  #deadline: Promise<never> | undefined;
+  readonly #controller: AbortController;
+
+  constructor(controller: AbortController) {
+    this.#controller = controller;
+  }
+
+  arm(ms: number, kind: Timeout): void {
+    this.disarm();
+    this.#deadline = new Promise<never>((_, reject) => {
+      this.#reject = reject;
+    });
+    // Nobody may be racing it when it fires; the loop reads `fired` instead.
+    this.#deadline.catch(() => undefined);
+    this.#timer = setTimeout(() => {
+      this.fired = kind;
+      this.#controller.abort(new DOMException(`The ${kind} timeout of ${ms} ms fired.`, 'TimeoutError'));
+      this.#reject?.(new DOMException('timeout', 'TimeoutError'));
+    }, ms);
+  }
+
+  disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#deadline = undefined;
+    this.#reject = undefined;
+  }
+
+  race<T>(promise: Promise<T>): Promise<T> {
+    if (this.#deadline === undefined) return promise;
+    // The losing promise settles later (the abort makes it); nothing must observe that.
+    promise.catch(() => undefined);
+    return Promise.race([promise, this.#deadline]);
+  }
+}
+
+/**
+ * Runs a provider call with the shared reliability rules and yields its events.
+ *
+ * - The first yielded event is `message-start`, held back until the first real event of the
+ *   answer, so that any failure before it can still be retried or thrown.
+ * - Before that, retryable failures (408, 409, 429, 5xx, 529, overloaded, connection errors) are
+ *   retried with backoff and jitter, honouring `Retry-After`, at most `maxRetries` times; then the
+ *   {@link ProviderError} is thrown from `next()`.
+ * - After it, any failure ends the stream with one `error` event: retrying would duplicate output.
+ * - An aborted `signal` or the iterator's `return()` aborts the upstream request at once; an
+ *   aborted `signal` makes `next()` reject with `signal.reason`, unchanged.
+ * @param options - the provider's request and mapping
+ * @returns the events
+ */
+export function runProviderStream<Chunk>(options: RunProviderStreamOptions<Chunk>): AsyncIterable<AgentEvent> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<AgentEvent> {
+      const state: LoopState = { controller: undefined, closed: false };
+      const generator = loop(options, state);
+      return {
+        next: () => generator.next(),
+        return: async (value?: unknown) => {
+          // Abort first: a pending next() is waiting on upstream and would delay the generator's return().
+          state.closed = true;
+          state.controller?.abort(new DOMException('The consumer stopped reading.', 'AbortError'));
+          await generator.return(undefined);
+          return { done: true, value: value as undefined };
+        },
+      };
+    },
+  };
+}
+
+interface LoopState {
+  controller: AbortController | undefined;
+  closed: boolean;
+}
+
+async function* loop<Chunk>(options: RunProviderStreamOptions<Chunk>, state: LoopState): AsyncGenerator<AgentEvent, void> {
+  const { reliability, signal: callerSignal } = options;
+  for (let attempt = 0; ; attempt++) {
+    callerSignal?.throwIfAborted();
+    const controller = new AbortController();
+    state.controller = controller;
+    const signal = callerSignal ? AbortSignal.any([callerSignal, controller.signal]) : controller.signal;
+    const watchdog = new Watchdog(controller);
+    let started = false;
+    let held: AgentEvent | undefined;
+    let iterator: AsyncIterator<Chunk> | undefined;
+    let errorBody: (() => string | undefined) | undefined;
+    let completed = false;
+    try {
+      watchdog.arm(reliability.firstTokenTimeoutMs, 'first-token');
+      const opened = await watchdog.race(options.open(signal));
+      errorBody = opened.errorBody;
+      iterator = opened.chunks[Symbol.asyncIterator]();
+      const mapper = options.createMapper();
+      const emit = function* (events: AgentEvent[]): Generator<AgentEvent> {
+        for (const event of events) {
+          if (!started) {
+            if (event.type === 'message-start') {
+              held = event;
+              continue;
+            }
+            started = true;
+            watchdog.disarm();
+            yield held ?? { type: 'message-start', messageId: crypto.randomUUID() };
+          }
+          yield event;
+        }
+      };
+      for (;;) {
+        // Before the first event the first-token deadline keeps running; after it, each wait for a
+        // chunk gets the idle budget, and time spent in the consumer (at `yield`) is not counted.
+        if (started) watchdog.arm(reliability.idleTimeoutMs, 'idle');
+        const result = await watchdog.race(iterator.next());
+        if (started) watchdog.disarm();
+        if (result.done) break;
+        yield* emit(mapper.push(result.value));
+      }
+      // The SDKs end an aborted stream quietly; find out why it ended.
+      if (watchdog.fired) throw new DOMException('timeout', 'TimeoutError');
+      callerSignal?.throwIfAborted();
+      if (state.closed) return;
+      yield* emit(mapper.end());
+      completed = true;
+      return;
+    } catch (error) {
+      watchdog.disarm();
+      if (callerSignal?.aborted) throw callerSignal.reason;
+      if (state.closed) return;
+      const failure = watchdog.fired
+        ? timeoutError(watchdog.fired, reliability, options.context)
+        : isAbortError(error)
+          ? undefined
+          : toProviderError(error, { ...options.context, started, responseBody: errorBody?.() });
+      if (failure === undefined) throw error;
+      if (started) {
+        yield toErrorEvent(failure);
+        return;
+      }
+      const delay =
+        failure.isRetryable && !watchdog.fired && attempt < reliability.maxRetries
+          ? retryDelayMs(attempt, reliability, failure.retryAfterMs)
+          : undefined;
+      if (delay === undefined) throw failure;
+      await sleep(delay, callerSignal);
+    } finally {
+      watchdog.disarm();
+      if (!completed) controller.abort(new DOMException('The provider stream was closed.', 'AbortError'));
+      // Releases the SDK's stream; its own `finally` aborts the request if it was not done.
+      iterator?.return?.().catch(() => undefined);
+    }
+  }
+}
+
+function timeoutError(
+  kind: Timeout,
+  reliability: Required<ReliabilityOptions>,
+  context: RunProviderStreamOptions<unknown>['context'],
+): ProviderError {
+  return kind === 'first-token'
+    ? new ProviderError(
+        'provider_first_token_timeout',
+        `${context.label} sent no answer within ${reliability.firstTokenTimeoutMs} ms (firstTokenTimeoutMs).`,
+        { provider: context.provider, url: context.url, isRetryable: true },
+      )
+    : new ProviderError(
+        'provider_idle_timeout',
+        `${context.label} sent nothing for ${reliability.idleTimeoutMs} ms mid-stream (idleTimeoutMs).`,
+        { provider: context.provider, url: context.url, isRetryable: true },
+      );
+}
