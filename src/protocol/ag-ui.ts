@@ -66,7 +66,9 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
   /** The last text message, which tool calls that follow belong to. */
   let lastMessageId: string | undefined;
   let step: number | undefined;
-  const openText = new Set<string>();
+  /** Open text messages: the event's part ID → its AG-UI message ID (fresh when a provider reuses a part ID). */
+  const openText = new Map<string, string>();
+  const usedMessageIds = new Set<string>();
   const openReasoning = new Set<string>();
   /** Tool calls started and not ended, and tool calls ended without a result yet. */
   const openTools = new Set<string>();
@@ -75,9 +77,14 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
   const line = (body: string): string => `data: {${body}}\n\n`;
 
   function textStart(id: string): string {
-    openText.add(id);
-    lastMessageId = id;
-    return line(`"type":"TEXT_MESSAGE_START","messageId":${json(id)},"role":"assistant"`);
+    // AG-UI clients append to an existing message with the same ID, so a part ID seen before
+    // (providers often restart at the same ID each step) gets a new message ID.
+    let messageId = id;
+    for (let n = 2; usedMessageIds.has(messageId); n++) messageId = `${id}-${n}`;
+    usedMessageIds.add(messageId);
+    openText.set(id, messageId);
+    lastMessageId = messageId;
+    return line(`"type":"TEXT_MESSAGE_START","messageId":${json(messageId)},"role":"assistant"`);
   }
   function reasoningStart(id: string): string {
     openReasoning.add(id);
@@ -104,7 +111,7 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
   }
   function closeOpen(): string {
     let out = '';
-    for (const id of openText) out += line(`"type":"TEXT_MESSAGE_END","messageId":${json(id)}`);
+    for (const messageId of openText.values()) out += line(`"type":"TEXT_MESSAGE_END","messageId":${json(messageId)}`);
     for (const id of openReasoning) out += reasoningEnd(id, undefined);
     for (const id of openTools) out += toolEnd(id);
     openText.clear();
@@ -135,8 +142,9 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
   function encodeEvent(event: AgentEvent): string {
     switch (event.type) {
       case 'text-delta': {
-        const head = openText.has(event.id) ? '' : textStart(event.id);
-        return `${head}data: {"type":"TEXT_MESSAGE_CONTENT","messageId":${json(event.id)},"delta":${json(event.delta)}}\n\n`;
+        const messageId = openText.get(event.id);
+        const head = messageId === undefined ? textStart(event.id) : '';
+        return `${head}data: {"type":"TEXT_MESSAGE_CONTENT","messageId":${json(messageId ?? lastMessageId)},"delta":${json(event.delta)}}\n\n`;
       }
       case 'reasoning-delta': {
         const head = openReasoning.has(event.id) ? '' : reasoningStart(event.id);
@@ -150,9 +158,12 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
         return '';
       case 'text-start':
         return openText.has(event.id) ? '' : textStart(event.id);
-      case 'text-end':
-        if (!openText.delete(event.id)) return '';
-        return line(`"type":"TEXT_MESSAGE_END","messageId":${json(event.id)}`);
+      case 'text-end': {
+        const messageId = openText.get(event.id);
+        if (messageId === undefined) return '';
+        openText.delete(event.id);
+        return line(`"type":"TEXT_MESSAGE_END","messageId":${json(messageId)}`);
+      }
       case 'reasoning-start':
         return openReasoning.has(event.id) ? '' : reasoningStart(event.id);
       case 'reasoning-end':
