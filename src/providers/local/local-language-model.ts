@@ -1,0 +1,178 @@
+/**
+ * The `local` demo model: answers from sluice's own knowledge base, needs no key and no network,
+ * is deterministic, and streams every provider-level event at a realistic pace.
+ *
+ * @module
+ */
+import type { AgentEvent, FinishReason, Usage } from '../../protocol/types.ts';
+import type { ChatRequest, Provider } from '../types.ts';
+import { composeReply } from './compose-reply.ts';
+import {
+  checkTokensPerSecond,
+  checkTtftMs,
+  createTokenClock,
+  defaultEnv,
+  resolveLocalPacing,
+  type LocalEnv,
+} from './local-pacing.ts';
+import { splitIntoTokens } from './split-into-tokens.ts';
+import { stableHash } from './stable-id.ts';
+
+/** The name the demo model goes by, in `message-start` and `SLUICE_MODEL`. */
+export const LOCAL_MODEL_NAME = 'local';
+
+/** Options of {@link createLocalProvider}; anything left out is read from the environment on each call. */
+export interface LocalProviderOptions {
+  /**
+   * Milliseconds before the first token.
+   * @defaultValue `SLUICE_LOCAL_TTFT_MS`, else 300
+   */
+  ttftMs?: number;
+  /**
+   * Tokens per second after the first. `0` or `Infinity` turns pacing off: every token at once.
+   * @defaultValue `SLUICE_LOCAL_TPS`, else 40
+   */
+  tokensPerSecond?: number;
+  /**
+   * Where `SLUICE_LOCAL_TTFT_MS` and `SLUICE_LOCAL_TPS` are read, on each call.
+   * @defaultValue `process.env` where there is one
+   */
+  env?: LocalEnv;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? '';
+  } catch {
+    // A cyclic tool output: hashing and counting its string form keeps the model deterministic.
+    return String(value);
+  }
+}
+
+function checkRequest(request: ChatRequest): void {
+  if (!Array.isArray(request?.messages)) {
+    throw new TypeError(`Expected \`request.messages\` to be an array, got ${typeof request?.messages}.`);
+  }
+  const max = request.maxOutputTokens;
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
+    throw new RangeError(`Expected \`request.maxOutputTokens\` to be an integer ≥ 1, got ${String(max)}.`);
+  }
+}
+
+function countInputTokens(request: ChatRequest): number {
+  let count = 0;
+  for (const message of request.messages) {
+    count += splitIntoTokens(typeof message.content === 'string' ? message.content : safeJson(message.content)).length;
+  }
+  if (request.tools !== undefined && request.tools.length > 0) count += splitIntoTokens(safeJson(request.tools)).length;
+  return count;
+}
+
+type Part =
+  | { kind: 'reasoning'; id: string; pieces: string[] }
+  | { kind: 'text'; id: string; pieces: string[] }
+  | { kind: 'tool'; id: string; toolName: string; input: unknown; pieces: string[] };
+
+async function* generate(request: ChatRequest, options: LocalProviderOptions, signal: AbortSignal | undefined): AsyncGenerator<AgentEvent> {
+  signal?.throwIfAborted();
+  checkRequest(request);
+  const pacing = resolveLocalPacing(options, options.env ?? defaultEnv());
+  const reply = composeReply(request);
+  const hash = stableHash(
+    safeJson({ messages: request.messages, tools: request.tools, toolChoice: request.toolChoice, maxOutputTokens: request.maxOutputTokens }),
+  );
+  const parts: Part[] = [
+    { kind: 'reasoning', id: `reasoning_${hash}`, pieces: splitIntoTokens(reply.reasoning) },
+    { kind: 'text', id: `text_${hash}`, pieces: splitIntoTokens(reply.text) },
+  ];
+  if (reply.toolCall !== undefined) {
+    const { toolName, input } = reply.toolCall;
+    parts.push({ kind: 'tool', id: `call_${hash}`, toolName, input, pieces: splitIntoTokens(JSON.stringify(input)) });
+  }
+  const budget = request.maxOutputTokens ?? Infinity;
+  const clock = createTokenClock(pacing, signal);
+  const due = async (index: number): Promise<void> => {
+    const wait = clock(index);
+    if (wait !== undefined) await wait;
+    signal?.throwIfAborted();
+  };
+
+  let outputTokens = 0;
+  let reasoningTokens = 0;
+  let cut = false;
+  yield { type: 'message-start', messageId: `msg_${hash}`, model: LOCAL_MODEL_NAME };
+  for (const part of parts) {
+    if (part.pieces.length === 0) continue;
+    if (outputTokens >= budget) {
+      cut = true;
+      break;
+    }
+    await due(outputTokens);
+    if (part.kind === 'tool') yield { type: 'tool-call-start', toolCallId: part.id, toolName: part.toolName };
+    else yield { type: part.kind === 'text' ? 'text-start' : 'reasoning-start', id: part.id };
+    for (let i = 0; i < part.pieces.length; i++) {
+      if (i > 0) {
+        if (outputTokens >= budget) {
+          cut = true;
+          break;
+        }
+        await due(outputTokens);
+      }
+      const delta = part.pieces[i] ?? '';
+      if (part.kind === 'tool') yield { type: 'tool-call-delta', toolCallId: part.id, delta };
+      else yield { type: part.kind === 'text' ? 'text-delta' : 'reasoning-delta', id: part.id, delta };
+      outputTokens++;
+      if (part.kind === 'reasoning') reasoningTokens++;
+    }
+    signal?.throwIfAborted();
+    // A tool call cut short has no complete input, so it gets no `tool-call` (as with real providers).
+    if (part.kind === 'tool') {
+      if (!cut) yield { type: 'tool-call', toolCallId: part.id, toolName: part.toolName, input: part.input };
+    } else {
+      yield { type: part.kind === 'text' ? 'text-end' : 'reasoning-end', id: part.id };
+    }
+    if (cut) break;
+  }
+  signal?.throwIfAborted();
+  const inputTokens = countInputTokens(request);
+  const usage: Usage = {
+    inputTokens,
+    outputTokens,
+    totalTokens: inputTokens + outputTokens,
+    reasoningTokens,
+    cachedInputTokens: 0,
+  };
+  const finishReason: FinishReason = cut ? 'length' : reply.toolCall !== undefined ? 'tool-calls' : 'stop';
+  yield { type: 'usage', ...usage };
+  yield { type: 'finish', finishReason, usage };
+}
+
+/**
+ * Creates the `local` demo model: a {@link Provider} that answers from sluice's built-in knowledge
+ * base (English or Chinese, matching the question), says once per conversation that it is a demo
+ * and how to switch to a real model, and streams `message-start`, thinking, text, tool calls (when
+ * tools are offered and the question calls for one, see `planToolCall`), `usage` and `finish`.
+ * The same request always gives the same events. Tokens are paced on a drift-free schedule: the
+ * first after `ttftMs`, then `tokensPerSecond`. Aborting `signal` rejects the pending `next()` with
+ * `signal.reason` at once and ends the iterator.
+ * @param options - pacing; what is left out comes from `SLUICE_LOCAL_TTFT_MS` / `SLUICE_LOCAL_TPS` on each call
+ * @returns the provider
+ * @throws RangeError when `ttftMs` or `tokensPerSecond` is negative or not a number
+ * @example
+ * ```ts
+ * const local = createLocalProvider({ ttftMs: 0, tokensPerSecond: Infinity });
+ * for await (const event of local({ model: 'local', messages: [{ role: 'user', content: 'What is backpressure?' }] })) {
+ *   if (event.type === 'text-delta') process.stdout.write(event.delta);
+ * }
+ * ```
+ */
+export function createLocalProvider(options: LocalProviderOptions = {}): Provider {
+  const resolved: LocalProviderOptions = {};
+  if (options.ttftMs !== undefined) resolved.ttftMs = checkTtftMs(options.ttftMs, '`ttftMs`');
+  if (options.tokensPerSecond !== undefined) resolved.tokensPerSecond = checkTokensPerSecond(options.tokensPerSecond, '`tokensPerSecond`');
+  if (options.env !== undefined) resolved.env = options.env;
+  return (request, callOptions) => generate(request, resolved, callOptions?.signal);
+}
+
+/** The `local` demo model with pacing from the environment (`SLUICE_LOCAL_TTFT_MS`, `SLUICE_LOCAL_TPS`). */
+export const localProvider: Provider = createLocalProvider();
