@@ -6,7 +6,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParamsStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import { ProviderConfigError } from '../errors.ts';
-import { createCapturingFetch } from '../shared/capture-fetch.ts';
 import { readEnv } from '../shared/env.ts';
 import { failedStream } from '../shared/failed-stream.ts';
 import { resolveReliabilityOptions, runProviderStream } from '../shared/run-provider-stream.ts';
@@ -97,18 +96,17 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
       signal,
       reliability,
       context: { provider: 'anthropic', label: 'Anthropic', url, keyVariable: 'ANTHROPIC_API_KEY' },
-      async open(attemptSignal) {
-        const capture = createCapturingFetch(options.fetch ?? globalThis.fetch);
+      fetch: options.fetch ?? globalThis.fetch,
+      async open(attemptSignal, fetchForCall) {
         const client = new Anthropic({
           apiKey,
           baseURL,
-          fetch: capture.fetch,
+          fetch: fetchForCall,
           // sluice retries itself, only before the first event (see runProviderStream).
           maxRetries: 0,
           ...(options.headers ? { defaultHeaders: options.headers } : {}),
         });
-        const chunks = await client.messages.create(toAnthropicRequest(request, defaultMaxTokens), { signal: attemptSignal });
-        return { chunks, errorBody: () => capture.errorBody };
+        return client.messages.create(toAnthropicRequest(request, defaultMaxTokens), { signal: attemptSignal });
       },
       createMapper: () => createAnthropicStreamMapper({ model: `anthropic:${request.model}`, url }),
     });

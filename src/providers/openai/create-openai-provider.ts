@@ -7,7 +7,6 @@ import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { ProviderConfigError } from '../errors.ts';
-import { createCapturingFetch } from '../shared/capture-fetch.ts';
 import { readEnv } from '../shared/env.ts';
 import { failedStream } from '../shared/failed-stream.ts';
 import { resolveReliabilityOptions, runProviderStream } from '../shared/run-provider-stream.ts';
@@ -91,6 +90,7 @@ export function createOpenAIFamilyProvider(settings: OpenAIFamilySettings): Prov
     const common = {
       signal,
       reliability,
+      fetch: settings.fetch ?? globalThis.fetch,
       context: { provider: settings.provider, label: settings.label, url: `${baseURL}${api === 'chat' ? '/chat/completions' : '/responses'}`, keyVariable: 'OPENAI_API_KEY' },
     };
     const client = (fetchForCall: typeof fetch): OpenAI =>
@@ -107,23 +107,17 @@ export function createOpenAIFamilyProvider(settings: OpenAIFamilySettings): Prov
     if (api === 'responses') {
       return runProviderStream<ResponseStreamEvent>({
         ...common,
-        async open(attemptSignal) {
-          const capture = createCapturingFetch(settings.fetch ?? globalThis.fetch);
-          const body = toOpenAIResponsesRequest(request, settings.provider);
-          const chunks = await client(capture.fetch).responses.create(body, { signal: attemptSignal });
-          return { chunks, errorBody: () => capture.errorBody };
-        },
+        open: (attemptSignal, fetchForCall) =>
+          client(fetchForCall).responses.create(toOpenAIResponsesRequest(request, settings.provider), { signal: attemptSignal }),
         createMapper: () => createOpenAIResponsesStreamMapper(mapperOptions),
       });
     }
     return runProviderStream<ChatCompletionChunk>({
       ...common,
-      async open(attemptSignal) {
-        const capture = createCapturingFetch(settings.fetch ?? globalThis.fetch);
-        const body = toOpenAIChatRequest(request, settings.provider, settings.maxTokensField);
-        const chunks = await client(capture.fetch).chat.completions.create(body, { signal: attemptSignal });
-        return { chunks, errorBody: () => capture.errorBody };
-      },
+      open: (attemptSignal, fetchForCall) =>
+        client(fetchForCall).chat.completions.create(toOpenAIChatRequest(request, settings.provider, settings.maxTokensField), {
+          signal: attemptSignal,
+        }),
       createMapper: () => createOpenAIChatStreamMapper(mapperOptions),
     });
   };

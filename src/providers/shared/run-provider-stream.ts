@@ -9,6 +9,7 @@ import { isAbortError } from '../../core/errors.ts';
 import { sleep } from '../../core/sleep.ts';
 import type { AgentEvent } from '../../protocol/types.ts';
 import { ProviderError, toErrorEvent } from '../errors.ts';
+import { createCapturingFetch } from './capture-fetch.ts';
 import { DEFAULT_RETRY_OPTIONS, retryDelayMs } from './retry.ts';
 import type { RetryOptions } from './retry.ts';
 import { toProviderError } from './to-provider-error.ts';
@@ -71,8 +72,13 @@ export interface RunProviderStreamOptions<Chunk> {
   reliability: Required<ReliabilityOptions>;
   /** For messages and errors; `started` is filled in by the loop. */
   context: Omit<ProviderErrorContext, 'started' | 'responseBody'>;
-  /** Sends the request through the SDK with `signal`; resolves once the response headers are in. */
-  open(signal: AbortSignal): Promise<{ chunks: AsyncIterable<Chunk>; errorBody: () => string | undefined }>;
+  /** The fetch the SDK should use (the user's, or the global one). */
+  fetch: typeof fetch;
+  /**
+   * Sends the request through the SDK with `signal` and `fetch` (a wrapper that keeps error
+   * bodies verbatim); resolves once the response headers are in.
+   */
+  open(signal: AbortSignal, fetch: typeof globalThis.fetch): Promise<AsyncIterable<Chunk>>;
   /** A new mapper for each attempt. */
   createMapper(): StreamEventMapper<Chunk>;
 }
@@ -170,13 +176,12 @@ async function* loop<Chunk>(options: RunProviderStreamOptions<Chunk>, state: Loo
     let started = false;
     let held: AgentEvent | undefined;
     let iterator: AsyncIterator<Chunk> | undefined;
-    let errorBody: (() => string | undefined) | undefined;
+    const capture = createCapturingFetch(options.fetch);
     let completed = false;
     try {
       watchdog.arm(reliability.firstTokenTimeoutMs, 'first-token');
-      const opened = await watchdog.race(options.open(signal));
-      errorBody = opened.errorBody;
-      iterator = opened.chunks[Symbol.asyncIterator]();
+      const chunks = await watchdog.race(options.open(signal, capture.fetch));
+      iterator = chunks[Symbol.asyncIterator]();
       const mapper = options.createMapper();
       const emit = function* (events: AgentEvent[]): Generator<AgentEvent> {
         for (const event of events) {
@@ -216,7 +221,7 @@ async function* loop<Chunk>(options: RunProviderStreamOptions<Chunk>, state: Loo
         ? timeoutError(watchdog.fired, reliability, options.context)
         : isAbortError(error)
           ? undefined
-          : toProviderError(error, { ...options.context, started, responseBody: errorBody?.() });
+          : toProviderError(error, { ...options.context, started, responseBody: capture.errorBody });
       if (failure === undefined) throw error;
       if (started) {
         yield toErrorEvent(failure);
@@ -232,7 +237,7 @@ async function* loop<Chunk>(options: RunProviderStreamOptions<Chunk>, state: Loo
       watchdog.disarm();
       if (!completed) controller.abort(new DOMException('The provider stream was closed.', 'AbortError'));
       // Releases the SDK's stream; its own `finally` aborts the request if it was not done.
-      iterator?.return?.().catch(() => undefined);
+      iterator?.return?.()?.catch(() => undefined);
     }
   }
 }
