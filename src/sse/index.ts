@@ -1,5 +1,5 @@
 /**
- * The SSE layer: encoder and format (parser and client join them here).
+ * The SSE layer: encoder and format, spec-exact parser, and the fetch-based client with reconnection.
  *
  * @module
  */
@@ -7,3 +7,11 @@ export { encodeSse, encodeSseData, SseEncodeError, KEEP_ALIVE_COMMENT } from './
 export type { SseMessage } from './encode.ts';
 export { sse, SSE_CONTENT_TYPE } from './sse-format.ts';
 export type { SseFormatOptions } from './sse-format.ts';
+export { createParser } from './parse.ts';
+export { SseParserStream } from './parser-stream.ts';
+export type { SseParserStreamOptions } from './parser-stream.ts';
+export { fetchEventStream, defaultResumeUrl, STREAM_ID_HEADER } from './client.ts';
+export type { FetchEventStreamOptions, ReconnectInfo } from './client.ts';
+export { SseParseError, SseHttpError, SseContentTypeError, SseConnectionError, SSE_ERROR_CODES } from './errors.ts';
+export type { SseParseErrorType } from './errors.ts';
+export type { SseEvent, EventSourceParser, ParserCallbacks, ParserOptions } from './types.ts';
