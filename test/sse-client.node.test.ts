@@ -1,0 +1,261 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SseConnectionError, SseContentTypeError, SseHttpError } from '../src/sse/errors.ts';
+import { fetchEventStream, type ReconnectInfo } from '../src/sse/client.ts';
+import type { SseEvent } from '../src/sse/types.ts';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+  at: number;
+}
+
+const servers: Server[] = [];
+
+/** A loopback server; `handle` gets the request number (0, 1, …) and the body read so far. */
+async function serve(handle: (req: IncomingMessage, res: ServerResponse, index: number) => void): Promise<{ url: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, at: performance.now() });
+      handle(req, res, seen.length - 1);
+    });
+  });
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return { url: `http://127.0.0.1:${address.port}`, seen };
+}
+
+afterEach(() => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+
+/** Writes `text`, then closes the connection without ending the chunked body: a dropped connection. */
+function writeThenDrop(res: ServerResponse, text: string, onDropped?: () => void): void {
+  res.write(text, () => {
+    res.socket?.end();
+    onDropped?.();
+  });
+}
+
+async function collect(iterable: AsyncIterable<SseEvent>): Promise<SseEvent[]> {
+  const events: SseEvent[] = [];
+  for await (const event of iterable) events.push(event);
+  return events;
+}
+
+function events(from: number, to: number): string {
+  let out = '';
+  for (let id = from; id <= to; id++) out += `event: tick\nid: ${id}\ndata: {"n":${id}}\n\n`;
+  return out;
+}
+
+const ticks = (from: number, to: number): SseEvent[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => ({ event: 'tick', id: String(from + i), data: `{"n":${from + i}}` }));
+
+describe('fetchEventStream', () => {
+  it('reconnects after a dropped connection with Last-Event-ID, after the retry: delay, and yields every event once', async () => {
+    let droppedAt = 0;
+    const { url, seen } = await serve((_req, res, index) => {
+      res.writeHead(200, SSE_HEADERS);
+      if (index === 0) writeThenDrop(res, 'retry: 150\n' + events(1, 3) + 'event: tick\nid: 4\ndata: {"n', () => (droppedAt = performance.now()));
+      else res.end(events(4, 6));
+    });
+    const reconnects: ReconnectInfo[] = [];
+    const received = await collect(fetchEventStream(url + '/events', { onReconnect: (info) => reconnects.push(info) }));
+    expect(received).toEqual(ticks(1, 6));
+    expect(seen.map((request) => [request.method, request.url, request.headers['last-event-id']])).toEqual([
+      ['GET', '/events', undefined],
+      ['GET', '/events', '3'],
+    ]);
+    expect(seen[0]?.headers.accept).toBe('text/event-stream');
+    expect(reconnects).toHaveLength(1);
+    expect(reconnects[0]?.delay).toBeGreaterThanOrEqual(150);
+    // Timers may fire up to a millisecond early.
+    expect((seen[1]?.at ?? 0) - droppedAt).toBeGreaterThanOrEqual(149);
+  });
+
+  it('resumes a POST at the server’s resume URL with GET, never sending the POST again', async () => {
+    const { url, seen } = await serve((_req, res, index) => {
+      if (index === 0) {
+        res.writeHead(200, { ...SSE_HEADERS, 'x-stream-id': 'abc 1' });
+        writeThenDrop(res, 'retry: 0\n' + events(1, 2));
+      } else {
+        res.writeHead(200, SSE_HEADERS);
+        res.end(events(3, 4));
+      }
+    });
+    const received = await collect(
+      fetchEventStream(url + '/v1/chat', {
+        method: 'post',
+        headers: { authorization: 'Bearer t', 'content-type': 'application/json' },
+        body: '{"messages":[]}',
+      }),
+    );
+    expect(received).toEqual(ticks(1, 4));
+    expect(seen.map((request) => [request.method, request.url, request.body, request.headers['last-event-id']])).toEqual([
+      ['POST', '/v1/chat', '{"messages":[]}', undefined],
+      ['GET', '/v1/streams/abc%201', '', '2'],
+    ]);
+    expect(seen[1]?.headers.authorization).toBe('Bearer t');
+    expect(seen[1]?.headers['content-type']).toBeUndefined();
+  });
+
+  it('uses a custom resumeUrl and the given lastEventId', async () => {
+    const { url, seen } = await serve((_req, res, index) => {
+      res.writeHead(200, { ...SSE_HEADERS, 'x-run': 'r9' });
+      if (index === 0) writeThenDrop(res, 'retry: 0\n' + events(8, 8));
+      else res.end(events(9, 9));
+    });
+    const received = await collect(
+      fetchEventStream(url + '/start', {
+        method: 'POST',
+        lastEventId: '7',
+        resumeUrl: (response) => `/runs/${response.headers.get('x-run') ?? ''}`,
+      }),
+    );
+    expect(received).toEqual(ticks(8, 9));
+    expect(seen.map((request) => [request.method, request.url, request.headers['last-event-id']])).toEqual([
+      ['POST', '/start', '7'],
+      ['GET', '/runs/r9', '8'],
+    ]);
+  });
+
+  it('does not resend a POST that dropped without a resume URL', async () => {
+    const { url, seen } = await serve((_req, res) => {
+      res.writeHead(200, SSE_HEADERS);
+      writeThenDrop(res, 'retry: 0\n' + events(1, 1));
+    });
+    const error = await collect(fetchEventStream(url + '/v1/chat', { method: 'POST', body: '{}' })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SseConnectionError);
+    expect((error as Error).message).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/v1\/chat .*never sent twice/);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('does not reconnect after the server ends the stream cleanly', async () => {
+    const { url, seen } = await serve((_req, res) => {
+      res.writeHead(200, SSE_HEADERS);
+      res.end(events(1, 2) + 'data: unterminated');
+    });
+    expect(await collect(fetchEventStream(url))).toEqual(ticks(1, 2));
+    expect(seen).toHaveLength(1);
+  });
+
+  it.each([500, 404])('throws SseHttpError on %i without reconnecting', async (status) => {
+    const { url, seen } = await serve((_req, res) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end('{"error":{"code":"x","message":"y"}}');
+    });
+    const error = await collect(fetchEventStream(url + '/events?a=1')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SseHttpError);
+    expect(error).toMatchObject({ status, code: 'sse_http_error', method: 'GET' });
+    expect((error as Error).message).toMatch(new RegExp(`status code ${status} .*: GET http://127\\.0\\.0\\.1:\\d+/events\\?a=1$`));
+    expect(seen).toHaveLength(1);
+  });
+
+  it('waits for Retry-After on 429 and 503, then retries the same request', async () => {
+    const { url, seen } = await serve((_req, res, index) => {
+      if (index === 0) res.writeHead(429, { 'retry-after': '1' }).end();
+      else if (index === 1) res.writeHead(503, { 'retry-after': '0' }).end();
+      else res.writeHead(200, SSE_HEADERS).end(events(1, 1));
+    });
+    const received = await collect(fetchEventStream(url + '/v1/chat', { method: 'POST', body: 'hi' }));
+    expect(received).toEqual(ticks(1, 1));
+    expect(seen.map((request) => [request.method, request.body])).toEqual([
+      ['POST', 'hi'],
+      ['POST', 'hi'],
+      ['POST', 'hi'],
+    ]);
+    expect((seen[1]?.at ?? 0) - (seen[0]?.at ?? 0)).toBeGreaterThanOrEqual(999);
+  });
+
+  it('throws SseHttpError on 429 without Retry-After', async () => {
+    const { url, seen } = await serve((_req, res) => res.writeHead(429).end());
+    await expect(collect(fetchEventStream(url))).rejects.toMatchObject({ name: 'SseHttpError', status: 429 });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('throws SseContentTypeError on a text/html answer without reconnecting', async () => {
+    const { url, seen } = await serve((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>hi</h1>'));
+    const error = await collect(fetchEventStream(url + '/page')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SseContentTypeError);
+    expect(error).toMatchObject({ status: 200, contentType: 'text/html', code: 'sse_content_type' });
+    expect((error as Error).message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/page, got `text\/html`/);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('gives up after maxRetries reconnections in a row', async () => {
+    const { url, seen } = await serve((_req, res) => {
+      res.writeHead(200, SSE_HEADERS);
+      writeThenDrop(res, 'retry: 0\n: nothing yet\n');
+    });
+    await expect(collect(fetchEventStream(url, { maxRetries: 2 }))).rejects.toBeInstanceOf(SseConnectionError);
+    expect(seen).toHaveLength(3);
+  });
+
+  it('does not reconnect when reconnect is false', async () => {
+    const { url, seen } = await serve((_req, res) => {
+      res.writeHead(200, SSE_HEADERS);
+      writeThenDrop(res, events(1, 1));
+    });
+    const received: SseEvent[] = [];
+    await expect(
+      (async () => {
+        for await (const event of fetchEventStream(url, { reconnect: false })) received.push(event);
+      })(),
+    ).rejects.toMatchObject({ name: 'SseConnectionError', code: 'sse_connection_lost' });
+    expect(received).toEqual(ticks(1, 1));
+    expect(seen).toHaveLength(1);
+  });
+
+  it('rejects with the signal’s reason when aborted, and closes the request', async () => {
+    let closed: Promise<unknown> = Promise.resolve();
+    const { url } = await serve((req, res) => {
+      closed = once(res, 'close');
+      res.writeHead(200, SSE_HEADERS);
+      res.write(events(1, 1));
+      void req;
+    });
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    await expect(
+      (async () => {
+        for await (const _event of fetchEventStream(url, { signal: controller.signal })) controller.abort(reason);
+      })(),
+    ).rejects.toBe(reason);
+    await closed;
+  });
+
+  it('cancels the request when the consumer breaks out of the loop', async () => {
+    let closed: Promise<unknown> = Promise.resolve();
+    const { url } = await serve((_req, res) => {
+      closed = once(res, 'close');
+      res.writeHead(200, SSE_HEADERS);
+      res.write(events(1, 1));
+    });
+    for await (const event of fetchEventStream(url)) {
+      expect(event.id).toBe('1');
+      break;
+    }
+    await closed;
+  });
+
+  it('checks its options at the call', () => {
+    expect(() => fetchEventStream('http://127.0.0.1:1/', { maxRetries: -1 })).toThrow(RangeError);
+    expect(() => fetchEventStream('http://127.0.0.1:1/', { fetch: 1 as never })).toThrow(TypeError);
+  });
+});
