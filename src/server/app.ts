@@ -6,12 +6,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { HttpError, sendError, sendJson } from './http-error.ts';
 import { Router } from './router.ts';
+import { createModelRegistry, type ModelRegistry } from './models.ts';
+import { chatRoutes } from './routes/chat.ts';
 import { demoNumbers } from './routes/demo-numbers.ts';
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
   /** Reports errors that escaped a route (they are also answered as JSON 500). @defaultValue console.error */
   onError?: (error: unknown) => void;
+  /** Resolves model names. @defaultValue a registry over `process.env` */
+  models?: ModelRegistry;
+  /** Milliseconds between heartbeats on idle streams. @defaultValue 15000 */
+  heartbeatMs?: number;
 }
 
 /** A Node request listener serving the sluice HTTP API. */
@@ -24,9 +30,17 @@ export type AppHandler = (req: IncomingMessage, res: ServerResponse) => void;
  */
 export function createApp(options: AppOptions = {}): AppHandler {
   const onError = options.onError ?? ((error: unknown) => console.error(error));
+  const chatOptions: Parameters<typeof chatRoutes>[0] = { models: options.models ?? createModelRegistry() };
+  if (options.heartbeatMs !== undefined) chatOptions.heartbeatMs = options.heartbeatMs;
+  const chat = chatRoutes(chatOptions);
   const router = new Router()
     .on('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }))
-    .on('GET', '/demo/numbers', demoNumbers);
+    .on('GET', '/demo/numbers', demoNumbers)
+    .on('POST', '/v1/chat', chat.chat)
+    .on('POST', '/api/chat', chat.aiSdk)
+    .on('POST', '/v1/ag-ui', chat.agUi)
+    .on('POST', '/v1/chat/completions', chat.completions)
+    .on('GET', '/v1/models', chat.models);
 
   return (req, res) => {
     let url: URL;

@@ -1,0 +1,97 @@
+/**
+ * Model names to providers: `local`, `openai:<model>`, `anthropic:<model>`,
+ * `openai-compatible:<model>`; `SLUICE_MODEL` is the default.
+ *
+ * @module
+ */
+import { createAnthropicProvider } from '../providers/anthropic/create-anthropic-provider.ts';
+import { createLocalProvider } from '../providers/local/index.ts';
+import { createOpenAICompatibleProvider } from '../providers/openai-compatible/create-openai-compatible-provider.ts';
+import { createOpenAIProvider } from '../providers/openai/create-openai-provider.ts';
+import type { Provider } from '../providers/types.ts';
+import { HttpError } from './http-error.ts';
+
+/** A model name resolved to its provider. */
+export interface ResolvedModel {
+  /** The full name (`openai:gpt-4o-mini`). */
+  name: string;
+  /** The model id within the provider (`gpt-4o-mini`; `local` for the demo model). */
+  modelId: string;
+  provider: Provider;
+}
+
+/** Resolves model names. */
+export interface ModelRegistry {
+  /** The default model's name. */
+  readonly defaultModel: string;
+  /**
+   * Resolves a name, or the default when none is given.
+   * @throws HttpError 400 `unknown_model` with the accepted forms
+   */
+  resolve(name?: string): ResolvedModel;
+  /** The models worth listing (`GET /v1/models`): the default, `local`, and one per configured key. */
+  list(): string[];
+}
+
+/** Options of {@link createModelRegistry}. */
+export interface ModelRegistryOptions {
+  /** @defaultValue process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Providers to use instead of the built-in ones, by prefix (`local`, `openai`, `anthropic`, `openai-compatible`). */
+  providers?: Partial<Record<'local' | 'openai' | 'anthropic' | 'openai-compatible', Provider>>;
+}
+
+const PREFIXES = ['openai', 'anthropic', 'openai-compatible'] as const;
+
+/**
+ * Creates the model registry of the server.
+ * @param options - environment and provider overrides
+ * @returns the registry
+ */
+export function createModelRegistry(options: ModelRegistryOptions = {}): ModelRegistry {
+  const env = options.env ?? process.env;
+  const defaultModel = env.SLUICE_MODEL?.trim() || 'local';
+  const providers = new Map<string, Provider>();
+  const provider = (prefix: 'local' | (typeof PREFIXES)[number]): Provider => {
+    let found = options.providers?.[prefix] ?? providers.get(prefix);
+    if (found === undefined) {
+      found =
+        prefix === 'local'
+          ? createLocalProvider()
+          : prefix === 'openai'
+            ? createOpenAIProvider()
+            : prefix === 'anthropic'
+              ? createAnthropicProvider()
+              : createOpenAICompatibleProvider();
+      providers.set(prefix, found);
+    }
+    return found;
+  };
+
+  const registry: ModelRegistry = {
+    defaultModel,
+    resolve(name) {
+      const full = name?.trim() || defaultModel;
+      if (full === 'local') return { name: full, modelId: 'local', provider: provider('local') };
+      const colon = full.indexOf(':');
+      const prefix = colon === -1 ? '' : full.slice(0, colon);
+      const modelId = colon === -1 ? '' : full.slice(colon + 1);
+      if ((PREFIXES as readonly string[]).includes(prefix) && modelId !== '') {
+        return { name: full, modelId, provider: provider(prefix as (typeof PREFIXES)[number]) };
+      }
+      const hint = colon === -1 && full !== '' ? ` Did you mean "openai:${full}" or "anthropic:${full}"?` : '';
+      throw new HttpError(
+        400,
+        'unknown_model',
+        `Unknown model "${full}". Models are named "local", "openai:<model>", "anthropic:<model>" or "openai-compatible:<model>".${hint}`,
+      );
+    },
+    list() {
+      const names = new Set<string>([defaultModel, 'local']);
+      if (env.OPENAI_API_KEY) names.add('openai:gpt-4o-mini');
+      if (env.ANTHROPIC_API_KEY) names.add('anthropic:claude-sonnet-4-5');
+      return [...names];
+    },
+  };
+  return registry;
+}

@@ -1,0 +1,54 @@
+/**
+ * Reads a JSON request body with a size limit and validates it with a zod schema, answering
+ * 413, 415 or 400 with a clear message when it cannot.
+ *
+ * @module
+ */
+import type { IncomingMessage } from 'node:http';
+import type { z } from 'zod';
+import { HttpError } from './http-error.ts';
+
+/** The default limit of a request body. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Reads and validates a JSON body.
+ * @param req - the request
+ * @param schema - what the body must be
+ * @param limit - the largest body accepted, in bytes
+ * @returns the parsed body
+ * @throws HttpError 415 (not JSON), 413 (too large), 400 (bad JSON or invalid)
+ */
+export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema: S, limit = DEFAULT_BODY_LIMIT): Promise<z.infer<S>> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
+    throw new HttpError(415, 'unsupported_media_type', `Expected a JSON body (Content-Type: application/json), got ${type === '' ? 'no Content-Type' : `"${type}"`}.`);
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new HttpError(413, 'payload_too_large', `The body is ${declared} bytes; the limit is ${limit}.`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.resume();
+      throw new HttpError(413, 'payload_too_large', `The body is larger than the limit of ${limit} bytes.`);
+    }
+    chunks.push(chunk);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw new HttpError(400, 'invalid_json', `The body is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `\`${issue.path.join('.')}\`` : 'the body';
+    throw new HttpError(400, 'invalid_request', `Invalid ${where}: ${issue?.message ?? 'invalid value'}.`, { cause: parsed.error });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,240 @@
+/**
+ * The request bodies of the chat endpoints (zod schemas, lenient about fields they don't use) and
+ * their conversion to the provider's `ChatRequest` messages and tools.
+ *
+ * @module
+ */
+import { z } from 'zod';
+import type { ChatMessage, MessagePart, ToolDefinition } from '../providers/types.ts';
+
+const MAX_MESSAGES = 1000;
+
+const jsonSchema = z.record(z.string(), z.unknown());
+
+// ---------- POST /v1/chat -------------------------------------------------------------------
+
+const nativeTool = z
+  .object({
+    name: z.string().min(1).max(128),
+    description: z.string().optional(),
+    inputSchema: jsonSchema.optional(),
+    parameters: jsonSchema.optional(),
+  })
+  .transform((tool): ToolDefinition => {
+    const out: ToolDefinition = { name: tool.name, inputSchema: tool.inputSchema ?? tool.parameters ?? { type: 'object', properties: {} } };
+    if (tool.description !== undefined) out.description = tool.description;
+    return out;
+  });
+
+/** `POST /v1/chat`: `{"messages":[{"role","content"}], "model"?, "tools"?}`. */
+export const NativeChatBody = z.object({
+  messages: z
+    .array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() }))
+    .min(1, 'at least one message is needed')
+    .max(MAX_MESSAGES),
+  model: z.string().min(1).optional(),
+  tools: z.array(nativeTool).max(128).optional(),
+});
+
+// ---------- POST /api/chat (AI SDK UIMessage) -----------------------------------------------
+
+const uiPart = z.looseObject({ type: z.string() });
+
+/** `POST /api/chat`: the AI SDK's `useChat` body `{ id, messages: UIMessage[], trigger, … }`. */
+export const AiSdkChatBody = z.looseObject({
+  id: z.string().optional(),
+  messages: z
+    .array(z.looseObject({ id: z.string().optional(), role: z.enum(['system', 'user', 'assistant']), parts: z.array(uiPart) }))
+    .min(1, 'at least one message is needed')
+    .max(MAX_MESSAGES),
+  model: z.string().min(1).optional(),
+});
+
+/** Turns AI SDK `UIMessage`s into chat messages: text, reasoning, and tool calls with their outputs. */
+export function fromUiMessages(messages: z.infer<typeof AiSdkChatBody>['messages']): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  for (const message of messages) {
+    const parts: MessagePart[] = [];
+    const results: MessagePart[] = [];
+    for (const part of message.parts) {
+      const p = part as Record<string, unknown>;
+      if (p.type === 'text' && typeof p.text === 'string') parts.push({ type: 'text', text: p.text });
+      else if (p.type === 'reasoning' && typeof p.text === 'string' && message.role === 'assistant') parts.push({ type: 'reasoning', text: p.text });
+      else if ((typeof p.type === 'string' && p.type.startsWith('tool-')) || p.type === 'dynamic-tool') {
+        const toolName = p.type === 'dynamic-tool' ? String(p.toolName) : (p.type as string).slice(5);
+        const toolCallId = String(p.toolCallId);
+        parts.push({ type: 'tool-call', toolCallId, toolName, input: p.input ?? {} });
+        if (p.state === 'output-available') results.push({ type: 'tool-result', toolCallId, toolName, output: p.output });
+        else if (p.state === 'output-error') results.push({ type: 'tool-result', toolCallId, toolName, output: p.errorText, isError: true });
+      }
+    }
+    if (parts.length === 0) continue;
+    const onlyText = parts.every((p) => p.type === 'text');
+    out.push({ role: message.role, content: onlyText ? parts.map((p) => (p as { text: string }).text).join('') : parts });
+    if (results.length > 0) out.push({ role: 'tool', content: results });
+  }
+  return out;
+}
+
+// ---------- POST /v1/ag-ui (RunAgentInput) --------------------------------------------------
+
+const agUiToolCall = z.looseObject({
+  id: z.string(),
+  type: z.literal('function').optional(),
+  function: z.looseObject({ name: z.string(), arguments: z.string() }),
+});
+
+/** `POST /v1/ag-ui`: AG-UI's `RunAgentInput`. */
+export const AgUiRunBody = z.looseObject({
+  threadId: z.string().min(1),
+  runId: z.string().min(1),
+  messages: z
+    .array(
+      z.looseObject({
+        id: z.string().optional(),
+        role: z.enum(['developer', 'system', 'user', 'assistant', 'tool', 'activity', 'reasoning']),
+        content: z.unknown().optional(),
+        toolCalls: z.array(agUiToolCall).optional(),
+        toolCallId: z.string().optional(),
+      }),
+    )
+    .max(MAX_MESSAGES),
+  tools: z.array(z.looseObject({ name: z.string().min(1), description: z.string().optional(), parameters: z.unknown().optional() })).max(128).optional(),
+  state: z.unknown().optional(),
+  context: z.array(z.unknown()).optional(),
+  forwardedProps: z.unknown().optional(),
+});
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part: unknown) => (typeof part === 'object' && part !== null && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : ''))
+      .join('');
+  }
+  return '';
+}
+
+function parseArguments(text: string): unknown {
+  try {
+    return JSON.parse(text === '' ? '{}' : text);
+  } catch {
+    // A client sent arguments that are not JSON; keep them as text rather than dropping them.
+    return text;
+  }
+}
+
+/** Turns AG-UI messages into chat messages. */
+export function fromAgUiMessages(messages: z.infer<typeof AgUiRunBody>['messages']): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  const names = new Map<string, string>();
+  for (const message of messages) {
+    if (message.role === 'activity' || message.role === 'reasoning') continue;
+    if (message.role === 'tool') {
+      const toolCallId = message.toolCallId ?? '';
+      out.push({ role: 'tool', content: [{ type: 'tool-result', toolCallId, toolName: names.get(toolCallId) ?? 'tool', output: textOf(message.content) }] });
+      continue;
+    }
+    const role = message.role === 'developer' ? 'system' : message.role;
+    const text = textOf(message.content);
+    if (role === 'assistant' && message.toolCalls && message.toolCalls.length > 0) {
+      const parts: MessagePart[] = text === '' ? [] : [{ type: 'text', text }];
+      for (const call of message.toolCalls) {
+        names.set(call.id, call.function.name);
+        parts.push({ type: 'tool-call', toolCallId: call.id, toolName: call.function.name, input: parseArguments(call.function.arguments) });
+      }
+      out.push({ role, content: parts });
+    } else {
+      out.push({ role, content: text });
+    }
+  }
+  return out;
+}
+
+/** Turns AG-UI tools (`parameters` is JSON Schema) into tool definitions. */
+export function fromAgUiTools(tools: z.infer<typeof AgUiRunBody>['tools']): ToolDefinition[] | undefined {
+  if (!tools || tools.length === 0) return undefined;
+  return tools.map((tool) => {
+    const out: ToolDefinition = { name: tool.name, inputSchema: (tool.parameters as Record<string, unknown> | undefined) ?? { type: 'object', properties: {} } };
+    if (tool.description !== undefined) out.description = tool.description;
+    return out;
+  });
+}
+
+// ---------- POST /v1/chat/completions (OpenAI) ----------------------------------------------
+
+const openAiToolCall = z.looseObject({
+  id: z.string(),
+  type: z.literal('function').optional(),
+  function: z.looseObject({ name: z.string(), arguments: z.string() }),
+});
+
+/** `POST /v1/chat/completions`: OpenAI's Chat Completions body. */
+export const OpenAiChatBody = z.looseObject({
+  model: z.string().min(1),
+  messages: z
+    .array(
+      z.looseObject({
+        role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
+        content: z.unknown().optional(),
+        tool_calls: z.array(openAiToolCall).optional(),
+        tool_call_id: z.string().optional(),
+      }),
+    )
+    .min(1, 'at least one message is needed')
+    .max(MAX_MESSAGES),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
+  tools: z
+    .array(z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string().min(1), description: z.string().optional(), parameters: z.unknown().optional() }) }))
+    .max(128)
+    .nullish(),
+  tool_choice: z.unknown().optional(),
+  max_tokens: z.number().int().positive().nullish(),
+  max_completion_tokens: z.number().int().positive().nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+});
+
+/** Turns OpenAI messages into chat messages. */
+export function fromOpenAiMessages(messages: z.infer<typeof OpenAiChatBody>['messages']): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  const names = new Map<string, string>();
+  for (const message of messages) {
+    if (message.role === 'function') continue;
+    if (message.role === 'tool') {
+      const toolCallId = message.tool_call_id ?? '';
+      out.push({ role: 'tool', content: [{ type: 'tool-result', toolCallId, toolName: names.get(toolCallId) ?? 'tool', output: textOf(message.content) }] });
+      continue;
+    }
+    const role = message.role === 'developer' ? 'system' : message.role;
+    const text = textOf(message.content);
+    if (role === 'assistant' && message.tool_calls && message.tool_calls.length > 0) {
+      const parts: MessagePart[] = text === '' ? [] : [{ type: 'text', text }];
+      for (const call of message.tool_calls) {
+        names.set(call.id, call.function.name);
+        parts.push({ type: 'tool-call', toolCallId: call.id, toolName: call.function.name, input: parseArguments(call.function.arguments) });
+      }
+      out.push({ role, content: parts });
+    } else {
+      out.push({ role, content: text });
+    }
+  }
+  return out;
+}
+
+/** Turns OpenAI tools into tool definitions (forwarded to the provider; the gateway does not run them). */
+export function fromOpenAiTools(tools: z.infer<typeof OpenAiChatBody>['tools']): ToolDefinition[] | undefined {
+  if (!tools || tools.length === 0) return undefined;
+  return tools.map(({ function: fn }) => {
+    const out: ToolDefinition = { name: fn.name, inputSchema: (fn.parameters as Record<string, unknown> | undefined) ?? { type: 'object', properties: {} } };
+    if (fn.description !== undefined) out.description = fn.description;
+    return out;
+  });
+}
+
+/** OpenAI's `tool_choice` in the provider's terms. */
+export function fromOpenAiToolChoice(choice: unknown): 'auto' | 'none' | 'required' | { toolName: string } | undefined {
+  if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
+  const name = (choice as { function?: { name?: unknown } } | null | undefined)?.function?.name;
+  return typeof name === 'string' ? { toolName: name } : undefined;
+}

@@ -1,0 +1,130 @@
+/**
+ * POST /v1/chat and the request handling shared by the chat endpoints: the native SSE protocol
+ * (event names, ids 1, 2, 3 … never skipping, terminal event), Accept negotiation (plain text,
+ * NDJSON), `x-stream-id`, and clear JSON errors with the right status for bad input.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AGENT_EVENT_TYPES, type AgentEvent } from '../src/protocol/types.ts';
+import { createLocalProvider } from '../src/providers/local/index.ts';
+import { createApp } from '../src/server/app.ts';
+import { createModelRegistry } from '../src/server/models.ts';
+import { startServer, type TestServer } from './helpers/http.ts';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  // The missing-key cases must not depend on the developer's own environment.
+  vi.stubEnv('ANTHROPIC_API_KEY', '');
+  const models = createModelRegistry({ env: {}, providers: { local: createLocalProvider({ ttftMs: 0, tokensPerSecond: 0 }) } });
+  server = await startServer(createApp({ models }));
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await server.close();
+});
+
+function chat(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${server.url}/v1/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+/** Splits a native SSE body into blocks of fields (the encoder never splits data of JSON events). */
+function blocks(body: string): { event: string; id: string; data: AgentEvent }[] {
+  return body
+    .split('\n\n')
+    .filter((block) => block !== '' && !block.startsWith(':'))
+    .map((block) => {
+      const fields = Object.fromEntries(block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]));
+      return { event: fields.event!, id: fields.id!, data: JSON.parse(fields.data!) as AgentEvent };
+    });
+}
+
+describe('POST /v1/chat', () => {
+  it('streams agent events as SSE: event = type, ids 1, 2, 3 …, ending with finish', async () => {
+    const response = await chat({ messages: [{ role: 'user', content: 'What is backpressure?' }] });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(response.headers.get('x-stream-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const events = blocks(await response.text());
+    expect(events.length).toBeGreaterThan(20);
+    events.forEach((block, index) => {
+      expect(block.id).toBe(String(index + 1));
+      expect(block.event).toBe(block.data.type);
+      expect(AGENT_EVENT_TYPES).toContain(block.event);
+    });
+    expect(events[0]!.event).toBe('message-start');
+    expect(events.at(-1)!.event).toBe('finish');
+    const text = events.flatMap((b) => (b.data.type === 'text-delta' ? [b.data.delta] : [])).join('');
+    expect(text).toMatch(/backpressure/i);
+  });
+
+  it('gives plain text for Accept: text/plain', async () => {
+    const response = await chat({ messages: [{ role: 'user', content: 'What is backpressure?' }] }, { accept: 'text/plain' });
+    expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    const text = await response.text();
+    expect(text).toMatch(/backpressure/i);
+    expect(text).not.toContain('"type"');
+  });
+
+  it('gives NDJSON for Accept: application/x-ndjson', async () => {
+    const response = await chat({ messages: [{ role: 'user', content: 'hello' }] }, { accept: 'application/x-ndjson' });
+    expect(response.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    const lines = (await response.text()).trimEnd().split('\n').map((line) => JSON.parse(line) as AgentEvent);
+    expect(lines[0]!.type).toBe('message-start');
+    expect(lines.at(-1)!.type).toBe('finish');
+  });
+
+  it('streams tool calls when tools are offered and asked for', async () => {
+    const response = await chat({
+      messages: [{ role: 'user', content: 'search_docs for backpressure please' }],
+      tools: [{ name: 'search_docs', description: 'Search the docs', inputSchema: { type: 'object', properties: { query: { type: 'string' } } } }],
+    });
+    const events = blocks(await response.text()).map((b) => b.data);
+    const call = events.find((e) => e.type === 'tool-call');
+    expect(call).toMatchObject({ type: 'tool-call', toolName: 'search_docs' });
+    const deltas = events.flatMap((e) => (e.type === 'tool-call-delta' ? [e.delta] : [])).join('');
+    expect(JSON.parse(deltas)).toEqual((call as { input: unknown }).input);
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool-calls' });
+  });
+});
+
+describe('bad input gets a clear JSON error with the right status', () => {
+  const cases: [string, () => Promise<Response>, number, string][] = [
+    ['invalid JSON', () => chat('{"messages": ['), 400, 'invalid_json'],
+    ['no messages', () => chat({ messages: [] }), 400, 'invalid_request'],
+    ['a bad role', () => chat({ messages: [{ role: 'wizard', content: 'x' }] }), 400, 'invalid_request'],
+    ['an unknown model', () => chat({ messages: [{ role: 'user', content: 'x' }], model: 'nope' }), 400, 'unknown_model'],
+    ['a missing provider key', () => chat({ messages: [{ role: 'user', content: 'x' }], model: 'anthropic:claude-sonnet-4-5' }), 500, 'provider_api_key_missing'],
+    ['a body that is not JSON', () => fetch(`${server.url}/v1/chat`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' }), 415, 'unsupported_media_type'],
+    [
+      'a body over the limit',
+      () => chat({ messages: [{ role: 'user', content: 'x'.repeat(2 * 1024 * 1024) }] }),
+      413,
+      'payload_too_large',
+    ],
+    ['an unknown path', () => fetch(`${server.url}/v1/nope`), 404, 'not_found'],
+    ['a wrong method', () => fetch(`${server.url}/v1/chat`), 405, 'method_not_allowed'],
+  ];
+
+  it.each(cases)('%s', async (_name, send, status, code) => {
+    const response = await send();
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe(code);
+    expect(body.error.message.length).toBeGreaterThan(10);
+  });
+
+  it('names the missing key’s variable', async () => {
+    const response = await chat({ messages: [{ role: 'user', content: 'x' }], model: 'anthropic:claude-sonnet-4-5' });
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain('ANTHROPIC_API_KEY');
+  });
+
+  it('stays up after all of that', async () => {
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
