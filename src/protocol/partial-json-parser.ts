@@ -152,7 +152,7 @@ export function createPartialJsonParser(): PartialJsonParser {
         attach('');
         state = STRING;
         return;
-      case 123: {
+      case 123: { // {
         const object: Record<string, unknown> = {};
         attach(object);
         containers.push(object);
@@ -160,7 +160,7 @@ export function createPartialJsonParser(): PartialJsonParser {
         state = OBJECT_FIRST;
         return;
       }
-      case 91: {
+      case 91: { // [
         const array: unknown[] = [];
         attach(array);
         containers.push(array);
@@ -168,15 +168,15 @@ export function createPartialJsonParser(): PartialJsonParser {
         state = ARRAY_FIRST;
         return;
       }
-      case 116:
+      case 116: // t
         literal = 'true';
         literalValue = true;
         break;
-      case 102:
+      case 102: // f
         literal = 'false';
         literalValue = false;
         break;
-      case 110:
+      case 110: // n
         literal = 'null';
         literalValue = null;
         break;
