@@ -146,10 +146,22 @@ function shownTerms(question: string, matched: readonly string[]): string[] {
   return shown.slice(0, 4);
 }
 
+/**
+ * The question without the words of the tools' names: "Search the docs for backpressure" asked of
+ * `search_docs` is about backpressure, not about searching.
+ */
+function withoutWords(question: string, toolNames: readonly string[]): string {
+  const drop = new Set(toolNames.flatMap((name) => tokenizeForSearch(name.replace(/[_\-.]+|(?<=[a-z])(?=[A-Z])/g, ' '))));
+  return question
+    .split(/(?<=[^\p{L}\p{N}])|(?=[^\p{L}\p{N}])/u)
+    .filter((word) => !drop.has(tokenizeForSearch(word)[0] ?? ''))
+    .join('');
+}
+
 function composeToolAnswer(reading: ConversationReading): LocalReply {
   const { question, language, toolResults } = reading;
   const summaries = toolResults.map((result) => summarizeToolResult(result, language));
-  const hits = relevantHits(question).slice(0, 1);
+  const hits = relevantHits(withoutWords(question, toolResults.map((result) => result.toolName))).slice(0, 1);
   const entry = hits[0]?.entry;
   const names = [...new Set(toolResults.map((result) => `\`${result.toolName}\``))];
   const failed = toolResults.some((result) => result.isError === true);

@@ -108,6 +108,7 @@ async function* generate(request: ChatRequest, options: LocalProviderOptions, si
       break;
     }
     await due(outputTokens);
+    // Checked before every event, not only after waits, so that an unpaced stream stops too.
     if (part.kind === 'tool') yield { type: 'tool-call-start', toolCallId: part.id, toolName: part.toolName };
     else yield { type: part.kind === 'text' ? 'text-start' : 'reasoning-start', id: part.id };
     for (let i = 0; i < part.pieces.length; i++) {
@@ -117,6 +118,8 @@ async function* generate(request: ChatRequest, options: LocalProviderOptions, si
           break;
         }
         await due(outputTokens);
+      } else {
+        signal?.throwIfAborted();
       }
       const delta = part.pieces[i] ?? '';
       if (part.kind === 'tool') yield { type: 'tool-call-delta', toolCallId: part.id, delta };
