@@ -13,7 +13,7 @@ describe('the knowledge base', () => {
       expect(entry.id).toMatch(/^[a-z0-9-]+$/);
       expect(entry.tags.length).toBeGreaterThan(3);
       expect(entry.text.length).toBeGreaterThan(150);
-      expect(entry.zh.text.match(/\p{Script=Han}/gu)?.length ?? 0, entry.id).toBeGreaterThan(60);
+      expect(entry.zh.text.match(/\p{Script=Han}/gu)?.length ?? 0, entry.id).toBeGreaterThan(40);
       expect(entry.zh.title).toMatch(/\p{Script=Han}/u);
     }
   });
