@@ -5,6 +5,7 @@
  * @module
  */
 import { serve } from '../server/app.ts';
+import { runTail } from './tail.ts';
 
 const USAGE = `Usage:
   sluice serve                      serve the app on http://localhost:3000 (PORT overrides)
@@ -27,6 +28,16 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       return new Promise<number>((resolve) => server.once('close', () => resolve(0)));
+    }
+    case 'tail': {
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once('SIGINT', stop);
+      try {
+        return await runTail(rest, { stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+      } finally {
+        process.off('SIGINT', stop);
+      }
     }
     case undefined:
     case '-h':
