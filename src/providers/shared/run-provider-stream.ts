@@ -83,6 +83,12 @@ export interface RunProviderStreamOptions<Chunk> {
   createMapper(): StreamEventMapper<Chunk>;
 }
 
+/**
+ * Events that carry no content: they are held back until the first one that does, so that a
+ * failure before it can still be retried (or thrown) without the consumer having seen anything.
+ */
+const HELD_EVENT_TYPES: ReadonlySet<AgentEvent['type']> = new Set(['message-start', 'text-start', 'reasoning-start']);
+
 /** Why the watchdog fired. */
 type Timeout = 'first-token' | 'idle';
 
@@ -130,8 +136,10 @@ class Watchdog {
 /**
  * Runs a provider call with the shared reliability rules and yields its events.
  *
- * - The first yielded event is `message-start`, held back until the first real event of the
- *   answer, so that any failure before it can still be retried or thrown.
+ * - The first yielded event is `message-start`; it and any `text-start` / `reasoning-start` are
+ *   held back until the first event with content (a delta, a tool call, usage, the finish), so
+ *   that any failure before it can still be retried or thrown. That event is the "first token"
+ *   of `firstTokenTimeoutMs`.
  * - Before that, retryable failures (408, 409, 429, 5xx, 529, overloaded, connection errors) are
  *   retried with backoff and jitter, honouring `Retry-After`, at most `maxRetries` times; then the
  *   {@link ProviderError} is thrown from `next()`.
@@ -174,7 +182,7 @@ async function* loop<Chunk>(options: RunProviderStreamOptions<Chunk>, state: Loo
     const signal = callerSignal ? AbortSignal.any([callerSignal, controller.signal]) : controller.signal;
     const watchdog = new Watchdog(controller);
     let started = false;
-    let held: AgentEvent | undefined;
+    const held: AgentEvent[] = [];
     let iterator: AsyncIterator<Chunk> | undefined;
     const capture = createCapturingFetch(options.fetch);
     let completed = false;
@@ -186,13 +194,15 @@ async function* loop<Chunk>(options: RunProviderStreamOptions<Chunk>, state: Loo
       const emit = function* (events: AgentEvent[]): Generator<AgentEvent> {
         for (const event of events) {
           if (!started) {
-            if (event.type === 'message-start') {
-              held = event;
+            if (HELD_EVENT_TYPES.has(event.type)) {
+              held.push(event);
               continue;
             }
             started = true;
             watchdog.disarm();
-            yield held ?? { type: 'message-start', messageId: crypto.randomUUID() };
+            if (held[0]?.type !== 'message-start') yield { type: 'message-start', messageId: crypto.randomUUID() };
+            yield* held;
+            held.length = 0;
           }
           yield event;
         }
