@@ -94,8 +94,14 @@ export function createTokenClock(pacing: LocalPacing, signal?: AbortSignal): Tok
   const start = performance.now();
   const interval = Number.isFinite(pacing.tokensPerSecond) ? 1000 / pacing.tokensPerSecond : 0;
   return (index) => {
-    const wait = start + pacing.ttftMs + index * interval - performance.now();
-    // setTimeout may fire up to 1 ms early on some runtimes; rounding up keeps tokens from leading.
-    return wait > 0 ? sleep(Math.ceil(wait), signal) : undefined;
+    const due = start + pacing.ttftMs + index * interval;
+    if (due <= performance.now()) return undefined;
+    return (async () => {
+      // Node's timers run on the event loop's cached millisecond clock and can fire up to ~1 ms
+      // before performance.now() says the time has come, so wait again until it really has.
+      for (let wait = due - performance.now(); wait > 0; wait = due - performance.now()) {
+        await sleep(Math.ceil(wait), signal);
+      }
+    })();
   };
 }

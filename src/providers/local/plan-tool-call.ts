@@ -136,9 +136,11 @@ function buildObject(schema: JsonSchema, fill: Fill): Record<string, unknown> {
   const properties = asSchema(schema['properties']);
   const required = new Set(Array.isArray(schema['required']) ? (schema['required'] as unknown[]) : []);
   const names = Object.keys(properties);
+  // A free-text field: a string without `enum` or `const`, which take fixed values instead.
   const isString = (name: string): boolean => {
-    const type = schemaType(asSchema(properties[name]));
-    return type === 'string' || type === undefined;
+    const property = asSchema(properties[name]);
+    const type = schemaType(property);
+    return (type === 'string' || type === undefined) && property['enum'] === undefined && !('const' in property);
   };
   const queryField =
     names.find((name) => isString(name) && QUERY_NAME.test(name)) ??
