@@ -299,14 +299,16 @@ export const KNOWLEDGE_BASE: readonly KnowledgeEntry[] = [
     text:
       'An agent’s answer is more than text, so sluice streams typed events: `message-start`; `text-start`, `text-delta`, `text-end`; ' +
       '`reasoning-start/delta/end` for visible thinking; `tool-call-start`, `tool-call-delta` (fragments of the input JSON) and `tool-call`, ' +
-      'then `tool-result` or `tool-error`; `source`, `progress` and `data`; `usage`; and exactly one final `finish`, `error` or `abort`. ' +
+      'then `tool-result` or `tool-error`; `source`, `progress` and `data`; `step-start`/`step-finish` around each model call of an ' +
+      'agent run; `usage`; and exactly one final `finish`, `error` or `abort`. ' +
       'Deltas carry only the new fragment, so a client rebuilds a long answer in linear time.',
     zh: {
       title: 'Agent 事件：文本、思考与工具调用',
       text:
         'Agent 的回答不只是文本，所以 sluice 流式发送带类型的事件：`message-start`；`text-start`、`text-delta`、`text-end`；' +
         '展示思考过程的 `reasoning-start/delta/end`；`tool-call-start`、`tool-call-delta`（输入 JSON 的片段）和 `tool-call`，' +
-        '随后是 `tool-result` 或 `tool-error`；`source`、`progress` 和 `data`；`usage`；最后恰好一个 `finish`、`error` 或 `abort`。' +
+        '随后是 `tool-result` 或 `tool-error`；`source`、`progress` 和 `data`；Agent 每次调用模型前后的 `step-start`/`step-finish`；' +
+        '`usage`；最后恰好一个 `finish`、`error` 或 `abort`。' +
         '增量事件只携带新片段，客户端可以在线性时间内拼出长回答。',
     },
   },
