@@ -16,7 +16,7 @@ export interface LocalReply {
   language: AnswerLanguage;
   /** The visible thinking: a short plan. */
   reasoning: string;
-  /** The answer text (may be empty only when a tool is called, which never happens here: it says why). */
+  /** The answer text, never empty (before a tool call it says which tool it calls). */
   text: string;
   /** The tool call that ends this turn, if any. */
   toolCall?: { toolName: string; input: Record<string, unknown> };
