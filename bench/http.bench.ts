@@ -26,11 +26,16 @@ const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 interface Peer {
   name: string;
   script: string;
+  /** The kinds of stream it serves. */
+  kinds: ('sse' | 'text')[];
 }
 
 const PEERS: Peer[] = [
-  { name: 'sluice (Node path)', script: 'servers/sluice-node.ts' },
-  { name: 'plain node:http loop', script: 'servers/node-loop.ts' },
+  { name: 'sluice (Node path)', script: 'servers/sluice-node.ts', kinds: ['sse', 'text'] },
+  { name: 'sluice (Web path, in Hono)', script: 'servers/sluice-web-hono.ts', kinds: ['sse', 'text'] },
+  { name: 'plain node:http loop', script: 'servers/node-loop.ts', kinds: ['sse', 'text'] },
+  { name: 'hono streamSSE / stream', script: 'servers/hono.ts', kinds: ['sse', 'text'] },
+  { name: 'better-sse', script: 'servers/better-sse.ts', kinds: ['sse'] },
 ];
 
 function freePort(): Promise<number> {
@@ -126,12 +131,12 @@ async function measure(peer: Peer, kind: 'sse' | 'text'): Promise<Row> {
 export async function bench(): Promise<string> {
   const rows: Row[] = [];
   for (const kind of ['sse', 'text'] as const) {
-    for (const peer of PEERS) rows.push(await measure(peer, kind));
+    for (const peer of PEERS) if (peer.kinds.includes(kind)) rows.push(await measure(peer, kind));
   }
   const lines = [
     `### HTTP streaming: ${N.toLocaleString('en')} events of ${SIZE} bytes, one stream`,
     '',
-    `Each server is its own process; the same client reads every stream; median of ${ROUNDS} rounds; server CPU from /proc.`,
+    `Each server is its own process (bench/servers/); the same client reads every stream; median of ${ROUNDS} rounds; server CPU from /proc.`,
     '',
     '| stream | server | events/s | MB/s | server CPU µs/event | vs plain loop |',
     '| --- | --- | ---: | ---: | ---: | ---: |',
