@@ -99,3 +99,43 @@ describe.each(PROVIDERS)('%s', (_name, create) => {
     await expect(pending).resolves.toMatchObject({ done: true });
   });
 });
+
+describe('stopping between retries', () => {
+  it('return() during the wait before a retry ends the stream at once, without another request', async () => {
+    const rateLimited = await readReplayFixture(new URL('openai-chat/', FIXTURES), 'error-429-rate-limit.json');
+    const slow = await createReplayServer({
+      routes: { 'POST /v1/chat/completions': { ...rateLimited, headers: { ...rateLimited.headers, 'retry-after': '30' } } },
+    });
+    try {
+      const iterator = createOpenAIProvider({ apiKey: 'test-key', baseURL: `${slow.url}/v1` })(REQUEST)[Symbol.asyncIterator]();
+      const pending = iterator.next();
+      await slow.waitForRequests(1);
+      await within(slow.requests[0]!.closed, 2000, 'the 429 response never completed');
+      await within(iterator.return!(), 1000, 'return() waited for the 30 s Retry-After');
+      await expect(within(pending, 1000, 'the pending read never settled')).resolves.toMatchObject({ done: true });
+      expect(slow.requests).toHaveLength(1);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('aborting the signal during the wait before a retry rejects with the abort reason', async () => {
+    const rateLimited = await readReplayFixture(new URL('openai-chat/', FIXTURES), 'error-429-rate-limit.json');
+    const slow = await createReplayServer({
+      routes: { 'POST /v1/chat/completions': { ...rateLimited, headers: { ...rateLimited.headers, 'retry-after': '30' } } },
+    });
+    try {
+      const controller = new AbortController();
+      const pending = createOpenAIProvider({ apiKey: 'test-key', baseURL: `${slow.url}/v1` })(REQUEST, { signal: controller.signal })
+        [Symbol.asyncIterator]()
+        .next();
+      await slow.waitForRequests(1);
+      await within(slow.requests[0]!.closed, 2000, 'the 429 response never completed');
+      controller.abort(new DOMException('stop', 'AbortError'));
+      await expect(within(pending, 1000, 'the pending read never settled')).rejects.toMatchObject({ name: 'AbortError', message: 'stop' });
+      expect(slow.requests).toHaveLength(1);
+    } finally {
+      await slow.close();
+    }
+  });
+});

@@ -152,14 +152,22 @@ class Watchdog {
 export function runProviderStream<Chunk>(options: RunProviderStreamOptions<Chunk>): AsyncIterable<AgentEvent> {
   return {
     [Symbol.asyncIterator](): AsyncIterator<AgentEvent> {
-      const state: LoopState = { controller: undefined, closed: false };
+      const stopped = new AbortController();
+      const state: LoopState = {
+        controller: undefined,
+        closed: false,
+        // Ends a wait between retries on return() as well as on the caller's abort.
+        stopped: { abort: (reason) => stopped.abort(reason), signal: options.signal ? AbortSignal.any([options.signal, stopped.signal]) : stopped.signal },
+      };
       const generator = loop(options, state);
       return {
         next: () => generator.next(),
         return: async (value?: unknown) => {
           // Abort first: a pending next() is waiting on upstream and would delay the generator's return().
           state.closed = true;
-          state.controller?.abort(new DOMException('The consumer stopped reading.', 'AbortError'));
+          const reason = new DOMException('The consumer stopped reading.', 'AbortError');
+          state.controller?.abort(reason);
+          state.stopped.abort(reason);
           await generator.return(undefined);
           return { done: true, value: value as undefined };
         },
@@ -169,8 +177,12 @@ export function runProviderStream<Chunk>(options: RunProviderStreamOptions<Chunk
 }
 
 interface LoopState {
+  /** The current attempt's controller. */
   controller: AbortController | undefined;
+  /** Set by return(). */
   closed: boolean;
+  /** Aborted by return() or the caller's signal. */
+  stopped: { abort(reason: unknown): void; signal: AbortSignal };
 }
 
 async function* loop<Chunk>(options: RunProviderStreamOptions<Chunk>, state: LoopState): AsyncGenerator<AgentEvent, void> {
@@ -242,7 +254,13 @@ async function* loop<Chunk>(options: RunProviderStreamOptions<Chunk>, state: Loo
           ? retryDelayMs(attempt, reliability, failure.retryAfterMs)
           : undefined;
       if (delay === undefined) throw failure;
-      await sleep(delay, callerSignal);
+      try {
+        await sleep(delay, state.stopped.signal);
+      } catch (error) {
+        // return() during the wait ends the stream quietly; the caller's abort passes through.
+        if (state.closed) return;
+        throw callerSignal?.reason ?? error;
+      }
     } finally {
       watchdog.disarm();
       if (!completed) controller.abort(new DOMException('The provider stream was closed.', 'AbortError'));
