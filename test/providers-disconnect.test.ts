@@ -126,9 +126,8 @@ describe('stopping between retries', () => {
     });
     try {
       const controller = new AbortController();
-      const pending = createOpenAIProvider({ apiKey: 'test-key', baseURL: `${slow.url}/v1` })(REQUEST, { signal: controller.signal })
-        [Symbol.asyncIterator]()
-        .next();
+      const stream = createOpenAIProvider({ apiKey: 'test-key', baseURL: `${slow.url}/v1` })(REQUEST, { signal: controller.signal });
+      const pending = stream[Symbol.asyncIterator]().next();
       await slow.waitForRequests(1);
       await within(slow.requests[0]!.closed, 2000, 'the 429 response never completed');
       controller.abort(new DOMException('stop', 'AbortError'));
