@@ -2,6 +2,19 @@
  * The providers layer: OpenAI, Anthropic, OpenAI-compatible and the local demo model, each a
  * function from a chat request to a stream of AgentEvents.
  *
+ * - `createOpenAIProvider()`: Chat Completions; the Responses API with `api: 'responses'` or a
+ *   call's `providerOptions.openai.api = 'responses'`. Key `OPENAI_API_KEY`, base URL `OPENAI_BASE_URL`.
+ * - `createAnthropicProvider()`: Messages. Key `ANTHROPIC_API_KEY`, base URL `ANTHROPIC_BASE_URL`.
+ * - `createOpenAICompatibleProvider()`: Chat Completions against `OPENAI_BASE_URL` (required);
+ *   `OPENAI_API_KEY` optional.
+ *
+ * Every stream starts with `message-start` and ends with one `finish` or `error`. Failures before
+ * the first event are retried when retryable (`maxRetries`, honouring `Retry-After`) and then
+ * thrown from the first `next()` as a {@link ProviderError} (or {@link ProviderConfigError} for a
+ * missing key, before anything is sent); after the first event they become an `error` event.
+ * {@link PROVIDER_ERROR_CODES} lists every code with the HTTP status the server answers. The
+ * replay test kit is `sluice/replay` (src/providers/replay/).
+ *
  * @module
  */
 export type * from './types.ts';
