@@ -155,3 +155,18 @@ for (const [suiteIndex, suite] of SUITES.entries()) {
     }
   });
 }
+
+describe('text deltas pass through as they arrive', () => {
+  it.each([
+    ['openai-chat', 'text-basic.sse', 24, 0],
+    ['openai-responses', 'text.sse', 17, 2],
+    ['anthropic-messages', 'text.sse', 11, 3],
+  ] as const)('%s/%s: one text-delta per upstream delta (%i), never merged or held', async (folder, file, deltas, suite) => {
+    const entry = readMeta(folder).find((candidate) => candidate.file === file)!;
+    // Large random pieces: several deltas arrive in one read, and none may be merged.
+    await serve(server, folder, entry, { seed: 3, maxBytes: 512, minBytes: 256 });
+    const events = await collect(SUITES[suite]!.provider(SUITES[suite]!.baseURL(server))(REQUEST));
+    const textDeltas = events.filter((event) => event.type === 'text-delta');
+    expect(textDeltas).toHaveLength(deltas);
+  });
+});
