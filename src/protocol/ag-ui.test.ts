@@ -39,13 +39,14 @@ function decode(text: string): Record<string, unknown>[] {
 }
 
 /** Runs @ag-ui/client's HttpAgent against the codec's response: it parses, verifies and applies every event. */
-async function runHttpAgent(source: Iterable<AgentEvent> | AsyncIterable<AgentEvent>) {
+async function runHttpAgent(source: Iterable<AgentEvent> | AsyncIterable<AgentEvent> | ((input: { threadId: string; runId: string }) => Response)) {
   const seen: BaseEvent[] = [];
   const agent = new HttpAgent({
     url: 'http://agent.test/v1/ag-ui',
     threadId: IDS.threadId,
     fetch: async (_url, init) => {
       const input = JSON.parse(String(init.body)) as { threadId: string; runId: string };
+      if (typeof source === 'function') return source(input);
       return streamingResponse(source, { format: agUi({ threadId: input.threadId, runId: input.runId }) });
     },
   });
@@ -180,5 +181,29 @@ describe('agUi', () => {
     encodeAll(format, TEXT_EVENTS);
     expect(format.encode({ type: 'text-delta', id: 't9', delta: 'late' })).toBe('');
     expect(format.encodeError!({ code: 'x', message: 'late' })).toBe('');
+  });
+
+  it('is read by @ag-ui/client HttpAgent with heartbeats between events', async () => {
+    const { newMessages } = await runHttpAgent((input) => {
+      const format = agUi(input);
+      const text = TEXT_EVENTS.map((event) => format.encode(event) as string).join(format.heartbeat);
+      return new Response(text, { headers: { 'content-type': format.contentType } });
+    });
+    expect(newMessages).toEqual([{ id: 't1', role: 'assistant', content: 'Hello, "world"\n数字: 1 🎉' }]);
+  });
+
+  it('sends a tool call whose start never came whole, never arguments of an unopened call', async () => {
+    const events: AgentEvent[] = [
+      { type: 'tool-call-delta', toolCallId: 'c', delta: '{"a":' },
+      { type: 'tool-call', toolCallId: 'c', toolName: 'lookup', input: { a: 1 } },
+      { type: 'finish', finishReason: 'tool-calls' },
+    ];
+    expect(decode(encodeAll(agUi(IDS), events)).slice(1, 4)).toEqual([
+      { type: 'TOOL_CALL_START', toolCallId: 'c', toolCallName: 'lookup' },
+      { type: 'TOOL_CALL_ARGS', toolCallId: 'c', delta: '{"a":1}' },
+      { type: 'TOOL_CALL_END', toolCallId: 'c' },
+    ]);
+    const { newMessages } = await runHttpAgent(events);
+    expect(newMessages).toMatchObject([{ role: 'assistant', toolCalls: [{ id: 'c', function: { name: 'lookup', arguments: '{"a":1}' } }] }]);
   });
 });

@@ -151,8 +151,9 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
         return `${head}data: {"type":"REASONING_MESSAGE_CONTENT","messageId":${json(event.id)},"delta":${json(event.delta)}}\n\n`;
       }
       case 'tool-call-delta':
-        // AG-UI's verifier rejects an empty delta.
-        if (event.delta === '') return '';
+        // AG-UI's verifier rejects an empty delta and arguments of a call that is not open; a call
+        // whose start never came is sent whole when its `tool-call` event comes.
+        if (event.delta === '' || !openTools.has(event.toolCallId)) return '';
         return `data: {"type":"TOOL_CALL_ARGS","toolCallId":${json(event.toolCallId)},"delta":${json(event.delta)}}\n\n`;
       case 'message-start':
         return '';

@@ -190,4 +190,22 @@ describe('aiSdkUiStream', () => {
     format.encode({ type: 'finish', finishReason: 'stop' });
     expect(format.encode({ type: 'text-delta', id: 'a', delta: 'late' })).toBe('');
   });
+
+  it('is read by the AI SDK with heartbeats between chunks', async () => {
+    const format = aiSdkUiStream();
+    const text = TEXT_EVENTS.map((event) => format.encode(event) as string).join(format.heartbeat);
+    const chunks = await readChunks(new Response(text).body!);
+    expect(chunks.filter((chunk) => chunk.type === 'text-delta')).toHaveLength(3);
+    expect(chunks.at(-1)).toEqual({ type: 'finish', finishReason: 'stop' });
+  });
+
+  it('drops input deltas of a tool call that never started, and sends its input whole', async () => {
+    const { message, errors } = await toUiMessage([
+      { type: 'tool-call-delta', toolCallId: 'c', delta: '{"a":' },
+      { type: 'tool-call', toolCallId: 'c', toolName: 'lookup', input: { a: 1 } },
+      { type: 'finish', finishReason: 'tool-calls' },
+    ]);
+    expect(errors).toEqual([]);
+    expect(message?.parts).toMatchObject([{ type: 'tool-lookup', toolCallId: 'c', state: 'input-available', input: { a: 1 } }]);
+  });
 });

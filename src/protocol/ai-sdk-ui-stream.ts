@@ -49,6 +49,7 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): Format<AgentE
   let stepOpen = false;
   const openText = new Set<string>();
   const openReasoning = new Set<string>();
+  const startedTools = new Set<string>();
   let usage: Usage | undefined;
 
   function start(messageId: string | undefined): string {
@@ -87,6 +88,9 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): Format<AgentE
         return `${head}data: {"type":"reasoning-delta","id":${json(event.id)},"delta":${json(event.delta)}}\n\n`;
       }
       case 'tool-call-delta':
+        // The AI SDK fails on input deltas of a call it has not seen start; such a call's input
+        // arrives whole with its `tool-call` event.
+        if (!startedTools.has(event.toolCallId)) return '';
         return `data: {"type":"tool-input-delta","toolCallId":${json(event.toolCallId)},"inputTextDelta":${json(event.delta)}}\n\n`;
       case 'message-start':
         return '';
@@ -108,6 +112,8 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): Format<AgentE
         return `data: {"type":"reasoning-end","id":${json(event.id)}${metadata}}\n\n`;
       }
       case 'tool-call-start':
+        if (startedTools.has(event.toolCallId)) return '';
+        startedTools.add(event.toolCallId);
         return `data: {"type":"tool-input-start","toolCallId":${json(event.toolCallId)},"toolName":${json(event.toolName)}}\n\n`;
       case 'tool-call':
         return `data: ${json({ type: 'tool-input-available', toolCallId: event.toolCallId, toolName: event.toolName, input: event.input ?? {} })}\n\n`;

@@ -141,6 +141,13 @@ describe('openaiChunks', () => {
     await expect(chunksOf(streamed(eventsThenThrow(TEXT_EVENTS.slice(0, 4), failure)))).rejects.toThrow(/Upstream failed/);
   });
 
+  it('is read by the openai SDK with heartbeats between chunks', async () => {
+    const format = openaiChunks(IDS);
+    const text = TEXT_EVENTS.map((event) => format.encode(event) as string).join(format.heartbeat);
+    const chunks = await chunksOf(client(async () => new Response(text, { headers: { 'content-type': format.contentType } })));
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('Hello, "world"\n数字: 1 🎉');
+  });
+
   it('never ends an aborted generation as a success', async () => {
     expect(encodeAll(openaiChunks(IDS), ABORT_EVENTS)).not.toContain('finish_reason":"stop"');
     await expect(chunksOf(streamed(ABORT_EVENTS))).rejects.toThrow(/stopped/);
