@@ -13,6 +13,8 @@ import { createCapturingFetch } from './capture-fetch.ts';
 import { DEFAULT_RETRY_OPTIONS, retryDelayMs } from './retry.ts';
 import type { RetryOptions } from './retry.ts';
 import { toProviderError } from './to-provider-error.ts';
+import { Watchdog } from './watchdog.ts';
+import type { Timeout } from './watchdog.ts';
 import type { ProviderErrorContext } from './to-provider-error.ts';
 
 /** Timeouts and retries of a provider; every factory accepts them. */
@@ -88,50 +90,6 @@ export interface RunProviderStreamOptions<Chunk> {
  * failure before it can still be retried (or thrown) without the consumer having seen anything.
  */
 const HELD_EVENT_TYPES: ReadonlySet<AgentEvent['type']> = new Set(['message-start', 'text-start', 'reasoning-start']);
-
-/** Why the watchdog fired. */
-type Timeout = 'first-token' | 'idle';
-
-/** One timer at a time, racing whatever the loop awaits from upstream. */
-class Watchdog {
-  fired: Timeout | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #reject: ((reason: unknown) => void) | undefined;
-  #deadline: Promise<never> | undefined;
-  readonly #controller: AbortController;
-
-  constructor(controller: AbortController) {
-    this.#controller = controller;
-  }
-
-  arm(ms: number, kind: Timeout): void {
-    this.disarm();
-    this.#deadline = new Promise<never>((_, reject) => {
-      this.#reject = reject;
-    });
-    // Nobody may be racing it when it fires; the loop reads `fired` instead.
-    this.#deadline.catch(() => undefined);
-    this.#timer = setTimeout(() => {
-      this.fired = kind;
-      this.#controller.abort(new DOMException(`The ${kind} timeout of ${ms} ms fired.`, 'TimeoutError'));
-      this.#reject?.(new DOMException('timeout', 'TimeoutError'));
-    }, ms);
-  }
-
-  disarm(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#deadline = undefined;
-    this.#reject = undefined;
-  }
-
-  race<T>(promise: Promise<T>): Promise<T> {
-    if (this.#deadline === undefined) return promise;
-    // The losing promise settles later (the abort makes it); nothing must observe that.
-    promise.catch(() => undefined);
-    return Promise.race([promise, this.#deadline]);
-  }
-}
 
 /**
  * Runs a provider call with the shared reliability rules and yields its events.
