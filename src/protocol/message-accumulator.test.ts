@@ -65,7 +65,7 @@ describe('createMessageAccumulator', () => {
 
   it('records an error or an abort as the end of the stream', async () => {
     const failed = await accumulateAgentEvents(ERROR_EVENTS);
-    expect(failed.error).toEqual({ code: 'provider_overloaded', message: 'The model is overloaded, try again.', retryable: true });
+    expect(failed.error).toEqual({ code: 'provider_overloaded', message: 'The model is overloaded, try again.', retryable: true, status: 529 });
     expect(failed.text).toBe('Partial ans');
     expect(failed.ended).toBe(true);
     const aborted = await accumulateAgentEvents(ABORT_EVENTS);

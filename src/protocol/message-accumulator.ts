@@ -41,7 +41,7 @@ export interface AccumulatedMessage {
   finishReason?: FinishReason;
   rawFinishReason?: string | null;
   usage?: Usage;
-  error?: { code: string; message: string; retryable: boolean };
+  error?: { code: string; message: string; retryable: boolean; status?: number };
   /** Set when the stream ended with `abort`. */
   abortReason?: string;
   /** Whether a `finish`, `error` or `abort` event came. */
@@ -191,6 +191,7 @@ export function createMessageAccumulator(): MessageAccumulator {
       case 'error':
         ended = true;
         head.error = { code: event.code, message: event.message, retryable: event.retryable };
+        if (event.status !== undefined) head.error.status = event.status;
         return;
       case 'abort':
         ended = true;

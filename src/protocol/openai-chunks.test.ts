@@ -212,7 +212,7 @@ describe('toChatCompletion', () => {
   });
 
   it('throws a sluice error for a stream that ends with error or abort', async () => {
-    await expect(toChatCompletion(ERROR_EVENTS, IDS)).rejects.toMatchObject({ code: 'provider_overloaded', status: 502 });
+    await expect(toChatCompletion(ERROR_EVENTS, IDS)).rejects.toMatchObject({ code: 'provider_overloaded', status: 529 });
     await expect(toChatCompletion(ABORT_EVENTS, IDS)).rejects.toMatchObject({ code: 'aborted' });
   });
 });

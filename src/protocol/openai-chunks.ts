@@ -57,7 +57,12 @@ export function toOpenAiFinishReason(reason: FinishReason, raw?: string | null):
   }
 }
 
-/** OpenAI's `usage` object for {@link Usage} (unknown counts as 0, as OpenAI's fields are required). */
+/**
+ * OpenAI's `usage` object for {@link Usage}: unknown counts become 0 (OpenAI's fields are
+ * required), the detail objects appear only when their count is known.
+ * @param usage - the normalized usage
+ * @returns `prompt_tokens`, `completion_tokens`, `total_tokens` and the known details
+ */
 export function toOpenAiUsage(usage: Usage): {
   prompt_tokens: number;
   completion_tokens: number;

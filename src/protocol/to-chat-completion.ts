@@ -44,7 +44,7 @@ export interface ChatCompletion {
  * @param events - the events of one generation
  * @param options - the completion's ID, model and creation time
  * @returns the completion, once the events end
- * @throws SluiceError with the event's code when the stream ends with `error` (status from the event, else 502) or `abort` (code `aborted`)
+ * @throws SluiceError with the event's code when the stream ends with `error` (the event's upstream HTTP status, else 502) or `abort` (code `aborted`)
  * @example
  * ```ts
  * res.json(await toChatCompletion(events, { id, model: body.model, created }))
@@ -58,7 +58,9 @@ export async function toChatCompletion(
   for await (const event of events) accumulator.push(event);
   const message = accumulator.message;
   if (message.error !== undefined) {
-    const status = message.error.code === 'rate_limited' ? 429 : 502;
+    // The upstream status when it was an HTTP error (429 stays 429), else a bad gateway.
+    const upstream = message.error.status;
+    const status = upstream !== undefined && upstream >= 400 && upstream <= 599 ? upstream : 502;
     throw new SluiceError(message.error.code, message.error.message, { status });
   }
   if (message.abortReason !== undefined) {
