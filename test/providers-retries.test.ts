@@ -215,6 +215,16 @@ describe('configuration errors, before any byte is sent', () => {
     expect(server.requests[0]?.headers['authorization']).toBe('Bearer env-key');
   });
 
+  it('ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL from the environment reach the SDK', async () => {
+    server = await createReplayServer({ routes: { 'POST /v1/messages': await fixture('anthropic-messages', 'text.sse') } });
+    vi.stubEnv('ANTHROPIC_API_KEY', 'env-anthropic-key');
+    vi.stubEnv('ANTHROPIC_BASE_URL', server.url);
+    const result = normalize(await collect(createAnthropicProvider()(REQUEST)));
+    expect(result.text).toBe(expected('anthropic-messages', 'text.sse').text);
+    const { authorization, 'x-api-key': apiKey } = server.requests[0]!.headers;
+    expect(apiKey === 'env-anthropic-key' || authorization === 'Bearer env-anthropic-key').toBe(true);
+  });
+
   it('bad reliability options fail at the factory call with a RangeError', () => {
     expect(() => createOpenAIProvider({ maxRetries: -1 })).toThrow(RangeError);
     expect(() => createAnthropicProvider({ idleTimeoutMs: Number.NaN })).toThrow(/idleTimeoutMs/);
