@@ -254,6 +254,20 @@ describe('fetchEventStream', () => {
     await closed;
   });
 
+  it('retries a GET whose request failed, and not when reconnect is false', async () => {
+    const { url } = await serve((_req, res) => res.writeHead(200, SSE_HEADERS).end(events(1, 1)));
+    let calls = 0;
+    const flaky: typeof fetch = (input, init) => (++calls === 1 ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init));
+    expect(await collect(fetchEventStream(url, { fetch: flaky, retryDelay: 0 }))).toEqual(ticks(1, 1));
+    expect(calls).toBe(2);
+    calls = 0;
+    await expect(collect(fetchEventStream(url, { fetch: flaky, retryDelay: 0, reconnect: false }))).rejects.toMatchObject({
+      name: 'SseConnectionError',
+      cause: { message: 'fetch failed' },
+    });
+    expect(calls).toBe(1);
+  });
+
   it('checks its options at the call', () => {
     expect(() => fetchEventStream('http://127.0.0.1:1/', { maxRetries: -1 })).toThrow(RangeError);
     expect(() => fetchEventStream('http://127.0.0.1:1/', { fetch: 1 as never })).toThrow(TypeError);

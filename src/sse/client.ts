@@ -46,7 +46,7 @@ export interface FetchEventStreamOptions {
   fetch?: typeof globalThis.fetch;
   /** The last event ID to resume after: sent as `Last-Event-ID` on the first request too. @defaultValue `''` */
   lastEventId?: string;
-  /** Whether to reconnect after a dropped connection. @defaultValue `true` */
+  /** Whether to reconnect after a dropped connection or a failed request (429/503 with `Retry-After` are retried either way). @defaultValue `true` */
   reconnect?: boolean;
   /** The reconnection time until the server sets one with `retry:`, in milliseconds. @defaultValue `1000` */
   retryDelay?: number;
@@ -197,7 +197,7 @@ async function* readEventStream(
         rethrowIfAborted(error);
         const failure = new SseConnectionError(`the request failed (${describe(error)}).`, { ...request, cause: error });
         // A failed first request that is not a GET may still have reached the server: not repeated.
-        if (first && method !== 'GET') throw failure;
+        if (options.reconnect === false || (first && method !== 'GET')) throw failure;
         await backoff(failure, undefined, attempt.url);
         continue;
       }
