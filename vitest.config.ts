@@ -1,10 +1,24 @@
 import { defineConfig } from 'vitest/config';
 
+// Tests that measure time or memory (disconnect latency, backpressure, upstream close within
+// 200 ms) run last and one file at a time, so the rest of the suite running in parallel on a
+// 2-core machine does not stretch what they measure.
+const TIMING = ['test/core-disconnect.node.test.ts', 'test/core-backpressure.node.test.ts', 'test/providers-disconnect.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: { name: 'suite', include: ['src/**/*.test.ts', 'test/**/*.test.ts'], exclude: TIMING, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: { name: 'timing', include: TIMING, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });
