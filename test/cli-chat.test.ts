@@ -58,3 +58,21 @@ describe('sluice chat', () => {
     }
   });
 });
+
+describe('npx sluice chat (the built CLI)', () => {
+  it('prints the answer and exits 0', async () => {
+    const { spawn } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const child = spawn(process.execPath, ['dist/cli/sluice.js', 'chat', 'What is backpressure?'], {
+      cwd: root,
+      env: { ...process.env, SLUICE_MODEL: 'local', SLUICE_LOCAL_TTFT_MS: '0', SLUICE_LOCAL_TPS: '0' },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(out).toMatch(/backpressure/i);
+    expect(out).toContain('local demo model');
+  });
+});

@@ -5,12 +5,14 @@
  * @module
  */
 import { serve } from '../server/app.ts';
+import { runChat } from './chat.ts';
 import { runTail } from './tail.ts';
 
 const USAGE = `Usage:
   sluice serve                      serve the app on http://localhost:3000 (PORT overrides)
   sluice tail URL [--json] [--no-reconnect] [-H "Name: value"]... [-X METHOD] [-d BODY]
-  sluice chat "question"            stream an answer to the terminal
+  sluice chat "question" [--model NAME] [--url URL]
+                                    stream an answer to the terminal (SLUICE_MODEL, default local)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -39,13 +41,22 @@ async function main(argv: string[]): Promise<number> {
         process.off('SIGINT', stop);
       }
     }
+    case 'chat': {
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once('SIGINT', stop);
+      try {
+        return await runChat(rest, { stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+      } finally {
+        process.off('SIGINT', stop);
+      }
+    }
     case undefined:
     case '-h':
     case '--help':
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     default:
-      void rest;
       process.stderr.write(`sluice: unknown command "${command}".\n${USAGE}`);
       return 2;
   }
