@@ -8,6 +8,7 @@ import type { Format } from '../core/types.ts';
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
 import type { AgentEvent, Usage } from './types.ts';
+import { usageOf } from './usage.ts';
 
 /** Options of {@link agUi}. */
 export interface AgUiOptions {
@@ -215,13 +216,7 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
       case 'step-finish':
         return step === event.step ? closeOpen() + closeStep() : '';
       case 'usage':
-        usage = {
-          inputTokens: event.inputTokens,
-          outputTokens: event.outputTokens,
-          totalTokens: event.totalTokens,
-          reasoningTokens: event.reasoningTokens,
-          cachedInputTokens: event.cachedInputTokens,
-        };
+        usage = usageOf(event);
         return '';
       case 'finish': {
         if (event.usage !== undefined) usage = event.usage;

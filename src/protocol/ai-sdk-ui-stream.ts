@@ -8,6 +8,7 @@ import type { Format } from '../core/types.ts';
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
 import type { AgentEvent, Usage } from './types.ts';
+import { usageOf } from './usage.ts';
 
 /** The response headers of the UI message stream protocol besides the SSE ones (ai: `UI_MESSAGE_STREAM_HEADERS`). */
 export const AI_SDK_UI_STREAM_HEADERS: Readonly<Record<string, string>> = { 'x-vercel-ai-ui-message-stream': 'v1' };
@@ -151,13 +152,7 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): Format<AgentE
         stepOpen = false;
         return closeOpenParts() + 'data: {"type":"finish-step"}\n\n';
       case 'usage':
-        usage = {
-          inputTokens: event.inputTokens,
-          outputTokens: event.outputTokens,
-          totalTokens: event.totalTokens,
-          reasoningTokens: event.reasoningTokens,
-          cachedInputTokens: event.cachedInputTokens,
-        };
+        usage = usageOf(event);
         return '';
       case 'finish':
         if (event.usage !== undefined) usage = event.usage;

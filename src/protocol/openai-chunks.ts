@@ -8,6 +8,7 @@ import type { Format } from '../core/types.ts';
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
 import type { AgentEvent, FinishReason, Usage } from './types.ts';
+import { usageOf } from './usage.ts';
 
 /** Options of {@link openaiChunks}. */
 export interface OpenAiChunksOptions {
@@ -155,13 +156,7 @@ export function openaiChunks(options: OpenAiChunksOptions): Format<AgentEvent> {
         return `${head}{"tool_calls":[{"index":${tool.index},"function":{"arguments":${json(args)}}}]}${tail}`;
       }
       case 'usage':
-        usage = {
-          inputTokens: event.inputTokens,
-          outputTokens: event.outputTokens,
-          totalTokens: event.totalTokens,
-          reasoningTokens: event.reasoningTokens,
-          cachedInputTokens: event.cachedInputTokens,
-        };
+        usage = usageOf(event);
         return '';
       case 'finish': {
         ended = true;

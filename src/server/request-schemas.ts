@@ -50,17 +50,33 @@ export const AiSdkChatBody = z.looseObject({
   model: z.string().min(1).optional(),
 });
 
-/** Turns AI SDK `UIMessage`s into chat messages: text, reasoning, and tool calls with their outputs. */
+/**
+ * Turns AI SDK `UIMessage`s into chat messages: text, reasoning, and tool calls with their outputs.
+ * An assistant message that ran tools over several steps becomes several messages, each step's
+ * tool results right after its calls, so the model sees them in the order they happened.
+ */
 export function fromUiMessages(messages: z.infer<typeof AiSdkChatBody>['messages']): ChatMessage[] {
   const out: ChatMessage[] = [];
   for (const message of messages) {
-    const parts: MessagePart[] = [];
-    const results: MessagePart[] = [];
+    let parts: MessagePart[] = [];
+    let results: MessagePart[] = [];
+    const flush = (): void => {
+      if (parts.length > 0) {
+        const onlyText = parts.every((p) => p.type === 'text');
+        out.push({ role: message.role, content: onlyText ? parts.map((p) => (p as { text: string }).text).join('') : parts });
+      }
+      if (results.length > 0) out.push({ role: 'tool', content: results });
+      parts = [];
+      results = [];
+    };
     for (const part of message.parts) {
       const p = part as Record<string, unknown>;
+      const isTool = (typeof p.type === 'string' && p.type.startsWith('tool-')) || p.type === 'dynamic-tool';
+      // A text or reasoning part after tool results belongs to the next step.
+      if (!isTool && results.length > 0 && (p.type === 'text' || p.type === 'reasoning')) flush();
       if (p.type === 'text' && typeof p.text === 'string') parts.push({ type: 'text', text: p.text });
       else if (p.type === 'reasoning' && typeof p.text === 'string' && message.role === 'assistant') parts.push({ type: 'reasoning', text: p.text });
-      else if ((typeof p.type === 'string' && p.type.startsWith('tool-')) || p.type === 'dynamic-tool') {
+      else if (isTool) {
         const toolName = p.type === 'dynamic-tool' ? String(p.toolName) : (p.type as string).slice(5);
         const toolCallId = String(p.toolCallId);
         parts.push({ type: 'tool-call', toolCallId, toolName, input: p.input ?? {} });
@@ -68,10 +84,7 @@ export function fromUiMessages(messages: z.infer<typeof AiSdkChatBody>['messages
         else if (p.state === 'output-error') results.push({ type: 'tool-result', toolCallId, toolName, output: p.errorText, isError: true });
       }
     }
-    if (parts.length === 0) continue;
-    const onlyText = parts.every((p) => p.type === 'text');
-    out.push({ role: message.role, content: onlyText ? parts.map((p) => (p as { text: string }).text).join('') : parts });
-    if (results.length > 0) out.push({ role: 'tool', content: results });
+    flush();
   }
   return out;
 }
@@ -126,29 +139,11 @@ function parseArguments(text: string): unknown {
 
 /** Turns AG-UI messages into chat messages. */
 export function fromAgUiMessages(messages: z.infer<typeof AgUiRunBody>['messages']): ChatMessage[] {
-  const out: ChatMessage[] = [];
-  const names = new Map<string, string>();
-  for (const message of messages) {
-    if (message.role === 'activity' || message.role === 'reasoning') continue;
-    if (message.role === 'tool') {
-      const toolCallId = message.toolCallId ?? '';
-      out.push({ role: 'tool', content: [{ type: 'tool-result', toolCallId, toolName: names.get(toolCallId) ?? 'tool', output: textOf(message.content) }] });
-      continue;
-    }
-    const role = message.role === 'developer' ? 'system' : message.role;
-    const text = textOf(message.content);
-    if (role === 'assistant' && message.toolCalls && message.toolCalls.length > 0) {
-      const parts: MessagePart[] = text === '' ? [] : [{ type: 'text', text }];
-      for (const call of message.toolCalls) {
-        names.set(call.id, call.function.name);
-        parts.push({ type: 'tool-call', toolCallId: call.id, toolName: call.function.name, input: parseArguments(call.function.arguments) });
-      }
-      out.push({ role, content: parts });
-    } else {
-      out.push({ role, content: text });
-    }
-  }
-  return out;
+  return fromFunctionCallingMessages(
+    messages.flatMap((m) =>
+      m.role === 'activity' || m.role === 'reasoning' ? [] : [{ role: m.role, content: m.content, toolCalls: m.toolCalls, toolCallId: m.toolCallId }],
+    ),
+  );
 }
 
 /** Turns AG-UI tools (`parameters` is JSON Schema) into tool definitions. */
@@ -197,29 +192,11 @@ export const OpenAiChatBody = z.looseObject({
 
 /** Turns OpenAI messages into chat messages. */
 export function fromOpenAiMessages(messages: z.infer<typeof OpenAiChatBody>['messages']): ChatMessage[] {
-  const out: ChatMessage[] = [];
-  const names = new Map<string, string>();
-  for (const message of messages) {
-    if (message.role === 'function') continue;
-    if (message.role === 'tool') {
-      const toolCallId = message.tool_call_id ?? '';
-      out.push({ role: 'tool', content: [{ type: 'tool-result', toolCallId, toolName: names.get(toolCallId) ?? 'tool', output: textOf(message.content) }] });
-      continue;
-    }
-    const role = message.role === 'developer' ? 'system' : message.role;
-    const text = textOf(message.content);
-    if (role === 'assistant' && message.tool_calls && message.tool_calls.length > 0) {
-      const parts: MessagePart[] = text === '' ? [] : [{ type: 'text', text }];
-      for (const call of message.tool_calls) {
-        names.set(call.id, call.function.name);
-        parts.push({ type: 'tool-call', toolCallId: call.id, toolName: call.function.name, input: parseArguments(call.function.arguments) });
-      }
-      out.push({ role, content: parts });
-    } else {
-      out.push({ role, content: text });
-    }
-  }
-  return out;
+  return fromFunctionCallingMessages(
+    messages.flatMap((m) =>
+      m.role === 'function' ? [] : [{ role: m.role, content: m.content, toolCalls: m.tool_calls, toolCallId: m.tool_call_id }],
+    ),
+  );
 }
 
 /** Turns OpenAI tools into tool definitions (forwarded to the provider; the gateway does not run them). */

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { AgUiRunBody, AiSdkChatBody, fromAgUiMessages, fromOpenAiMessages, fromOpenAiToolChoice, fromOpenAiTools, fromUiMessages, OpenAiChatBody } from './request-schemas.ts';
+
+describe('request conversion', () => {
+  it('turns OpenAI tool calls and tool results into parts, naming results after their call', () => {
+    const body = OpenAiChatBody.parse({
+      model: 'local',
+      messages: [
+        { role: 'developer', content: 'be brief' },
+        { role: 'user', content: [{ type: 'text', text: 'weather in ' }, { type: 'text', text: 'Paris?' }] },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: '18°C' },
+      ],
+    });
+    expect(fromOpenAiMessages(body.messages)).toEqual([
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: 'weather in Paris?' },
+      { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'call_1', toolName: 'get_weather', input: { city: 'Paris' } }] },
+      { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'call_1', toolName: 'get_weather', output: '18°C' }] },
+    ]);
+  });
+
+  it('keeps tool arguments that are not JSON as text', () => {
+    const body = OpenAiChatBody.parse({
+      model: 'local',
+      messages: [{ role: 'assistant', tool_calls: [{ id: 'c', function: { name: 't', arguments: 'not json' } }] }],
+    });
+    expect(fromOpenAiMessages(body.messages)[0]).toMatchObject({ content: [{ type: 'tool-call', input: 'not json' }] });
+  });
+
+  it('turns OpenAI tools and tool_choice into the provider’s terms', () => {
+    expect(fromOpenAiTools([{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }])).toEqual([{ name: 'f', inputSchema: { type: 'object' } }]);
+    expect(fromOpenAiToolChoice({ type: 'function', function: { name: 'f' } })).toEqual({ toolName: 'f' });
+    expect(fromOpenAiToolChoice('required')).toBe('required');
+  });
+
+  it('turns AG-UI messages into chat messages, skipping activity messages', () => {
+    const body = AgUiRunBody.parse({
+      threadId: 't',
+      runId: 'r',
+      messages: [
+        { id: '1', role: 'user', content: 'hi' },
+        { id: '2', role: 'activity', content: { x: 1 } },
+        { id: '3', role: 'assistant', content: '', toolCalls: [{ id: 'tc', type: 'function', function: { name: 'search', arguments: '{"q":"sse"}' } }] },
+        { id: '4', role: 'tool', toolCallId: 'tc', content: 'found' },
+      ],
+    });
+    expect(fromAgUiMessages(body.messages)).toEqual([
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'tc', toolName: 'search', input: { q: 'sse' } }] },
+      { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'tc', toolName: 'search', output: 'found' }] },
+    ]);
+  });
+
+  it('turns AI SDK UIMessages into chat messages, with tool outputs as tool results', () => {
+    const body = AiSdkChatBody.parse({
+      messages: [
+        { id: 'u', role: 'user', parts: [{ type: 'text', text: 'weather?' }] },
+        {
+          id: 'a',
+          role: 'assistant',
+          parts: [
+            { type: 'step-start' },
+            { type: 'tool-get_weather', toolCallId: 'c1', state: 'output-available', input: { city: 'Oslo' }, output: { c: 3 } },
+            { type: 'text', text: 'It is 3°C.' },
+          ],
+        },
+      ],
+    });
+    expect(fromUiMessages(body.messages)).toEqual([
+      { role: 'user', content: 'weather?' },
+      { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'c1', toolName: 'get_weather', input: { city: 'Oslo' } }] },
+      { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'c1', toolName: 'get_weather', output: { c: 3 } }] },
+      { role: 'assistant', content: 'It is 3°C.' },
+    ]);
+  });
+});
