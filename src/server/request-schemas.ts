@@ -137,6 +137,40 @@ function parseArguments(text: string): unknown {
   }
 }
 
+/** A message in the OpenAI-style function-calling shape that AG-UI and Chat Completions share. */
+interface FunctionCallingMessage {
+  role: 'developer' | 'system' | 'user' | 'assistant' | 'tool';
+  content: unknown;
+  toolCalls: { id: string; function: { name: string; arguments: string } }[] | undefined;
+  toolCallId: string | undefined;
+}
+
+/** Turns function-calling messages into chat messages: tool calls with parsed input, tool results named after their call. */
+function fromFunctionCallingMessages(messages: FunctionCallingMessage[]): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  const names = new Map<string, string>();
+  for (const message of messages) {
+    if (message.role === 'tool') {
+      const toolCallId = message.toolCallId ?? '';
+      out.push({ role: 'tool', content: [{ type: 'tool-result', toolCallId, toolName: names.get(toolCallId) ?? 'tool', output: textOf(message.content) }] });
+      continue;
+    }
+    const role = message.role === 'developer' ? 'system' : message.role;
+    const text = textOf(message.content);
+    if (role === 'assistant' && message.toolCalls && message.toolCalls.length > 0) {
+      const parts: MessagePart[] = text === '' ? [] : [{ type: 'text', text }];
+      for (const call of message.toolCalls) {
+        names.set(call.id, call.function.name);
+        parts.push({ type: 'tool-call', toolCallId: call.id, toolName: call.function.name, input: parseArguments(call.function.arguments) });
+      }
+      out.push({ role, content: parts });
+    } else {
+      out.push({ role, content: text });
+    }
+  }
+  return out;
+}
+
 /** Turns AG-UI messages into chat messages. */
 export function fromAgUiMessages(messages: z.infer<typeof AgUiRunBody>['messages']): ChatMessage[] {
   return fromFunctionCallingMessages(
