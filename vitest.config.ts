@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { SummaryReporter } from './test/summary-reporter.ts';
 
 // Tests that measure time or memory (disconnect latency, backpressure, upstream close within
 // 200 ms) run last and one file at a time, so the rest of the suite running in parallel on a
@@ -10,6 +11,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    reporters: ['default', new SummaryReporter()],
     projects: [
       {
         extends: true,
