@@ -42,6 +42,19 @@ function fromReadableStream<T>(stream: ReadableStream<T>): PullIterator<T> {
   };
 }
 
+/**
+ * Calls `return()` on a source nobody reads any more. A rejection there has no one left to
+ * reach (the stream already ended), so it is dropped instead of becoming an unhandled rejection.
+ */
+function releaseQuietly(it: PullIterator<unknown>): void {
+  try {
+    const returned = it.return();
+    if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') (returned as Promise<unknown>).then(undefined, () => undefined);
+  } catch {
+    // See above: a synchronous throw from return() has no one left to reach either.
+  }
+}
+
 /** Wraps a promise of a source so that the first `next()` waits for it. */
 function fromPromise<T>(promise: PromiseLike<SourceValue<T>>): PullIterator<T> {
   let inner: PullIterator<T> | undefined;
@@ -50,7 +63,7 @@ function fromPromise<T>(promise: PromiseLike<SourceValue<T>>): PullIterator<T> {
   const open = (): Promise<PullIterator<T>> =>
     (opening ??= Promise.resolve(promise).then((value) => {
       inner = toPullIterator(value);
-      if (stopped) void inner.return();
+      if (stopped) releaseQuietly(inner);
       return inner;
     }));
   return {

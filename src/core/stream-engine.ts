@@ -76,10 +76,36 @@ function unref(timer: unknown): void {
   (timer as { unref?: () => void } | undefined)?.unref?.();
 }
 
+// setTimeout fires at once for delays above 2^31 - 1 ms (about 24.8 days).
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Visible ASCII and Latin-1, spaces and tabs: what both Node and the Headers class accept.
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 function checkMs(name: string, value: number | undefined): void {
-  if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
-    throw new RangeError(`Expected \`${name}\` to be a finite number >= 0, got ${String(value)}.`);
+  if (value !== undefined && (!Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS)) {
+    throw new RangeError(`Expected \`${name}\` to be a number of milliseconds from 0 to ${MAX_TIMER_MS}, got ${String(value)}.`);
   }
+}
+
+/**
+ * Lower-cases header names, so that a caller's `Content-Type` replaces the format's
+ * `content-type` instead of being sent next to it.
+ * @throws TypeError for a name or value that is not a valid HTTP header
+ */
+function normalizeHeaders(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers === undefined) return out;
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name)) throw new TypeError(`Expected a valid HTTP header name, got ${JSON.stringify(name)}.`);
+    if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
+      throw new TypeError(
+        `Expected the value of header "${name}" to be a string of visible ASCII or Latin-1 characters (no CR, LF or NUL), got ${JSON.stringify(value)}. Encode other text first (RFC 5987 for filenames).`,
+      );
+    }
+    out[name.toLowerCase()] = value;
+  }
+  return out;
 }
 
 /**
@@ -92,9 +118,12 @@ export function checkStreamOptions(options: StreamOptions<unknown>): void {
   if (options.maxBatchBytes !== undefined && !(options.maxBatchBytes >= 1)) {
     throw new RangeError(`Expected \`maxBatchBytes\` to be a number >= 1, got ${String(options.maxBatchBytes)}.`);
   }
-  if (options.status !== undefined && !(Number.isInteger(options.status) && options.status >= 200 && options.status <= 599)) {
-    throw new RangeError(`Expected \`status\` to be an integer from 200 to 599, got ${String(options.status)}.`);
+  const status = options.status;
+  if (status !== undefined && !(Number.isInteger(status) && status >= 200 && status <= 599 && status !== 204 && status !== 205 && status !== 304)) {
+    throw new RangeError(`Expected \`status\` to be an integer from 200 to 599 that allows a body (not 204, 205 or 304), got ${String(status)}.`);
   }
+  normalizeHeaders(options.headers);
+  normalizeHeaders(options.format?.headers);
 }
 
 /**
@@ -136,7 +165,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   const onExternalAbort = (): void => cancel(externalSignal?.reason, 'aborted');
 
   function headers(): Record<string, string> {
-    return { 'content-type': format.contentType, ...STREAM_HEADERS, ...format.headers, ...options.headers };
+    return { 'content-type': format.contentType, ...STREAM_HEADERS, ...normalizeHeaders(format.headers), ...normalizeHeaders(options.headers) };
   }
 
   function commit(flushNow: boolean): void {
@@ -154,15 +183,43 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   }
 
   function beat(): void {
+    heartbeatTimer = undefined;
     if (closed || heartbeat === undefined) return;
+    // Only while the consumer has room: a paused stream is not idle, its consumer is full.
+    // resume() arms the timer again.
+    if (paused) return;
     const idle = performance.now() - lastWriteAt;
-    // Only while the consumer has room; restarted after each real write (lastWriteAt).
-    if (idle >= heartbeatMs - 1 && !paused) {
-      if (!sink.write(heartbeat)) paused = true;
+    // Restarted after each real write (lastWriteAt), so heartbeats only fill real silence.
+    if (idle >= heartbeatMs - 1) {
+      guarded(() => {
+        if (!sink.write(heartbeat)) paused = true;
+      });
       lastWriteAt = performance.now();
-      armHeartbeat(heartbeatMs);
+      if (!closed && !paused) armHeartbeat(heartbeatMs);
     } else {
       armHeartbeat(Math.max(1, heartbeatMs - idle));
+    }
+  }
+
+  /**
+   * Runs sink or format code outside the pull loop (timers, error paths). If it throws, the
+   * stream cannot continue cleanly: the transfer is aborted and the result says why.
+   */
+  function guarded(step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      if (!closed) {
+        closed = true;
+        controller.abort(error);
+        stopSource();
+      }
+      try {
+        sink.abort(error);
+      } catch {
+        // The sink failed to abort too: it is already gone, nothing is left to release.
+      }
+      cleanup('errored', error);
     }
   }
 
@@ -204,11 +261,14 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
 
   function flushTask(): void {
     flushScheduled = false;
-    if (!closed) flush();
+    if (!closed) guarded(flush);
   }
 
+  let settled = false;
   function cleanup(outcome: StreamOutcome, error?: unknown): void {
     closed = true;
+    if (settled) return;
+    settled = true;
     if (holdTimer !== undefined) clearTimeout(holdTimer);
     if (heartbeatTimer !== undefined) clearTimeout(heartbeatTimer);
     holdTimer = heartbeatTimer = undefined;
@@ -240,9 +300,11 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     controller.abort(reason);
     stopSource();
     if (outcome === 'aborted') {
-      flush();
-      if (!committed) commit(false);
-      sink.end();
+      guarded(() => {
+        flush();
+        if (!committed) commit(false);
+        sink.end();
+      });
     }
     cleanup(outcome);
   }
@@ -252,33 +314,48 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     closed = true;
     controller.abort(error);
     stopSource();
-    const { status, body } = toErrorResponse(error, options.onError);
-    if (!committed && pendingBytes === 0 && pendingParts === undefined) {
-      // Before the first byte: a real HTTP error with a JSON body.
-      committed = true;
-      if (holdTimer !== undefined) clearTimeout(holdTimer);
-      sink.commit(status, { ...ERROR_HEADERS }, false);
-      sink.write(JSON.stringify(body));
-      sink.end();
-    } else {
-      flush();
-      if (format.encodeError !== undefined) {
-        sink.write(format.encodeError(body.error));
+    guarded(() => {
+      let message: ReturnType<typeof toErrorResponse>;
+      try {
+        message = toErrorResponse(error, options.onError);
+      } catch {
+        // onError itself threw: fall back to the safe message rather than lose the response.
+        message = toErrorResponse(error);
+      }
+      const { status, body } = message;
+      if (!committed) {
+        // Nothing has left yet (items that were ready but unsent are dropped with the stream):
+        // a real HTTP error with a JSON body.
+        committed = true;
+        pendingText = '';
+        pendingParts = undefined;
+        pendingBytes = 0;
+        if (holdTimer !== undefined) clearTimeout(holdTimer);
+        sink.commit(status, { ...ERROR_HEADERS }, false);
+        sink.write(JSON.stringify(body));
         sink.end();
       } else {
-        sink.abort(error);
+        flush();
+        if (format.encodeError !== undefined) {
+          sink.write(format.encodeError(body.error));
+          sink.end();
+        } else {
+          sink.abort(error);
+        }
       }
-    }
-    cleanup('errored', error);
+      cleanup('errored', error);
+    });
   }
 
   function finish(): void {
     if (closed) return;
-    flush();
-    if (!committed) commit(false);
-    closed = true;
-    sink.end();
-    cleanup('completed');
+    guarded(() => {
+      flush();
+      if (!committed) commit(false);
+      closed = true;
+      sink.end();
+      cleanup('completed');
+    });
   }
 
   function waitForRoom(): Promise<void> {
@@ -337,10 +414,10 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
           holdTimer = undefined;
           if (closed || committed) return;
           // Nothing yet: send the head so proxies and clients see bytes, then a heartbeat at once.
-          commit(heartbeat === undefined);
-          if (heartbeat !== undefined) {
-            if (!sink.write(heartbeat)) paused = true;
-          }
+          guarded(() => {
+            commit(heartbeat === undefined);
+            if (heartbeat !== undefined && !sink.write(heartbeat)) paused = true;
+          });
         }, holdHeadersMs);
         unref(holdTimer);
       }
@@ -349,6 +426,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     resume() {
       if (!paused) return;
       paused = false;
+      if (committed && heartbeat !== undefined && heartbeatTimer === undefined && !closed) armHeartbeat(heartbeatMs);
       wake?.();
     },
     cancel,

@@ -44,8 +44,11 @@ export function agentSse(options: AgentSseOptions = {}): Format<AgentEvent> {
       if (!KNOWN_TYPES.has(event.type)) {
         throw new TypeError(`Expected an agent event type (${AGENT_EVENT_TYPES.join(', ')}), got ${JSON.stringify(event.type)}.`);
       }
-      // JSON.stringify never emits a raw line break, so the data is always one line.
-      return `event: ${event.type}\nid: ${nextId++}\ndata: ${JSON.stringify(event)}\n\n`;
+      // JSON.stringify never emits a raw line break, so the data is always one line. It runs
+      // before the id is taken: an event that cannot be encoded (a BigInt, a cycle) uses no id,
+      // so the error event that follows gets the next one and ids never skip.
+      const data = JSON.stringify(event);
+      return `event: ${event.type}\nid: ${nextId++}\ndata: ${data}\n\n`;
     },
     encodeError(error) {
       const data = `{"type":"error","code":${JSON.stringify(error.code)},"message":${JSON.stringify(error.message)},"retryable":false}`;

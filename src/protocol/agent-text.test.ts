@@ -27,7 +27,14 @@ describe('agentText', () => {
   });
 
   it('aborts the transfer when an error event comes after the first byte', async () => {
-    const response = await streamingResponse(ERROR_EVENTS, { format: agentText() });
+    // The text leaves first (it is written at the next macrotask), then the error event comes.
+    const errorAt = ERROR_EVENTS.findIndex((event) => event.type === 'error');
+    const source = async function* () {
+      yield* ERROR_EVENTS.slice(0, errorAt);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      yield* ERROR_EVENTS.slice(errorAt);
+    };
+    const response = await streamingResponse(source, { format: agentText() });
     expect(response.status).toBe(200);
     await expect(response.text()).rejects.toThrow();
   });

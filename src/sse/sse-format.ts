@@ -27,6 +27,8 @@ export interface SseFormatOptions {
  */
 export function sse(options: SseFormatOptions = {}): Format<SseMessage | string> {
   const errorEvent = options.errorEvent ?? 'error';
+  // Encode once now: an `errorEvent` with a line break throws here, at the call, not mid-stream.
+  encodeSse({ event: errorEvent });
   return {
     contentType: SSE_CONTENT_TYPE,
     heartbeat: options.heartbeat ?? KEEP_ALIVE_COMMENT,

@@ -67,6 +67,9 @@ export function sendStream<T>(res: ServerResponse, source: Source<T>, options: S
   res.on('drain', onDrain);
   res.on('close', onClose);
   engine.start();
+  // The client may have gone before we were called ('close' already fired): stop at once
+  // rather than wait for a drain that will never come.
+  if (res.destroyed) onClose();
   return engine.done.finally(() => {
     res.off('drain', onDrain);
     res.off('close', onClose);

@@ -5,10 +5,15 @@
  * @module
  */
 import type { ServerResponse } from 'node:http';
+import { SAFE_ERROR_MESSAGE } from '../errors.ts';
+
+const disconnected = (): DOMException => new DOMException('The client disconnected.', 'AbortError');
 
 /**
  * Writes `response`'s status, headers and body to `res`. The body is read only while `res` has
- * room; when the client goes away the body is cancelled, which reaches the stream's source.
+ * room; when the client goes away (also before this is called) the body is cancelled, which
+ * reaches the stream's source. A body that fails before its first chunk is answered with a 500
+ * and a JSON error instead of the response's own head; one that fails later aborts the transfer.
  * @param res - the Node response; its head must not have been sent
  * @param response - the Web response
  * @returns resolves when the body is fully written or cancelled
@@ -20,48 +25,82 @@ import type { ServerResponse } from 'node:http';
  * ```
  */
 export async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
-  const headers: Record<string, string | string[]> = {};
-  response.headers.forEach((value, name) => {
-    if (name === 'set-cookie') return;
-    headers[name] = value;
-  });
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) headers['set-cookie'] = cookies;
-  res.writeHead(response.status, response.statusText, headers);
-  if (response.body === null) {
-    res.end();
+  if (res.destroyed) {
+    // The client left while the response was being made: release the body and its source.
+    await response.body?.cancel(disconnected()).catch(() => undefined);
     return;
   }
-  const reader = response.body.getReader();
+  const reader = response.body?.getReader();
+  let finished = false;
   let waitingFor: (() => void) | undefined;
   const onDrain = (): void => waitingFor?.();
   const onClose = (): void => {
     if (!res.writableFinished) {
       // The client is gone: cancel the body so the source's signal aborts. A cancel() rejection
       // only repeats an error the body already had, which read() below reports.
-      reader.cancel(new DOMException('The client disconnected.', 'AbortError')).catch(() => undefined);
+      reader?.cancel(disconnected()).catch(() => undefined);
     }
     waitingFor?.();
   };
   res.on('drain', onDrain);
   res.on('close', onClose);
   try {
+    let first: ReadableStreamReadResult<Uint8Array> | undefined;
+    if (reader !== undefined) {
+      try {
+        first = await reader.read();
+      } catch {
+        // Nothing was sent yet, so the failure can still be a real status.
+        if (!res.destroyed && !res.headersSent) {
+          const body = JSON.stringify({ error: { code: 'internal_error', message: SAFE_ERROR_MESSAGE } });
+          res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+          res.end(body);
+        }
+        finished = true;
+        return;
+      }
+    }
+    if (res.destroyed) return;
+    writeHead(res, response);
+    if (reader === undefined || first === undefined || first.done) {
+      finished = true;
+      res.end();
+      return;
+    }
+    let chunk: Uint8Array = first.value;
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
       if (res.destroyed) return;
-      if (!res.write(value) && !res.destroyed) {
+      if (!res.write(chunk) && !res.destroyed) {
         await new Promise<void>((resolve) => (waitingFor = resolve));
         waitingFor = undefined;
       }
+      const next = await reader.read();
+      if (next.done) break;
+      chunk = next.value;
     }
+    finished = true;
     if (!res.destroyed) res.end();
   } catch {
     // The body errored after the head was sent (e.g. a plain-text stream that failed midway):
     // destroy the socket so the client sees an incomplete transfer, not a truncated success.
+    finished = true;
     res.destroy();
   } finally {
     res.off('drain', onDrain);
     res.off('close', onClose);
+    // Any early return (client gone) leaves the body unread: release it and its source.
+    if (!finished) reader?.cancel(disconnected()).catch(() => undefined);
   }
+}
+
+function writeHead(res: ServerResponse, response: Response): void {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') headers[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  // An empty statusText would send a status line with no reason phrase; let Node pick the standard one.
+  if (response.statusText === '') res.writeHead(response.status, headers);
+  else res.writeHead(response.status, response.statusText, headers);
 }
