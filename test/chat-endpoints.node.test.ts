@@ -128,3 +128,51 @@ describe('bad input gets a clear JSON error with the right status', () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 });
+
+describe('request edge cases', () => {
+  it('answers 400 when tool_choice names a tool that tools does not offer', async () => {
+    const response = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'local', messages: [{ role: 'user', content: 'hi' }], tool_choice: { type: 'function', function: { name: 'nope' } } }),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string; message: string } }).error.message).toContain('"nope"');
+  });
+
+  it('answers a chunked body over the limit with 413 and closes the connection', async () => {
+    const { request } = await import('node:http');
+    const status = await new Promise<{ status: number | undefined; connection: string | undefined }>((resolve, reject) => {
+      const req = request(`${server.url}/v1/chat`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode, connection: res.headers.connection });
+      });
+      req.on('error', reject);
+      // 16 MB in 64 KiB chunks, no Content-Length (chunked).
+      const chunk = Buffer.alloc(64 * 1024, 32);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < 256) {
+          sent++;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    expect(status).toEqual({ status: 413, connection: 'close' });
+  });
+
+  it('answers 405 with an Allow header, and does not run a GET for HEAD', async () => {
+    const response = await fetch(`${server.url}/v1/chat`, { method: 'GET' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    const head = await fetch(`${server.url}/demo/numbers`, { method: 'HEAD' });
+    expect(head.status).toBe(405);
+  });
+
+  it('answers 415 for a compressed body', async () => {
+    const response = await fetch(`${server.url}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: 'x' });
+    expect(response.status).toBe(415);
+  });
+});

@@ -4,11 +4,13 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isSluiceError } from '../core/errors.ts';
 import { HttpError, sendError, sendJson } from './http-error.ts';
 import { Router } from './router.ts';
 import { createModelRegistry, type ModelRegistry } from './models.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { demoNumbers } from './routes/demo-numbers.ts';
+import { browserAsset, webPage } from './routes/web.ts';
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -34,6 +36,8 @@ export function createApp(options: AppOptions = {}): AppHandler {
   if (options.heartbeatMs !== undefined) chatOptions.heartbeatMs = options.heartbeatMs;
   const chat = chatRoutes(chatOptions);
   const router = new Router()
+    .on('GET', '/', webPage)
+    .on('GET', '/assets/sluice/:layer/:file', browserAsset)
     .on('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }))
     .on('GET', '/demo/numbers', demoNumbers)
     .on('POST', '/v1/chat', chat.chat)
@@ -41,6 +45,14 @@ export function createApp(options: AppOptions = {}): AppHandler {
     .on('POST', '/v1/ag-ui', chat.agUi)
     .on('POST', '/v1/chat/completions', chat.completions)
     .on('GET', '/v1/models', chat.models);
+
+  /** Answers an error that escaped a route; errors without a status of their own are also reported. */
+  const answerError = (res: ServerResponse, error: unknown): void => {
+    if (!isSluiceError(error) || error.status >= 500) onError(error);
+    // After the head there is no status left to give: end the transfer as failed.
+    if (res.headersSent) res.destroy();
+    else sendError(res, error);
+  };
 
   return (req, res) => {
     let url: URL;
@@ -54,15 +66,9 @@ export function createApp(options: AppOptions = {}): AppHandler {
     try {
       const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
       const result = handler(req, res, { url, params });
-      if (result instanceof Promise) {
-        result.catch((error: unknown) => {
-          if (!res.headersSent) sendError(res, error);
-          else onError(error);
-        });
-      }
+      if (result instanceof Promise) result.catch((error: unknown) => answerError(res, error));
     } catch (error) {
-      if (!(error as { status?: number }).status) onError(error);
-      sendError(res, error);
+      answerError(res, error);
     }
   };
 }

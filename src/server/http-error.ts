@@ -9,8 +9,11 @@ import { SluiceError, toErrorResponse } from '../core/errors.ts';
 /** An error the server answers with its own status and code (400, 404, 413, 415, 429, 503 …). */
 export class HttpError extends SluiceError {
   override name = 'HttpError';
-  constructor(status: number, code: string, message: string, options: { cause?: unknown } = {}) {
-    super(code, message, { status, ...options });
+  /** Headers the error response carries (`Allow` on a 405, `Connection: close` on a 413). */
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(status: number, code: string, message: string, options: { cause?: unknown; headers?: Record<string, string> } = {}) {
+    super(code, message, options.cause === undefined ? { status } : { status, cause: options.cause });
+    this.headers = options.headers ?? {};
   }
 }
 
@@ -26,7 +29,8 @@ export function sendError(res: ServerResponse, error: unknown): void {
     return;
   }
   const payload = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(payload) });
+  const extra = error instanceof HttpError ? error.headers : {};
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(payload), ...extra });
   res.end(payload);
 }
 

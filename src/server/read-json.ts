@@ -8,6 +8,17 @@ import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import { HttpError } from './http-error.ts';
 
+/**
+ * Stops reading a body we refuse: the rest is discarded without buffering, so the 413 can still be
+ * sent and read (its `Connection: close` ends the connection after it instead of keeping it alive).
+ */
+function refuseRest(req: IncomingMessage): void {
+  req.on('data', () => undefined);
+  req.resume();
+}
+
+const CLOSE = { connection: 'close' };
+
 /** The default limit of a request body. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -21,26 +32,51 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
  */
 export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema: S, limit = DEFAULT_BODY_LIMIT): Promise<z.infer<S>> {
   const type = req.headers['content-type'] ?? '';
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding !== 'identity') {
+    throw new HttpError(415, 'unsupported_media_type', `Compressed request bodies (Content-Encoding: ${encoding}) are not accepted; send plain JSON.`);
+  }
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
     throw new HttpError(415, 'unsupported_media_type', `Expected a JSON body (Content-Type: application/json), got ${type === '' ? 'no Content-Type' : `"${type}"`}.`);
   }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    throw new HttpError(413, 'payload_too_large', `The body is ${declared} bytes; the limit is ${limit}.`);
+    refuseRest(req);
+    throw new HttpError(413, 'payload_too_large', `The body is ${declared} bytes; the limit is ${limit}.`, { headers: CLOSE });
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      throw new HttpError(413, 'payload_too_large', `The body is larger than the limit of ${limit} bytes.`);
-    }
-    chunks.push(chunk);
-  }
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        done();
+        refuseRest(req);
+        reject(new HttpError(413, 'payload_too_large', `The body is larger than the limit of ${limit} bytes.`, { headers: CLOSE }));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      done();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error): void => {
+      done();
+      reject(error);
+    };
+    const done = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    value = JSON.parse(body.toString('utf8'));
   } catch (error) {
     throw new HttpError(400, 'invalid_json', `The body is not valid JSON: ${(error as Error).message}`, { cause: error });
   }

@@ -34,7 +34,7 @@ export class Router {
   /** Finds the handler for a request, or throws an {@link HttpError} 404 / 405. */
   match(method: string, pathname: string): { handler: RouteHandler; params: Record<string, string> } {
     const parts = pathname.split('/').filter(Boolean);
-    let pathMatched = false;
+    const allowed: string[] = [];
     for (const route of this.#routes) {
       if (route.segments.length !== parts.length) continue;
       const params: Record<string, string> = {};
@@ -54,10 +54,13 @@ export class Router {
         }
       }
       if (!ok) continue;
-      pathMatched = true;
-      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { handler: route.handler, params };
+      // HEAD is not mapped to GET: a GET here may start a generation whose body nobody reads.
+      if (route.method === method) return { handler: route.handler, params };
+      allowed.push(route.method);
     }
-    if (pathMatched) throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${pathname}.`);
+    if (allowed.length > 0) {
+      throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${pathname}; use ${allowed.join(' or ')}.`, { headers: { allow: allowed.join(', ') } });
+    }
     throw new HttpError(404, 'not_found', `No route for ${method} ${pathname}.`);
   }
 }

@@ -16,7 +16,7 @@ import { openaiChunks } from '../../protocol/openai-chunks.ts';
 import { toChatCompletion } from '../../protocol/to-chat-completion.ts';
 import type { AgentEvent } from '../../protocol/types.ts';
 import type { ChatRequest } from '../../providers/types.ts';
-import { sendJson } from '../http-error.ts';
+import { HttpError, sendJson } from '../http-error.ts';
 import type { ModelRegistry } from '../models.ts';
 import { readJson } from '../read-json.ts';
 import {
@@ -87,6 +87,10 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const tools = fromOpenAiTools(body.tools);
       if (tools) request.tools = tools;
       const toolChoice = fromOpenAiToolChoice(body.tool_choice);
+      if (typeof toolChoice === 'object' && !tools?.some((tool) => tool.name === toolChoice.toolName)) {
+        const offered = tools?.map((tool) => `"${tool.name}"`).join(', ') || 'none';
+        throw new HttpError(400, 'invalid_request', `Invalid \`tool_choice\`: it names the tool "${toolChoice.toolName}", which \`tools\` does not offer (offered: ${offered}).`);
+      }
       if (toolChoice) request.toolChoice = toolChoice;
       const maxTokens = body.max_completion_tokens ?? body.max_tokens;
       if (maxTokens != null) request.maxOutputTokens = maxTokens;
@@ -101,6 +105,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
         if (!res.writableFinished) controller.abort(new DOMException('The client disconnected.', 'AbortError'));
       };
       res.on('close', onClose);
+      if (res.destroyed) onClose();
       try {
         const completion = await toChatCompletion(source(controller.signal), meta);
         if (!res.destroyed) sendJson(res, 200, completion);

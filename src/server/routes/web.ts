@@ -1,0 +1,41 @@
+/**
+ * `GET /`, the web page, and `GET /assets/sluice/<layer>/<file>.js`: the browser-safe layers of
+ * sluice's own build (core, sse, protocol), which the page imports as ES modules.
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import { HttpError } from '../http-error.ts';
+import type { RouteHandler } from '../router.ts';
+import { PAGE_HTML } from '../web/page.ts';
+
+/** Layers the browser may load: they run on Web APIs only. */
+const BROWSER_LAYERS = new Set(['core', 'sse', 'protocol']);
+const FILE_NAME = /^[a-z0-9-]+\.js$/;
+// From src/server/routes/ and from dist/server/routes/ alike, the build is ../../../dist/.
+const DIST = new URL('../../../dist/', import.meta.url);
+
+/** The web page. */
+export const webPage: RouteHandler = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+  res.end(PAGE_HTML);
+};
+
+/** One module of the browser-safe layers, from the build. */
+export const browserAsset: RouteHandler = async (_req, res, { params }) => {
+  const layer = params.layer ?? '';
+  const file = params.file ?? '';
+  // Only known folders and plain file names: no path can leave the build folder.
+  if (!BROWSER_LAYERS.has(layer) || !FILE_NAME.test(file)) throw new HttpError(404, 'not_found', `No asset ${layer}/${file}.`);
+  let body: Buffer;
+  try {
+    body = await readFile(new URL(`${layer}/${file}`, DIST));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new HttpError(404, 'not_found', `No asset ${layer}/${file} (is the build there? \`npm run build\`).`, { cause: error });
+    }
+    throw error;
+  }
+  res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'content-length': body.length });
+  res.end(body);
+};
