@@ -76,3 +76,30 @@ describe('npx sluice chat (the built CLI)', () => {
     expect(out).toContain('local demo model');
   });
 });
+
+describe('sluice chat, defensive output', () => {
+  it('exits 1 when the stream ends without finish, error or abort, and strips terminal controls on a TTY', async () => {
+    const server: TestServer = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(
+        'event: message-start\ndata: {"type":"message-start","messageId":"m"}\n\n' +
+          'event: text-delta\ndata: {"type":"text-delta","id":"t","delta":"half \\u001b]0;pwned\\u0007an answer"}\n\n',
+      );
+    });
+    try {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runChat(['hi', '--url', `${server.url}/`], {
+        stdout: { write: (t: string) => out.push(t), isTTY: true },
+        stderr: { write: (t: string) => err.push(t) },
+        env: {},
+      });
+      expect(code).toBe(1);
+      expect(err.join('')).toContain('ended before the answer was complete');
+      expect(out.join('')).toContain('half ]0;pwnedan answer');
+      expect(out.join('')).not.toContain('\u0007');
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -20,6 +20,10 @@ export interface ChatIo {
   signal?: AbortSignal;
 }
 
+// C0 controls except TAB and LF, DEL, and C1 controls (ESC-less CSI and OSC among them).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
 const USAGE = 'Usage: sluice chat "question" [--model NAME] [--url http://localhost:3000] [--system TEXT]\n';
 
 async function* remoteEvents(base: string, body: unknown, signal: AbortSignal | undefined): AsyncIterable<AgentEvent> {
@@ -29,7 +33,9 @@ async function* remoteEvents(base: string, body: unknown, signal: AbortSignal | 
     body: JSON.stringify(body),
   };
   if (signal) options.signal = signal;
-  for await (const event of fetchEventStream(new URL('/v1/chat', base), options)) {
+  // Keep any path prefix of --url (a server mounted under /sluice/): resolve against it as a folder.
+  const url = new URL('v1/chat', base.endsWith('/') ? base : `${base}/`);
+  for await (const event of fetchEventStream(url, options)) {
     yield parseAgentEvent(JSON.parse(event.data));
   }
 }
@@ -84,6 +90,9 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
   }
 
   let atLineStart = true;
+  // Model and server text must not drive the terminal: drop control characters but LF and TAB
+  // (escape sequences could retitle the window, hide text or write to the clipboard).
+  const clean = (text: string): string => (color ? text.replace(CONTROL_CHARACTERS, '') : text);
   const write = (text: string): void => {
     if (text === '') return;
     io.stdout.write(text);
@@ -100,7 +109,7 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
           line(dim('[thinking]'));
           break;
         case 'reasoning-delta':
-          write(dim(event.delta));
+          write(dim(clean(event.delta)));
           break;
         case 'reasoning-end':
           if (!atLineStart) write('\n');
@@ -109,22 +118,22 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
           if (!atLineStart) write('\n');
           break;
         case 'text-delta':
-          write(event.delta);
+          write(clean(event.delta));
           break;
         case 'tool-call':
-          line(mark(`[tool call] ${event.toolName} ${JSON.stringify(event.input)}`));
+          line(mark(clean(`[tool call] ${event.toolName} ${JSON.stringify(event.input)}`)));
           break;
         case 'tool-result':
-          line(mark(`[tool result] ${event.toolName} ${JSON.stringify(event.output)}`));
+          line(mark(clean(`[tool result] ${event.toolName} ${JSON.stringify(event.output)}`)));
           break;
         case 'tool-error':
-          line(mark(`[tool error] ${event.toolName}: ${event.message}`));
+          line(mark(clean(`[tool error] ${event.toolName}: ${event.message}`)));
           break;
         case 'source':
-          line(mark(`[source] ${event.title ?? event.id}${event.url ? ` <${event.url}>` : ''}`));
+          line(mark(clean(`[source] ${event.title ?? event.id}${event.url ? ` <${event.url}>` : ''}`)));
           break;
         case 'progress':
-          line(mark(`[progress] ${event.done}${event.total !== undefined ? `/${event.total}` : ''}${event.message ? ` ${event.message}` : ''}`));
+          line(mark(clean(`[progress] ${event.done}${event.total !== undefined ? `/${event.total}` : ''}${event.message ? ` ${event.message}` : ''}`)));
           break;
         case 'error':
           if (!atLineStart) write('\n');
@@ -142,7 +151,8 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
       }
     }
     if (!atLineStart) write('\n');
-    return 0;
+    io.stderr.write('sluice chat: the stream ended before the answer was complete.\n');
+    return 1;
   } catch (error) {
     if (!atLineStart) write('\n');
     if (io.signal?.aborted) return 130;
