@@ -90,6 +90,8 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
   let lastType = '';
   const lastTypeBytes = new Uint8Array(32);
   let lastTypeLength = -1;
+  // Text reads made into bytes for `parseAlignedLines` (see `asciiBytes`): one buffer, reused, of
+  // at most MAX_ASCII_COPY bytes.
   let encoder: TextEncoder | undefined;
   let scratch = new Uint8Array(0);
   let asciiSkip = 0;
