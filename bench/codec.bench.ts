@@ -21,6 +21,10 @@
  */
 import { parsePartialJson as aiParsePartialJson } from 'ai';
 import type { Format } from '../src/core/types.ts';
+import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { createAnthropicStreamMapper } from '../src/providers/anthropic/anthropic-stream-mapper.ts';
+import { createOpenAIChatStreamMapper } from '../src/providers/openai/openai-chat-stream-mapper.ts';
 import { encodeSse } from '../src/sse/encode.ts';
 import {
   agUi,
@@ -161,6 +165,78 @@ async function encodingTable(): Promise<string> {
   return out;
 }
 
+// Provider → codec → bytes: the provider's own chunk objects (as its SDK yields them) through our
+// stream mapper, then a codec, then TextEncoder — the whole per-token path of a sluice endpoint
+// minus the sockets. A "hand-written proxy" row re-serializes each upstream chunk as `data: <JSON>`.
+const PROVIDER_DELTAS = 10_000;
+
+function openAiChunks(): ChatCompletionChunk[] {
+  const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: ChatCompletionChunk['choices'][number]['finish_reason'] = null): ChatCompletionChunk => ({
+    id: 'chatcmpl-bench',
+    object: 'chat.completion.chunk',
+    created: 1_700_000_000,
+    model: 'gpt-4o-mini',
+    choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+  });
+  const pieces = cut(answerText(PROVIDER_DELTAS * 8)).slice(0, PROVIDER_DELTAS);
+  return [chunk({ role: 'assistant', content: '' }), ...pieces.map((piece) => chunk({ content: piece })), chunk({}, 'stop')];
+}
+
+function anthropicEvents(): RawMessageStreamEvent[] {
+  const pieces = cut(answerText(PROVIDER_DELTAS * 8)).slice(0, PROVIDER_DELTAS);
+  return [
+    {
+      type: 'message_start',
+      message: { id: 'msg_bench', type: 'message', role: 'assistant', model: 'claude', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 10, output_tokens: 1 } },
+    } as unknown as RawMessageStreamEvent,
+    { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } as unknown as RawMessageStreamEvent,
+    ...pieces.map((text) => ({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }) as unknown as RawMessageStreamEvent),
+    { type: 'content_block_stop', index: 0 } as RawMessageStreamEvent,
+    { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: PROVIDER_DELTAS } } as unknown as RawMessageStreamEvent,
+    { type: 'message_stop' } as RawMessageStreamEvent,
+  ];
+}
+
+function throughProvider<Chunk>(chunks: readonly Chunk[], mapper: () => { push(chunk: Chunk): AgentEvent[]; end(): AgentEvent[] }, make: () => Format<AgentEvent>): number {
+  const encoder = new TextEncoder();
+  const format = make();
+  const map = mapper();
+  let bytes = 0;
+  const emit = (events: AgentEvent[]): void => {
+    for (const event of events) {
+      const out = format.encode(event);
+      bytes += typeof out === 'string' ? encoder.encode(out).byteLength : out.byteLength;
+    }
+  };
+  for (const chunk of chunks) emit(map.push(chunk));
+  emit(map.end());
+  return bytes;
+}
+
+function handWrittenProxy(chunks: readonly unknown[]): number {
+  const encoder = new TextEncoder();
+  let bytes = 0;
+  for (const chunk of chunks) bytes += encoder.encode(`data: ${JSON.stringify(chunk)}\n\n`).byteLength;
+  return bytes;
+}
+
+async function providerTable(): Promise<string> {
+  const openai = openAiChunks();
+  const anthropic = anthropicEvents();
+  const openaiMapper = () => createOpenAIChatStreamMapper({ model: 'openai:gpt-4o-mini', provider: 'openai', label: 'OpenAI', url: 'http://bench' });
+  const anthropicMapper = () => createAnthropicStreamMapper({ model: 'anthropic:claude', url: 'http://bench' });
+  let out = `| path (${PROVIDER_DELTAS.toLocaleString('en')} text deltas) | OpenAI Chat chunks: µs / text delta | Anthropic events: µs / text delta |\n|---|---:|---:|\n`;
+  for (const codec of CODECS.filter((c) => !c.name.startsWith('reference'))) {
+    const a = await measure(() => throughProvider(openai, openaiMapper, codec.make));
+    const b = await measure(() => throughProvider(anthropic, anthropicMapper, codec.make));
+    out += `| provider → ${codec.name} → bytes | ${((a * 1_000) / PROVIDER_DELTAS).toFixed(3)} | ${((b * 1_000) / PROVIDER_DELTAS).toFixed(3)} |\n`;
+  }
+  const a = await measure(() => handWrittenProxy(openai));
+  const b = await measure(() => handWrittenProxy(anthropic));
+  out += `| reference: hand-written proxy, \`data: \${JSON.stringify(chunk)}\` per upstream chunk | ${((a * 1_000) / PROVIDER_DELTAS).toFixed(3)} | ${((b * 1_000) / PROVIDER_DELTAS).toFixed(3)} |\n`;
+  return out;
+}
+
 const SIZES = [10_000, 100_000, 1_000_000];
 
 function rebuildText(deltas: readonly AgentEvent[], expected: number): number {
@@ -238,6 +314,7 @@ async function rebuildTable(): Promise<string> {
 /** Runs the codec bench. @returns its markdown section */
 export async function bench(): Promise<string> {
   const encoding = await encodingTable();
+  const provider = await providerTable();
   const rebuild = await rebuildTable();
   return `### Agent codecs and rebuilding (\`bench/codec.bench.ts\`)
 
@@ -246,5 +323,6 @@ deltas. Median of ${SAMPLES} samples after ${WARMUP} warm-ups${gc === undefined 
 Linear growth shows as a flat µs-per-KB column.
 
 ${encoding}
+${provider}
 ${rebuild}`;
 }
