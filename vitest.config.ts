@@ -4,7 +4,12 @@ import { SummaryReporter } from './test/summary-reporter.ts';
 // Tests that measure time or memory (disconnect latency, backpressure, upstream close within
 // 200 ms) run last and one file at a time, so the rest of the suite running in parallel on a
 // 2-core machine does not stretch what they measure.
-const TIMING = ['test/core-disconnect.node.test.ts', 'test/core-backpressure.node.test.ts', 'test/providers-disconnect.test.ts'];
+const TIMING = [
+  'test/core-disconnect.node.test.ts',
+  'test/core-backpressure.node.test.ts',
+  'test/providers-disconnect.test.ts',
+  'test/chat-disconnect-e2e.test.ts',
+];
 
 export default defineConfig({
   test: {
