@@ -1,45 +1,15 @@
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeRecordingServers, startRecordingServer } from './helpers/http.ts';
 import { runTail } from '../src/cli/tail.ts';
 
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
+/** A recording loopback server whose handler only needs the response and the request number. */
+const serve = (handle: (res: ServerResponse, index: number) => void) => startRecordingServer((_req, res, index) => handle(res, index));
 
-const servers: Server[] = [];
-
-async function serve(handle: (res: ServerResponse, index: number) => void): Promise<{ url: string; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (body += chunk));
-    req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-      handle(res, seen.length - 1);
-    });
-  });
-  servers.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { url: `http://127.0.0.1:${address.port}`, seen };
-}
-
-afterEach(() => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    server.close();
-  }
-});
+afterEach(closeRecordingServers);
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8' };
 const STREAM = ': ping\ndata: plain\n\nevent: text-delta\nid: 1\ndata: {"delta":"Hi"}\n\ndata: line one\ndata: line two\n\nid:\nevent: finish\ndata: {}\n\n';

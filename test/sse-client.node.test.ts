@@ -1,46 +1,14 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeRecordingServers, startRecordingServer } from './helpers/http.ts';
 import { SseConnectionError, SseContentTypeError, SseHttpError } from '../src/sse/errors.ts';
 import { fetchEventStream, type ReconnectInfo } from '../src/sse/client.ts';
 import type { SseEvent } from '../src/sse/types.ts';
 
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-  at: number;
-}
+const serve = startRecordingServer;
 
-const servers: Server[] = [];
-
-/** A loopback server; `handle` gets the request number (0, 1, …) and the body read so far. */
-async function serve(handle: (req: IncomingMessage, res: ServerResponse, index: number) => void): Promise<{ url: string; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (body += chunk));
-    req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, at: performance.now() });
-      handle(req, res, seen.length - 1);
-    });
-  });
-  servers.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { url: `http://127.0.0.1:${address.port}`, seen };
-}
-
-afterEach(() => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    server.close();
-  }
-});
+afterEach(closeRecordingServers);
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 

@@ -59,10 +59,8 @@ export function isAbortError(value: unknown): boolean {
 
 /** The codes of the core layer with their HTTP status. */
 export const CORE_ERROR_CODES = {
-  /** The source failed and the error carried no status of its own. */
+  /** The source failed and the error carried no status of its own (other codes come from the error). */
   internal_error: 500,
-  /** The stream's source failed before sending anything and the error said the service is unavailable. */
-  unavailable: 503,
 } as const;
 
 /** The message clients see for an error that is not a {@link SluiceError}, unless `onError` says otherwise. */

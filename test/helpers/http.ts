@@ -1,4 +1,4 @@
-import { createServer, request, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** A loopback server for a test. */
@@ -59,4 +59,47 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/** A request a {@link startRecordingServer} received. */
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+  /** `performance.now()` when its body had been read. */
+  at: number;
+}
+
+const recordingServers: Server[] = [];
+
+/**
+ * A loopback server that reads each request's body, records it, then calls `handle` with the
+ * request's number (0, 1, …). Close them all with {@link closeRecordingServers} after each test.
+ */
+export async function startRecordingServer(
+  handle: (req: IncomingMessage, res: ServerResponse, index: number) => void,
+): Promise<{ url: string; seen: SeenRequest[] }> {
+  const seen: SeenRequest[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, at: performance.now() });
+      handle(req, res, seen.length - 1);
+    });
+  });
+  recordingServers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, seen };
+}
+
+/** Closes every server {@link startRecordingServer} started, and their connections. */
+export function closeRecordingServers(): void {
+  for (const server of recordingServers.splice(0)) {
+    server.closeAllConnections();
+    server.close();
+  }
 }
