@@ -220,7 +220,7 @@ async function* loop<Chunk>(options: RunProviderStreamOptions<Chunk>, state: Loo
         throw callerSignal?.reason ?? error;
       }
     } finally {
-      watchdog.disarm();
+      watchdog.dispose();
       if (!completed) controller.abort(new DOMException('The provider stream was closed.', 'AbortError'));
       // Releases the SDK's stream; its own `finally` aborts the request if it was not done.
       iterator?.return?.()?.catch(() => undefined);
