@@ -1,5 +1,5 @@
 /**
- * Every provider fixture in ../shared/fixtures replayed through the replay server into the real
+ * Every provider fixture in fixtures/ (the repo's copy of the recordings) replayed through the replay server into the real
  * SDK and our provider gives exactly the result recorded in its meta.json, also when the body
  * arrives in random byte-sized pieces.
  */

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { AgentEvent, Usage } from '../src/protocol/types.ts';
 
-/** The fixtures beside the repo: `../shared/fixtures` from the repo root. */
-export const FIXTURES = new URL('../../shared/fixtures/', import.meta.url);
+/** The recordings kept in the repo (`fixtures/`, shipped with the package for the replay kit). */
+export const FIXTURES = new URL('../fixtures/', import.meta.url);
 
 export interface ExpectedToolCall {
   index: number;

@@ -50,3 +50,19 @@ it('drops the connection after dropAfterBytes, and records it as aborted', async
   await server.requests[0]!.closed;
   expect(server.requests[0]!.aborted).toBe(true);
 });
+
+it("runs the README's replay-kit example on the recordings that ship with the package", async () => {
+  const { BUNDLED_FIXTURES, readReplayFixture } = await import('./read-replay-fixture.ts');
+  const { createOpenAIProvider } = await import('../openai/create-openai-provider.ts');
+  const fixture = await readReplayFixture(new URL('openai-chat/', BUNDLED_FIXTURES), 'text-basic.sse');
+  server = await createReplayServer({ routes: { 'POST /v1/chat/completions': { ...fixture, chunking: { seed: 42 }, chunkDelayMs: 1 } } });
+  const openai = createOpenAIProvider({ apiKey: 'test', baseURL: `${server.url}/v1` });
+  let text = '';
+  let finish: string | undefined;
+  for await (const event of openai({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })) {
+    if (event.type === 'text-delta') text += event.delta;
+    if (event.type === 'finish') finish = event.finishReason;
+  }
+  expect(text.length).toBeGreaterThan(10);
+  expect(finish).toBe('stop');
+});

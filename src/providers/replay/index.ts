@@ -7,7 +7,7 @@
  */
 export { createReplayServer } from './create-replay-server.ts';
 export type { ReplayHandler, ReplayRequest, ReplayResponse, ReplayServer, ReplayServerOptions } from './create-replay-server.ts';
-export { readReplayFixture } from './read-replay-fixture.ts';
+export { BUNDLED_FIXTURES, readReplayFixture } from './read-replay-fixture.ts';
 export { splitBody } from './split-body.ts';
 export type { ReplayChunking } from './split-body.ts';
 export { createSeededRandom } from './seeded-random.ts';

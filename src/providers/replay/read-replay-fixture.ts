@@ -6,6 +6,17 @@
 import { readFile } from 'node:fs/promises';
 import type { ReplayResponse } from './create-replay-server.ts';
 
+/**
+ * The recordings that ship with the package (`fixtures/` at its root): `openai-chat/`,
+ * `openai-responses/`, `anthropic-messages/` and `ai-sdk-ui/`, each with a `meta.json`.
+ * Pass `new URL('openai-chat/', BUNDLED_FIXTURES)` as the folder of {@link readReplayFixture}.
+ *
+ * @example
+ * const fixture = await readReplayFixture(new URL('openai-chat/', BUNDLED_FIXTURES), 'text-basic.sse');
+ */
+// From src/providers/replay/ and from dist/providers/replay/ alike, the package root is three up.
+export const BUNDLED_FIXTURES: URL = new URL('../../../fixtures/', import.meta.url);
+
 /** One entry of a fixtures folder's `meta.json` (the fields the replay server needs). */
 interface FixtureMeta {
   file: string;
