@@ -1,0 +1,129 @@
+/**
+ * Contract types of the stream store: a log of a generation's events that outlives the HTTP
+ * responses reading it. A run (a chat, a job) appends every event, its terminal one included;
+ * every response, the first as well as a resumed one, is a follower that replays the log from an
+ * event id and then follows it live. Backends: memory (default, one process) and Redis (shared by
+ * every instance). Both pass one contract suite.
+ *
+ * @module
+ */
+import type { AgentEvent } from '../protocol/types.ts';
+
+/** An event as stored: its id is 1, 2, 3 … within its stream, never skipping. */
+export interface StoredEvent {
+  id: number;
+  event: AgentEvent;
+}
+
+/** The events that end a stream. */
+export type TerminalEvent = Extract<AgentEvent, { type: 'finish' | 'error' | 'abort' }>;
+
+/** What the store knows of a stream. */
+export interface StreamInfo {
+  id: string;
+  /** The API key (or its hash) that created it; undefined when auth is off. */
+  owner?: string;
+  /** What produced it: `chat`, `job`, … */
+  kind: string;
+  /** `running` until a terminal event is appended, then `done`. */
+  state: 'running' | 'done';
+  /** The id of the last event appended (0 when none). */
+  lastId: number;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Free-form metadata given at creation (the job's kind, the chat id, …). */
+  meta: Record<string, string>;
+}
+
+/** Options of {@link StreamStore.create}. */
+export interface CreateStreamOptions {
+  /** The stream id: random, at least 122 bits (a UUID v4). */
+  id: string;
+  owner?: string;
+  /** @defaultValue `'chat'` */
+  kind?: string;
+  meta?: Record<string, string>;
+}
+
+/**
+ * The producer's handle on a stream it created: it holds the stream's lease (renewed by a
+ * heartbeat while the handle is open) and a fencing token. Once the lease is lost (the producer
+ * stalled past the lease time and a follower declared it lost), every append rejects with a
+ * `StoreError` whose code is `fenced`: a stale producer never interleaves with anyone.
+ */
+export interface StreamWriter {
+  readonly id: string;
+  /** The fencing token this writer holds. */
+  readonly token: number;
+  /**
+   * Appends an event; resolves with its id. A terminal event ends the stream (state `done`) and
+   * releases the lease; appending after that rejects with code `ended`.
+   */
+  append(event: AgentEvent): Promise<number>;
+  /**
+   * Calls `listener` once when a stop is requested for this stream from any instance
+   * ({@link StreamStore.requestStop}). Returns an unsubscribe function.
+   */
+  onStop(listener: (reason: string) => void): () => void;
+  /** Stops the lease heartbeat and listeners without ending the stream (the instance is going away). */
+  close(): Promise<void>;
+}
+
+/** Options of {@link StreamStore.read}. */
+export interface ReadOptions {
+  /** Replay events whose id is greater than this (0 = from the start). @defaultValue 0 */
+  after?: number;
+  /** Stops following; the iterator then ends without error. */
+  signal?: AbortSignal;
+}
+
+/** A published event of a topic (event push). */
+export interface TopicEvent {
+  /** Increasing within a topic; usable as `Last-Event-ID`. */
+  id: string;
+  /** The SSE event name; undefined for the default `message`. */
+  event?: string;
+  data: unknown;
+}
+
+/** A stream store. */
+export interface StreamStore {
+  /** `memory` or `redis`. */
+  readonly kind: string;
+  /** Creates a stream and returns its writer (holding the lease). Rejects with code `exists` when the id is taken. */
+  create(options: CreateStreamOptions): Promise<StreamWriter>;
+  /** What the store knows of a stream, or undefined when it is unknown or expired. */
+  info(id: string): Promise<StreamInfo | undefined>;
+  /**
+   * Replays the events after `options.after`, then follows live; ends after the terminal event
+   * (or when `signal` aborts). When the producer's lease runs out while the stream is running,
+   * the store appends `{type:'error', code:'producer_lost'}` as the terminal event (fencing the
+   * old producer), so every follower ends the same way. Rejects with code `not_found` for an
+   * unknown or expired stream.
+   */
+  read(id: string, options?: ReadOptions): AsyncIterable<StoredEvent>;
+  /** Asks the producer (on whichever instance) to stop. Resolves false when the stream is unknown or done. */
+  requestStop(id: string, reason: string): Promise<boolean>;
+  /**
+   * Marks a follower attached to a stream until the returned function is called (across
+   * instances: kept alive by a heartbeat). Used for the detach grace.
+   */
+  attach(id: string): () => void;
+  /**
+   * Epoch milliseconds when the last follower anywhere detached, `undefined` while one is
+   * attached (or none ever attached: then the stream's creation time is returned).
+   */
+  detachedSince(id: string): Promise<number | undefined>;
+  /** Remembers (or forgets, with `undefined`) the active stream of a chat (the AI SDK's resume). */
+  setChatStream(chatId: string, streamId: string | undefined, owner?: string): Promise<void>;
+  /** The active stream of a chat, if any. */
+  getChatStream(chatId: string, owner?: string): Promise<string | undefined>;
+  /** Publishes on a topic (kept in a short per-topic history); resolves with the event's id. */
+  publish(topic: string, event: Omit<TopicEvent, 'id'>): Promise<string>;
+  /** Events of a topic after `after` (within the history), then live, until `signal` aborts. */
+  subscribe(topic: string, options?: { after?: string; signal?: AbortSignal }): AsyncIterable<TopicEvent>;
+  /** Whether the backend is reachable now (`/readyz`). */
+  ready(): Promise<boolean>;
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}
