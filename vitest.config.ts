@@ -9,6 +9,7 @@ const TIMING = [
   'test/core-backpressure.node.test.ts',
   'test/providers-disconnect.test.ts',
   'test/chat-disconnect-e2e.test.ts',
+  'test/files-large.node.test.ts',
 ];
 
 export default defineConfig({
