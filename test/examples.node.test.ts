@@ -91,3 +91,83 @@ describe('examples/02-sources.ts', () => {
     expect(await body('/web')).toBe('tokens\narrive\none\nby\none\n');
   });
 });
+
+/** Reads a whole response with fetch. */
+async function fetchText(url: string, init?: RequestInit): Promise<{ status: number; text: string; headers: Headers }> {
+  const response = await fetch(url, init);
+  return { status: response.status, text: await response.text(), headers: response.headers };
+}
+
+describe('examples/03-openai-anthropic.ts', () => {
+  it('streams OpenAI and Anthropic text through the official SDKs and through sluice providers (replayed, no key)', async () => {
+    const base = await launch(['examples/03-openai-anthropic.ts']);
+    const openai = await fetchText(`${base}/chat/openai?prompt=hi`, { method: 'POST' });
+    const anthropic = await fetchText(`${base}/chat/anthropic?prompt=hi`, { method: 'POST' });
+    expect(openai.status).toBe(200);
+    expect(openai.text.length).toBeGreaterThan(20);
+    expect(anthropic.status).toBe(200);
+    expect(anthropic.text.length).toBeGreaterThan(20);
+    const events = await fetchText(`${base}/events/anthropic?prompt=hi`, { method: 'POST' });
+    expect(events.headers.get('content-type')).toContain('text/event-stream');
+    const deltas = [...events.text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!) as { type: string; delta?: string });
+    expect(deltas.filter((e) => e.type === 'text-delta').map((e) => e.delta).join('')).toBe(anthropic.text);
+    expect(deltas.at(-1)!.type).toBe('finish');
+  });
+});
+
+describe('examples/04-sse.ts', () => {
+  it('serves the same ticks by hand and with sluice, and the page that reads them', async () => {
+    const base = await launch(['examples/04-sse.ts']);
+    const hand = await fetchText(`${base}/hand`);
+    expect(hand.text).toContain('event: tick\nid: 1\ndata: {"i":1,"text":"line 1"}\n\n');
+    expect(hand.text).toContain('event: done');
+    const viaSluice = await fetchText(`${base}/sluice`, { headers: { 'last-event-id': '5' } });
+    expect(viaSluice.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(viaSluice.text).toContain('event: tick\nid: 6\ndata: line 6\ndata: with a second line\n\n');
+    expect(viaSluice.text).toContain('event: done');
+    expect((await fetchText(`${base}/`)).text).toContain('<script type="module" src="/page.js">');
+  });
+});
+
+describe('examples/05-errors.ts', () => {
+  it('gives a status before the first byte and the format’s error signal after it', async () => {
+    const base = await launch(['examples/05-errors.ts']);
+    const before = await fetchText(`${base}/before`);
+    expect(before.status).toBe(429);
+    expect(JSON.parse(before.text)).toEqual({ error: { code: 'rate_limited', message: 'Too many requests: try again in 10 seconds.' } });
+    const afterSse = await fetchText(`${base}/after-sse`);
+    expect(afterSse.status).toBe(200);
+    expect(afterSse.text).toMatch(/event: token\ndata: first\n\n[\s\S]*event: error\ndata: \{"code":"internal_error"/);
+    expect(afterSse.text).not.toContain('went away');
+    const afterNdjson = await fetchText(`${base}/after-ndjson`);
+    expect(afterNdjson.text.trim().split('\n').map((l) => Object.keys(JSON.parse(l) as object)[0])).toEqual(['token', 'token', 'error']);
+    await expect(readBody(await get(`${base}/after-text`))).rejects.toThrow();
+  });
+});
+
+describe('examples/08-progress.ts', () => {
+  it('streams progress rising to total, intermediate data, then finish', async () => {
+    const base = await launch(['examples/08-progress.ts']);
+    const body = await fetchText(`${base}/job`, { headers: { accept: 'application/x-ndjson' } });
+    const events = body.text.trim().split('\n').map((l) => JSON.parse(l) as { type: string; done?: number; total?: number });
+    const progress = events.filter((e) => e.type === 'progress');
+    expect(progress.map((e) => e.done)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(progress.every((e) => e.total === 10)).toBe(true);
+    expect(events.filter((e) => e.type === 'data')).toHaveLength(2);
+    expect(events.at(-1)!.type).toBe('finish');
+  });
+});
+
+describe('examples/09-large-file.ts', () => {
+  it('serves a 256 MiB file whole, and exact ranges with 206', async () => {
+    const base = await launch(['examples/09-large-file.ts']);
+    const head = await fetch(`${base}/files/big.bin`, { method: 'HEAD' });
+    expect(head.headers.get('content-length')).toBe(String(256 * 1024 * 1024));
+    const range = await fetch(`${base}/files/hello.txt`, { headers: { range: 'bytes=0-5' } });
+    expect([range.status, await range.text()]).toEqual([206, 'Hello,']);
+    const res = await get(`${base}/files/big.bin`);
+    let bytes = 0;
+    for await (const chunk of res) bytes += (chunk as Buffer).length;
+    expect(bytes).toBe(256 * 1024 * 1024);
+  });
+});
