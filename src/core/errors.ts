@@ -61,7 +61,26 @@ export function isAbortError(value: unknown): boolean {
 export const CORE_ERROR_CODES = {
   /** The source failed and the error carried no status of its own (other codes come from the error). */
   internal_error: 500,
+  /**
+   * The stream was stopped from outside (its `signal`) before its head was sent. 499 is nginx's
+   * "client closed request", which the text codec also uses for a generation stopped before its
+   * first byte; no standard status says "stopped on purpose".
+   */
+  aborted: 499,
 } as const;
+
+/**
+ * The text of an abort reason, as `encodeAbort` and the `aborted` error body carry it.
+ * @param reason - a signal's `reason`
+ * @returns its message when it is an error, else its string form; `'aborted'` when there is none
+ */
+export function abortReasonText(reason: unknown): string {
+  if (reason === undefined || reason === null) return 'aborted';
+  if (reason instanceof Error || (typeof reason === 'object' && typeof (reason as { message?: unknown }).message === 'string')) {
+    return (reason as { message: string }).message || 'aborted';
+  }
+  return String(reason);
+}
 
 /** The message clients see for an error that is not a {@link SluiceError}, unless `onError` says otherwise. */
 export const SAFE_ERROR_MESSAGE = 'The stream failed because of an internal error.';

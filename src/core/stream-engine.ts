@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isAbortError, toErrorResponse } from './errors.ts';
+import { abortReasonText, CORE_ERROR_CODES, isAbortError, toErrorResponse, type ErrorBody } from './errors.ts';
 import { openSource, type PullIterator } from './open-source.ts';
 import { text } from './text-format.ts';
 import type { Format, Source, StreamOptions, StreamOutcome, StreamResult } from './types.ts';
@@ -300,13 +300,39 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     controller.abort(reason);
     stopSource();
     if (outcome === 'aborted') {
+      // Stopped from outside: never a clean success. Before the head, a real error status; after
+      // it, the format's in-band abort signal, or an aborted transfer when it has none.
       guarded(() => {
+        const why = abortReasonText(reason);
+        if (!committed) {
+          commitError(CORE_ERROR_CODES.aborted, { error: { code: 'aborted', message: `The stream was stopped: ${why}.` } });
+          return;
+        }
         flush();
-        if (!committed) commit(false);
-        sink.end();
+        if (format.encodeAbort !== undefined) {
+          sink.write(format.encodeAbort(why));
+          sink.end();
+        } else {
+          sink.abort(reason);
+        }
       });
     }
     cleanup(outcome);
+  }
+
+  /**
+   * Answers with a real HTTP error and a JSON body, when nothing has left yet (items that were
+   * ready but unsent are dropped with the stream).
+   */
+  function commitError(status: number, body: ErrorBody): void {
+    committed = true;
+    pendingText = '';
+    pendingParts = undefined;
+    pendingBytes = 0;
+    if (holdTimer !== undefined) clearTimeout(holdTimer);
+    sink.commit(status, { ...ERROR_HEADERS }, false);
+    sink.write(JSON.stringify(body));
+    sink.end();
   }
 
   function fail(error: unknown): void {
@@ -324,16 +350,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
       }
       const { status, body } = message;
       if (!committed) {
-        // Nothing has left yet (items that were ready but unsent are dropped with the stream):
-        // a real HTTP error with a JSON body.
-        committed = true;
-        pendingText = '';
-        pendingParts = undefined;
-        pendingBytes = 0;
-        if (holdTimer !== undefined) clearTimeout(holdTimer);
-        sink.commit(status, { ...ERROR_HEADERS }, false);
-        sink.write(JSON.stringify(body));
-        sink.end();
+        commitError(status, body);
       } else {
         flush();
         if (format.encodeError !== undefined) {

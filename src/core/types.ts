@@ -34,6 +34,11 @@ export interface Format<T> {
    * silently truncated success).
    */
   encodeError?(error: { code: string; message: string }): string;
+  /**
+   * Encodes the in-band signal of a stream stopped from outside (its `signal`); without it such a
+   * stream ends as an aborted transfer.
+   */
+  encodeAbort?(reason: string): string | Uint8Array;
 }
 
 /** Options of a streaming response, for the Web and the Node paths alike. */
@@ -54,7 +59,13 @@ export interface StreamOptions<T> {
   holdHeadersMs?: number;
   /** Bytes gathered from items that are ready at once before they are written together. @defaultValue 16384 */
   maxBatchBytes?: number;
-  /** Aborts the stream from outside: the source is stopped and the response ends. */
+  /**
+   * Stops the stream from outside (a stop button, a shutdown): the source's signal aborts and its
+   * iterator's `return()` runs. A stopped stream never ends as a clean success: after the head it
+   * ends with the format's {@link Format.encodeAbort} signal, or as an aborted transfer when the
+   * format has none; before the head it is answered `499` with `{"error":{"code":"aborted"}}`.
+   * The result's `outcome` is `'aborted'`.
+   */
   signal?: AbortSignal;
   /**
    * Turns an error that is not a sluice error into the message clients see.

@@ -1,0 +1,123 @@
+/**
+ * Hardening of the streaming core: a stream stopped from outside is never a clean success, a
+ * failing `onFinish` never crashes the process, any error status settles the response, the
+ * caller's headers survive an error response, and batches are measured in UTF-8 bytes.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sendStream, writeResponse } from '../src/core/node/index.ts';
+import { streamingResponse } from '../src/core/streaming-response.ts';
+import { text } from '../src/core/text-format.ts';
+import type { Format, Source, StreamOptions, StreamResult } from '../src/core/types.ts';
+import { deferred, firstChunk, get, readBody, startServer, type TestServer } from './helpers/http.ts';
+
+let server: TestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  vi.restoreAllMocks();
+});
+
+/** A line format with an in-band abort signal, as the agent codecs have. */
+const withAbort: Format<string> = {
+  contentType: 'text/plain; charset=utf-8',
+  encode: (item) => item,
+  encodeAbort: (reason) => `[aborted: ${reason}]\n`,
+};
+
+/** Serves one stream per request on the Node or the Web path; resolves each stream's result. */
+const paths = {
+  node: (source: () => Source<string>, options: () => StreamOptions<string>, results: StreamResult[]) =>
+    startServer((_req, res) => {
+      void sendStream(res, source(), options()).then((result) => results.push(result));
+    }),
+  web: (source: () => Source<string>, options: () => StreamOptions<string>, results: StreamResult[]) =>
+    startServer(async (_req, res) => {
+      await writeResponse(res, await streamingResponse(source(), { ...options(), onFinish: (result) => void results.push(result) }));
+    }),
+};
+
+/** A producer that yields one line, then waits until it is stopped; `finally` is recorded. */
+function oneThenWait(finallyRan: { resolve: (value: boolean) => void }): Source<string> {
+  return async function* (signal: AbortSignal) {
+    try {
+      yield 'first\n';
+      await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+    } finally {
+      finallyRan.resolve(true);
+    }
+  };
+}
+
+describe.each(Object.entries(paths))('a stream stopped through options.signal (%s path)', (_path, serve) => {
+  it('after the head, ends with the format’s encodeAbort signal and a clean close; outcome aborted', async () => {
+    const stop = new AbortController();
+    const finallyRan = deferred<boolean>();
+    const results: StreamResult[] = [];
+    server = await serve(() => oneThenWait(finallyRan), () => ({ format: withAbort, signal: stop.signal }), results);
+    const res = await get(server.url);
+    expect(res.statusCode).toBe(200);
+    const first = await firstChunk(res);
+    expect(first).toBe('first\n');
+    const rest = readBody(res);
+    stop.abort(new Error('stop button'));
+    expect(await rest).toBe('[aborted: stop button]\n');
+    expect(await finallyRan.promise).toBe(true);
+    await vi.waitFor(() => expect(results).toHaveLength(1));
+    expect(results[0]?.outcome).toBe('aborted');
+  });
+
+  it('after the head, a format without encodeAbort ends as an aborted transfer, never a clean end', async () => {
+    const stop = new AbortController();
+    const finallyRan = deferred<boolean>();
+    const results: StreamResult[] = [];
+    server = await serve(() => oneThenWait(finallyRan), () => ({ format: text() as Format<string>, signal: stop.signal }), results);
+    const res = await get(server.url);
+    await firstChunk(res);
+    const rest = readBody(res);
+    stop.abort('shutdown');
+    await expect(rest).rejects.toThrow();
+    expect(await finallyRan.promise).toBe(true);
+    await vi.waitFor(() => expect(results).toHaveLength(1));
+    expect(results[0]?.outcome).toBe('aborted');
+  });
+
+  it('before the head, answers 499 with an "aborted" JSON error instead of an empty 200', async () => {
+    const stop = new AbortController();
+    const finallyRan = deferred<boolean>();
+    const started = deferred();
+    const results: StreamResult[] = [];
+    server = await serve(
+      () =>
+        // eslint-disable-next-line require-yield -- a producer stopped before its first item
+        async function* (signal: AbortSignal) {
+          try {
+            started.resolve();
+            await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+          } finally {
+            finallyRan.resolve(true);
+          }
+        },
+      () => ({ format: withAbort, signal: stop.signal }),
+      results,
+    );
+    const response = get(server.url);
+    await started.promise;
+    stop.abort('user');
+    const res = await response;
+    expect(res.statusCode).toBe(499);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(JSON.parse(await readBody(res))).toEqual({ error: { code: 'aborted', message: 'The stream was stopped: user.' } });
+    expect(await finallyRan.promise).toBe(true);
+    await vi.waitFor(() => expect(results).toHaveLength(1));
+    expect(results[0]?.outcome).toBe('aborted');
+  });
+
+  it('with a signal aborted before the call, answers 499 too', async () => {
+    const results: StreamResult[] = [];
+    server = await serve(() => ['never'], () => ({ format: withAbort, signal: AbortSignal.abort() }), results);
+    const res = await get(server.url);
+    expect(res.statusCode).toBe(499);
+    expect(JSON.parse(await readBody(res))).toMatchObject({ error: { code: 'aborted' } });
+    await vi.waitFor(() => expect(results[0]?.outcome).toBe('aborted'));
+  });
+});
