@@ -121,3 +121,33 @@ describe.each(Object.entries(paths))('a stream stopped through options.signal (%
     await vi.waitFor(() => expect(results[0]?.outcome).toBe('aborted'));
   });
 });
+
+describe('a failing onFinish', () => {
+  const failures = {
+    throws: () => {
+      throw new Error('onFinish broke');
+    },
+    rejects: () => Promise.reject(new Error('onFinish broke')),
+  };
+
+  it.each(Object.entries(failures))('that %s is reported to onError, never an unhandled rejection', async (_name, onFinish) => {
+    const reported = deferred<unknown>();
+    const response = await streamingResponse(['a', 'b'], {
+      onFinish,
+      onError: (error) => {
+        reported.resolve(error);
+        return undefined;
+      },
+    });
+    expect(await response.text()).toBe('ab');
+    expect(await reported.promise).toMatchObject({ message: 'onFinish broke' });
+  });
+
+  it.each(Object.entries(failures))('that %s is logged with console.error when there is no onError', async (_name, onFinish) => {
+    const logged = deferred<unknown[]>();
+    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => logged.resolve(args));
+    const response = await streamingResponse(['a'], { onFinish });
+    expect(await response.text()).toBe('a');
+    expect((await logged.promise).at(-1)).toMatchObject({ message: 'onFinish broke' });
+  });
+});

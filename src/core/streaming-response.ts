@@ -9,8 +9,25 @@ import type { Source, StreamOptions, StreamResult } from './types.ts';
 
 /** Options of {@link streamingResponse}. */
 export interface StreamingResponseOptions<T> extends StreamOptions<T> {
-  /** Called once when the stream is over, however it ended. */
-  onFinish?: (result: StreamResult) => void;
+  /**
+   * Called once when the stream is over, however it ended. If it throws (or returns a promise
+   * that rejects), the error goes to `onError`, or to `console.error` without one; it never
+   * becomes an unhandled rejection.
+   */
+  onFinish?: (result: StreamResult) => void | PromiseLike<void>;
+}
+
+/** Reports an error of a user callback that has no caller to reach. */
+function reportCallbackError(error: unknown, onError: ((error: unknown) => unknown) | undefined): void {
+  try {
+    if (onError !== undefined) {
+      onError(error);
+      return;
+    }
+  } catch (secondError) {
+    console.error('sluice: onError threw while reporting an onFinish error:', secondError);
+  }
+  console.error('sluice: onFinish threw:', error);
 }
 
 /**
@@ -69,7 +86,10 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
       },
     };
     const engine: StreamEngine = createStreamEngine(source, options, sink);
-    if (options.onFinish) void engine.done.then(options.onFinish);
+    const onFinish = options.onFinish;
+    if (onFinish !== undefined) {
+      void engine.done.then(onFinish).then(undefined, (error: unknown) => reportCallbackError(error, options.onError));
+    }
     engine.start();
   });
 }
