@@ -4,6 +4,7 @@
  * caller's headers survive an error response, and batches are measured in UTF-8 bytes.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SluiceError } from '../src/core/errors.ts';
 import { sendStream, writeResponse } from '../src/core/node/index.ts';
 import { streamingResponse } from '../src/core/streaming-response.ts';
 import { text } from '../src/core/text-format.ts';
@@ -149,5 +150,34 @@ describe('a failing onFinish', () => {
     const response = await streamingResponse(['a'], { onFinish });
     expect(await response.text()).toBe('a');
     expect((await logged.promise).at(-1)).toMatchObject({ message: 'onFinish broke' });
+  });
+});
+
+/** Fails with `message` unless `promise` settles within `ms`. */
+function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+describe('a SluiceError whose status is not an error status', () => {
+  const failing = (status: number): Source<string> =>
+    // eslint-disable-next-line require-yield -- fails before its first item
+    async function* () {
+      await Promise.resolve();
+      throw new SluiceError('upstream_odd', 'The upstream answered oddly.', { status });
+    };
+
+  it.each([304, 0, 200, 600, 1.5])('status %s: streamingResponse settles with 500 and the error body', async (status) => {
+    const response = await within(streamingResponse(failing(status)), 2000, 'streamingResponse never settled');
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: { code: 'upstream_odd', message: 'The upstream answered oddly.' } });
+  });
+
+  it.each([304, 0, 200])('status %s: sendStream answers 500 with the error body, not an implicit 200', async (status) => {
+    server = await startServer((_req, res) => void sendStream(res, failing(status)));
+    const res = await get(server.url);
+    expect(res.statusCode).toBe(500);
+    expect(JSON.parse(await readBody(res))).toMatchObject({ error: { code: 'upstream_odd' } });
   });
 });

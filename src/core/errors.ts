@@ -86,7 +86,18 @@ export function abortReasonText(reason: unknown): string {
 export const SAFE_ERROR_MESSAGE = 'The stream failed because of an internal error.';
 
 /**
- * Maps any error to the status and JSON body a client sees.
+ * The status an error is answered with: its own when it is an error status (400–599), else 500.
+ * A `SluiceError` built with 0, 200 or 304 would otherwise send a success status (or one that
+ * forbids a body) for a failure; all such codes map to 500, including upstream-looking ones, since
+ * the status was never meant for clients and any guess beyond "internal error" would be one.
+ */
+function errorStatus(status: number): number {
+  return Number.isInteger(status) && status >= 400 && status <= 599 ? status : 500;
+}
+
+/**
+ * Maps any error to the status and JSON body a client sees. The status is always 400–599: an
+ * error's `status` outside that range becomes 500.
  * @param error - what was thrown
  * @param onError - turns an unknown error into client-visible text; sluice errors keep their own message
  * @returns the HTTP status and the `{"error":{"code","message"}}` body
@@ -96,7 +107,7 @@ export function toErrorResponse(
   onError?: (error: unknown) => string | undefined,
 ): { status: number; body: ErrorBody } {
   if (isSluiceError(error)) {
-    return { status: error.status, body: { error: { code: error.code, message: error.message } } };
+    return { status: errorStatus(error.status), body: { error: { code: error.code, message: error.message } } };
   }
   const message = onError?.(error) ?? SAFE_ERROR_MESSAGE;
   return { status: 500, body: { error: { code: 'internal_error', message } } };

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { CORE_ERROR_CODES, toErrorResponse } from './errors.ts';
 import { assertSource } from './open-source.ts';
 import { checkStreamOptions, createStreamEngine, type Sink, type StreamEngine } from './stream-engine.ts';
 import type { Source, StreamOptions, StreamResult } from './types.ts';
@@ -15,6 +16,15 @@ export interface StreamingResponseOptions<T> extends StreamOptions<T> {
    * becomes an unhandled rejection.
    */
   onFinish?: (result: StreamResult) => void | PromiseLike<void>;
+}
+
+/** The response of a stream that ended before it sent its head. */
+function unsentResponse(result: StreamResult): Response {
+  const { status, body } =
+    result.outcome === 'disconnected'
+      ? { status: CORE_ERROR_CODES.aborted, body: { error: { code: 'aborted', message: 'The client disconnected before the stream started.' } } }
+      : toErrorResponse(result.error);
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
 }
 
 /** Reports an error of a user callback that has no caller to reach. */
@@ -65,9 +75,11 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
       },
       { highWaterMark: options.maxBatchBytes ?? 16 * 1024, size: (chunk) => chunk.byteLength },
     );
+    let resolved = false;
     const sink: Sink = {
       commit(status, headers) {
         resolve(new Response(body, { status, headers }));
+        resolved = true;
       },
       write(chunk) {
         const data = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
@@ -86,6 +98,11 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
       },
     };
     const engine: StreamEngine = createStreamEngine(source, options, sink);
+    // Every exit settles the promise: a stream that ends without a head (a sink step that threw
+    // before the head, the client gone before it) still answers, with an error response.
+    void engine.done.then((result) => {
+      if (!resolved) resolve(unsentResponse(result));
+    });
     const onFinish = options.onFinish;
     if (onFinish !== undefined) {
       void engine.done.then(onFinish).then(undefined, (error: unknown) => reportCallbackError(error, options.onError));
