@@ -181,3 +181,54 @@ describe('a SluiceError whose status is not an error status', () => {
     expect(JSON.parse(await readBody(res))).toMatchObject({ error: { code: 'upstream_odd' } });
   });
 });
+
+describe.each(Object.entries(paths))('an error response before the first byte (%s path)', (_path, serve) => {
+  const callerHeaders = { 'Access-Control-Allow-Origin': 'https://app.example', 'x-stream-id': 'abc-123', 'Content-Length': '5' };
+
+  it('keeps the caller’s headers, with its own content type and no content length', async () => {
+    server = await serve(
+      () =>
+        // eslint-disable-next-line require-yield -- fails before its first item
+        async function* () {
+          await Promise.resolve();
+          throw new Error('boom');
+        },
+      () => ({ headers: callerHeaders }),
+      [],
+    );
+    const res = await get(server.url);
+    expect(res.statusCode).toBe(500);
+    expect(res.headers['access-control-allow-origin']).toBe('https://app.example');
+    expect(res.headers['x-stream-id']).toBe('abc-123');
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    const body = await readBody(res);
+    expect(res.headers['content-length']).not.toBe('5');
+    expect(JSON.parse(body)).toMatchObject({ error: { code: 'internal_error' } });
+  });
+
+  it('keeps them on the 499 of a stream stopped before its head', async () => {
+    server = await serve(() => ['never'], () => ({ headers: callerHeaders, signal: AbortSignal.abort() }), []);
+    const res = await get(server.url);
+    expect(res.statusCode).toBe(499);
+    expect(res.headers['x-stream-id']).toBe('abc-123');
+    expect(JSON.parse(await readBody(res))).toMatchObject({ error: { code: 'aborted' } });
+  });
+});
+
+describe('writeResponse answering a body that fails before its first chunk', () => {
+  it('keeps the response’s own headers on its 500', async () => {
+    server = await startServer(async (_req, res) => {
+      const body = new ReadableStream<Uint8Array>({
+        pull() {
+          throw new Error('broken before anything');
+        },
+      });
+      await writeResponse(res, new Response(body, { headers: { 'content-type': 'text/plain', 'x-stream-id': 'abc-123' } }));
+    });
+    const res = await get(server.url);
+    expect(res.statusCode).toBe(500);
+    expect(res.headers['x-stream-id']).toBe('abc-123');
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(JSON.parse(await readBody(res))).toMatchObject({ error: { code: 'internal_error' } });
+  });
+});

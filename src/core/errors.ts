@@ -112,3 +112,26 @@ export function toErrorResponse(
   const message = onError?.(error) ?? SAFE_ERROR_MESSAGE;
   return { status: 500, body: { error: { code: 'internal_error', message } } };
 }
+
+const ERROR_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+};
+
+/**
+ * The headers of a JSON error response sent instead of a stream: the caller's own headers (CORS,
+ * `x-stream-id`, …) kept, except the ones that describe the body, which the error sets
+ * (`content-type`, `content-length`, `content-encoding`); `cache-control: no-store` so that no
+ * cache keeps the error.
+ * @param headers - the caller's headers, names in lower case
+ * @returns a new object
+ */
+export function errorResponseHeaders(headers?: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers !== undefined) {
+    for (const name of Object.keys(headers)) {
+      if (name !== 'content-length' && name !== 'content-encoding') out[name] = headers[name] as string;
+    }
+  }
+  return Object.assign(out, ERROR_HEADERS);
+}

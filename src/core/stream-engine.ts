@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { abortReasonText, CORE_ERROR_CODES, isAbortError, toErrorResponse, type ErrorBody } from './errors.ts';
+import { abortReasonText, CORE_ERROR_CODES, errorResponseHeaders, isAbortError, toErrorResponse, type ErrorBody } from './errors.ts';
 import { openSource, type PullIterator } from './open-source.ts';
 import { text } from './text-format.ts';
 import type { Format, Source, StreamOptions, StreamOutcome, StreamResult } from './types.ts';
@@ -41,11 +41,6 @@ export const STREAM_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-cache, no-transform',
   'x-accel-buffering': 'no',
   'x-content-type-options': 'nosniff',
-};
-
-const ERROR_HEADERS: Readonly<Record<string, string>> = {
-  'content-type': 'application/json; charset=utf-8',
-  'cache-control': 'no-store',
 };
 
 const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -330,7 +325,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     pendingParts = undefined;
     pendingBytes = 0;
     if (holdTimer !== undefined) clearTimeout(holdTimer);
-    sink.commit(status, { ...ERROR_HEADERS }, false);
+    sink.commit(status, errorResponseHeaders(normalizeHeaders(options.headers)), false);
     sink.write(JSON.stringify(body));
     sink.end();
   }

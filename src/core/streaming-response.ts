@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CORE_ERROR_CODES, toErrorResponse } from './errors.ts';
+import { CORE_ERROR_CODES, errorResponseHeaders, toErrorResponse } from './errors.ts';
 import { assertSource } from './open-source.ts';
 import { checkStreamOptions, createStreamEngine, type Sink, type StreamEngine } from './stream-engine.ts';
 import type { Source, StreamOptions, StreamResult } from './types.ts';
@@ -19,12 +19,14 @@ export interface StreamingResponseOptions<T> extends StreamOptions<T> {
 }
 
 /** The response of a stream that ended before it sent its head. */
-function unsentResponse(result: StreamResult): Response {
+function unsentResponse(result: StreamResult, callerHeaders: Readonly<Record<string, string>> | undefined): Response {
   const { status, body } =
     result.outcome === 'disconnected'
       ? { status: CORE_ERROR_CODES.aborted, body: { error: { code: 'aborted', message: 'The client disconnected before the stream started.' } } }
       : toErrorResponse(result.error);
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
+  // Headers lower-cases the caller's names, as errorResponseHeaders expects.
+  const headers = errorResponseHeaders(Object.fromEntries(new Headers(callerHeaders)));
+  return new Response(JSON.stringify(body), { status, headers });
 }
 
 /** Reports an error of a user callback that has no caller to reach. */
@@ -101,7 +103,7 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
     // Every exit settles the promise: a stream that ends without a head (a sink step that threw
     // before the head, the client gone before it) still answers, with an error response.
     void engine.done.then((result) => {
-      if (!resolved) resolve(unsentResponse(result));
+      if (!resolved) resolve(unsentResponse(result, options.headers));
     });
     const onFinish = options.onFinish;
     if (onFinish !== undefined) {
