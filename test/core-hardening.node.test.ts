@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SluiceError } from '../src/core/errors.ts';
 import { sendStream, writeResponse } from '../src/core/node/index.ts';
+import { createStreamEngine, type Sink } from '../src/core/stream-engine.ts';
 import { streamingResponse } from '../src/core/streaming-response.ts';
 import { text } from '../src/core/text-format.ts';
 import type { Format, Source, StreamOptions, StreamResult } from '../src/core/types.ts';
@@ -230,5 +231,36 @@ describe('writeResponse answering a body that fails before its first chunk', () 
     expect(res.headers['x-stream-id']).toBe('abc-123');
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(JSON.parse(await readBody(res))).toMatchObject({ error: { code: 'internal_error' } });
+  });
+});
+
+describe('maxBatchBytes', () => {
+  it('counts UTF-8 bytes: a batch of Chinese text is cut at the byte limit, not at the code-unit count', async () => {
+    const writes: number[] = [];
+    const sink: Sink = {
+      commit: () => undefined,
+      write(chunk) {
+        writes.push(typeof chunk === 'string' ? new TextEncoder().encode(chunk).byteLength : chunk.byteLength);
+        return true;
+      },
+      end: () => undefined,
+      abort: () => undefined,
+      bytes: 0,
+    };
+    // Each item is 4 code units and 12 UTF-8 bytes: with a 12-byte limit each leaves on its own.
+    const engine = createStreamEngine(Array.from({ length: 6 }, () => '数字数字'), { format: text() as Format<string>, maxBatchBytes: 12 }, sink);
+    engine.start();
+    await engine.done;
+    expect(writes).toEqual([12, 12, 12, 12, 12, 12]);
+  });
+
+  it.each(Object.entries(paths))('StreamResult.bytes is the UTF-8 length of the body (%s path)', async (_path, serve) => {
+    const results: StreamResult[] = [];
+    const items = ['数字: 1\n', 'emoji 😀\n', 'plain\n'];
+    server = await serve(() => items, () => ({}), results);
+    const body = await readBody(await get(server.url));
+    expect(body).toBe(items.join(''));
+    await vi.waitFor(() => expect(results).toHaveLength(1));
+    expect(results[0]?.bytes).toBe(Buffer.byteLength(items.join('')));
   });
 });

@@ -7,6 +7,7 @@
  */
 import { abortReasonText, CORE_ERROR_CODES, errorResponseHeaders, isAbortError, toErrorResponse, type ErrorBody } from './errors.ts';
 import { openSource, type PullIterator } from './open-source.ts';
+import { utf8Length } from './utf8-length.ts';
 import { text } from './text-format.ts';
 import type { Format, Source, StreamOptions, StreamOutcome, StreamResult } from './types.ts';
 
@@ -221,7 +222,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   function append(chunk: string | Uint8Array): void {
     if (typeof chunk === 'string') {
       pendingText = pendingText === '' ? chunk : pendingText + chunk;
-      pendingBytes += chunk.length;
+      pendingBytes += utf8Length(chunk);
       return;
     }
     if (pendingText !== '') {

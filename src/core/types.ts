@@ -57,7 +57,7 @@ export interface StreamOptions<T> {
    * item the head is sent anyway, followed at once by a heartbeat. @defaultValue 10000
    */
   holdHeadersMs?: number;
-  /** Bytes gathered from items that are ready at once before they are written together. @defaultValue 16384 */
+  /** UTF-8 bytes gathered from items that are ready at once before they are written together. @defaultValue 16384 */
   maxBatchBytes?: number;
   /**
    * Stops the stream from outside (a stop button, a shutdown): the source's signal aborts and its
@@ -82,7 +82,7 @@ export interface StreamResult {
   outcome: StreamOutcome;
   /** Items pulled from the source. */
   items: number;
-  /** Bytes of body written (UTF-16 code units for string chunks, close to bytes for ASCII). */
+  /** Bytes of body written (UTF-8 bytes of string chunks), heartbeats and in-band error signals included. */
   bytes: number;
   /** The error that ended the stream, when `outcome` is `errored`. */
   error?: unknown;
