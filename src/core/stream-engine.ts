@@ -111,6 +111,7 @@ function normalizeHeaders(headers: Readonly<Record<string, string>> | undefined)
 export function checkStreamOptions(options: StreamOptions<unknown>): void {
   checkMs('heartbeatMs', options.heartbeatMs);
   checkMs('holdHeadersMs', options.holdHeadersMs);
+  checkMs('sendTimeoutMs', options.sendTimeoutMs);
   if (options.maxBatchBytes !== undefined && !(options.maxBatchBytes >= 1)) {
     throw new RangeError(`Expected \`maxBatchBytes\` to be a number >= 1, got ${String(options.maxBatchBytes)}.`);
   }
@@ -134,6 +135,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const holdHeadersMs = options.holdHeadersMs ?? DEFAULT_HOLD_HEADERS_MS;
   const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+  const sendTimeoutMs = options.sendTimeoutMs ?? 0;
   const heartbeat = heartbeatMs > 0 ? format.heartbeat : undefined;
   const controller = new AbortController();
 
@@ -146,6 +148,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   let flushScheduled = false;
   let holdTimer: ReturnType<typeof setTimeout> | undefined;
   let heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  let sendTimer: ReturnType<typeof setTimeout> | undefined;
   let wake: (() => void) | undefined;
 
   // Pending output: a string that grows by concatenation (V8 ropes), plus byte chunks when the
@@ -178,6 +181,28 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     unref(heartbeatTimer);
   }
 
+  /** The sink is full: wait for `resume()`, for at most the send timeout. */
+  function pause(): void {
+    paused = true;
+    if (sendTimeoutMs > 0 && sendTimer === undefined && !closed) {
+      sendTimer = setTimeout(sendTimedOut, sendTimeoutMs);
+      unref(sendTimer);
+    }
+  }
+
+  /** A write did not drain in time (a half-open socket, a client that stopped reading): a disconnect. */
+  function sendTimedOut(): void {
+    sendTimer = undefined;
+    if (closed || !paused) return;
+    const reason = new DOMException(`The client did not read for ${sendTimeoutMs} ms (sendTimeoutMs).`, 'TimeoutError');
+    cancel(reason, 'disconnected');
+    try {
+      sink.abort(reason);
+    } catch {
+      // The sink is already gone: the connection it would close is closed.
+    }
+  }
+
   function beat(): void {
     heartbeatTimer = undefined;
     if (closed || heartbeat === undefined) return;
@@ -188,7 +213,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     // Restarted after each real write (lastWriteAt), so heartbeats only fill real silence.
     if (idle >= heartbeatMs - 1) {
       guarded(() => {
-        if (!sink.write(heartbeat)) paused = true;
+        if (!sink.write(heartbeat)) pause();
       });
       lastWriteAt = performance.now();
       if (!closed && !paused) armHeartbeat(heartbeatMs);
@@ -252,7 +277,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     pendingParts = undefined;
     pendingBytes = 0;
     lastWriteAt = performance.now();
-    if (!ok) paused = true;
+    if (!ok) pause();
   }
 
   function flushTask(): void {
@@ -267,7 +292,8 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     settled = true;
     if (holdTimer !== undefined) clearTimeout(holdTimer);
     if (heartbeatTimer !== undefined) clearTimeout(heartbeatTimer);
-    holdTimer = heartbeatTimer = undefined;
+    if (sendTimer !== undefined) clearTimeout(sendTimer);
+    holdTimer = heartbeatTimer = sendTimer = undefined;
     externalSignal?.removeEventListener('abort', onExternalAbort);
     wake?.();
     const result: StreamResult = { outcome, items, bytes: sink.bytes };
@@ -429,7 +455,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
           // Nothing yet: send the head so proxies and clients see bytes, then a heartbeat at once.
           guarded(() => {
             commit(heartbeat === undefined);
-            if (heartbeat !== undefined && !sink.write(heartbeat)) paused = true;
+            if (heartbeat !== undefined && !sink.write(heartbeat)) pause();
           });
         }, holdHeadersMs);
         unref(holdTimer);
@@ -439,6 +465,10 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     resume() {
       if (!paused) return;
       paused = false;
+      if (sendTimer !== undefined) {
+        clearTimeout(sendTimer);
+        sendTimer = undefined;
+      }
       if (committed && heartbeat !== undefined && heartbeatTimer === undefined && !closed) armHeartbeat(heartbeatMs);
       wake?.();
     },

@@ -60,6 +60,15 @@ export interface StreamOptions<T> {
   /** UTF-8 bytes gathered from items that are ready at once before they are written together. @defaultValue 16384 */
   maxBatchBytes?: number;
   /**
+   * Milliseconds a write may wait for the client to take it (Node's `drain`, a Web body's pull).
+   * A write that cannot drain within it (a half-open socket, a client that stopped reading) ends
+   * the connection as a disconnect: the source's signal aborts, its iterator's `return()` runs
+   * (so `finally` blocks run), the connection is closed, and the outcome is `'disconnected'`.
+   * Off by default in the library (0 or undefined); the reference server sets 30000.
+   * @defaultValue undefined (no send timeout)
+   */
+  sendTimeoutMs?: number;
+  /**
    * Stops the stream from outside (a stop button, a shutdown): the source's signal aborts and its
    * iterator's `return()` runs. A stopped stream never ends as a clean success: after the head it
    * ends with the format's {@link Format.encodeAbort} signal, or as an aborted transfer when the

@@ -44,6 +44,13 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
   };
   res.on('drain', onDrain);
   res.on('close', onClose);
+  // A body that fails while we wait for 'drain' (its send timeout ran out, its source was stopped
+  // from outside) ends the transfer at once instead of waiting for a drain that may never come.
+  // Before the head, the failing read() below answers instead.
+  reader?.closed.then(undefined, () => {
+    if (res.headersSent && !res.destroyed) res.destroy();
+    waitingFor?.();
+  });
   try {
     let first: ReadableStreamReadResult<Uint8Array> | undefined;
     if (reader !== undefined) {
