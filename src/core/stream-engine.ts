@@ -428,6 +428,13 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
         append(format.encode((result as IteratorYieldResult<T>).value));
         if (pendingBytes >= maxBatchBytes) {
           flush();
+          // Fairness: an always-ready producer (a sync generator, an async one that never waits)
+          // would otherwise run its whole stream while the socket takes it, starving every other
+          // request. One macrotask per full batch costs nothing next to the batch itself. Also
+          // when the sink is full: a Web body's reader asks for more in a microtask, so waiting
+          // for room alone would not yield either.
+          await new Promise<void>(nextMacrotask);
+          if (closed) return;
         } else if (!flushScheduled) {
           flushScheduled = true;
           nextMacrotask(flushTask);
