@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { isAbortError, toErrorResponse } from './errors.ts';
+import { abortReasonText, CORE_ERROR_CODES, errorResponseHeaders, isAbortError, toErrorResponse, type ErrorBody } from './errors.ts';
 import { openSource, type PullIterator } from './open-source.ts';
+import { utf8Length } from './utf8-length.ts';
 import { text } from './text-format.ts';
 import type { Format, Source, StreamOptions, StreamOutcome, StreamResult } from './types.ts';
 
@@ -41,11 +42,6 @@ export const STREAM_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-cache, no-transform',
   'x-accel-buffering': 'no',
   'x-content-type-options': 'nosniff',
-};
-
-const ERROR_HEADERS: Readonly<Record<string, string>> = {
-  'content-type': 'application/json; charset=utf-8',
-  'cache-control': 'no-store',
 };
 
 const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -115,6 +111,7 @@ function normalizeHeaders(headers: Readonly<Record<string, string>> | undefined)
 export function checkStreamOptions(options: StreamOptions<unknown>): void {
   checkMs('heartbeatMs', options.heartbeatMs);
   checkMs('holdHeadersMs', options.holdHeadersMs);
+  checkMs('sendTimeoutMs', options.sendTimeoutMs);
   if (options.maxBatchBytes !== undefined && !(options.maxBatchBytes >= 1)) {
     throw new RangeError(`Expected \`maxBatchBytes\` to be a number >= 1, got ${String(options.maxBatchBytes)}.`);
   }
@@ -138,6 +135,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const holdHeadersMs = options.holdHeadersMs ?? DEFAULT_HOLD_HEADERS_MS;
   const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+  const sendTimeoutMs = options.sendTimeoutMs ?? 0;
   const heartbeat = heartbeatMs > 0 ? format.heartbeat : undefined;
   const controller = new AbortController();
 
@@ -150,6 +148,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   let flushScheduled = false;
   let holdTimer: ReturnType<typeof setTimeout> | undefined;
   let heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  let sendTimer: ReturnType<typeof setTimeout> | undefined;
   let wake: (() => void) | undefined;
 
   // Pending output: a string that grows by concatenation (V8 ropes), plus byte chunks when the
@@ -182,6 +181,28 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     unref(heartbeatTimer);
   }
 
+  /** The sink is full: wait for `resume()`, for at most the send timeout. */
+  function pause(): void {
+    paused = true;
+    if (sendTimeoutMs > 0 && sendTimer === undefined && !closed) {
+      sendTimer = setTimeout(sendTimedOut, sendTimeoutMs);
+      unref(sendTimer);
+    }
+  }
+
+  /** A write did not drain in time (a half-open socket, a client that stopped reading): a disconnect. */
+  function sendTimedOut(): void {
+    sendTimer = undefined;
+    if (closed || !paused) return;
+    const reason = new DOMException(`The client did not read for ${sendTimeoutMs} ms (sendTimeoutMs).`, 'TimeoutError');
+    cancel(reason, 'disconnected');
+    try {
+      sink.abort(reason);
+    } catch {
+      // The sink is already gone: the connection it would close is closed.
+    }
+  }
+
   function beat(): void {
     heartbeatTimer = undefined;
     if (closed || heartbeat === undefined) return;
@@ -192,7 +213,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     // Restarted after each real write (lastWriteAt), so heartbeats only fill real silence.
     if (idle >= heartbeatMs - 1) {
       guarded(() => {
-        if (!sink.write(heartbeat)) paused = true;
+        if (!sink.write(heartbeat)) pause();
       });
       lastWriteAt = performance.now();
       if (!closed && !paused) armHeartbeat(heartbeatMs);
@@ -226,7 +247,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   function append(chunk: string | Uint8Array): void {
     if (typeof chunk === 'string') {
       pendingText = pendingText === '' ? chunk : pendingText + chunk;
-      pendingBytes += chunk.length;
+      pendingBytes += utf8Length(chunk);
       return;
     }
     if (pendingText !== '') {
@@ -256,7 +277,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     pendingParts = undefined;
     pendingBytes = 0;
     lastWriteAt = performance.now();
-    if (!ok) paused = true;
+    if (!ok) pause();
   }
 
   function flushTask(): void {
@@ -271,7 +292,8 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     settled = true;
     if (holdTimer !== undefined) clearTimeout(holdTimer);
     if (heartbeatTimer !== undefined) clearTimeout(heartbeatTimer);
-    holdTimer = heartbeatTimer = undefined;
+    if (sendTimer !== undefined) clearTimeout(sendTimer);
+    holdTimer = heartbeatTimer = sendTimer = undefined;
     externalSignal?.removeEventListener('abort', onExternalAbort);
     wake?.();
     const result: StreamResult = { outcome, items, bytes: sink.bytes };
@@ -300,13 +322,39 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     controller.abort(reason);
     stopSource();
     if (outcome === 'aborted') {
+      // Stopped from outside: never a clean success. Before the head, a real error status; after
+      // it, the format's in-band abort signal, or an aborted transfer when it has none.
       guarded(() => {
+        const why = abortReasonText(reason);
+        if (!committed) {
+          commitError(CORE_ERROR_CODES.aborted, { error: { code: 'aborted', message: `The stream was stopped: ${why}.` } });
+          return;
+        }
         flush();
-        if (!committed) commit(false);
-        sink.end();
+        if (format.encodeAbort !== undefined) {
+          sink.write(format.encodeAbort(why));
+          sink.end();
+        } else {
+          sink.abort(reason);
+        }
       });
     }
     cleanup(outcome);
+  }
+
+  /**
+   * Answers with a real HTTP error and a JSON body, when nothing has left yet (items that were
+   * ready but unsent are dropped with the stream).
+   */
+  function commitError(status: number, body: ErrorBody): void {
+    committed = true;
+    pendingText = '';
+    pendingParts = undefined;
+    pendingBytes = 0;
+    if (holdTimer !== undefined) clearTimeout(holdTimer);
+    sink.commit(status, errorResponseHeaders(normalizeHeaders(options.headers)), false);
+    sink.write(JSON.stringify(body));
+    sink.end();
   }
 
   function fail(error: unknown): void {
@@ -324,16 +372,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
       }
       const { status, body } = message;
       if (!committed) {
-        // Nothing has left yet (items that were ready but unsent are dropped with the stream):
-        // a real HTTP error with a JSON body.
-        committed = true;
-        pendingText = '';
-        pendingParts = undefined;
-        pendingBytes = 0;
-        if (holdTimer !== undefined) clearTimeout(holdTimer);
-        sink.commit(status, { ...ERROR_HEADERS }, false);
-        sink.write(JSON.stringify(body));
-        sink.end();
+        commitError(status, body);
       } else {
         flush();
         if (format.encodeError !== undefined) {
@@ -389,6 +428,13 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
         append(format.encode((result as IteratorYieldResult<T>).value));
         if (pendingBytes >= maxBatchBytes) {
           flush();
+          // Fairness: an always-ready producer (a sync generator, an async one that never waits)
+          // would otherwise run its whole stream while the socket takes it, starving every other
+          // request. One macrotask per full batch costs nothing next to the batch itself. Also
+          // when the sink is full: a Web body's reader asks for more in a microtask, so waiting
+          // for room alone would not yield either.
+          await new Promise<void>(nextMacrotask);
+          if (closed) return;
         } else if (!flushScheduled) {
           flushScheduled = true;
           nextMacrotask(flushTask);
@@ -416,7 +462,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
           // Nothing yet: send the head so proxies and clients see bytes, then a heartbeat at once.
           guarded(() => {
             commit(heartbeat === undefined);
-            if (heartbeat !== undefined && !sink.write(heartbeat)) paused = true;
+            if (heartbeat !== undefined && !sink.write(heartbeat)) pause();
           });
         }, holdHeadersMs);
         unref(holdTimer);
@@ -426,6 +472,10 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     resume() {
       if (!paused) return;
       paused = false;
+      if (sendTimer !== undefined) {
+        clearTimeout(sendTimer);
+        sendTimer = undefined;
+      }
       if (committed && heartbeat !== undefined && heartbeatTimer === undefined && !closed) armHeartbeat(heartbeatMs);
       wake?.();
     },

@@ -3,14 +3,43 @@
  *
  * @module
  */
+import { CORE_ERROR_CODES, errorResponseHeaders, toErrorResponse } from './errors.ts';
 import { assertSource } from './open-source.ts';
 import { checkStreamOptions, createStreamEngine, type Sink, type StreamEngine } from './stream-engine.ts';
 import type { Source, StreamOptions, StreamResult } from './types.ts';
 
 /** Options of {@link streamingResponse}. */
 export interface StreamingResponseOptions<T> extends StreamOptions<T> {
-  /** Called once when the stream is over, however it ended. */
-  onFinish?: (result: StreamResult) => void;
+  /**
+   * Called once when the stream is over, however it ended. If it throws (or returns a promise
+   * that rejects), the error goes to `onError`, or to `console.error` without one; it never
+   * becomes an unhandled rejection.
+   */
+  onFinish?: (result: StreamResult) => void | PromiseLike<void>;
+}
+
+/** The response of a stream that ended before it sent its head. */
+function unsentResponse(result: StreamResult, callerHeaders: Readonly<Record<string, string>> | undefined): Response {
+  const { status, body } =
+    result.outcome === 'disconnected'
+      ? { status: CORE_ERROR_CODES.aborted, body: { error: { code: 'aborted', message: 'The client disconnected before the stream started.' } } }
+      : toErrorResponse(result.error);
+  // Headers lower-cases the caller's names, as errorResponseHeaders expects.
+  const headers = errorResponseHeaders(Object.fromEntries(new Headers(callerHeaders)));
+  return new Response(JSON.stringify(body), { status, headers });
+}
+
+/** Reports an error of a user callback that has no caller to reach. */
+function reportCallbackError(error: unknown, onError: ((error: unknown) => unknown) | undefined): void {
+  try {
+    if (onError !== undefined) {
+      onError(error);
+      return;
+    }
+  } catch (secondError) {
+    console.error('sluice: onError threw while reporting an onFinish error:', secondError);
+  }
+  console.error('sluice: onFinish threw:', error);
 }
 
 /**
@@ -48,9 +77,11 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
       },
       { highWaterMark: options.maxBatchBytes ?? 16 * 1024, size: (chunk) => chunk.byteLength },
     );
+    let resolved = false;
     const sink: Sink = {
       commit(status, headers) {
         resolve(new Response(body, { status, headers }));
+        resolved = true;
       },
       write(chunk) {
         const data = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
@@ -69,7 +100,15 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
       },
     };
     const engine: StreamEngine = createStreamEngine(source, options, sink);
-    if (options.onFinish) void engine.done.then(options.onFinish);
+    // Every exit settles the promise: a stream that ends without a head (a sink step that threw
+    // before the head, the client gone before it) still answers, with an error response.
+    void engine.done.then((result) => {
+      if (!resolved) resolve(unsentResponse(result, options.headers));
+    });
+    const onFinish = options.onFinish;
+    if (onFinish !== undefined) {
+      void engine.done.then(onFinish).then(undefined, (error: unknown) => reportCallbackError(error, options.onError));
+    }
     engine.start();
   });
 }

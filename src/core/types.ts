@@ -34,6 +34,11 @@ export interface Format<T> {
    * silently truncated success).
    */
   encodeError?(error: { code: string; message: string }): string;
+  /**
+   * Encodes the in-band signal of a stream stopped from outside (its `signal`); without it such a
+   * stream ends as an aborted transfer.
+   */
+  encodeAbort?(reason: string): string | Uint8Array;
 }
 
 /** Options of a streaming response, for the Web and the Node paths alike. */
@@ -52,9 +57,24 @@ export interface StreamOptions<T> {
    * item the head is sent anyway, followed at once by a heartbeat. @defaultValue 10000
    */
   holdHeadersMs?: number;
-  /** Bytes gathered from items that are ready at once before they are written together. @defaultValue 16384 */
+  /** UTF-8 bytes gathered from items that are ready at once before they are written together. @defaultValue 16384 */
   maxBatchBytes?: number;
-  /** Aborts the stream from outside: the source is stopped and the response ends. */
+  /**
+   * Milliseconds a write may wait for the client to take it (Node's `drain`, a Web body's pull).
+   * A write that cannot drain within it (a half-open socket, a client that stopped reading) ends
+   * the connection as a disconnect: the source's signal aborts, its iterator's `return()` runs
+   * (so `finally` blocks run), the connection is closed, and the outcome is `'disconnected'`.
+   * Off by default in the library (0 or undefined); the reference server sets 30000.
+   * @defaultValue undefined (no send timeout)
+   */
+  sendTimeoutMs?: number;
+  /**
+   * Stops the stream from outside (a stop button, a shutdown): the source's signal aborts and its
+   * iterator's `return()` runs. A stopped stream never ends as a clean success: after the head it
+   * ends with the format's {@link Format.encodeAbort} signal, or as an aborted transfer when the
+   * format has none; before the head it is answered `499` with `{"error":{"code":"aborted"}}`.
+   * The result's `outcome` is `'aborted'`.
+   */
   signal?: AbortSignal;
   /**
    * Turns an error that is not a sluice error into the message clients see.
@@ -71,7 +91,7 @@ export interface StreamResult {
   outcome: StreamOutcome;
   /** Items pulled from the source. */
   items: number;
-  /** Bytes of body written (UTF-16 code units for string chunks, close to bytes for ASCII). */
+  /** Bytes of body written (UTF-8 bytes of string chunks), heartbeats and in-band error signals included. */
   bytes: number;
   /** The error that ended the stream, when `outcome` is `errored`. */
   error?: unknown;

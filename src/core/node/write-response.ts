@@ -5,7 +5,7 @@
  * @module
  */
 import type { ServerResponse } from 'node:http';
-import { SAFE_ERROR_MESSAGE } from '../errors.ts';
+import { errorResponseHeaders, SAFE_ERROR_MESSAGE } from '../errors.ts';
 
 const disconnected = (): DOMException => new DOMException('The client disconnected.', 'AbortError');
 
@@ -44,6 +44,13 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
   };
   res.on('drain', onDrain);
   res.on('close', onClose);
+  // A body that fails while we wait for 'drain' (its send timeout ran out, its source was stopped
+  // from outside) ends the transfer at once instead of waiting for a drain that may never come.
+  // Before the head, the failing read() below answers instead.
+  reader?.closed.then(undefined, () => {
+    if (res.headersSent && !res.destroyed) res.destroy();
+    waitingFor?.();
+  });
   try {
     let first: ReadableStreamReadResult<Uint8Array> | undefined;
     if (reader !== undefined) {
@@ -53,7 +60,7 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
         // Nothing was sent yet, so the failure can still be a real status.
         if (!res.destroyed && !res.headersSent) {
           const body = JSON.stringify({ error: { code: 'internal_error', message: SAFE_ERROR_MESSAGE } });
-          res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+          res.writeHead(500, errorResponseHeaders(plainHeaders(response)));
           res.end(body);
         }
         finished = true;
@@ -103,4 +110,13 @@ function writeHead(res: ServerResponse, response: Response): void {
   // An empty statusText would send a status line with no reason phrase; let Node pick the standard one.
   if (response.statusText === '') res.writeHead(response.status, headers);
   else res.writeHead(response.status, response.statusText, headers);
+}
+
+/** The response's headers but `set-cookie` (which a plain object cannot hold twice), for an error answer. */
+function plainHeaders(response: Response): Record<string, string> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') headers[name] = value;
+  });
+  return headers;
 }
