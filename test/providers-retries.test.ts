@@ -191,16 +191,15 @@ describe('configuration errors, before any byte is sent', () => {
     expect((error as Error).message).toMatch(new RegExp(`^${variable} is not set: `));
   });
 
-  it('openai-compatible needs OPENAI_BASE_URL but no key, and sends no Authorization header without one', async () => {
-    vi.stubEnv('OPENAI_BASE_URL', '');
-    vi.stubEnv('OPENAI_API_KEY', '');
+  it('openai-compatible needs OPENAI_COMPATIBLE_BASE_URL but no key, and sends no Authorization header without one', async () => {
+    for (const name of ['OPENAI_COMPATIBLE_BASE_URL', 'OPENAI_COMPATIBLE_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_API_KEY']) vi.stubEnv(name, '');
     await expect(thrown(createOpenAICompatibleProvider()(REQUEST))).resolves.toMatchObject({
       code: 'provider_base_url_missing',
       status: 500,
-      variable: 'OPENAI_BASE_URL',
+      variable: 'OPENAI_COMPATIBLE_BASE_URL',
     });
     server = await createReplayServer({ routes: { 'POST /v1/chat/completions': await fixture('openai-chat', 'text-basic.sse') } });
-    vi.stubEnv('OPENAI_BASE_URL', `${server.url}/v1`);
+    vi.stubEnv('OPENAI_COMPATIBLE_BASE_URL', `${server.url}/v1`);
     const result = normalize(await collect(createOpenAICompatibleProvider()(REQUEST)));
     expect(result.text).toBe(expected('openai-chat', 'text-basic.sse').text);
     expect(server.requests[0]?.headers['authorization']).toBeUndefined();

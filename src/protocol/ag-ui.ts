@@ -4,9 +4,9 @@
  * @see https://docs.ag-ui.com/concepts/events
  * @module
  */
-import type { Format } from '../core/types.ts';
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
+import type { AbortableAgentFormat } from './agent-format.ts';
 import type { AgentEvent, Usage } from './types.ts';
 import { usageOf } from './usage.ts';
 
@@ -28,16 +28,22 @@ export const AG_UI_CUSTOM_EVENTS = {
   toolError: 'tool-error',
 } as const;
 
-const json = JSON.stringify;
+/** An AG-UI event as this codec sends it: its `type` and fields (checked against @ag-ui/core's schemas in the tests). */
+type AgUiEvent = { type: string } & Record<string, unknown>;
 
-function usageEntry(usage: Usage): string {
-  // AG-UI token counts are optional non-negative integers; an unknown count is left out.
-  let out = '';
+/** One event as one SSE frame: built as an object, serialized once (JSON has no raw line breaks). */
+function line(event: AgUiEvent): string {
+  return `data: ${JSON.stringify(event)}\n\n`;
+}
+
+/** AG-UI token counts are optional non-negative integers; an unknown count is left out. */
+function usageEntry(usage: Usage): Record<string, number>[] {
+  const entry: Record<string, number> = {};
   for (const key of ['inputTokens', 'outputTokens', 'totalTokens', 'reasoningTokens', 'cachedInputTokens'] as const) {
     const value = usage[key];
-    if (value !== null) out += `${out === '' ? '' : ','}"${key}":${value}`;
+    if (value !== null) entry[key] = value;
   }
-  return `[{${out}}]`;
+  return [entry];
 }
 
 /**
@@ -56,11 +62,11 @@ function usageEntry(usage: Usage): string {
  * await sendStream(res, events, { format: agUi({ threadId: input.threadId, runId: input.runId }) })
  * ```
  */
-export function agUi(options: AgUiOptions): Format<AgentEvent> {
+export function agUi(options: AgUiOptions): AbortableAgentFormat {
   if (typeof options.threadId !== 'string' || typeof options.runId !== 'string') {
     throw new TypeError('Expected `threadId` and `runId` strings (from the RunAgentInput).');
   }
-  const runIds = `"threadId":${json(options.threadId)},"runId":${json(options.runId)}`;
+  const { threadId, runId } = options;
   let started = false;
   let ended = false;
   let usage: Usage | undefined;
@@ -75,8 +81,6 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
   const openTools = new Set<string>();
   const pendingTools = new Set<string>();
 
-  const line = (body: string): string => `data: {${body}}\n\n`;
-
   function textStart(id: string): string {
     // AG-UI clients append to an existing message with the same ID, so a part ID seen before
     // (providers often restart at the same ID each step) gets a new message ID.
@@ -85,34 +89,33 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
     usedMessageIds.add(messageId);
     openText.set(id, messageId);
     lastMessageId = messageId;
-    return line(`"type":"TEXT_MESSAGE_START","messageId":${json(messageId)},"role":"assistant"`);
+    return line({ type: 'TEXT_MESSAGE_START', messageId, role: 'assistant' });
   }
   function reasoningStart(id: string): string {
     openReasoning.add(id);
-    const messageId = json(id);
-    return line(`"type":"REASONING_START","messageId":${messageId}`) + line(`"type":"REASONING_MESSAGE_START","messageId":${messageId},"role":"reasoning"`);
+    return line({ type: 'REASONING_START', messageId: id }) + line({ type: 'REASONING_MESSAGE_START', messageId: id, role: 'reasoning' });
   }
   function reasoningEnd(id: string, signature: string | undefined): string {
-    const messageId = json(id);
-    let out = line(`"type":"REASONING_MESSAGE_END","messageId":${messageId}`);
-    if (signature !== undefined) {
-      out += line(`"type":"REASONING_ENCRYPTED_VALUE","subtype":"message","entityId":${messageId},"encryptedValue":${json(signature)}`);
-    }
-    return out + line(`"type":"REASONING_END","messageId":${messageId}`);
+    let out = line({ type: 'REASONING_MESSAGE_END', messageId: id });
+    if (signature !== undefined) out += line({ type: 'REASONING_ENCRYPTED_VALUE', subtype: 'message', entityId: id, encryptedValue: signature });
+    return out + line({ type: 'REASONING_END', messageId: id });
   }
   function toolStart(toolCallId: string, toolName: string): string {
     openTools.add(toolCallId);
-    const parent = lastMessageId === undefined ? '' : `,"parentMessageId":${json(lastMessageId)}`;
-    return line(`"type":"TOOL_CALL_START","toolCallId":${json(toolCallId)},"toolCallName":${json(toolName)}${parent}`);
+    return line(
+      lastMessageId === undefined
+        ? { type: 'TOOL_CALL_START', toolCallId, toolCallName: toolName }
+        : { type: 'TOOL_CALL_START', toolCallId, toolCallName: toolName, parentMessageId: lastMessageId },
+    );
   }
   function toolEnd(toolCallId: string): string {
     openTools.delete(toolCallId);
     pendingTools.add(toolCallId);
-    return line(`"type":"TOOL_CALL_END","toolCallId":${json(toolCallId)}`);
+    return line({ type: 'TOOL_CALL_END', toolCallId });
   }
   function closeOpen(): string {
     let out = '';
-    for (const messageId of openText.values()) out += line(`"type":"TEXT_MESSAGE_END","messageId":${json(messageId)}`);
+    for (const messageId of openText.values()) out += line({ type: 'TEXT_MESSAGE_END', messageId });
     for (const id of openReasoning) out += reasoningEnd(id, undefined);
     for (const id of openTools) out += toolEnd(id);
     openText.clear();
@@ -121,23 +124,22 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
   }
   function closeStep(): string {
     if (step === undefined) return '';
-    const name = json(`step-${step}`);
+    const stepName = `step-${step}`;
     step = undefined;
-    return line(`"type":"STEP_FINISHED","stepName":${name}`);
+    return line({ type: 'STEP_FINISHED', stepName });
   }
-  function runFinished(outcome: string): string {
+  function runFinished(outcome: { type: 'success'; pendingToolCallIds?: string[] } | { type: 'cancelled' }): string {
     ended = true;
-    let out = closeOpen() + closeStep();
-    out += line(`"type":"RUN_FINISHED",${runIds},"outcome":${outcome}${usage === undefined ? '' : `,"usage":${usageEntry(usage)}`}`);
-    return out;
+    const out = closeOpen() + closeStep();
+    return out + line(usage === undefined ? { type: 'RUN_FINISHED', threadId, runId, outcome } : { type: 'RUN_FINISHED', threadId, runId, outcome, usage: usageEntry(usage) });
   }
   function runError(message: string, code: string): string {
     ended = true;
-    return closeOpen() + closeStep() + line(`"type":"RUN_ERROR","message":${json(message)},"code":${json(code)}`);
+    return closeOpen() + closeStep() + line({ type: 'RUN_ERROR', message, code });
   }
   function result(toolCallId: string, content: string): string {
     pendingTools.delete(toolCallId);
-    return line(`"type":"TOOL_CALL_RESULT","messageId":${json(`${toolCallId}-result`)},"toolCallId":${json(toolCallId)},"content":${json(content)},"role":"tool"`);
+    return line({ type: 'TOOL_CALL_RESULT', messageId: `${toolCallId}-result`, toolCallId, content, role: 'tool' });
   }
 
   function encodeEvent(event: AgentEvent): string {
@@ -145,17 +147,17 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
       case 'text-delta': {
         const messageId = openText.get(event.id);
         const head = messageId === undefined ? textStart(event.id) : '';
-        return `${head}data: {"type":"TEXT_MESSAGE_CONTENT","messageId":${json(messageId ?? lastMessageId)},"delta":${json(event.delta)}}\n\n`;
+        return head + line({ type: 'TEXT_MESSAGE_CONTENT', messageId: messageId ?? lastMessageId, delta: event.delta });
       }
       case 'reasoning-delta': {
         const head = openReasoning.has(event.id) ? '' : reasoningStart(event.id);
-        return `${head}data: {"type":"REASONING_MESSAGE_CONTENT","messageId":${json(event.id)},"delta":${json(event.delta)}}\n\n`;
+        return head + line({ type: 'REASONING_MESSAGE_CONTENT', messageId: event.id, delta: event.delta });
       }
       case 'tool-call-delta':
         // AG-UI's verifier rejects an empty delta and arguments of a call that is not open; a call
         // whose start never came is sent whole when its `tool-call` event comes.
         if (event.delta === '' || !openTools.has(event.toolCallId)) return '';
-        return `data: {"type":"TOOL_CALL_ARGS","toolCallId":${json(event.toolCallId)},"delta":${json(event.delta)}}\n\n`;
+        return line({ type: 'TOOL_CALL_ARGS', toolCallId: event.toolCallId, delta: event.delta });
       case 'message-start':
         return '';
       case 'text-start':
@@ -164,7 +166,7 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
         const messageId = openText.get(event.id);
         if (messageId === undefined) return '';
         openText.delete(event.id);
-        return line(`"type":"TEXT_MESSAGE_END","messageId":${json(messageId)}`);
+        return line({ type: 'TEXT_MESSAGE_END', messageId });
       }
       case 'reasoning-start':
         return openReasoning.has(event.id) ? '' : reasoningStart(event.id);
@@ -177,41 +179,37 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
         if (openTools.has(event.toolCallId)) return toolEnd(event.toolCallId);
         if (pendingTools.has(event.toolCallId)) return '';
         // A call that arrives whole (no streamed input) still gets its start, arguments and end.
-        const args = json(event.input ?? {});
-        return (
-          toolStart(event.toolCallId, event.toolName) +
-          line(`"type":"TOOL_CALL_ARGS","toolCallId":${json(event.toolCallId)},"delta":${json(args)}`) +
-          toolEnd(event.toolCallId)
-        );
+        const args = JSON.stringify(event.input ?? {});
+        return toolStart(event.toolCallId, event.toolName) + line({ type: 'TOOL_CALL_ARGS', toolCallId: event.toolCallId, delta: args }) + toolEnd(event.toolCallId);
       }
       case 'tool-result': {
         const head = openTools.has(event.toolCallId) ? toolEnd(event.toolCallId) : '';
-        const content = typeof event.output === 'string' ? event.output : (json(event.output ?? null) as string);
+        const content = typeof event.output === 'string' ? event.output : JSON.stringify(event.output ?? null);
         return head + result(event.toolCallId, content);
       }
       case 'tool-error': {
         const head = openTools.has(event.toolCallId) ? toolEnd(event.toolCallId) : '';
-        const value = json({ toolCallId: event.toolCallId, toolName: event.toolName, message: event.message });
+        const value = { toolCallId: event.toolCallId, toolName: event.toolName, message: event.message };
         return (
           head +
-          line(`"type":"CUSTOM","name":"${AG_UI_CUSTOM_EVENTS.toolError}","value":${value}`) +
-          result(event.toolCallId, json({ error: event.message }))
+          line({ type: 'CUSTOM', name: AG_UI_CUSTOM_EVENTS.toolError, value }) +
+          result(event.toolCallId, JSON.stringify({ error: event.message }))
         );
       }
       case 'source': {
         const { type: _type, ...value } = event;
-        return line(`"type":"CUSTOM","name":"${AG_UI_CUSTOM_EVENTS.source}","value":${json(value)}`);
+        return line({ type: 'CUSTOM', name: AG_UI_CUSTOM_EVENTS.source, value });
       }
       case 'progress': {
         const { type: _type, ...value } = event;
-        return line(`"type":"CUSTOM","name":"${AG_UI_CUSTOM_EVENTS.progress}","value":${json(value)}`);
+        return line({ type: 'CUSTOM', name: AG_UI_CUSTOM_EVENTS.progress, value });
       }
       case 'data':
-        return line(`"type":"CUSTOM","name":${json(event.name)},"value":${json(event.data ?? null)}`);
+        return line({ type: 'CUSTOM', name: event.name, value: event.data ?? null });
       case 'step-start': {
         const head = step === undefined ? '' : closeOpen() + closeStep();
         step = event.step;
-        return head + line(`"type":"STEP_STARTED","stepName":${json(`step-${event.step}`)}`);
+        return head + line({ type: 'STEP_STARTED', stepName: `step-${event.step}` });
       }
       case 'step-finish':
         return step === event.step ? closeOpen() + closeStep() : '';
@@ -221,30 +219,35 @@ export function agUi(options: AgUiOptions): Format<AgentEvent> {
       case 'finish': {
         if (event.usage !== undefined) usage = event.usage;
         // Tool calls the run left without a result are the client's to answer (frontend tools).
-        const pending = event.finishReason === 'tool-calls' && pendingTools.size > 0 ? `,"pendingToolCallIds":${json([...pendingTools])}` : '';
-        return runFinished(`{"type":"success"${pending}}`);
+        return runFinished(
+          event.finishReason === 'tool-calls' && pendingTools.size > 0 ? { type: 'success', pendingToolCallIds: [...pendingTools] } : { type: 'success' },
+        );
       }
       case 'abort':
-        return runFinished('{"type":"cancelled"}');
+        return runFinished({ type: 'cancelled' });
       case 'error':
         return runError(event.message, event.code);
     }
   }
 
+  function encode(event: AgentEvent): string {
+    if (ended) return '';
+    if (started) return encodeEvent(event);
+    started = true;
+    return line({ type: 'RUN_STARTED', threadId, runId }) + encodeEvent(event);
+  }
+
   return {
     contentType: SSE_CONTENT_TYPE,
     heartbeat: KEEP_ALIVE_COMMENT,
-    encode(event) {
-      if (ended) return '';
-      if (started) return encodeEvent(event);
-      started = true;
-      return line(`"type":"RUN_STARTED",${runIds}`) + encodeEvent(event);
-    },
+    encode,
     encodeError(error) {
       if (ended) return '';
-      const head = started ? '' : line(`"type":"RUN_STARTED",${runIds}`);
+      const head = started ? '' : line({ type: 'RUN_STARTED', threadId, runId });
       started = true;
       return head + runError(error.message, error.code);
     },
+    // AG-UI's end of a run stopped before it completed: RUN_FINISHED with outcome `cancelled`.
+    encodeAbort: (reason) => encode({ type: 'abort', reason }),
   };
 }

@@ -3,26 +3,35 @@
  *
  * @module
  */
-import type { Format } from '../core/types.ts';
-import type { AgentEvent } from './types.ts';
+import type { AbortableAgentFormat } from './agent-format.ts';
+import type { AgentEvent, ErrorEvent } from './types.ts';
 
 /** The content type of {@link agentNdjson}. */
 export const NDJSON_CONTENT_TYPE = 'application/x-ndjson';
 
+/** One event as one line (JSON.stringify never emits a raw line break). */
+function line(event: AgentEvent): string {
+  return JSON.stringify(event) + '\n';
+}
+
 /**
  * Agent events as newline-delimited JSON, one event object per line. An error after the first byte
- * becomes a last `{"type":"error",…}` line, so readers see an ordinary `error` event.
+ * becomes a last `{"type":"error",…}` line and a stream stopped from outside a last
+ * `{"type":"abort",…}` line, so readers see ordinary events.
  * @returns a fresh format for one response
  * @example
  * ```ts
  * await sendStream(res, events, { format: agentNdjson() })
  * ```
  */
-export function agentNdjson(): Format<AgentEvent> {
+export function agentNdjson(): AbortableAgentFormat {
   return {
     contentType: NDJSON_CONTENT_TYPE,
-    encode: (event) => JSON.stringify(event) + '\n',
-    encodeError: (error) =>
-      `{"type":"error","code":${JSON.stringify(error.code)},"message":${JSON.stringify(error.message)},"retryable":false}\n`,
+    encode: line,
+    encodeError(error) {
+      const event: ErrorEvent = { type: 'error', code: error.code, message: error.message, retryable: false };
+      return line(event);
+    },
+    encodeAbort: (reason) => line({ type: 'abort', reason }),
   };
 }

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import type { Format } from '../core/types.ts';
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
-import { AGENT_EVENT_TYPES, type AgentEvent } from './types.ts';
+import type { AbortableAgentFormat } from './agent-format.ts';
+import { AGENT_EVENT_TYPES, type AgentEvent, type ErrorEvent } from './types.ts';
 
 /** Options of {@link agentSse}. */
 export interface AgentSseOptions {
@@ -22,7 +22,8 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set(AGENT_EVENT_TYPES);
 /**
  * Agent events as native SSE: `event: <type>`, `id: <n>` (1, 2, 3 … within the stream, never
  * skipping) and `data: <the event JSON>`. An error after the first byte becomes an `error` event
- * with the next ID; idle streams get `: ping` comments. Stateful: make one per response.
+ * with the next ID, a stream stopped from outside an `abort` event; idle streams get `: ping`
+ * comments. Stateful: make one per response.
  * @param options - where numbering starts
  * @returns a fresh format for one response
  * @example
@@ -30,29 +31,31 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set(AGENT_EVENT_TYPES);
  * await sendStream(res, events, { format: agentSse() })
  * ```
  */
-export function agentSse(options: AgentSseOptions = {}): Format<AgentEvent> {
+export function agentSse(options: AgentSseOptions = {}): AbortableAgentFormat {
   const firstId = options.firstId ?? 1;
   if (!Number.isSafeInteger(firstId) || firstId < 0) {
     throw new RangeError(`Expected \`firstId\` to be a non-negative integer, got ${String(firstId)}.`);
   }
   let nextId = firstId;
+  function encode(event: AgentEvent): string {
+    // The type goes into the `event:` field as is; only known names (no CR/LF possible) get there.
+    if (!KNOWN_TYPES.has(event.type)) {
+      throw new TypeError(`Expected an agent event type (${AGENT_EVENT_TYPES.join(', ')}), got ${JSON.stringify(event.type)}.`);
+    }
+    // JSON.stringify never emits a raw line break, so the data is always one line. It runs
+    // before the id is taken: an event that cannot be encoded (a BigInt, a cycle) uses no id,
+    // so the error event that follows gets the next one and ids never skip.
+    const data = JSON.stringify(event);
+    return `event: ${event.type}\nid: ${nextId++}\ndata: ${data}\n\n`;
+  }
   return {
     contentType: SSE_CONTENT_TYPE,
     heartbeat: KEEP_ALIVE_COMMENT,
-    encode(event) {
-      // The type goes into the `event:` field as is; only known names (no CR/LF possible) get there.
-      if (!KNOWN_TYPES.has(event.type)) {
-        throw new TypeError(`Expected an agent event type (${AGENT_EVENT_TYPES.join(', ')}), got ${JSON.stringify(event.type)}.`);
-      }
-      // JSON.stringify never emits a raw line break, so the data is always one line. It runs
-      // before the id is taken: an event that cannot be encoded (a BigInt, a cycle) uses no id,
-      // so the error event that follows gets the next one and ids never skip.
-      const data = JSON.stringify(event);
-      return `event: ${event.type}\nid: ${nextId++}\ndata: ${data}\n\n`;
-    },
+    encode,
     encodeError(error) {
-      const data = `{"type":"error","code":${JSON.stringify(error.code)},"message":${JSON.stringify(error.message)},"retryable":false}`;
-      return `event: error\nid: ${nextId++}\ndata: ${data}\n\n`;
+      const event: ErrorEvent = { type: 'error', code: error.code, message: error.message, retryable: false };
+      return encode(event);
     },
+    encodeAbort: (reason) => encode({ type: 'abort', reason }),
   };
 }

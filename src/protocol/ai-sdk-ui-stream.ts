@@ -4,9 +4,9 @@
  * @see https://ai-sdk.dev/docs/ai-sdk-ui/stream-protocol#ui-message-stream-protocol
  * @module
  */
-import type { Format } from '../core/types.ts';
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
+import type { AbortableAgentFormat } from './agent-format.ts';
 import type { AgentEvent, Usage } from './types.ts';
 import { usageOf } from './usage.ts';
 
@@ -28,12 +28,43 @@ export interface AiSdkUiStreamOptions {
   sendUsage?: boolean;
 }
 
-const json = JSON.stringify;
+/** Provider metadata on a part: values of any JSON shape under a provider key. */
+type ProviderMetadata = Record<string, Record<string, unknown>>;
+
+/** The `UIMessageChunk`s this codec sends (ai: `ui-message-chunks.ts`), typed so each frame is checked. */
+type UiChunk =
+  | { type: 'start'; messageId?: string }
+  | { type: 'start-step' }
+  | { type: 'finish-step' }
+  | { type: 'text-start' | 'text-end' | 'reasoning-start'; id: string }
+  | { type: 'reasoning-end'; id: string; providerMetadata?: ProviderMetadata }
+  | { type: 'text-delta' | 'reasoning-delta'; id: string; delta: string }
+  | { type: 'tool-input-start'; toolCallId: string; toolName: string }
+  | { type: 'tool-input-delta'; toolCallId: string; inputTextDelta: string }
+  | { type: 'tool-input-available'; toolCallId: string; toolName: string; input: unknown }
+  | { type: 'tool-output-available'; toolCallId: string; output: unknown }
+  | { type: 'tool-output-error'; toolCallId: string; errorText: string }
+  | { type: 'source-url'; sourceId: string; url: string; title: string | undefined; providerMetadata: ProviderMetadata | undefined }
+  | { type: 'source-document'; sourceId: string; mediaType: string; title: string; providerMetadata: ProviderMetadata | undefined }
+  | { type: `data-${string}`; id?: string; data: unknown }
+  | { type: 'message-metadata'; messageMetadata: unknown }
+  | { type: 'finish'; finishReason: string }
+  | { type: 'error'; errorText: string }
+  | { type: 'abort'; reason?: string };
+
+/** One chunk as one SSE frame: built as an object, serialized once (JSON has no raw line breaks). */
+function frame(chunk: UiChunk): string {
+  return `data: ${JSON.stringify(chunk)}\n\n`;
+}
+
+const FINISH_STEP = frame({ type: 'finish-step' });
+const START_STEP = frame({ type: 'start-step' });
 
 /**
  * The UI message stream v1 of the AI SDK: data-only SSE of `UIMessageChunk`s (`start`,
  * `start-step`, `text-*`, `reasoning-*`, `tool-input-*`, `tool-output-*`, `source-*`, `data-*`,
- * `finish`, `error`, `abort`), ending with `data: [DONE]`. Progress becomes a `data-progress` part
+ * `finish`, `error`, `abort`), ending with `data: [DONE]`; a stream stopped from outside ends with
+ * `abort` and `[DONE]` too. Progress becomes a `data-progress` part
  * (reconciled by its ID, so the client shows the latest), a `data` event a `data-<name>` part.
  * A delta whose part was never started is started first, and parts still open at the end are
  * ended, so the client's strict part bookkeeping never fails. Stateful: make one per response.
@@ -44,7 +75,7 @@ const json = JSON.stringify;
  * await sendStream(res, events, { format: aiSdkUiStream() })
  * ```
  */
-export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): Format<AgentEvent> {
+export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AbortableAgentFormat {
   let started = false;
   let ended = false;
   let stepOpen = false;
@@ -55,128 +86,125 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): Format<AgentE
 
   function start(messageId: string | undefined): string {
     started = true;
-    return messageId === undefined ? 'data: {"type":"start"}\n\n' : `data: {"type":"start","messageId":${json(messageId)}}\n\n`;
+    return frame(messageId === undefined ? { type: 'start' } : { type: 'start', messageId });
   }
   function closeOpenParts(): string {
     let out = '';
-    for (const id of openText) out += `data: {"type":"text-end","id":${json(id)}}\n\n`;
-    for (const id of openReasoning) out += `data: {"type":"reasoning-end","id":${json(id)}}\n\n`;
+    for (const id of openText) out += frame({ type: 'text-end', id });
+    for (const id of openReasoning) out += frame({ type: 'reasoning-end', id });
     openText.clear();
     openReasoning.clear();
     return out;
   }
-  function end(last: string): string {
+  function end(last: UiChunk): string {
     ended = true;
     let out = closeOpenParts();
-    if (stepOpen) out += 'data: {"type":"finish-step"}\n\n';
+    if (stepOpen) out += FINISH_STEP;
     stepOpen = false;
-    if (options.sendUsage === true && usage !== undefined) {
-      out += `data: {"type":"message-metadata","messageMetadata":{"usage":${json(usage)}}}\n\n`;
-    }
-    return out + last + AI_SDK_DONE;
+    if (options.sendUsage === true && usage !== undefined) out += frame({ type: 'message-metadata', messageMetadata: { usage } });
+    return out + frame(last) + AI_SDK_DONE;
   }
 
   function encodeEvent(event: AgentEvent): string {
     switch (event.type) {
       case 'text-delta': {
-        const head = openText.has(event.id) ? '' : (openText.add(event.id), `data: {"type":"text-start","id":${json(event.id)}}\n\n`);
-        return `${head}data: {"type":"text-delta","id":${json(event.id)},"delta":${json(event.delta)}}\n\n`;
+        const head = openText.has(event.id) ? '' : (openText.add(event.id), frame({ type: 'text-start', id: event.id }));
+        return head + frame({ type: 'text-delta', id: event.id, delta: event.delta });
       }
       case 'reasoning-delta': {
-        const head = openReasoning.has(event.id)
-          ? ''
-          : (openReasoning.add(event.id), `data: {"type":"reasoning-start","id":${json(event.id)}}\n\n`);
-        return `${head}data: {"type":"reasoning-delta","id":${json(event.id)},"delta":${json(event.delta)}}\n\n`;
+        const head = openReasoning.has(event.id) ? '' : (openReasoning.add(event.id), frame({ type: 'reasoning-start', id: event.id }));
+        return head + frame({ type: 'reasoning-delta', id: event.id, delta: event.delta });
       }
       case 'tool-call-delta':
         // The AI SDK fails on input deltas of a call it has not seen start; such a call's input
         // arrives whole with its `tool-call` event.
         if (!startedTools.has(event.toolCallId)) return '';
-        return `data: {"type":"tool-input-delta","toolCallId":${json(event.toolCallId)},"inputTextDelta":${json(event.delta)}}\n\n`;
+        return frame({ type: 'tool-input-delta', toolCallId: event.toolCallId, inputTextDelta: event.delta });
       case 'message-start':
         return '';
       case 'text-start':
         if (openText.has(event.id)) return '';
         openText.add(event.id);
-        return `data: {"type":"text-start","id":${json(event.id)}}\n\n`;
+        return frame({ type: 'text-start', id: event.id });
       case 'text-end':
         if (!openText.delete(event.id)) return '';
-        return `data: {"type":"text-end","id":${json(event.id)}}\n\n`;
+        return frame({ type: 'text-end', id: event.id });
       case 'reasoning-start':
         if (openReasoning.has(event.id)) return '';
         openReasoning.add(event.id);
-        return `data: {"type":"reasoning-start","id":${json(event.id)}}\n\n`;
-      case 'reasoning-end': {
+        return frame({ type: 'reasoning-start', id: event.id });
+      case 'reasoning-end':
         if (!openReasoning.delete(event.id)) return '';
         // The AI SDK's Anthropic provider keeps the thinking signature in provider metadata.
-        const metadata = event.signature === undefined ? '' : `,"providerMetadata":{"anthropic":{"signature":${json(event.signature)}}}`;
-        return `data: {"type":"reasoning-end","id":${json(event.id)}${metadata}}\n\n`;
-      }
+        return frame(
+          event.signature === undefined
+            ? { type: 'reasoning-end', id: event.id }
+            : { type: 'reasoning-end', id: event.id, providerMetadata: { anthropic: { signature: event.signature } } },
+        );
       case 'tool-call-start':
         if (startedTools.has(event.toolCallId)) return '';
         startedTools.add(event.toolCallId);
-        return `data: {"type":"tool-input-start","toolCallId":${json(event.toolCallId)},"toolName":${json(event.toolName)}}\n\n`;
+        return frame({ type: 'tool-input-start', toolCallId: event.toolCallId, toolName: event.toolName });
       case 'tool-call':
-        return `data: ${json({ type: 'tool-input-available', toolCallId: event.toolCallId, toolName: event.toolName, input: event.input ?? {} })}\n\n`;
+        return frame({ type: 'tool-input-available', toolCallId: event.toolCallId, toolName: event.toolName, input: event.input ?? {} });
       case 'tool-result':
-        return `data: ${json({ type: 'tool-output-available', toolCallId: event.toolCallId, output: event.output ?? null })}\n\n`;
+        return frame({ type: 'tool-output-available', toolCallId: event.toolCallId, output: event.output ?? null });
       case 'tool-error':
-        return `data: {"type":"tool-output-error","toolCallId":${json(event.toolCallId)},"errorText":${json(event.message)}}\n\n`;
+        return frame({ type: 'tool-output-error', toolCallId: event.toolCallId, errorText: event.message });
       case 'source': {
         // What the UI parts cannot hold (snippet, score) travels in provider metadata under `sluice`.
         const extra: Record<string, string | number> = {};
         if (event.snippet !== undefined) extra.snippet = event.snippet;
         if (event.score !== undefined) extra.score = event.score;
         const metadata = event.snippet === undefined && event.score === undefined ? undefined : { sluice: extra };
-        const chunk =
+        return frame(
           event.url !== undefined
             ? { type: 'source-url', sourceId: event.id, url: event.url, title: event.title, providerMetadata: metadata }
-            : { type: 'source-document', sourceId: event.id, mediaType: 'text/plain', title: event.title ?? event.id, providerMetadata: metadata };
-        return `data: ${json(chunk)}\n\n`;
+            : { type: 'source-document', sourceId: event.id, mediaType: 'text/plain', title: event.title ?? event.id, providerMetadata: metadata },
+        );
       }
       case 'progress':
-        return `data: ${json({
-          type: 'data-progress',
-          id: event.id ?? 'progress',
-          data: { done: event.done, total: event.total, message: event.message },
-        })}\n\n`;
+        return frame({ type: 'data-progress', id: event.id ?? 'progress', data: { done: event.done, total: event.total, message: event.message } });
       case 'data':
-        return `data: ${json({ type: `data-${event.name}`, data: event.data ?? null })}\n\n`;
+        return frame({ type: `data-${event.name}`, data: event.data ?? null });
       case 'step-start': {
-        const head = stepOpen ? closeOpenParts() + 'data: {"type":"finish-step"}\n\n' : '';
+        const head = stepOpen ? closeOpenParts() + FINISH_STEP : '';
         stepOpen = true;
-        return head + 'data: {"type":"start-step"}\n\n';
+        return head + START_STEP;
       }
       case 'step-finish':
         if (!stepOpen) return '';
         stepOpen = false;
-        return closeOpenParts() + 'data: {"type":"finish-step"}\n\n';
+        return closeOpenParts() + FINISH_STEP;
       case 'usage':
         usage = usageOf(event);
         return '';
       case 'finish':
         if (event.usage !== undefined) usage = event.usage;
-        return end(`data: {"type":"finish","finishReason":${json(event.finishReason)}}\n\n`);
+        return end({ type: 'finish', finishReason: event.finishReason });
       case 'error':
-        return end(`data: {"type":"error","errorText":${json(event.message)}}\n\n`);
+        return end({ type: 'error', errorText: event.message });
       case 'abort':
-        return end(event.reason === undefined ? 'data: {"type":"abort"}\n\n' : `data: {"type":"abort","reason":${json(event.reason)}}\n\n`);
+        return end(event.reason === undefined ? { type: 'abort' } : { type: 'abort', reason: event.reason });
     }
+  }
+
+  function encode(event: AgentEvent): string {
+    if (ended) return '';
+    const body = encodeEvent(event);
+    if (started) return body;
+    return start(event.type === 'message-start' ? event.messageId : options.messageId) + body;
   }
 
   return {
     contentType: SSE_CONTENT_TYPE,
     headers: AI_SDK_UI_STREAM_HEADERS,
     heartbeat: KEEP_ALIVE_COMMENT,
-    encode(event) {
-      if (ended) return '';
-      const body = encodeEvent(event);
-      if (started) return body;
-      return start(event.type === 'message-start' ? event.messageId : options.messageId) + body;
-    },
+    encode,
     encodeError(error) {
       if (ended) return '';
-      return (started ? '' : start(options.messageId)) + end(`data: {"type":"error","errorText":${json(error.message)}}\n\n`);
+      return (started ? '' : start(options.messageId)) + end({ type: 'error', errorText: error.message });
     },
+    encodeAbort: (reason) => encode({ type: 'abort', reason }),
   };
 }

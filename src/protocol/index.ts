@@ -7,6 +7,7 @@
 export { AGENT_EVENT_TYPES, TERMINAL_EVENT_TYPES, isTerminalEvent } from './types.ts';
 export type * from './types.ts';
 export { agentEventSchema, usageSchema, finishReasonSchema, parseAgentEvent, AgentEventParseError } from './schema.ts';
+export type { AbortableAgentFormat } from './agent-format.ts';
 export { agentSse } from './agent-sse.ts';
 export type { AgentSseOptions } from './agent-sse.ts';
 export { agentNdjson, NDJSON_CONTENT_TYPE } from './agent-ndjson.ts';
@@ -20,6 +21,8 @@ export type { AgUiOptions } from './ag-ui.ts';
 export { openaiChunks, toOpenAiFinishReason, toOpenAiUsage, OPENAI_DONE } from './openai-chunks.ts';
 export type { OpenAiChunksOptions, OpenAiFinishReason } from './openai-chunks.ts';
 export { toChatCompletion } from './to-chat-completion.ts';
+export { PROTOCOL_ERROR_CODES } from './errors.ts';
+export type { ProtocolErrorCode } from './errors.ts';
 export type { ChatCompletion, ChatCompletionOptions } from './to-chat-completion.ts';
 export { createMessageAccumulator, accumulateAgentEvents } from './message-accumulator.ts';
 export type { AccumulatedMessage, AccumulatedToolCall, MessageAccumulator } from './message-accumulator.ts';

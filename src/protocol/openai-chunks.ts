@@ -4,9 +4,9 @@
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  * @module
  */
-import type { Format } from '../core/types.ts';
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
+import type { AbortableAgentFormat } from './agent-format.ts';
 import type { AgentEvent, FinishReason, Usage } from './types.ts';
 import { usageOf } from './usage.ts';
 
@@ -82,12 +82,31 @@ export function toOpenAiUsage(usage: Usage): {
   };
 }
 
-/** OpenAI's error body for an error after the first byte: `{"error":{message,type,code}}`. */
-function errorLine(message: string, type: string, code: string): string {
-  return `data: {"error":{"message":${JSON.stringify(message)},"type":${JSON.stringify(type)},"code":${JSON.stringify(code)}}}\n\n`;
+/** One SSE frame of a JSON object, serialized once (JSON has no raw line breaks). */
+function frame(body: object): string {
+  return `data: ${JSON.stringify(body)}\n\n`;
 }
 
-const json = JSON.stringify;
+/** OpenAI's error body for an error after the first byte: `{"error":{message,type,code}}`. */
+function errorLine(message: string, type: string, code: string): string {
+  return frame({ error: { message, type, code } });
+}
+
+/** The abort signal of this format: an error with type and code `aborted`. */
+function abortLine(reason: string | undefined): string {
+  return errorLine(`The generation was stopped${reason === undefined ? '' : `: ${reason}`}.`, 'aborted', 'aborted');
+}
+
+/** A tool call's fragment in a chunk's `delta.tool_calls`. */
+interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments: string };
+}
+
+/** The `delta` of a chunk's one choice. */
+type ChunkDelta = { role?: 'assistant'; content?: string; refusal?: string; tool_calls?: ToolCallDelta[] } & Record<string, unknown>;
 
 /** The last line of an OpenAI stream. */
 export const OPENAI_DONE = 'data: [DONE]\n\n';
@@ -98,7 +117,7 @@ export const OPENAI_DONE = 'data: [DONE]\n\n';
  * fragments after), a last choice chunk with `finish_reason`, a usage chunk (`choices: []`) when
  * asked for and known, then `data: [DONE]`. An `error` event or a thrown error becomes
  * `data: {"error":{message,type,code}}`, which OpenAI's SDKs raise as an `APIError`; `abort`
- * becomes such an error with code `aborted`. Tool results, sources, progress and data have no
+ * becomes such an error with code `aborted`, as does a stream stopped from outside (`encodeAbort`). Tool results, sources, progress and data have no
  * place in this format and are left out. Stateful: make one per response.
  * @param options - the completion's ID, model and creation time, and what to include
  * @returns a fresh format for one response
@@ -108,13 +127,22 @@ export const OPENAI_DONE = 'data: [DONE]\n\n';
  * await sendStream(res, events, { format })
  * ```
  */
-export function openaiChunks(options: OpenAiChunksOptions): Format<AgentEvent> {
+export function openaiChunks(options: OpenAiChunksOptions): AbortableAgentFormat {
   if (!Number.isSafeInteger(options.created)) throw new TypeError(`Expected \`created\` to be Unix seconds, got ${String(options.created)}.`);
   const reasoningField = options.reasoningField === undefined ? 'reasoning_content' : options.reasoningField;
-  const reasoningKey = reasoningField === false ? undefined : json(reasoningField);
-  // Every chunk shares its head and tail; only the delta changes, so it is spliced in as text.
-  const head = `data: {"id":${json(options.id)},"object":"chat.completion.chunk","created":${options.created},"model":${json(options.model)},"choices":[{"index":0,"delta":`;
-  const tail = ',"logprobs":null,"finish_reason":null}]}\n\n';
+  // Every chunk is this object with its one choice's delta and finish reason set, serialized once.
+  const choice: { index: 0; delta: ChunkDelta; logprobs: null; finish_reason: OpenAiFinishReason | null } = {
+    index: 0,
+    delta: {},
+    logprobs: null,
+    finish_reason: null,
+  };
+  const chunk = { id: options.id, object: 'chat.completion.chunk', created: options.created, model: options.model, choices: [choice] };
+  function chunkLine(delta: ChunkDelta, finishReason: OpenAiFinishReason | null = null): string {
+    choice.delta = delta;
+    choice.finish_reason = finishReason;
+    return frame(chunk);
+  }
   let started = false;
   let ended = false;
   let usage: Usage | undefined;
@@ -125,22 +153,22 @@ export function openaiChunks(options: OpenAiChunksOptions): Format<AgentEvent> {
   function toolStart(toolCallId: string, toolName: string, args: string): string {
     const index = tools.size;
     tools.set(toolCallId, { index, sentArguments: args !== '' });
-    return `${head}{"tool_calls":[{"index":${index},"id":${json(toolCallId)},"type":"function","function":{"name":${json(toolName)},"arguments":${json(args)}}}]}${tail}`;
+    return chunkLine({ tool_calls: [{ index, id: toolCallId, type: 'function', function: { name: toolName, arguments: args } }] });
   }
 
   function encodeEvent(event: AgentEvent): string {
     switch (event.type) {
       case 'text-delta':
         if (event.delta === '') return '';
-        return `${head}{"${refusals.has(event.id) ? 'refusal' : 'content'}":${json(event.delta)}}${tail}`;
+        return chunkLine(refusals.has(event.id) ? { refusal: event.delta } : { content: event.delta });
       case 'reasoning-delta':
-        if (reasoningKey === undefined || event.delta === '') return '';
-        return `${head}{${reasoningKey}:${json(event.delta)}}${tail}`;
+        if (reasoningField === false || event.delta === '') return '';
+        return chunkLine({ [reasoningField]: event.delta });
       case 'tool-call-delta': {
         const tool = tools.get(event.toolCallId);
         if (tool === undefined || event.delta === '') return '';
         tool.sentArguments = true;
-        return `${head}{"tool_calls":[{"index":${tool.index},"function":{"arguments":${json(event.delta)}}}]}${tail}`;
+        return chunkLine({ tool_calls: [{ index: tool.index, function: { arguments: event.delta } }] });
       }
       case 'text-start':
         if (event.refusal === true) refusals.add(event.id);
@@ -149,11 +177,11 @@ export function openaiChunks(options: OpenAiChunksOptions): Format<AgentEvent> {
         return tools.has(event.toolCallId) ? '' : toolStart(event.toolCallId, event.toolName, '');
       case 'tool-call': {
         const tool = tools.get(event.toolCallId);
-        const args = json(event.input ?? {}) as string;
+        const args = JSON.stringify(event.input ?? {});
         if (tool === undefined) return toolStart(event.toolCallId, event.toolName, args);
         if (tool.sentArguments) return '';
         tool.sentArguments = true;
-        return `${head}{"tool_calls":[{"index":${tool.index},"function":{"arguments":${json(args)}}}]}${tail}`;
+        return chunkLine({ tool_calls: [{ index: tool.index, function: { arguments: args } }] });
       }
       case 'usage':
         usage = usageOf(event);
@@ -162,10 +190,8 @@ export function openaiChunks(options: OpenAiChunksOptions): Format<AgentEvent> {
         ended = true;
         if (event.usage !== undefined) usage = event.usage;
         const reason = toOpenAiFinishReason(event.finishReason, event.rawFinishReason);
-        let out = `${head}{},"logprobs":null,"finish_reason":"${reason}"}]}\n\n`;
-        if (options.includeUsage === true && usage !== undefined) {
-          out += `data: {"id":${json(options.id)},"object":"chat.completion.chunk","created":${options.created},"model":${json(options.model)},"choices":[],"usage":${json(toOpenAiUsage(usage))}}\n\n`;
-        }
+        let out = chunkLine({}, reason);
+        if (options.includeUsage === true && usage !== undefined) out += frame({ ...chunk, choices: [], usage: toOpenAiUsage(usage) });
         return out + OPENAI_DONE;
       }
       case 'error':
@@ -173,7 +199,7 @@ export function openaiChunks(options: OpenAiChunksOptions): Format<AgentEvent> {
         return errorLine(event.message, event.providerType ?? 'server_error', event.providerCode ?? event.code);
       case 'abort':
         ended = true;
-        return errorLine(`The generation was stopped${event.reason === undefined ? '' : `: ${event.reason}`}.`, 'aborted', 'aborted');
+        return abortLine(event.reason);
       default:
         // message-start, text-end, reasoning start/end, tool results and errors, sources, progress,
         // data and steps have no OpenAI chunk.
@@ -188,12 +214,18 @@ export function openaiChunks(options: OpenAiChunksOptions): Format<AgentEvent> {
       if (ended) return '';
       if (started) return encodeEvent(event);
       started = true;
-      return `${head}{"role":"assistant","content":""}${tail}` + encodeEvent(event);
+      return chunkLine({ role: 'assistant', content: '' }) + encodeEvent(event);
     },
     encodeError(error) {
       if (ended) return '';
       ended = true;
       return errorLine(error.message, 'server_error', error.code);
+    },
+    // Like encodeError, no role chunk first: the SDK raises the error whatever came before it.
+    encodeAbort(reason) {
+      if (ended) return '';
+      ended = true;
+      return abortLine(reason);
     },
   };
 }

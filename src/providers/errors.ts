@@ -14,7 +14,7 @@ import type { ErrorEvent } from '../protocol/types.ts';
 export const PROVIDER_ERROR_CODES = {
   /** No API key: the server is misconfigured, not the client (500, not 401: the client's own credentials are fine). */
   provider_api_key_missing: 500,
-  /** `openai-compatible` without a base URL (`OPENAI_BASE_URL`). */
+  /** `openai-compatible` without a base URL (`OPENAI_COMPATIBLE_BASE_URL`, or `OPENAI_BASE_URL` as a fallback). */
   provider_base_url_missing: 500,
   /** The provider rejected sluice's API key (upstream 401/403). The client did nothing wrong: 502. */
   provider_auth_failed: 502,

@@ -5,8 +5,9 @@
  * - `createOpenAIProvider()`: Chat Completions; the Responses API with `api: 'responses'` or a
  *   call's `providerOptions.openai.api = 'responses'`. Key `OPENAI_API_KEY`, base URL `OPENAI_BASE_URL`.
  * - `createAnthropicProvider()`: Messages. Key `ANTHROPIC_API_KEY`, base URL `ANTHROPIC_BASE_URL`.
- * - `createOpenAICompatibleProvider()`: Chat Completions against `OPENAI_BASE_URL` (required);
- *   `OPENAI_API_KEY` optional.
+ * - `createOpenAICompatibleProvider()`: Chat Completions against `OPENAI_COMPATIBLE_BASE_URL` with
+ *   `OPENAI_COMPATIBLE_API_KEY` (optional); when that URL is unset, `OPENAI_BASE_URL` with
+ *   `OPENAI_API_KEY`. `OPENAI_API_KEY` is never sent to a base URL of its own.
  *
  * Every stream starts with `message-start` and ends with one `finish` or `error`. Failures before
  * the first event are retried when retryable (`maxRetries`, honouring `Retry-After`) and then

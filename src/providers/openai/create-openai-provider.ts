@@ -37,20 +37,45 @@ export interface OpenAIProviderOptions extends ReliabilityOptions {
   api?: OpenAIApi;
 }
 
+/** Where an OpenAI-family call goes and with which key, read at each call (so the environment may change). */
+export interface OpenAIConnection {
+  /** The key, or undefined to send no `Authorization` header. */
+  apiKey: string | undefined;
+  /** The base URL, without a trailing slash. */
+  baseURL: string;
+  /** The variable holding the key, named when the key is rejected. */
+  keyVariable: string;
+}
+
 /** How an OpenAI-family provider differs (OpenAI itself, or an OpenAI-compatible server). */
-export interface OpenAIFamilySettings extends OpenAIProviderOptions {
+export interface OpenAIFamilySettings extends Omit<OpenAIProviderOptions, 'apiKey' | 'baseURL'> {
   /** `openai` or `openai-compatible`: the model prefix and the `providerOptions` key. */
   provider: string;
   /** The name in messages. */
   label: string;
-  /** Whether a missing key is an error (OpenAI) or fine (local servers). */
-  requireApiKey: boolean;
-  /** Whether a missing base URL is an error. */
-  requireBaseURL: boolean;
+  /** The base URL and key of a call, or the configuration error that stops it before any byte is sent. */
+  connect(): OpenAIConnection | ProviderConfigError;
   maxTokensField: 'max_completion_tokens' | 'max_tokens';
 }
 
-const OPENAI_BASE_URL = 'https://api.openai.com/v1';
+const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+/**
+ * The `openai:` connection: `apiKey` or `OPENAI_API_KEY` (required), `baseURL` or `OPENAI_BASE_URL`,
+ * else OpenAI's own API.
+ */
+function connectOpenAI(options: OpenAIProviderOptions): OpenAIConnection | ProviderConfigError {
+  const apiKey = options.apiKey ?? readEnv('OPENAI_API_KEY');
+  if (apiKey === undefined) {
+    return new ProviderConfigError(
+      'provider_api_key_missing',
+      'OPENAI_API_KEY',
+      'OPENAI_API_KEY is not set: the OpenAI provider needs an API key. Set OPENAI_API_KEY or pass `apiKey` to createOpenAIProvider().',
+    );
+  }
+  const baseURL = options.baseURL ?? readEnv('OPENAI_BASE_URL') ?? OPENAI_DEFAULT_BASE_URL;
+  return { apiKey, baseURL: baseURL.replace(/\/+$/, ''), keyVariable: 'OPENAI_API_KEY' };
+}
 
 /**
  * The shared body of the `openai` and `openai-compatible` providers.
@@ -64,26 +89,9 @@ export function createOpenAIFamilyProvider(settings: OpenAIFamilySettings): Prov
     throw new TypeError(`Expected \`api\` to be 'chat' or 'responses', got \`${String(defaultApi)}\`.`);
   }
   return (request: ChatRequest, { signal } = {}) => {
-    const apiKey = settings.apiKey ?? readEnv('OPENAI_API_KEY');
-    const baseURL = (settings.baseURL ?? readEnv('OPENAI_BASE_URL') ?? (settings.requireBaseURL ? undefined : OPENAI_BASE_URL))?.replace(/\/+$/, '');
-    if (apiKey === undefined && settings.requireApiKey) {
-      return failedStream(
-        new ProviderConfigError(
-          'provider_api_key_missing',
-          'OPENAI_API_KEY',
-          `OPENAI_API_KEY is not set: the ${settings.label} provider needs an API key. Set OPENAI_API_KEY or pass \`apiKey\` to createOpenAIProvider().`,
-        ),
-      );
-    }
-    if (baseURL === undefined) {
-      return failedStream(
-        new ProviderConfigError(
-          'provider_base_url_missing',
-          'OPENAI_BASE_URL',
-          `OPENAI_BASE_URL is not set: the ${settings.label} provider needs the server's URL (e.g. http://localhost:11434/v1 for Ollama). Set OPENAI_BASE_URL or pass \`baseURL\`.`,
-        ),
-      );
-    }
+    const connection = settings.connect();
+    if (connection instanceof ProviderConfigError) return failedStream(connection);
+    const { apiKey, baseURL, keyVariable } = connection;
     const requested = request.providerOptions?.[settings.provider]?.['api'];
     const api = requested === 'responses' || requested === 'chat' ? requested : defaultApi;
     const model = `${settings.provider}:${request.model}`;
@@ -91,7 +99,7 @@ export function createOpenAIFamilyProvider(settings: OpenAIFamilySettings): Prov
       signal,
       reliability,
       fetch: settings.fetch ?? globalThis.fetch,
-      context: { provider: settings.provider, label: settings.label, url: `${baseURL}${api === 'chat' ? '/chat/completions' : '/responses'}`, keyVariable: 'OPENAI_API_KEY' },
+      context: { provider: settings.provider, label: settings.label, url: `${baseURL}${api === 'chat' ? '/chat/completions' : '/responses'}`, keyVariable },
     };
     const client = (fetchForCall: typeof fetch): OpenAI =>
       new OpenAI({
@@ -138,12 +146,12 @@ export function createOpenAIFamilyProvider(settings: OpenAIFamilySettings): Prov
  * ```
  */
 export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provider {
+  const { apiKey: _apiKey, baseURL: _baseURL, ...rest } = options;
   return createOpenAIFamilyProvider({
-    ...options,
+    ...rest,
     provider: 'openai',
     label: 'OpenAI',
-    requireApiKey: true,
-    requireBaseURL: false,
+    connect: () => connectOpenAI(options),
     maxTokensField: 'max_completion_tokens',
   });
 }

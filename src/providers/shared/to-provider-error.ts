@@ -31,6 +31,13 @@ function asString(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null;
 }
 
+/** The most characters of an upstream error message repeated in ours (the whole body stays in `responseBody`). */
+const MAX_UPSTREAM_MESSAGE_LENGTH = 1000;
+
+function truncate(text: string): string {
+  return text.length > MAX_UPSTREAM_MESSAGE_LENGTH ? `${text.slice(0, MAX_UPSTREAM_MESSAGE_LENGTH)}… (${text.length} characters)` : text;
+}
+
 const RATE_LIMIT_TYPES = new Set(['rate_limit_error', 'rate_limit_exceeded', 'requests', 'tokens']);
 const SERVER_ERROR_TYPES = new Set(['server_error', 'api_error', 'internal_error']);
 
@@ -103,7 +110,7 @@ export function providerErrorFromBody(
     errorCode === 'provider_auth_failed'
       ? // The upstream text may echo part of the key; say what to fix instead.
         `${where}: the API key was rejected (${type ?? code ?? 'unauthorized'}). Check ${context.keyVariable}.`
-      : `${where} (${type ?? code ?? 'error'}): ${upstreamMessage}`;
+      : `${where} (${type ?? code ?? 'error'}): ${truncate(upstreamMessage)}`;
   const retryAfterMs = parseRetryAfterMs(headers);
   return new ProviderError(errorCode, message, {
     provider: context.provider,
