@@ -159,7 +159,7 @@ describe('timeouts', () => {
     expect(() => createLimitedServer(() => undefined, { headersTimeoutMs: 2_000, requestTimeoutMs: 1_000 })).toThrow(RangeError);
     expect(() => createLimitedServer(() => undefined, { maxConnections: 0 })).toThrow(RangeError);
     expect(() => createLimitedServer(() => undefined, { idleTimeoutMs: -1 })).toThrow(RangeError);
-    expect(() => serverLimitsFromEnv({ SLUICE_REQUEST_TIMEOUT_MS: '30s' })).toThrow(/SLUICE_REQUEST_TIMEOUT_MS/);
+    expect(() => serverLimitsFromEnv({ SLUICE_REQUEST_TIMEOUT_MS: '30s' })).toThrow('Expected `SLUICE_REQUEST_TIMEOUT_MS` to be a whole number of milliseconds ≥ 0, got "30s".');
   });
 
   it('reads each limit from its SLUICE_* variable', () => {

@@ -24,7 +24,8 @@ export interface ServerLimits {
    */
   requestTimeoutMs?: number;
   /**
-   * Milliseconds a kept-alive connection waits for its next request. Env: `SLUICE_KEEP_ALIVE_TIMEOUT_MS`.
+   * Milliseconds a kept-alive connection waits for its next request (Node ≥ 24 adds its
+   * `keepAliveTimeoutBuffer`, 1 s, to what the server itself waits). Env: `SLUICE_KEEP_ALIVE_TIMEOUT_MS`.
    * @defaultValue 5000
    */
   keepAliveTimeoutMs?: number;
@@ -64,10 +65,12 @@ export const SERVER_LIMITS_ENV = {
 
 const KEYS = Object.keys(SERVER_LIMITS_ENV) as (keyof ServerLimits)[];
 
-function check(key: keyof ServerLimits, value: number, where: string): number {
+/** Checks one limit: whole milliseconds ≥ 0, or a connection count ≥ 1 (`Infinity` for none). */
+function check(key: keyof ServerLimits, value: number, where: string, given: unknown = value): number {
   const min = key === 'maxConnections' ? 1 : 0;
   if (!(Number.isInteger(value) && value >= min) && !(key === 'maxConnections' && value === Infinity)) {
-    throw new RangeError(`Expected \`${where}\` to be a whole number ≥ ${min}${key === 'maxConnections' ? '' : ' of milliseconds'}, got ${JSON.stringify(String(value)).slice(0, 40)}.`);
+    const what = key === 'maxConnections' ? 'a whole number of connections ≥ 1' : 'a whole number of milliseconds ≥ 0';
+    throw new RangeError(`Expected \`${where}\` to be ${what}, got ${JSON.stringify(String(given)).slice(0, 40)}.`);
   }
   return value;
 }
@@ -82,7 +85,7 @@ export function serverLimitsFromEnv(env: Readonly<Record<string, string | undefi
   const limits: ServerLimits = {};
   for (const key of KEYS) {
     const raw = env[SERVER_LIMITS_ENV[key]]?.trim();
-    if (raw) limits[key] = check(key, Number(raw), SERVER_LIMITS_ENV[key]);
+    if (raw) limits[key] = check(key, Number(raw), SERVER_LIMITS_ENV[key], raw);
   }
   return limits;
 }
