@@ -3,9 +3,10 @@
  *
  * @module
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isSluiceError } from '../core/errors.ts';
-import { HttpError, sendError, sendJson } from './http-error.ts';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { isAbortError, isSluiceError } from '../core/errors.ts';
+import { HttpError, quote, sendError, sendJson } from './http-error.ts';
+import { createLimitedServer, SERVER_LIMITS_ENV, serverLimitsFromEnv, type ServerLimits } from './limits.ts';
 import { Router } from './router.ts';
 import { createModelRegistry, type ModelRegistry } from './models.ts';
 import { chatRoutes } from './routes/chat.ts';
@@ -48,6 +49,12 @@ export function createApp(options: AppOptions = {}): AppHandler {
 
   /** Answers an error that escaped a route; errors without a status of their own are also reported. */
   const answerError = (res: ServerResponse, error: unknown): void => {
+    // An abort is the client leaving (or the stream being stopped), never a failure to report.
+    if (isAbortError(error)) {
+      if (!res.headersSent && !res.destroyed) sendError(res, error);
+      else res.destroy();
+      return;
+    }
     if (!isSluiceError(error) || error.status >= 500) onError(error);
     // After the head there is no status left to give: end the transfer as failed.
     if (res.headersSent) res.destroy();
@@ -60,7 +67,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
       url = new URL(req.url ?? '/', 'http://localhost');
     } catch {
       // Node only hands us request targets it could parse; a URL that still fails is a bad request.
-      sendError(res, new HttpError(400, 'bad_request', `The request target ${JSON.stringify(req.url)} is not a valid URL.`));
+      sendError(res, new HttpError(400, 'bad_request', `The request target ${quote(req.url ?? '')} is not a valid URL.`));
       return;
     }
     try {
@@ -73,24 +80,39 @@ export function createApp(options: AppOptions = {}): AppHandler {
   };
 }
 
-/** Options of {@link serve}. */
-export interface ServeOptions extends AppOptions {
+/**
+ * Options of {@link serve}: the app's, where to listen, and the server's defences (timeouts and the
+ * connection cap, each also read from its `SLUICE_*` variable; see {@link ServerLimits}).
+ */
+export interface ServeOptions extends AppOptions, ServerLimits {
   /** @defaultValue `process.env.PORT` or 3000 */
   port?: number;
-  /** @defaultValue all interfaces */
+  /** @defaultValue `process.env.HOST` or `127.0.0.1` (`0.0.0.0` exposes the server) */
   host?: string;
 }
 
 /**
- * Starts the app.
+ * Starts the app on a server that defends itself against slow, idle and too many clients.
+ * @param options - app options, port and host, limits
  * @returns the listening server
+ * @example
+ * ```ts
+ * const server = await serve({ port: 3000, maxConnections: 5000 });
+ * ```
  */
 export function serve(options: ServeOptions = {}): Promise<Server> {
-  const server = createServer(createApp(options));
+  const fromEnv = serverLimitsFromEnv(process.env);
+  const limits: ServerLimits = {};
+  for (const key of Object.keys(SERVER_LIMITS_ENV) as (keyof ServerLimits)[]) {
+    const value = options[key] ?? fromEnv[key];
+    if (value !== undefined) limits[key] = value;
+  }
+  const server = createLimitedServer(createApp(options), limits);
   const port = options.port ?? Number(process.env.PORT ?? 3000);
+  const host = options.host ?? (process.env.HOST?.trim() || '127.0.0.1');
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, options.host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve(server);
     });

@@ -17,6 +17,35 @@ export class HttpError extends SluiceError {
   }
 }
 
+/** The most characters of a client's input an error message quotes. */
+export const MAX_QUOTED_INPUT = 100;
+
+/**
+ * Cuts a text that may hold a client's input to {@link MAX_QUOTED_INPUT} characters, with an
+ * ellipsis, so a 1 MB model name or header never comes back as a 1 MB error.
+ * @param text - the client's input, or a message quoting it
+ * @returns the text, at most 100 characters and an ellipsis
+ */
+export function truncate(text: string): string {
+  // Code points, not UTF-16 units, so the cut never leaves half a surrogate pair.
+  const head = text.slice(0, MAX_QUOTED_INPUT * 2);
+  const points = Array.from(head);
+  return points.length > MAX_QUOTED_INPUT || head.length < text.length ? `${points.slice(0, MAX_QUOTED_INPUT).join('')}…` : text;
+}
+
+/**
+ * Quotes a client's input for an error message: {@link truncate}d, as a JSON string literal.
+ * @param value - the client's input
+ * @returns the quoted value
+ * @example
+ * ```ts
+ * quote('x'.repeat(1e6)); // '"xxxx…"': the first 100 characters, then an ellipsis
+ * ```
+ */
+export function quote(value: string): string {
+  return JSON.stringify(truncate(value));
+}
+
 /**
  * Sends any error as a JSON error response (when the head was not sent yet).
  * @param res - the response

@@ -9,7 +9,7 @@ import { createLocalProvider } from '../providers/local/index.ts';
 import { createOpenAICompatibleProvider } from '../providers/openai-compatible/create-openai-compatible-provider.ts';
 import { createOpenAIProvider } from '../providers/openai/create-openai-provider.ts';
 import type { Provider } from '../providers/types.ts';
-import { HttpError } from './http-error.ts';
+import { HttpError, quote } from './http-error.ts';
 
 /** A model name resolved to its provider. */
 export interface ResolvedModel {
@@ -79,11 +79,11 @@ export function createModelRegistry(options: ModelRegistryOptions = {}): ModelRe
       if ((PREFIXES as readonly string[]).includes(prefix) && modelId !== '') {
         return { name: full, modelId, provider: provider(prefix as (typeof PREFIXES)[number]) };
       }
-      const hint = colon === -1 && full !== '' ? ` Did you mean "openai:${full}" or "anthropic:${full}"?` : '';
+      const hint = colon === -1 && full !== '' ? ` Did you mean ${quote(`openai:${full}`)} or ${quote(`anthropic:${full}`)}?` : '';
       throw new HttpError(
         400,
         'unknown_model',
-        `Unknown model "${full}". Models are named "local", "openai:<model>", "anthropic:<model>" or "openai-compatible:<model>".${hint}`,
+        `Unknown model ${quote(full)}. Models are named "local", "openai:<model>", "anthropic:<model>" or "openai-compatible:<model>".${hint}`,
       );
     },
     list() {

@@ -1,12 +1,13 @@
 /**
  * Reads a JSON request body with a size limit and validates it with a zod schema, answering
- * 413, 415 or 400 with a clear message when it cannot.
+ * 413, 415 or 400 with a clear message when it cannot. A client that leaves mid-body is an abort
+ * (an `AbortError`), not a failure: nothing is logged for it.
  *
  * @module
  */
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
-import { HttpError } from './http-error.ts';
+import { HttpError, quote, truncate } from './http-error.ts';
 
 /**
  * Stops reading a body we refuse: the rest is discarded without buffering, so the 413 can still be
@@ -18,6 +19,8 @@ function refuseRest(req: IncomingMessage): void {
 }
 
 const CLOSE = { connection: 'close' };
+const IDENTITY = /^\s*identity\s*$/i;
+
 
 /** The default limit of a request body. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -33,11 +36,12 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema: S, limit = DEFAULT_BODY_LIMIT): Promise<z.infer<S>> {
   const type = req.headers['content-type'] ?? '';
   const encoding = req.headers['content-encoding'];
-  if (encoding !== undefined && encoding !== 'identity') {
-    throw new HttpError(415, 'unsupported_media_type', `Compressed request bodies (Content-Encoding: ${encoding}) are not accepted; send plain JSON.`);
+  // Content codings are case-insensitive tokens (RFC 9110 §8.4.1): `IDENTITY` is `identity`.
+  if (encoding !== undefined && !IDENTITY.test(encoding)) {
+    throw new HttpError(415, 'unsupported_media_type', `Compressed request bodies (Content-Encoding: ${quote(encoding)}) are not accepted; send plain JSON.`);
   }
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
-    throw new HttpError(415, 'unsupported_media_type', `Expected a JSON body (Content-Type: application/json), got ${type === '' ? 'no Content-Type' : `"${type}"`}.`);
+    throw new HttpError(415, 'unsupported_media_type', `Expected a JSON body (Content-Type: application/json), got ${type === '' ? 'no Content-Type' : quote(type)}.`);
   }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
@@ -61,29 +65,38 @@ export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema
       done();
       resolve(Buffer.concat(chunks, size));
     };
+    // The client left mid-body (`ECONNRESET` "aborted", or the request timeout cut it off): an
+    // abort, which the app answers with nothing and never logs.
     const onError = (error: Error): void => {
       done();
-      reject(error);
+      reject(new DOMException(`The client disconnected while sending the body (${error.message}).`, 'AbortError'));
+    };
+    const onClose = (): void => {
+      if (!req.complete) onError(new Error('closed'));
     };
     const done = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
+      req.off('close', onClose);
     };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
+    req.on('close', onClose);
   });
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
   } catch (error) {
-    throw new HttpError(400, 'invalid_json', `The body is not valid JSON: ${(error as Error).message}`, { cause: error });
+    // V8's message quotes the start of the body: cut it like any other echo of input.
+    throw new HttpError(400, 'invalid_json', `The body is not valid JSON: ${truncate((error as Error).message)}`, { cause: error });
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? `\`${issue.path.join('.')}\`` : 'the body';
+    // Paths can hold the client's own keys: cut like any echo of input (zod's messages never quote the input).
+    const where = issue && issue.path.length > 0 ? `\`${truncate(issue.path.join('.'))}\`` : 'the body';
     throw new HttpError(400, 'invalid_request', `Invalid ${where}: ${issue?.message ?? 'invalid value'}.`, { cause: parsed.error });
   }
   return parsed.data;

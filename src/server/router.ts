@@ -4,7 +4,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError } from './http-error.ts';
+import { HttpError, quote } from './http-error.ts';
 
 /** What a handler gets besides `req` and `res`. */
 export interface RouteContext {
@@ -46,7 +46,7 @@ export class Router {
           try {
             params[segment.slice(1)] = decodeURIComponent(part);
           } catch (error) {
-            throw new HttpError(400, 'bad_request', `The path segment "${part}" is not valid percent-encoding.`, { cause: error });
+            throw new HttpError(400, 'bad_request', `The path segment ${quote(part)} is not valid percent-encoding.`, { cause: error });
           }
         } else if (segment !== part) {
           ok = false;
@@ -59,8 +59,8 @@ export class Router {
       allowed.push(route.method);
     }
     if (allowed.length > 0) {
-      throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${pathname}; use ${allowed.join(' or ')}.`, { headers: { allow: allowed.join(', ') } });
+      throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${quote(pathname)}; use ${allowed.join(' or ')}.`, { headers: { allow: allowed.join(', ') } });
     }
-    throw new HttpError(404, 'not_found', `No route for ${method} ${pathname}.`);
+    throw new HttpError(404, 'not_found', `No route for ${method} ${quote(pathname)}.`);
   }
 }

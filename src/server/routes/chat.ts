@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isAbortError } from '../../core/errors.ts';
 import { sendStream } from '../../core/node/send-stream.ts';
 import type { Format } from '../../core/types.ts';
 import { agUi } from '../../protocol/ag-ui.ts';
@@ -109,6 +110,11 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       try {
         const completion = await toChatCompletion(source(controller.signal), meta);
         if (!res.destroyed) sendJson(res, 200, completion);
+      } catch (error) {
+        // The client left and the generation stopped for it: a disconnect, not a failure. There is
+        // nothing to log and no one to answer.
+        if (controller.signal.aborted && isAbortError(error)) return undefined;
+        throw error;
       } finally {
         res.off('close', onClose);
       }

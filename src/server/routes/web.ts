@@ -5,13 +5,17 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import { HttpError } from '../http-error.ts';
+import { HttpError, quote } from '../http-error.ts';
 import type { RouteHandler } from '../router.ts';
 import { PAGE_HTML } from '../web/page.ts';
 
 /** Layers the browser may load: they run on Web APIs only. */
 const BROWSER_LAYERS = new Set(['core', 'sse', 'protocol']);
-const FILE_NAME = /^[a-z0-9-]+\.js$/;
+// Plain names, and short: a name longer than the file system's limit (255 bytes) would make
+// `readFile` fail with ENAMETOOLONG, a 500 and a stack in the log instead of a 404.
+const FILE_NAME = /^[a-z0-9-]{1,100}\.js$/;
+/** File system answers that mean "no such asset" (a name the file system cannot hold is not there either). */
+const NOT_THERE = new Set(['ENOENT', 'ENAMETOOLONG', 'ENOTDIR', 'EISDIR']);
 // From src/server/routes/ and from dist/server/routes/ alike, the build is ../../../dist/.
 const DIST = new URL('../../../dist/', import.meta.url);
 
@@ -26,13 +30,13 @@ export const browserAsset: RouteHandler = async (_req, res, { params }) => {
   const layer = params.layer ?? '';
   const file = params.file ?? '';
   // Only known folders and plain file names: no path can leave the build folder.
-  if (!BROWSER_LAYERS.has(layer) || !FILE_NAME.test(file)) throw new HttpError(404, 'not_found', `No asset ${layer}/${file}.`);
+  if (!BROWSER_LAYERS.has(layer) || !FILE_NAME.test(file)) throw new HttpError(404, 'not_found', `No asset ${quote(`${layer}/${file}`)}.`);
   let body: Buffer;
   try {
     body = await readFile(new URL(`${layer}/${file}`, DIST));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new HttpError(404, 'not_found', `No asset ${layer}/${file} (is the build there? \`npm run build\`).`, { cause: error });
+    if (NOT_THERE.has((error as NodeJS.ErrnoException).code ?? '')) {
+      throw new HttpError(404, 'not_found', `No asset ${quote(`${layer}/${file}`)} (is the build there? \`npm run build\`).`, { cause: error });
     }
     throw error;
   }

@@ -1,0 +1,144 @@
+/**
+ * The server's defences against slow, idle and too many clients: a Node `http` server with
+ * timeouts on receiving requests, on idle connections, and a cap on open connections that
+ * answers `503 overloaded` instead of dropping the connection.
+ *
+ * @module
+ */
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { HttpError, sendError } from './http-error.ts';
+
+/** Timeouts and the connection cap of {@link createLimitedServer}. */
+export interface ServerLimits {
+  /**
+   * Milliseconds a client has to send a request's headers (a "slow loris" sending them a byte at a
+   * time is answered 408 and closed). `0` turns it off. Env: `SLUICE_HEADERS_TIMEOUT_MS`.
+   * @defaultValue 10000, or `requestTimeoutMs` when that is shorter
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Milliseconds a client has to send a whole request, body included. It covers receiving the
+   * request only: a response may stream for hours. `0` turns it off. Env: `SLUICE_REQUEST_TIMEOUT_MS`.
+   * @defaultValue 30000
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Milliseconds a kept-alive connection waits for its next request (Node ≥ 24 adds its
+   * `keepAliveTimeoutBuffer`, 1 s, to what the server itself waits). Env: `SLUICE_KEEP_ALIVE_TIMEOUT_MS`.
+   * @defaultValue 5000
+   */
+  keepAliveTimeoutMs?: number;
+  /**
+   * Milliseconds a new connection may stay silent before its first request. Never applies while a
+   * request is in flight (a stream pausing between events is not idle). `0` turns it off.
+   * Env: `SLUICE_IDLE_TIMEOUT_MS`.
+   * @defaultValue 10000
+   */
+  idleTimeoutMs?: number;
+  /**
+   * The most connections open at once; requests on connections over the cap are answered
+   * `503 {"error":{"code":"overloaded"}}` with `Connection: close` and `Retry-After: 1`.
+   * Env: `SLUICE_MAX_CONNECTIONS`.
+   * @defaultValue 10000
+   */
+  maxConnections?: number;
+}
+
+/** The defaults of {@link ServerLimits}. */
+export const DEFAULT_SERVER_LIMITS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 10_000,
+  maxConnections: 10_000,
+} as const satisfies Required<ServerLimits>;
+
+/** The environment variable of each limit. */
+export const SERVER_LIMITS_ENV = {
+  headersTimeoutMs: 'SLUICE_HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'SLUICE_REQUEST_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'SLUICE_KEEP_ALIVE_TIMEOUT_MS',
+  idleTimeoutMs: 'SLUICE_IDLE_TIMEOUT_MS',
+  maxConnections: 'SLUICE_MAX_CONNECTIONS',
+} as const satisfies Record<keyof ServerLimits, string>;
+
+const KEYS = Object.keys(SERVER_LIMITS_ENV) as (keyof ServerLimits)[];
+
+/** Checks one limit: whole milliseconds ≥ 0, or a connection count ≥ 1 (`Infinity` for none). */
+function check(key: keyof ServerLimits, value: number, where: string, given: unknown = value): number {
+  const min = key === 'maxConnections' ? 1 : 0;
+  if (!(Number.isInteger(value) && value >= min) && !(key === 'maxConnections' && value === Infinity)) {
+    const what = key === 'maxConnections' ? 'a whole number of connections ≥ 1' : 'a whole number of milliseconds ≥ 0';
+    throw new RangeError(`Expected \`${where}\` to be ${what}, got ${JSON.stringify(String(given)).slice(0, 40)}.`);
+  }
+  return value;
+}
+
+/**
+ * Reads the limits set in the environment.
+ * @param env - the environment
+ * @returns the limits it sets (the others are left out)
+ * @throws RangeError when a variable is not a whole number
+ */
+export function serverLimitsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): ServerLimits {
+  const limits: ServerLimits = {};
+  for (const key of KEYS) {
+    const raw = env[SERVER_LIMITS_ENV[key]]?.trim();
+    if (raw) limits[key] = check(key, Number(raw), SERVER_LIMITS_ENV[key], raw);
+  }
+  return limits;
+}
+
+/**
+ * Creates a Node `http` server for `listener` with the given limits.
+ * @param listener - the request listener (the app)
+ * @param limits - timeouts and the connection cap; missing ones take {@link DEFAULT_SERVER_LIMITS}
+ * @returns the server, not listening yet
+ * @throws RangeError on a limit that is not a whole number, or headers allowed longer than the request
+ */
+export function createLimitedServer(listener: RequestListener, limits: ServerLimits = {}): Server {
+  for (const key of KEYS) if (limits[key] !== undefined) check(key, limits[key], key);
+  const requestTimeout = limits.requestTimeoutMs ?? DEFAULT_SERVER_LIMITS.requestTimeoutMs;
+  const headersTimeout = limits.headersTimeoutMs ?? (requestTimeout > 0 ? Math.min(requestTimeout, DEFAULT_SERVER_LIMITS.headersTimeoutMs) : DEFAULT_SERVER_LIMITS.headersTimeoutMs);
+  if (requestTimeout > 0 && headersTimeout > requestTimeout) {
+    throw new RangeError(`Expected \`headersTimeoutMs\` (${headersTimeout}) to be at most \`requestTimeoutMs\` (${requestTimeout}): the headers are part of the request.`);
+  }
+  const keepAliveTimeout = limits.keepAliveTimeoutMs ?? DEFAULT_SERVER_LIMITS.keepAliveTimeoutMs;
+  const idleTimeout = limits.idleTimeoutMs ?? DEFAULT_SERVER_LIMITS.idleTimeoutMs;
+  const maxConnections = limits.maxConnections ?? DEFAULT_SERVER_LIMITS.maxConnections;
+
+  // Node checks the headers and request timeouts on a timer (every 30 s by default), so a 10 s
+  // timeout could let a slow client stay 40 s: check at a quarter of the shortest, within 10 ms–1 s.
+  const shortest = Math.min(...[headersTimeout, requestTimeout].filter((ms) => ms > 0), 4_000);
+  const connectionsCheckingInterval = Math.max(10, Math.min(1_000, Math.floor(shortest / 4)));
+
+  const refused = new WeakSet<Socket>();
+  let open = 0;
+  const server = createServer(
+    { headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval },
+    (req, res) => {
+      // A request is in flight: the idle timeout is for silent connections, not paused streams.
+      // (Between requests Node's keep-alive timeout takes over.)
+      if (idleTimeout > 0) req.socket.setTimeout(0);
+      if (!refused.has(req.socket)) return listener(req, res);
+      req.resume();
+      sendError(
+        res,
+        new HttpError(503, 'overloaded', `The server has too many open connections (its limit is ${maxConnections}); retry shortly.`, {
+          headers: { connection: 'close', 'retry-after': '1' },
+        }),
+      );
+    },
+  );
+  // Node's own listener runs first; with no 'timeout' listener of ours, a socket that times out
+  // with no request in flight is destroyed by Node.
+  server.on('connection', (socket: Socket) => {
+    open++;
+    socket.once('close', () => open--);
+    // A clear refusal rather than `server.maxConnections`, which destroys the socket unanswered.
+    if (open > maxConnections) refused.add(socket);
+    if (idleTimeout > 0) socket.setTimeout(idleTimeout);
+  });
+  return server;
+}
