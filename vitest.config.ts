@@ -10,6 +10,7 @@ const TIMING = [
   'test/providers-disconnect.test.ts',
   'test/chat-disconnect-e2e.test.ts',
   'test/files-large.node.test.ts',
+  'test/runtimes/runtimes.node.test.ts',
 ];
 
 export default defineConfig({

@@ -12,7 +12,7 @@ import type { AgentEvent } from './types.ts';
  * client sees the codec's own abort signal and a clean end instead of an aborted transfer.
  * (Plain text has no such signal; `agentText()` is a plain `Format` and its transfer is aborted.)
  */
-export type AbortableAgentFormat = Format<AgentEvent> & {
+export type AbortableAgentFormat = Omit<Format<AgentEvent>, 'encodeAbort'> & {
   /**
    * Encodes the end of a stream stopped from outside, as the codec's own abort signal.
    * @param reason - why it was stopped, shown to the client where the codec has a place for it
