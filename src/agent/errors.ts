@@ -10,6 +10,10 @@ import { SluiceError } from '../core/errors.ts';
 export const AGENT_ERROR_CODES = {
   /** A model's stream ended without `finish` or `error`. */
   agent_step_incomplete: 502,
+  /** The calculator could not parse or compute an expression. */
+  expression_invalid: 400,
+  /** A built-in tool was asked for a dataset it does not have. */
+  dataset_unknown: 404,
   /** A step failed with an error that carried no code of its own. */
   internal_error: 500,
 } as const;
