@@ -7,6 +7,7 @@
 import MiniSearch from 'minisearch';
 import { bundledDocs, type BundledDoc, type DocLanguage } from './bundled-docs.ts';
 import { detectLanguage } from './read-conversation.ts';
+import { truncate } from './summarize-tool-result.ts';
 import { tokenizeForSearch } from './tokenize-for-search.ts';
 
 /** One hit of {@link searchDocs}. */
@@ -56,11 +57,6 @@ function indexOf(docs: readonly BundledDoc[]): MiniSearch<{ key: number; title: 
     indexes.set(docs, index);
   }
   return index;
-}
-
-function truncate(text: string, max: number): string {
-  const chars = Array.from(text);
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
 }
 
 /** The first sentence with the most query terms, else the first sentence. */
