@@ -257,6 +257,8 @@ describe('runAgent', () => {
     };
     const events = await collect(runAgent({ provider: loopy, model: 'm', messages: [], tools: [echo], maxSteps: 3 }));
     expect(calls).toBe(3);
+    // The calls came whole; the loop streams them as start, delta, call all the same.
+    expect(types(events).slice(0, 7)).toEqual(['message-start', 'step-start', 'tool-call-start', 'tool-call-delta', 'tool-call', 'step-finish', 'tool-result']);
     expect(events.filter((e) => e.type === 'tool-result')).toHaveLength(3);
     expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool-calls' });
     expect(terminals(events)).toHaveLength(1);

@@ -243,6 +243,7 @@ async function* steps(
     if (options.providerOptions !== undefined) request.providerOptions = options.providerOptions;
 
     const result = new StepMessage();
+    const startedCalls = new Set<string>();
     let stepStarted = false;
     try {
       signal.throwIfAborted();
@@ -267,6 +268,20 @@ async function* steps(
             if (usage !== undefined) yield { type: 'usage', ...usage };
             yield event;
             return;
+          case 'tool-call-start':
+            startedCalls.add(event.toolCallId);
+            yield event;
+            break;
+          case 'tool-call':
+            // A provider that sends a call whole still gets the streamed shape clients build
+            // their tool parts from: start, the input as one delta, then the call.
+            if (!startedCalls.has(event.toolCallId)) {
+              startedCalls.add(event.toolCallId);
+              yield { type: 'tool-call-start', toolCallId: event.toolCallId, toolName: event.toolName };
+              yield { type: 'tool-call-delta', toolCallId: event.toolCallId, delta: JSON.stringify(event.input ?? {}) };
+            }
+            yield event;
+            break;
           default:
             yield event;
         }
