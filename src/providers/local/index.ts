@@ -1,6 +1,6 @@
 /**
- * The `local` demo model: sluice's built-in, keyless, offline model that answers from its own
- * knowledge base at a realistic pace.
+ * The `local` demo model: sluice's built-in, keyless, offline model that answers from the bundled
+ * docs and calls the built-in tools, at a realistic pace.
  *
  * @module
  */
@@ -9,7 +9,31 @@ export type { LocalProviderOptions } from './local-language-model.ts';
 export { DEFAULT_TTFT_MS, DEFAULT_TOKENS_PER_SECOND, TTFT_ENV, TPS_ENV } from './local-pacing.ts';
 export type { LocalEnv } from './local-pacing.ts';
 export { DEMO_NOTICE } from './compose-reply.ts';
-export { KNOWLEDGE_BASE } from './knowledge-base.ts';
-export type { KnowledgeEntry } from './knowledge-base.ts';
-export { searchKnowledgeBase } from './search-knowledge-base.ts';
-export type { KnowledgeHit, SearchKnowledgeBaseOptions } from './search-knowledge-base.ts';
+export { BUNDLED_DOCS_DIR, bundledDocs, parseDoc, readBundledDocs } from './bundled-docs.ts';
+export type { BundledDoc, DocLanguage } from './bundled-docs.ts';
+export { searchDocs } from './search-docs.ts';
+export type { DocHit, SearchDocsOptions } from './search-docs.ts';
+export { tokenizeForSearch } from './tokenize-for-search.ts';
+export { findExpression } from './plan-builtin-call.ts';
+
+import { bundledDocs, type BundledDoc } from './bundled-docs.ts';
+import { searchDocs, type DocHit, type SearchDocsOptions } from './search-docs.ts';
+
+/**
+ * @deprecated Kept for `src/providers/index.ts`, which re-exports it: the knowledge base is now
+ * the bundled docs (read here, once, when this module loads). Use {@link bundledDocs}.
+ */
+export const KNOWLEDGE_BASE: readonly BundledDoc[] = bundledDocs();
+/** @deprecated The old name of {@link BundledDoc}. */
+export type KnowledgeEntry = BundledDoc;
+/** @deprecated The old name of {@link DocHit}. */
+export type KnowledgeHit = DocHit;
+/**
+ * @deprecated The old name of {@link searchDocs}.
+ * @param query - English or Chinese
+ * @param options - limit, language, docs
+ * @returns the hits, best first
+ */
+export function searchKnowledgeBase(query: string, options?: SearchDocsOptions): DocHit[] {
+  return searchDocs(query, options);
+}

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ChatRequest, JsonSchema, ToolDefinition } from '../types.ts';
-import { tokenizeForSearch } from './search-knowledge-base.ts';
+import { tokenizeForSearch } from './tokenize-for-search.ts';
 
 /** A tool call the demo model decided to make. */
 export interface PlannedToolCall {

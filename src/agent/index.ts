@@ -1,0 +1,24 @@
+/**
+ * The agent layer: the loop that runs tools while the model talks, and the built-in tools.
+ *
+ * @module
+ */
+export { runAgent, DEFAULT_MAX_STEPS, DEFAULT_TOOL_TIMEOUT_MS, MAX_STEPS_ENV } from './run-agent.ts';
+export type { RunAgentOptions } from './run-agent.ts';
+export { tool } from './tool.ts';
+export type { ToolOptions } from './tool.ts';
+export { AGENT_ERROR_CODES, AgentError } from './errors.ts';
+export type { AgentErrorCode } from './errors.ts';
+export type * from './types.ts';
+export { createBuiltinTools, builtinTools } from './tools/builtin-tools.ts';
+export type { BuiltinToolsOptions } from './tools/builtin-tools.ts';
+export { createSearchDocsTool } from './tools/search-docs-tool.ts';
+export type { SearchDocsHit, SearchDocsOutput, SearchDocsToolOptions } from './tools/search-docs-tool.ts';
+export { createCalculatorTool } from './tools/calculator.ts';
+export type { CalculatorOutput } from './tools/calculator.ts';
+export { evaluateExpression, formatRational, ExpressionError } from './tools/evaluate-expression.ts';
+export type { Rational } from './tools/evaluate-expression.ts';
+export { createAnalyzeDataTool, BUNDLED_DATA_DIR, DATASETS } from './tools/analyze-data.ts';
+export type { AnalyzeDataOutput, AnalyzeDataToolOptions, DatasetName, GroupTotal } from './tools/analyze-data.ts';
+export { createGenerateReportTool } from './tools/generate-report.ts';
+export type { GenerateReportOutput, GenerateReportToolOptions, ReportSection } from './tools/generate-report.ts';

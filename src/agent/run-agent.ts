@@ -1,0 +1,362 @@
+/**
+ * The agent loop: the model's output streams; when it calls tools the loop runs them (one step's
+ * tools in parallel), streams what they yield, sends the results back to the model and goes on,
+ * for up to `maxSteps` model calls.
+ *
+ * @module
+ */
+import { isSluiceError } from '../core/errors.ts';
+import { isProviderError, toErrorEvent } from '../providers/errors.ts';
+import type { AgentEvent, FinishEvent, FinishReason, ToolCallEvent, Usage } from '../protocol/types.ts';
+import type { ChatMessage, ChatRequest, MessagePart, Provider, ToolDefinition } from '../providers/types.ts';
+import { AgentError } from './errors.ts';
+import { createEventChannel } from './event-channel.ts';
+import { runTool, type ToolOutcome } from './run-tool.ts';
+import type { AnyAgentTool } from './types.ts';
+
+/** The environment variable of the maximum number of steps. */
+export const MAX_STEPS_ENV = 'SLUICE_MAX_STEPS';
+/** Steps (model calls) per run when neither the option nor `SLUICE_MAX_STEPS` says otherwise. */
+export const DEFAULT_MAX_STEPS = 5;
+/** Milliseconds a tool may run before it is aborted and reported as failed. */
+export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
+
+/** Options of {@link runAgent}. */
+export interface RunAgentOptions {
+  /** The model's provider. */
+  provider: Provider;
+  /** The model id within the provider. */
+  model: string;
+  /** The conversation so far; not modified (the loop works on a copy). */
+  messages: readonly ChatMessage[];
+  /** Tools the loop runs itself (e.g. `createBuiltinTools()`). */
+  tools?: readonly AnyAgentTool[];
+  /**
+   * Tools the client runs itself (a request's `tools`, AG-UI frontend tools): offered to the model,
+   * their calls streamed back, and the run ends after that step with `finish` reason `tool-calls`.
+   * A client tool with the name of a server tool replaces it.
+   */
+  clientTools?: readonly ToolDefinition[];
+  /** Aborts the model request and the running tools; the run then ends with `abort`. */
+  signal?: AbortSignal;
+  /**
+   * Model calls at most; the tools the last one asks for still run, then the run ends.
+   * @defaultValue `SLUICE_MAX_STEPS`, else 5
+   */
+  maxSteps?: number;
+  /** @defaultValue 30000 */
+  toolTimeoutMs?: number;
+  /** Passed to every model call. */
+  toolChoice?: ChatRequest['toolChoice'];
+  maxOutputTokens?: number;
+  temperature?: number;
+  providerOptions?: ChatRequest['providerOptions'];
+  /**
+   * Where `SLUICE_MAX_STEPS` is read.
+   * @defaultValue `process.env` where there is one
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+function checkPositiveInteger(value: number, where: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`Expected ${where} to be an integer ≥ 1, got ${String(value)}.`);
+  return value;
+}
+
+function resolveMaxSteps(options: RunAgentOptions): number {
+  if (options.maxSteps !== undefined) return checkPositiveInteger(options.maxSteps, '`maxSteps`');
+  const env = options.env ?? (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const raw = env?.[MAX_STEPS_ENV]?.trim();
+  if (raw === undefined || raw === '') return DEFAULT_MAX_STEPS;
+  return checkPositiveInteger(Number(raw), `${MAX_STEPS_ENV} (${JSON.stringify(raw)})`);
+}
+
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.message !== '') return reason.message;
+  return typeof reason === 'string' && reason !== '' ? reason : 'The generation was stopped.';
+}
+
+function toFailure(error: unknown): AgentEvent {
+  if (isProviderError(error)) return toErrorEvent(error);
+  if (isSluiceError(error)) return { type: 'error', code: error.code, message: error.message, retryable: false };
+  return { type: 'error', code: 'internal_error', message: 'The agent failed because of an internal error.', retryable: false };
+}
+
+function addUsage(total: Usage | undefined, next: Usage): Usage {
+  if (total === undefined) return { ...next };
+  const add = (a: number | null, b: number | null): number | null => (a === null && b === null ? null : (a ?? 0) + (b ?? 0));
+  return {
+    inputTokens: add(total.inputTokens, next.inputTokens),
+    outputTokens: add(total.outputTokens, next.outputTokens),
+    totalTokens: add(total.totalTokens, next.totalTokens),
+    reasoningTokens: add(total.reasoningTokens, next.reasoningTokens),
+    cachedInputTokens: add(total.cachedInputTokens, next.cachedInputTokens),
+  };
+}
+
+/** What one model call produced, rebuilt as the assistant message that goes back to the model. */
+class StepMessage {
+  private readonly parts: MessagePart[] = [];
+  private readonly open = new Map<string, Extract<MessagePart, { type: 'text' | 'reasoning' }>>();
+  readonly calls: ToolCallEvent[] = [];
+  finish: FinishEvent | undefined;
+  usage: Usage | undefined;
+
+  add(event: AgentEvent): void {
+    switch (event.type) {
+      case 'text-start':
+      case 'reasoning-start': {
+        const part = event.type === 'text-start' ? { type: 'text' as const, text: '' } : { type: 'reasoning' as const, text: '' };
+        this.open.set(event.id, part);
+        this.parts.push(part);
+        break;
+      }
+      case 'text-delta':
+      case 'reasoning-delta': {
+        const part = this.open.get(event.id);
+        if (part !== undefined) part.text += event.delta;
+        break;
+      }
+      case 'reasoning-end': {
+        const part = this.open.get(event.id);
+        if (part?.type === 'reasoning' && event.signature !== undefined) part.signature = event.signature;
+        break;
+      }
+      case 'tool-call':
+        this.calls.push(event);
+        this.parts.push({ type: 'tool-call', toolCallId: event.toolCallId, toolName: event.toolName, input: event.input });
+        break;
+      case 'usage': {
+        const { type: _type, ...usage } = event;
+        this.usage = usage;
+        break;
+      }
+      case 'finish':
+        this.finish = event;
+        if (event.usage !== undefined) this.usage = event.usage;
+        break;
+      default:
+        break;
+    }
+  }
+
+  toMessage(): ChatMessage {
+    return { role: 'assistant', content: this.parts.filter((part) => part.type !== 'text' || part.text !== '') };
+  }
+}
+
+/**
+ * Runs the agent: calls the model with the conversation and the tools, streams its events, runs
+ * the tools it calls and calls it again with the results, until it answers without tools, calls a
+ * client tool, or `maxSteps` model calls were made.
+ *
+ * The stream: the first call's `message-start`, then per step `step-start`, the model's events
+ * (text, reasoning, `tool-call-start` / `tool-call-delta` / `tool-call`), `step-finish` (the
+ * model's own `finish`), then the step's tool events as they happen (`progress` with the call's
+ * id, `source`, `data`, then `tool-result` or `tool-error` for each call); at the end one `usage`
+ * (summed over the steps) and exactly one terminal event: `finish`, `error` (a model failure) or
+ * `abort` (`signal` aborted). A tool that throws, times out or gets invalid input is a `tool-error`,
+ * sent back to the model as an error result, and the run goes on; a tool the model names that
+ * nobody offers is one too. The results go back as an assistant message with the step's text,
+ * reasoning and tool-call parts, then a `tool` message with one tool-result part per call, which
+ * each provider converts to its own format (OpenAI `tool` messages, Anthropic `tool_result` blocks).
+ *
+ * A model failure before anything was streamed is thrown from the first `next()`, so a server can
+ * still answer with an HTTP status.
+ * @param options - provider, model, messages, tools, signal, limits
+ * @returns the agent event stream (read it once)
+ * @throws RangeError at the call when `maxSteps` or `toolTimeoutMs` is invalid
+ * @example
+ * ```ts
+ * for await (const event of runAgent({ provider: localProvider, model: 'local', messages, tools: createBuiltinTools(), signal })) {
+ *   if (event.type === 'text-delta') process.stdout.write(event.delta);
+ * }
+ * ```
+ */
+export function runAgent(options: RunAgentOptions): AsyncGenerator<AgentEvent, void, undefined> {
+  if (typeof options?.provider !== 'function') throw new TypeError(`Expected \`provider\` to be a function, got ${typeof options?.provider}.`);
+  if (!Array.isArray(options.messages)) throw new TypeError(`Expected \`messages\` to be an array, got ${typeof options.messages}.`);
+  const maxSteps = resolveMaxSteps(options);
+  const toolTimeoutMs = options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+  if (!(toolTimeoutMs > 0)) throw new RangeError(`Expected \`toolTimeoutMs\` to be a number > 0, got ${String(toolTimeoutMs)}.`);
+  const clientTools = new Map((options.clientTools ?? []).map((tool) => [tool.name, tool]));
+  const serverTools = new Map<string, AnyAgentTool>();
+  for (const tool of options.tools ?? []) if (!clientTools.has(tool.name)) serverTools.set(tool.name, tool);
+  const definitions: ToolDefinition[] = [
+    ...[...serverTools.values()].map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema })),
+    ...clientTools.values(),
+  ];
+  return loop({ ...options, maxSteps, toolTimeoutMs }, serverTools, clientTools, definitions);
+}
+
+type RunOptions = RunAgentOptions & { maxSteps: number; toolTimeoutMs: number };
+
+async function* loop(
+  options: RunOptions,
+  serverTools: ReadonlyMap<string, AnyAgentTool>,
+  clientTools: ReadonlyMap<string, ToolDefinition>,
+  definitions: ToolDefinition[],
+): AsyncGenerator<AgentEvent, void, undefined> {
+  // Aborted by the caller's signal, or by the consumer leaving early (`return()`, a `break`): the
+  // model request and the running tools stop either way.
+  const stop = new AbortController();
+  const signal = options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
+  try {
+    yield* steps(options, signal, serverTools, clientTools, definitions);
+  } finally {
+    stop.abort(new DOMException('The agent run was closed.', 'AbortError'));
+  }
+}
+
+async function* steps(
+  options: RunOptions,
+  signal: AbortSignal,
+  serverTools: ReadonlyMap<string, AnyAgentTool>,
+  clientTools: ReadonlyMap<string, ToolDefinition>,
+  definitions: ToolDefinition[],
+): AsyncGenerator<AgentEvent, void, undefined> {
+  const { provider } = options;
+  const messages = [...options.messages];
+  let usage: Usage | undefined;
+  let yielded = false;
+  let finishReason: FinishReason = 'stop';
+  let rawFinishReason: string | null | undefined;
+  const end = (): AgentEvent[] => {
+    const tail: AgentEvent[] = [];
+    if (usage !== undefined) tail.push({ type: 'usage', ...usage });
+    tail.push({
+      type: 'finish',
+      finishReason,
+      ...(rawFinishReason === undefined ? {} : { rawFinishReason }),
+      ...(usage === undefined ? {} : { usage }),
+    });
+    return tail;
+  };
+
+  for (let step = 1; ; step++) {
+    const request: ChatRequest = { model: options.model, messages: [...messages] };
+    if (definitions.length > 0) request.tools = definitions;
+    if (options.toolChoice !== undefined) request.toolChoice = options.toolChoice;
+    if (options.maxOutputTokens !== undefined) request.maxOutputTokens = options.maxOutputTokens;
+    if (options.temperature !== undefined) request.temperature = options.temperature;
+    if (options.providerOptions !== undefined) request.providerOptions = options.providerOptions;
+
+    const result = new StepMessage();
+    const startedCalls = new Set<string>();
+    let stepStarted = false;
+    try {
+      signal.throwIfAborted();
+      for await (const event of provider(request, { signal })) {
+        if (!stepStarted) {
+          stepStarted = true;
+          if (event.type === 'message-start' && step === 1) yield event;
+          yielded = true;
+          yield { type: 'step-start', step };
+        }
+        result.add(event);
+        switch (event.type) {
+          case 'message-start':
+          case 'usage':
+          case 'finish':
+            // One message per run: later steps' message-start are dropped; usage is summed and
+            // sent once; a model's finish is the step's finish.
+            continue;
+          case 'error':
+          case 'abort':
+            if (result.usage !== undefined) usage = addUsage(usage, result.usage);
+            if (usage !== undefined) yield { type: 'usage', ...usage };
+            yield event;
+            return;
+          case 'tool-call-start':
+            startedCalls.add(event.toolCallId);
+            yield event;
+            break;
+          case 'tool-call':
+            // A provider that sends a call whole still gets the streamed shape clients build
+            // their tool parts from: start, the input as one delta, then the call.
+            if (!startedCalls.has(event.toolCallId)) {
+              startedCalls.add(event.toolCallId);
+              yield { type: 'tool-call-start', toolCallId: event.toolCallId, toolName: event.toolName };
+              yield { type: 'tool-call-delta', toolCallId: event.toolCallId, delta: JSON.stringify(event.input ?? {}) };
+            }
+            yield event;
+            break;
+          default:
+            yield event;
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) {
+        yield { type: 'abort', reason: abortReason(signal) };
+        return;
+      }
+      if (!yielded) throw error;
+      yield toFailure(error);
+      return;
+    }
+    if (result.finish === undefined) {
+      if (!stepStarted) yield { type: 'step-start', step };
+      yield toFailure(new AgentError('agent_step_incomplete', `The model's stream ended without \`finish\` in step ${step}.`));
+      return;
+    }
+    if (result.usage !== undefined) usage = addUsage(usage, result.usage);
+    finishReason = result.finish.finishReason;
+    rawFinishReason = result.finish.rawFinishReason;
+    yield { type: 'step-finish', step, finishReason };
+    if (result.calls.length === 0) {
+      yield* end();
+      return;
+    }
+
+    // Run the server's tools of this step in parallel; their events reach the client as they happen.
+    messages.push(result.toMessage());
+    const channel = createEventChannel<AgentEvent>();
+    const outcomes = new Map<string, ToolOutcome>();
+    const tasks: Promise<void>[] = [];
+    let clientCalled = false;
+    for (const call of result.calls) {
+      if (clientTools.has(call.toolName)) {
+        clientCalled = true;
+        continue;
+      }
+      const tool = serverTools.get(call.toolName);
+      const task = async (): Promise<void> => {
+        const outcome: ToolOutcome =
+          tool === undefined
+            ? { ok: false, message: `There is no tool named \`${call.toolName}\`. Offered: ${definitions.map((d) => `\`${d.name}\``).join(', ') || 'none'}.` }
+            : await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push });
+        outcomes.set(call.toolCallId, outcome);
+        channel.push(
+          outcome.ok
+            ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
+            : { type: 'tool-error', toolCallId: call.toolCallId, toolName: call.toolName, message: outcome.message },
+        );
+      };
+      tasks.push(task());
+    }
+    const settled = Promise.allSettled(tasks).finally(() => channel.close());
+    yield* channel;
+    await settled;
+    if (signal.aborted) {
+      yield { type: 'abort', reason: abortReason(signal) };
+      return;
+    }
+    const parts: MessagePart[] = [];
+    for (const call of result.calls) {
+      const outcome = outcomes.get(call.toolCallId);
+      if (outcome === undefined) continue;
+      parts.push(
+        outcome.ok
+          ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
+          : { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.message, isError: true },
+      );
+    }
+    if (parts.length > 0) messages.push({ role: 'tool', content: parts });
+    if (clientCalled || step >= options.maxSteps) {
+      finishReason = 'tool-calls';
+      yield* end();
+      return;
+    }
+  }
+}

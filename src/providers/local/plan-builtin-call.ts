@@ -1,0 +1,98 @@
+/**
+ * Decides when the local demo model calls one of the built-in tools, the way a real model would:
+ * `calculator` for arithmetic in the question, `generate_report` when asked for a report,
+ * `analyze_data` when asked to analyze the data, `search_docs` when asked to search or look
+ * something up, and for questions the docs answer.
+ *
+ * @module
+ */
+import type { ChatRequest } from '../types.ts';
+import { searchDocs } from './search-docs.ts';
+
+/** A call of a built-in tool the demo model decided to make. */
+export interface PlannedBuiltinCall {
+  toolName: 'calculator' | 'search_docs' | 'analyze_data' | 'generate_report';
+  input: Record<string, unknown>;
+  /** Why, for the reasoning: `arithmetic`, `report`, `analysis`, `search` (asked) or `docs` (the docs answer it). */
+  reason: 'arithmetic' | 'report' | 'analysis' | 'search' | 'docs';
+}
+
+// Runs of characters an arithmetic expression is made of.
+const EXPRESSION_RUN = /[\d.\s+\-*/%^()×÷−]+/g;
+const OPERATOR_BETWEEN_NUMBERS = /\d\s*\)*\s*(?:\*\*|[+\-*/%^×÷−])\s*\(*\s*-?\s*\.?\d/;
+
+/**
+ * The arithmetic expression in a question: the longest run of digits, operators and parentheses
+ * with an operator between two numbers ("What is 17*23?" → "17*23"). Unbalanced edge parentheses
+ * and trailing operators are trimmed.
+ * @param question - the user's question
+ * @returns the expression, or undefined when there is none
+ */
+export function findExpression(question: string): string | undefined {
+  let best: string | undefined;
+  for (const [run] of question.matchAll(EXPRESSION_RUN)) {
+    let text = run.trim().replace(/[\s+\-*/%^×÷−.(]+$/, '');
+    // Drop a leading ')' or closing parentheses without an opening one, and dangling '(' at the end.
+    while (text.startsWith(')')) text = text.slice(1).trim();
+    let depth = 0;
+    for (const char of text) depth += char === '(' ? 1 : char === ')' ? -1 : 0;
+    while (depth > 0 && text.startsWith('(')) {
+      text = text.slice(1).trim();
+      depth--;
+    }
+    // A date (2025-03-01) or a version range is not arithmetic.
+    if (!OPERATOR_BETWEEN_NUMBERS.test(text) || /^\d{4}-\d{2}(?:-\d{2})?$/.test(text)) continue;
+    if (best === undefined || text.length > best.length) best = text;
+  }
+  return best;
+}
+
+const REPORT = /\breports?\b|报告/i;
+const ANALYZE = /\banaly[sz](?:e|es|is|ing)\b|\bstatistics\b|\bstats\b|分析|统计/i;
+const DATA = /\b(?:data(?:set)?|sales|csv|revenue|orders?)\b|数据|销售|订单/i;
+const SEARCH = /\b(?:search|look\s*(?:it\s*)?up|find|docs|documentation)\b|搜索|查找|查一下|查查|检索|文档/i;
+
+/** "Write a report on SSE resume" → "SSE resume"; "生成一份关于背压的报告" → "背压". */
+function reportTopic(question: string): string {
+  const en = /\breports?\b\s*(?:on|about|of|for|covering)?\s*(.+)$/i.exec(question)?.[1];
+  const zh = /关于(.+?)的(?:报告|研究)/.exec(question)?.[1] ?? /报告[:：]?\s*(.+)$/.exec(question)?.[1];
+  const topic = (zh ?? en ?? question).replace(/[?？。.!！]+$/u, '').trim();
+  return topic === '' ? question.trim() : topic;
+}
+
+/** "Search the docs for backpressure" → "backpressure". */
+function searchQuery(question: string): string {
+  const query = question
+    .replace(/\b(?:please\s+)?(?:search|look\s*(?:it\s*)?up|find)\b(?:\s+(?:in\s+)?(?:the\s+)?(?:sluice'?s?\s+)?(?:docs|documentation))?(?:\s+(?:for|about|on))?\s*/gi, '')
+    .replace(/(?:请)?(?:帮我)?(?:在文档(?:里|中))?(?:搜索|查找|查一下|查查|检索)(?:一下)?(?:文档)?(?:里|中)?/g, '')
+    .replace(/\bplease\b/gi, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return query === '' ? question.trim() : query;
+}
+
+/**
+ * The built-in tool call for `question`, when the request offers that tool and `toolChoice` allows
+ * one (`auto` or `required`; a forced tool is planned elsewhere).
+ * @param request - the request (its `tools` and `toolChoice`)
+ * @param question - the last user message
+ * @returns the call, or undefined
+ */
+export function planBuiltinCall(request: ChatRequest, question: string): PlannedBuiltinCall | undefined {
+  const choice = request.toolChoice ?? 'auto';
+  if (choice === 'none' || typeof choice === 'object' || question === '') return undefined;
+  const offered = new Set((request.tools ?? []).map((tool) => tool.name));
+  const expression = offered.has('calculator') ? findExpression(question) : undefined;
+  if (expression !== undefined) return { toolName: 'calculator', input: { expression }, reason: 'arithmetic' };
+  if (offered.has('generate_report') && REPORT.test(question)) {
+    return { toolName: 'generate_report', input: { topic: reportTopic(question) }, reason: 'report' };
+  }
+  if (offered.has('analyze_data') && ANALYZE.test(question) && DATA.test(question)) {
+    return { toolName: 'analyze_data', input: { dataset: 'sales', question }, reason: 'analysis' };
+  }
+  if (offered.has('search_docs')) {
+    if (SEARCH.test(question)) return { toolName: 'search_docs', input: { query: searchQuery(question) }, reason: 'search' };
+    if (searchDocs(question, { limit: 1 }).length > 0) return { toolName: 'search_docs', input: { query: question }, reason: 'docs' };
+  }
+  return undefined;
+}

@@ -1,0 +1,103 @@
+/**
+ * Full-text search over the bundled docs with MiniSearch (BM25), using the `Intl.Segmenter`
+ * tokenizer so English and Chinese queries both find their documents.
+ *
+ * @module
+ */
+import MiniSearch from 'minisearch';
+import { bundledDocs, type BundledDoc, type DocLanguage } from './bundled-docs.ts';
+import { detectLanguage } from './read-conversation.ts';
+import { truncate } from './summarize-tool-result.ts';
+import { tokenizeForSearch } from './tokenize-for-search.ts';
+
+/** One hit of {@link searchDocs}. */
+export interface DocHit {
+  doc: BundledDoc;
+  /** BM25 score; only the order and the ratio between hits mean anything. */
+  score: number;
+  /** The doc's sentence that matches the query best. */
+  snippet: string;
+  /** The query terms the doc contains. */
+  matchedTerms: string[];
+}
+
+/** Options of {@link searchDocs}. */
+export interface SearchDocsOptions {
+  /** Hits returned at most. @defaultValue 3 */
+  limit?: number;
+  /** Prefer docs in this language. @defaultValue the query's language */
+  language?: DocLanguage;
+  /** The docs to search. @defaultValue the bundled docs */
+  docs?: readonly BundledDoc[];
+}
+
+/** A doc in the other language than the query's counts for this share of its score. */
+const OTHER_LANGUAGE_WEIGHT = 0.5;
+const MAX_SNIPPET = 240;
+
+const indexes = new WeakMap<readonly BundledDoc[], MiniSearch<{ key: number; title: string; tags: string; text: string }>>();
+
+function indexOf(docs: readonly BundledDoc[]): MiniSearch<{ key: number; title: string; tags: string; text: string }> {
+  let index = indexes.get(docs);
+  if (index === undefined) {
+    index = new MiniSearch({
+      idField: 'key',
+      fields: ['title', 'tags', 'text'],
+      tokenize: tokenizeForSearch,
+      // The tokenizer already lower-cases, stems and drops stop words.
+      processTerm: (term) => term,
+      searchOptions: {
+        boost: { title: 3, tags: 2 },
+        // Typos in long English words only: short words and Chinese bigrams would match noise.
+        fuzzy: (term) => (/^[a-z]{6,}$/.test(term) ? 1 : false),
+        weights: { fuzzy: 0.3, prefix: 0.3 },
+      },
+    });
+    index.addAll(docs.map((doc, key) => ({ key, title: doc.title, tags: doc.tags.join(', '), text: doc.sentences.join('\n') })));
+    indexes.set(docs, index);
+  }
+  return index;
+}
+
+/** The first sentence with the most query terms, else the first sentence. */
+function snippetOf(doc: BundledDoc, terms: ReadonlySet<string>): string {
+  let best = doc.sentences[0] ?? doc.title;
+  let bestCount = 0;
+  for (const sentence of doc.sentences) {
+    const count = new Set(tokenizeForSearch(sentence).filter((term) => terms.has(term))).size;
+    if (count > bestCount) {
+      best = sentence;
+      bestCount = count;
+    }
+  }
+  return truncate(best, MAX_SNIPPET);
+}
+
+/**
+ * Searches the docs. Each topic appears once, in the query's language when it matches there; docs
+ * in the other language count half (so "什么是 SSE？" finds the Chinese page first).
+ * @param query - English or Chinese
+ * @param options - limit, language, docs
+ * @returns the hits, best first; `[]` when nothing matches
+ * @example
+ * ```ts
+ * searchDocs('什么是背压？')[0]?.doc.id; // 'backpressure'
+ * ```
+ */
+export function searchDocs(query: string, options: SearchDocsOptions = {}): DocHit[] {
+  const limit = options.limit ?? 3;
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`Expected \`limit\` to be an integer ≥ 1, got ${String(limit)}.`);
+  const docs = options.docs ?? bundledDocs();
+  const language = options.language ?? detectLanguage(query);
+  const terms = new Set(tokenizeForSearch(query));
+  if (terms.size === 0) return [];
+  const best = new Map<string, DocHit>();
+  for (const result of indexOf(docs).search(query)) {
+    const doc = docs[result.id as number] as BundledDoc;
+    const score = doc.language === language ? result.score : result.score * OTHER_LANGUAGE_WEIGHT;
+    const seen = best.get(doc.id);
+    if (seen !== undefined && seen.score >= score) continue;
+    best.set(doc.id, { doc, score, snippet: snippetOf(doc, terms), matchedTerms: result.queryTerms });
+  }
+  return [...best.values()].sort((a, b) => b.score - a.score || a.doc.id.localeCompare(b.doc.id)).slice(0, limit);
+}
