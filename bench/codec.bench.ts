@@ -96,9 +96,9 @@ function toolInputText(length: number): string {
 function mixedStream(): AgentEvent[] {
   const events: AgentEvent[] = [{ type: 'message-start', messageId: 'msg_1' }, { type: 'step-start', step: 0 }, { type: 'reasoning-start', id: 'r1' }];
   for (const delta of cut(answerText(1_200))) events.push({ type: 'reasoning-delta', id: 'r1', delta });
-  events.push({ type: 'reasoning-end', id: 'r1' }, { type: 'progress', id: 'search', done: 0, total: 2 });
+  events.push({ type: 'reasoning-end', id: 'r1' }, { type: 'progress', toolCallId: 'search', done: 0, total: 2 });
   events.push({ type: 'source', id: 's1', title: 'Docs', url: 'https://example.com/docs', snippet: 'Streaming…', score: 0.9 });
-  events.push({ type: 'source', id: 's2', title: 'Note', snippet: 'Pull-based.' }, { type: 'progress', id: 'search', done: 2, total: 2 });
+  events.push({ type: 'source', id: 's2', title: 'Note', snippet: 'Pull-based.' }, { type: 'progress', toolCallId: 'search', done: 2, total: 2 });
   events.push({ type: 'text-start', id: 't1' });
   for (const delta of cut(answerText(12_000)).slice(0, 2_000)) events.push({ type: 'text-delta', id: 't1', delta });
   events.push({ type: 'text-end', id: 't1' });

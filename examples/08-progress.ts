@@ -19,7 +19,7 @@ async function* job(signal: AbortSignal): AsyncGenerator<AgentEvent> {
     await sleep(300, signal); // one slow step of the job
     sum += done * done;
     yield { type: 'progress', done, total, message: `step ${done} of ${total}` };
-    if (done % 5 === 0) yield { type: 'data', name: 'partial-sum', data: { after: done, sum } };
+    if (done % 5 === 0) yield { type: 'data', name: 'partial-sum', value: { after: done, sum } };
   }
   yield { type: 'finish', finishReason: 'stop' };
 }

@@ -87,7 +87,7 @@ describe('the local model with the built-in tools', () => {
     const callId = ofType(events, 'tool-call')[0]?.toolCallId;
     const progress = ofType(events, 'progress');
     expect(progress.length).toBeGreaterThan(5);
-    expect(progress.every((p) => p.id === callId && p.total === progress[0]?.total)).toBe(true);
+    expect(progress.every((p) => p.toolCallId === callId && p.total === progress[0]?.total)).toBe(true);
     for (let i = 1; i < progress.length; i++) expect(progress[i]!.done).toBeGreaterThanOrEqual(progress[i - 1]!.done);
     expect(progress.at(-1)?.done).toBe(progress.at(-1)?.total);
     expect(ofType(events, 'data').map((d) => d.name)).toContain('revenueByRegion');

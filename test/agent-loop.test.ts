@@ -71,7 +71,7 @@ describe('runAgent', () => {
       if (event.type === 'progress' && event.done === 1) {
         // The client holds the first progress while the tool is still waiting on the gate.
         expect(finished).toBe(false);
-        expect(event).toEqual({ type: 'progress', id: 'c1', done: 1, total: 2, message: 'half way' });
+        expect(event).toEqual({ type: 'progress', toolCallId: 'c1', done: 1, total: 2, message: 'half way' });
         release.open();
       }
     }

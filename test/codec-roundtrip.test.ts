@@ -103,8 +103,8 @@ function template(s: (index: number) => string, ending: Ending): { events: Agent
     { type: 'tool-error', toolCallId: id(18, 'c2'), toolName: s(19), message: s(21) },
     { type: 'source', id: id(22, 's1'), title: s(23), url: s(24), snippet: s(25), score: 0.5 },
     { type: 'source', id: id(26, 's2'), title: s(27) },
-    { type: 'progress', id: id(28, 'p'), done: 1, total: 2, message: s(29) },
-    { type: 'data', name: s(30), data: { value: s(31) } },
+    { type: 'progress', toolCallId: id(28, 'p'), done: 1, total: 2, message: s(29) },
+    { type: 'data', name: s(30), value: { value: s(31) } },
     { type: 'step-finish', step: 0, finishReason: 'tool-calls' },
     { type: 'usage', inputTokens: 3, outputTokens: 5, totalTokens: 8, reasoningTokens: null, cachedInputTokens: null },
   ];

@@ -38,7 +38,7 @@ function describe(value: unknown): string {
 
 /**
  * Turns a tool's update into the agent event the client receives, with the call's id.
- * The protocol's `progress` carries the id as `id`; `source` and `data` have no field for it yet.
+ * (`toolCallId` on `progress`, `source` and `data`, as DESIGN.md fixes them).
  * @param update - what the tool yielded
  * @param toolCallId - the call's id
  * @returns the event
@@ -51,17 +51,17 @@ export function toToolEvent(update: ToolUpdate, toolCallId: string): AgentEvent 
       if (typeof done !== 'number' || typeof total !== 'number' || !(done >= 0) || !(total >= 0)) {
         throw new TypeError(`Expected a progress update with numbers \`done\` and \`total\` ≥ 0, got done ${String(done)}, total ${String(total)}.`);
       }
-      return { type: 'progress', id: toolCallId, done, total, ...(message === undefined ? {} : { message }) };
+      return { type: 'progress', toolCallId, done, total, ...(message === undefined ? {} : { message }) };
     }
     case 'source': {
       const { type: _type, ...source } = update as Extract<ToolUpdate, { type: 'source' }>;
       if (typeof source.id !== 'string') throw new TypeError(`Expected a source update with a string \`id\`, got ${describe(source.id)}.`);
-      return { type: 'source', ...source };
+      return { type: 'source', toolCallId, ...source };
     }
     case 'data': {
       const { name, value } = update as Extract<ToolUpdate, { type: 'data' }>;
       if (typeof name !== 'string') throw new TypeError(`Expected a data update with a string \`name\`, got ${describe(name)}.`);
-      return { type: 'data', name, data: value };
+      return { type: 'data', toolCallId, name, value };
     }
     default:
       throw new TypeError(`Expected a tool to yield \`progress\`, \`source\` or \`data\` updates, got ${JSON.stringify(update)}.`);
@@ -118,7 +118,7 @@ export async function runTool(tool: AnyAgentTool, options: RunToolOptions): Prom
         }
         const event = toToolEvent(step.value, toolCallId);
         if (event.type === 'progress') {
-          const total = event.total ?? 0;
+          const total = event.total;
           const done = Math.min(Math.max(event.done, progress?.done ?? 0), total);
           progress = { done, total };
           event.done = done;
@@ -130,7 +130,7 @@ export async function runTool(tool: AnyAgentTool, options: RunToolOptions): Prom
     }
     finished = true;
     if (progress !== undefined && progress.done < progress.total) {
-      emit({ type: 'progress', id: toolCallId, done: progress.total, total: progress.total });
+      emit({ type: 'progress', toolCallId, done: progress.total, total: progress.total });
     }
     return { ok: true, output: output === undefined ? null : output };
   } catch (error) {

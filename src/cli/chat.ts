@@ -133,7 +133,7 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
           line(mark(clean(`[source] ${event.title ?? event.id}${event.url ? ` <${event.url}>` : ''}`)));
           break;
         case 'progress':
-          line(mark(clean(`[progress] ${event.done}${event.total !== undefined ? `/${event.total}` : ''}${event.message ? ` ${event.message}` : ''}`)));
+          line(mark(clean(`[progress] ${event.done}/${event.total}${event.message ? ` ${event.message}` : ''}`)));
           break;
         case 'error':
           if (!atLineStart) write('\n');

@@ -115,11 +115,11 @@ describe('agUi', () => {
   it('sends sources, progress and data as CUSTOM events', () => {
     const custom = decode(encodeAll(agUi(IDS), RAG_EVENTS)).filter((event) => event.type === 'CUSTOM');
     expect(custom).toEqual([
-      { type: 'CUSTOM', name: 'progress', value: { id: 'search', done: 0, total: 2, message: 'searching' } },
+      { type: 'CUSTOM', name: 'progress', value: { toolCallId: 'search', done: 0, total: 2, message: 'searching' } },
       { type: 'CUSTOM', name: 'source', value: { id: 'src_1', title: 'Sluice docs', url: 'https://example.com/docs', snippet: 'Streaming…', score: 0.92 } },
-      { type: 'CUSTOM', name: 'progress', value: { id: 'search', done: 1, total: 2 } },
+      { type: 'CUSTOM', name: 'progress', value: { toolCallId: 'search', done: 1, total: 2 } },
       { type: 'CUSTOM', name: 'source', value: { id: 'src_2', title: 'Internal note', snippet: 'Backpressure is pull-based.' } },
-      { type: 'CUSTOM', name: 'progress', value: { id: 'search', done: 2, total: 2, message: 'done' } },
+      { type: 'CUSTOM', name: 'progress', value: { toolCallId: 'search', done: 2, total: 2, message: 'done' } },
       { type: 'CUSTOM', name: 'chart', value: { series: [1, 2, 3] } },
     ]);
   });

@@ -205,7 +205,7 @@ export function agUi(options: AgUiOptions): AbortableAgentFormat {
         return line({ type: 'CUSTOM', name: AG_UI_CUSTOM_EVENTS.progress, value });
       }
       case 'data':
-        return line({ type: 'CUSTOM', name: event.name, value: event.data ?? null });
+        return line({ type: 'CUSTOM', name: event.name, value: event.value ?? null });
       case 'step-start': {
         const head = step === undefined ? '' : closeOpen() + closeStep();
         step = event.step;

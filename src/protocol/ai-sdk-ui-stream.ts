@@ -164,9 +164,9 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AbortableAgen
         );
       }
       case 'progress':
-        return frame({ type: 'data-progress', id: event.id ?? 'progress', data: { done: event.done, total: event.total, message: event.message } });
+        return frame({ type: 'data-progress', id: event.toolCallId ?? 'progress', data: { done: event.done, total: event.total, message: event.message } });
       case 'data':
-        return frame({ type: `data-${event.name}`, data: event.data ?? null });
+        return frame({ type: `data-${event.name}`, ...(event.toolCallId === undefined ? {} : { id: `${event.toolCallId}-${event.name}` }), data: event.value ?? null });
       case 'step-start': {
         const head = stepOpen ? closeOpenParts() + FINISH_STEP : '';
         stepOpen = true;

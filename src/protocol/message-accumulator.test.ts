@@ -59,8 +59,8 @@ describe('createMessageAccumulator', () => {
     const message = await accumulateAgentEvents(RAG_EVENTS);
     expect(message.sources.map((source) => source.id)).toEqual(['src_1', 'src_2']);
     expect(message.sources[0]).toEqual({ id: 'src_1', title: 'Sluice docs', url: 'https://example.com/docs', snippet: 'Streaming…', score: 0.92 });
-    expect(message.progress).toEqual({ id: 'search', done: 2, total: 2, message: 'done' });
-    expect(message.data).toEqual([{ name: 'chart', data: { series: [1, 2, 3] } }]);
+    expect(message.progress).toEqual({ toolCallId: 'search', done: 2, total: 2, message: 'done' });
+    expect(message.data).toEqual([{ name: 'chart', value: { series: [1, 2, 3] } }]);
   });
 
   it('records an error or an abort as the end of the stream', async () => {

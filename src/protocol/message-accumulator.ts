@@ -4,7 +4,7 @@
  * @module
  */
 import { createPartialJsonParser, type PartialJsonParser } from './partial-json-parser.ts';
-import type { AgentEvent, FinishReason, ProgressEvent, SourceEvent, Usage } from './types.ts';
+import type { AgentEvent, DataEvent, FinishReason, ProgressEvent, SourceEvent, Usage } from './types.ts';
 
 /** A tool call as rebuilt from its events. */
 export interface AccumulatedToolCall {
@@ -37,7 +37,7 @@ export interface AccumulatedMessage {
   /** The latest progress. */
   progress?: Omit<ProgressEvent, 'type'>;
   /** Each `data` event, in order. */
-  data: { name: string; data: unknown }[];
+  data: Omit<DataEvent, 'type'>[];
   finishReason?: FinishReason;
   rawFinishReason?: string | null;
   usage?: Usage;
@@ -109,7 +109,7 @@ export function createMessageAccumulator(): MessageAccumulator {
   const refusalIds = new Set<string>();
   const tools = new Map<string, ToolState>();
   const sources: Omit<SourceEvent, 'type'>[] = [];
-  const data: { name: string; data: unknown }[] = [];
+  const data: Omit<DataEvent, 'type'>[] = [];
   const head: Partial<AccumulatedMessage> = {};
   let ended = false;
 
@@ -175,7 +175,10 @@ export function createMessageAccumulator(): MessageAccumulator {
         return;
       }
       case 'data':
-        data.push({ name: event.name, data: event.data });
+        {
+          const { type: _type, ...entry } = event;
+          data.push(entry);
+        }
         return;
       case 'usage': {
         const { type: _type, ...usage } = event;

@@ -41,6 +41,7 @@ export const agentEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('tool-error'), toolCallId: id, toolName: z.string(), message: z.string() }),
   z.object({
     type: z.literal('source'),
+    toolCallId: id.optional(),
     id,
     title: z.string().optional(),
     url: z.string().optional(),
@@ -49,12 +50,12 @@ export const agentEventSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('progress'),
-    id: z.string().optional(),
+    toolCallId: id.optional(),
     done: z.number().nonnegative(),
-    total: z.number().nonnegative().optional(),
+    total: z.number().nonnegative(),
     message: z.string().optional(),
   }),
-  z.object({ type: z.literal('data'), name: z.string(), data: z.unknown() }),
+  z.object({ type: z.literal('data'), toolCallId: id.optional(), name: z.string(), value: z.unknown() }),
   z.object({ type: z.literal('step-start'), step: z.number().int().nonnegative() }),
   z.object({ type: z.literal('step-finish'), step: z.number().int().nonnegative(), finishReason: finishReasonSchema }),
   usageSchema.extend({ type: z.literal('usage') }),

@@ -92,25 +92,30 @@ export interface ToolErrorEvent {
 /** A source found (RAG): a document, page or URL the answer draws on. */
 export interface SourceEvent {
   type: 'source';
+  /** The tool call that found it, when a tool did. */
+  toolCallId?: string;
   id: string;
   title?: string;
   url?: string;
   snippet?: string;
   score?: number;
 }
-/** Progress of a long task: `done` never goes back; `total` when known. */
+/** Progress of a long task: `done` never goes back and ends at `total`. */
 export interface ProgressEvent {
   type: 'progress';
-  id?: string;
+  /** The tool call it reports on, when a tool does. */
+  toolCallId?: string;
   done: number;
-  total?: number;
+  total: number;
   message?: string;
 }
-/** Intermediate data of any shape, named. */
+/** Intermediate data of any shape, named (a tool's intermediate statistics, a finished section). */
 export interface DataEvent {
   type: 'data';
+  /** The tool call that produced it, when a tool did. */
+  toolCallId?: string;
   name: string;
-  data: unknown;
+  value: unknown;
 }
 /** One step of an agent run (one model call) begins. */
 export interface StepStartEvent {

@@ -37,5 +37,5 @@ export type { ProviderErrorCode, ProviderErrorOptions } from './errors.ts';
 export { DEFAULT_RELIABILITY_OPTIONS } from './shared/run-provider-stream.ts';
 export type { ReliabilityOptions } from './shared/run-provider-stream.ts';
 export type { RetryOptions } from './shared/retry.ts';
-export { createLocalProvider, localProvider, LOCAL_MODEL_NAME, DEMO_NOTICE, KNOWLEDGE_BASE, searchKnowledgeBase } from './local/index.ts';
-export type { LocalProviderOptions, KnowledgeEntry, KnowledgeHit } from './local/index.ts';
+export { createLocalProvider, localProvider, LOCAL_MODEL_NAME, DEMO_NOTICE, bundledDocs, searchDocs } from './local/index.ts';
+export type { LocalProviderOptions, BundledDoc, DocHit, SearchDocsOptions } from './local/index.ts';

@@ -77,12 +77,12 @@ export const CLIENT_TOOL_EVENTS: AgentEvent[] = [
 /** RAG sources as they are found, progress, named data, then the answer. */
 export const RAG_EVENTS: AgentEvent[] = [
   { type: 'message-start', messageId: 'msg_5' },
-  { type: 'progress', id: 'search', done: 0, total: 2, message: 'searching' },
+  { type: 'progress', toolCallId: 'search', done: 0, total: 2, message: 'searching' },
   { type: 'source', id: 'src_1', title: 'Sluice docs', url: 'https://example.com/docs', snippet: 'Streaming…', score: 0.92 },
-  { type: 'progress', id: 'search', done: 1, total: 2 },
+  { type: 'progress', toolCallId: 'search', done: 1, total: 2 },
   { type: 'source', id: 'src_2', title: 'Internal note', snippet: 'Backpressure is pull-based.' },
-  { type: 'progress', id: 'search', done: 2, total: 2, message: 'done' },
-  { type: 'data', name: 'chart', data: { series: [1, 2, 3] } },
+  { type: 'progress', toolCallId: 'search', done: 2, total: 2, message: 'done' },
+  { type: 'data', name: 'chart', value: { series: [1, 2, 3] } },
   { type: 'text-start', id: 't1' },
   { type: 'text-delta', id: 't1', delta: 'Per the docs [1], it is pull-based [2].' },
   { type: 'text-end', id: 't1' },

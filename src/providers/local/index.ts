@@ -15,25 +15,3 @@ export { searchDocs } from './search-docs.ts';
 export type { DocHit, SearchDocsOptions } from './search-docs.ts';
 export { tokenizeForSearch } from './tokenize-for-search.ts';
 export { findExpression } from './plan-builtin-call.ts';
-
-import { bundledDocs, type BundledDoc } from './bundled-docs.ts';
-import { searchDocs, type DocHit, type SearchDocsOptions } from './search-docs.ts';
-
-/**
- * @deprecated Kept for `src/providers/index.ts`, which re-exports it: the knowledge base is now
- * the bundled docs (read here, once, when this module loads). Use {@link bundledDocs}.
- */
-export const KNOWLEDGE_BASE: readonly BundledDoc[] = bundledDocs();
-/** @deprecated The old name of {@link BundledDoc}. */
-export type KnowledgeEntry = BundledDoc;
-/** @deprecated The old name of {@link DocHit}. */
-export type KnowledgeHit = DocHit;
-/**
- * @deprecated The old name of {@link searchDocs}.
- * @param query - English or Chinese
- * @param options - limit, language, docs
- * @returns the hits, best first
- */
-export function searchKnowledgeBase(query: string, options?: SearchDocsOptions): DocHit[] {
-  return searchDocs(query, options);
-}
