@@ -9,6 +9,9 @@ import { createLocalProvider } from '../src/providers/local/index.ts';
 import type { Provider } from '../src/providers/types.ts';
 import { createApp, type AppHandler, type AppOptions } from '../src/server/app.ts';
 import { createModelRegistry } from '../src/server/models.ts';
+import { StoreError } from '../src/store/errors.ts';
+import { createMemoryStore } from '../src/store/memory.ts';
+import type { StreamStore, StreamWriter } from '../src/store/types.ts';
 import { startServer, type TestServer } from './helpers/http.ts';
 import { agentEvents, expectConsecutive, readEvents, textOf, type ReceivedEvent } from './helpers/sse-events.ts';
 
@@ -273,5 +276,81 @@ describe('health and metrics', () => {
     expect(await metric(main, 'sluice_active_streams')).toBeGreaterThanOrEqual(1);
     await reader.cancel();
     await vi.waitFor(async () => expect(await metric(main, 'sluice_open_connections')).toBe(0));
+  });
+});
+
+describe('many followers', () => {
+  it('200 concurrent resumes of live streams lose and duplicate nothing', async () => {
+    const busy = await start();
+    const firsts = await Promise.all(Array.from({ length: 20 }, () => post(busy, '/v1/chat', QUESTION)));
+    const ids = firsts.map((response) => response.headers.get('x-stream-id')!);
+    // The first responses leave after one event each; the generations go on (within the grace).
+    await Promise.all(firsts.map((response) => readEvents(response, 1)));
+    const resumes = ids.flatMap((id) => Array.from({ length: 10 }, (_, index) => ({ id, after: index })));
+    const results = await Promise.all(resumes.map(async ({ id, after }) => ({ after, events: agentEvents((await readEvents(await resume(busy, id, after))).events) })));
+    expect(results).toHaveLength(200);
+    for (const { after, events } of results) {
+      expectConsecutive(events, after + 1);
+      expect(comparable(events)).toEqual(comparable(reference.slice(after)));
+    }
+  });
+});
+
+describe('a store that refuses appends', () => {
+  it('a run whose append is refused (fenced) aborts its upstream and stops; followers end with producer_lost', async () => {
+    const base = createMemoryStore({ leaseMs: 200 });
+    let appended = 0;
+    // The writer is fenced after 5 events, as when a follower declared this producer lost.
+    const fence = (writer: StreamWriter): StreamWriter => ({
+      id: writer.id,
+      token: writer.token,
+      append: (event) => (++appended > 5 ? Promise.reject(new StoreError('fenced', 'The lease was lost.')) : writer.append(event)),
+      onStop: (listener) => writer.onStop(listener),
+      close: () => writer.close(),
+    });
+    const store = new Proxy(base, {
+      get(target, key, receiver) {
+        if (key === 'create') return async (options: Parameters<StreamStore['create']>[0]) => fence(await target.create(options));
+        const value: unknown = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const fenced = await start({ store, onError: () => undefined });
+    const response = await post(fenced, '/v1/chat', QUESTION);
+    const events = agentEvents((await readEvents(response)).events);
+    expectConsecutive(events);
+    expect(events).toHaveLength(6);
+    expect(events.at(-1)).toMatchObject({ type: 'error', data: { code: 'producer_lost' } });
+    await vi.waitFor(() => expect(fenced.aborted()).toBe(1));
+    await vi.waitFor(async () => expect(await metric(fenced, 'sluice_active_streams')).toBe(0));
+    await store.close();
+  });
+});
+
+describe('graceful shutdown (in process)', () => {
+  it('drops followers so they resume elsewhere, answers 503 to new streams, lets generations finish', async () => {
+    const store = createMemoryStore();
+    const leaving = await start({ store, drainMs: 20_000 });
+    const first = await post(leaving, '/v1/chat', QUESTION);
+    const id = first.headers.get('x-stream-id')!;
+    const reader = first.body!.getReader();
+    await reader.read();
+    const shutdown = leaving.app.shutdown();
+    // The follower is cut as a dropped connection, not ended cleanly.
+    await expect((async () => {
+      for (;;) if ((await reader.read()).done) return 'ended';
+    })()).rejects.toThrow();
+    const refused = await post(leaving, '/v1/chat', QUESTION);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('shutting_down');
+    expect((await fetch(`${leaving.server.url}/readyz`)).status).toBe(503);
+    await shutdown;
+    // The generation finished into the store, where another instance would resume it.
+    const replay: ReceivedEvent[] = [];
+    for await (const { id: eventId, event } of store.read(id)) replay.push({ id: eventId, type: event.type, data: event as unknown as Record<string, unknown> });
+    expect(replay.at(-1)?.type).toBe('finish');
+    expect(textOf(replay)).toBe(textOf(reference));
+    await store.close();
   });
 });
