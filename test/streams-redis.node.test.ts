@@ -203,5 +203,16 @@ describe.skipIf(!available)('Redis unreachable', () => {
     } finally {
       await late.stop();
     }
+    // Redis comes back: the instance recovers by itself.
+    const back = await startPrivateRedis(port);
+    try {
+      await vi.waitFor(async () => expect((await fetch(`${lonely.url}/readyz`)).status).toBe(200), { timeout: 20_000, interval: 200 });
+      const again = agentEvents((await readEvents(await post(lonely, '/v1/chat', QUESTION))).events);
+      expectConsecutive(again);
+      expect(comparable(again)).toEqual(comparable(reference));
+      expect(lonely.output()).toMatch(/Redis .*reachable now/);
+    } finally {
+      await back.stop();
+    }
   });
 });

@@ -77,6 +77,40 @@ function readMs(env: Readonly<Record<string, string | undefined>>, name: string,
   return value;
 }
 
+/** How long Redis may take to connect at start before the log says it is unreachable. */
+const REDIS_GRACE_MS = 2000;
+const REDIS_POLL_MS = 250;
+
+/**
+ * Says in the log when Redis is unreachable at start (after a short grace for the first
+ * connection), and again once it is reachable. `/readyz` answers from the store meanwhile.
+ */
+function watchRedis(store: () => Promise<StreamStore>, where: string, onWarn: (message: string) => void, stopped: () => boolean): void {
+  const startedAt = Date.now();
+  let warned = false;
+  const check = async (): Promise<void> => {
+    if (stopped()) return;
+    let ready = false;
+    try {
+      ready = await (await store()).ready();
+    } catch (error) {
+      if (!warned) onWarn(`sluice: the Redis store (${where}) failed to load: ${error instanceof Error ? error.message : String(error)}.`);
+      warned = true;
+    }
+    if (ready) {
+      if (warned) onWarn(`sluice: Redis at ${where} is reachable now; ready.`);
+      return;
+    }
+    if (!warned && Date.now() - startedAt >= REDIS_GRACE_MS) {
+      warned = true;
+      onWarn(`sluice: Redis at ${where} is unreachable; GET /readyz answers 503 until it is (retrying in the background).`);
+    }
+    // Never keeps a process alive on its own.
+    setTimeout(() => void check(), REDIS_POLL_MS).unref();
+  };
+  void check();
+}
+
 /**
  * Builds the app's request handler.
  * @param options - app options
@@ -92,6 +126,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
   const auth = createAuth(options.apiKeys ?? parseApiKeys(env.SLUICE_API_KEYS));
   const redisUrl = env.REDIS_URL?.trim();
   let draining = false;
+  let shutdownPromise: Promise<void> | undefined;
 
   let storePromise: Promise<StreamStore> | undefined;
   const store = (): Promise<StreamStore> => {
@@ -108,16 +143,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
       createRunManager({ store: loaded, detachGraceMs, onError, onActiveChange: (active) => metrics.activeStreams.set(active) }),
     ));
   runs().catch(() => (runsPromise = undefined));
-  if (redisUrl !== undefined && redisUrl !== '' && options.store === undefined) {
-    store()
-      .then((loaded) => loaded.ready())
-      .then(
-        (ready) => {
-          if (!ready) onWarn(`sluice: Redis at ${redactUrl(redisUrl)} is unreachable; GET /readyz answers 503 until it is (retrying in the background).`);
-        },
-        (error: unknown) => onWarn(`sluice: the Redis store (${redactUrl(redisUrl)}) failed to load: ${error instanceof Error ? error.message : String(error)}.`),
-      );
-  }
+  if (redisUrl !== undefined && redisUrl !== '' && options.store === undefined) watchRedis(store, redactUrl(redisUrl), onWarn, () => shutdownPromise !== undefined);
 
   const followers = createFollowerSet((open) => metrics.openConnections.set(open));
   const streams: StreamContext = { store, runs, followers, auth, draining: () => draining, heartbeatMs: options.heartbeatMs };
@@ -181,7 +207,6 @@ export function createApp(options: AppOptions = {}): AppHandler {
     }
   };
 
-  let shutdownPromise: Promise<void> | undefined;
   return Object.assign(handler, {
     metrics,
     drainMs,
