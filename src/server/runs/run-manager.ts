@@ -199,7 +199,7 @@ export function createRunManager(options: RunManagerOptions): RunManager {
         await append(controller.signal.aborted ? { type: 'abort', reason: reason() } : toErrorEvent(error)).catch(() => undefined);
       }
     } finally {
-      if (!controller.signal.aborted) controller.abort(new DOMException('The run is over.', 'AbortError'));
+      // The source's iterator was returned by `for await` (its `finally` ran); nothing to abort.
       await writer.close().catch((error: unknown) => onError(error));
     }
   }
