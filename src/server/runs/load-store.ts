@@ -6,15 +6,6 @@
  */
 import type { StreamStore } from '../../store/types.ts';
 
-/** What `store/redis.ts` exports that the app uses. */
-interface RedisStoreModule {
-  createRedisStore(options: { url: string }): StreamStore | Promise<StreamStore>;
-}
-
-// TODO(streams): a literal `import('../../store/redis.ts')` once that module is on this branch
-// (a computed specifier is not rewritten to `.js` by the build).
-const REDIS_STORE_MODULE = '../../store/redis.ts';
-
 /**
  * Loads the default store.
  * @param redisUrl - `REDIS_URL`, or undefined for the memory store
@@ -22,7 +13,7 @@ const REDIS_STORE_MODULE = '../../store/redis.ts';
  */
 export async function loadStore(redisUrl: string | undefined): Promise<StreamStore> {
   if (redisUrl !== undefined && redisUrl !== '') {
-    const { createRedisStore } = (await import(REDIS_STORE_MODULE)) as RedisStoreModule;
+    const { createRedisStore } = await import('../../store/redis.ts');
     return createRedisStore({ url: redisUrl });
   }
   const { createMemoryStore } = await import('../../store/memory.ts');
