@@ -328,29 +328,87 @@ describe('a store that refuses appends', () => {
 });
 
 describe('graceful shutdown (in process)', () => {
-  it('drops followers so they resume elsewhere, answers 503 to new streams, lets generations finish', async () => {
+  it('answers 503 to new streams, lets generations finish, and keeps memory-store followers to the end', async () => {
     const store = createMemoryStore();
     const leaving = await start({ store, drainMs: 20_000 });
     const first = await post(leaving, '/v1/chat', QUESTION);
     const id = first.headers.get('x-stream-id')!;
-    const reader = first.body!.getReader();
-    await reader.read();
+    const reading = readEvents(first);
     const shutdown = leaving.app.shutdown();
-    // The follower is cut as a dropped connection, not ended cleanly.
-    await expect((async () => {
-      for (;;) if ((await reader.read()).done) return 'ended';
-    })()).rejects.toThrow();
     const refused = await post(leaving, '/v1/chat', QUESTION);
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('shutting_down');
     expect((await fetch(`${leaving.server.url}/readyz`)).status).toBe(503);
+    // No other instance could resume it (memory): the follower gets the whole answer.
+    const { events, ended } = await reading;
+    expect(ended).toBe(true);
+    expect(comparable(agentEvents(events))).toEqual(comparable(reference));
     await shutdown;
-    // The generation finished into the store, where another instance would resume it.
-    const replay: ReceivedEvent[] = [];
-    for await (const { id: eventId, event } of store.read(id)) replay.push({ id: eventId, type: event.type, data: event as unknown as Record<string, unknown> });
-    expect(replay.at(-1)?.type).toBe('finish');
-    expect(textOf(replay)).toBe(textOf(reference));
+    const stored: string[] = [];
+    for await (const { event } of store.read(id)) stored.push(event.type);
+    expect(stored.at(-1)).toBe('finish');
     await store.close();
+  });
+
+  it('drops followers at once when the store is shared, so their clients resume elsewhere', async () => {
+    const memory = createMemoryStore();
+    // The same store under another kind: what the app sees of Redis.
+    const shared = new Proxy(memory, {
+      get(target, key, receiver) {
+        if (key === 'kind') return 'shared';
+        const value: unknown = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const leaving = await start({ store: shared, drainMs: 20_000 });
+    const staying = await start({ store: shared });
+    const first = await post(leaving, '/v1/chat', QUESTION);
+    const id = first.headers.get('x-stream-id')!;
+    const reader = first.body!.getReader();
+    const head = await reader.read();
+    expect(head.done).toBe(false);
+    const shutdown = leaving.app.shutdown();
+    // A dropped connection, not a clean end: clients reconnect.
+    await expect(
+      (async () => {
+        for (;;) if ((await reader.read()).done) return 'ended';
+      })(),
+    ).rejects.toThrow();
+    const resumed = agentEvents((await readEvents(await resume(staying, id, 0))).events);
+    expectConsecutive(resumed);
+    expect(comparable(resumed)).toEqual(comparable(reference));
+    await shutdown;
+    await memory.close();
+  });
+});
+
+describe('the memory path', () => {
+  it('never loads the Redis client (store/redis.ts is imported only when REDIS_URL is set)', async () => {
+    const { spawn } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const app = fileURLToPath(new URL('../src/server/app.ts', import.meta.url));
+    // A child process records every module it resolves while the app starts and answers.
+    const script = `
+      import { registerHooks } from 'node:module';
+      const seen = [];
+      registerHooks({ resolve(specifier, context, next) { seen.push(specifier); return next(specifier, context); } });
+      const { createApp } = await import(${JSON.stringify(app)});
+      const { createServer } = await import('node:http');
+      const server = createServer(createApp({ env: {} }));
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const response = await fetch('http://127.0.0.1:' + server.address().port + '/readyz');
+      console.log(JSON.stringify({ status: response.status, seen }));
+      server.close();
+      process.exit(0);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await new Promise((resolve) => child.once('exit', resolve));
+    const { status, seen } = JSON.parse(out) as { status: number; seen: string[] };
+    expect(status).toBe(200);
+    expect(seen).toContain('../../store/memory.ts');
+    expect(seen.filter((specifier) => specifier === 'redis' || specifier.endsWith('store/redis.ts'))).toEqual([]);
   });
 });

@@ -54,9 +54,10 @@ export interface AppHandler {
   /** How long {@link AppHandler.shutdown} lets generations finish by default, in milliseconds. */
   readonly drainMs: number;
   /**
-   * Graceful shutdown: new streams get 503, followers are dropped so their clients resume on
-   * another instance, running generations get `drainMs` to finish (then end with `abort`), and
-   * the store is closed. Resolves when all that is done.
+   * Graceful shutdown: new streams get 503; with a shared store (Redis) followers are dropped at
+   * once so their clients resume on another instance (with memory they stay until the drain
+   * ends); running generations get `drainMs` to finish (then end with `abort`); the store is
+   * closed. Resolves when all that is done.
    */
   shutdown(options?: { drainMs?: number }): Promise<void>;
 }
@@ -213,13 +214,16 @@ export function createApp(options: AppOptions = {}): AppHandler {
     shutdown(shutdownOptions: { drainMs?: number } = {}): Promise<void> {
       shutdownPromise ??= (async () => {
         draining = true;
-        // Clients resume elsewhere now, while the generations here go on writing to the store.
-        followers.dropAll();
+        // With a shared store (Redis), clients resume on another instance now while the
+        // generations here go on writing to it. With memory, no other instance has their events:
+        // followers stay and see their generation finish within the drain.
+        const loadedStore = await storePromise?.catch(() => undefined);
+        if (loadedStore !== undefined && loadedStore.kind !== 'memory') followers.dropAll();
         const manager = await runsPromise?.catch(() => undefined);
         await manager?.drain(shutdownOptions.drainMs ?? drainMs);
         followers.dropAll();
         // A store the caller gave is the caller's to close.
-        if (options.store === undefined) await (await storePromise?.catch(() => undefined))?.close();
+        if (options.store === undefined) await loadedStore?.close();
       })();
       return shutdownPromise;
     },
