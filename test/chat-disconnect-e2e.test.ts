@@ -34,7 +34,8 @@ beforeAll(async () => {
       'openai-compatible': createOpenAICompatibleProvider({ baseURL: `${upstream.url}/v1` }),
     },
   });
-  app = await startServer(createApp({ models }));
+  // Grace 0: a client that leaves stops its generation at once (by default it waits 30 s to be resumed).
+  app = await startServer(createApp({ env: {}, detachGraceMs: 0, models }));
 });
 
 afterAll(async () => {

@@ -33,7 +33,8 @@ beforeAll(async () => {
     options?.signal?.addEventListener('abort', () => aborted++, { once: true });
     return local(request, options);
   };
-  server = await startServer(createApp({ models: createModelRegistry({ env: {}, providers: { local: counting } }) }));
+  // Grace 0: a client that leaves stops its generation at once (by default it waits 30 s to be resumed).
+  server = await startServer(createApp({ env: {}, detachGraceMs: 0, models: createModelRegistry({ env: {}, providers: { local: counting } }) }));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -5,6 +5,7 @@
  * @module
  */
 import { serve } from '../server/app.ts';
+import { shutdownDeadlineMs, shutdownServer } from '../server/shutdown.ts';
 import { runChat } from './chat.ts';
 import { runTail } from './tail.ts';
 
@@ -23,12 +24,28 @@ async function main(argv: string[]): Promise<number> {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 3000;
       console.log(`sluice listening on http://localhost:${port}`);
-      const stop = (): void => {
-        server.close();
-        server.closeAllConnections();
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals): void => {
+        if (stopping) {
+          // A second signal: the operator does not want to wait for the drain.
+          process.stderr.write(`sluice: ${signal} again, exiting now.\n`);
+          process.exit(1);
+        }
+        stopping = true;
+        const deadline = shutdownDeadlineMs(server);
+        console.log(`sluice: ${signal}, draining (new streams get 503; running generations have SLUICE_DRAIN_MS to finish)…`);
+        // Exit within a bounded time whatever hangs.
+        setTimeout(() => {
+          process.stderr.write(`sluice: shutdown took over ${deadline} ms, exiting.\n`);
+          process.exit(1);
+        }, deadline).unref();
+        shutdownServer(server).then(
+          () => console.log('sluice: stopped.'),
+          (error: unknown) => process.stderr.write(`sluice: shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`),
+        );
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
       return new Promise<number>((resolve) => server.once('close', () => resolve(0)));
     }
     case 'tail': {

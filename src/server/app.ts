@@ -5,13 +5,22 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { isAbortError, isSluiceError } from '../core/errors.ts';
+import type { StreamStore } from '../store/types.ts';
+import { createAuth, parseApiKeys } from './auth.ts';
 import { HttpError, quote, sendError, sendJson } from './http-error.ts';
 import { createLimitedServer, SERVER_LIMITS_ENV, serverLimitsFromEnv, type ServerLimits } from './limits.ts';
+import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 import { Router } from './router.ts';
 import { createModelRegistry, type ModelRegistry } from './models.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { demoNumbers } from './routes/demo-numbers.ts';
+import { eventRoutes } from './routes/events.ts';
+import { streamRoutes } from './routes/streams.ts';
 import { browserAsset, webPage } from './routes/web.ts';
+import { createFollowerSet } from './runs/follow-stream.ts';
+import { loadStore, redactUrl } from './runs/load-store.ts';
+import { createRunManager, type RunManager } from './runs/run-manager.ts';
+import { shuttingDown, type StreamContext } from './runs/stream-context.ts';
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -21,31 +30,153 @@ export interface AppOptions {
   models?: ModelRegistry;
   /** Milliseconds between heartbeats on idle streams. @defaultValue 15000 */
   heartbeatMs?: number;
+  /**
+   * Where the events of every stream are kept (resume, fan-out, stop from any instance).
+   * @defaultValue Redis when `REDIS_URL` is set, else memory
+   */
+  store?: StreamStore;
+  /** Accepted API keys; none turns auth off. @defaultValue `SLUICE_API_KEYS` (comma-separated) */
+  apiKeys?: readonly string[];
+  /** How long a generation goes on with no client following it. @defaultValue `SLUICE_DETACH_GRACE_MS`, else 30000 */
+  detachGraceMs?: number;
+  /** How long {@link App.shutdown} lets running generations finish. @defaultValue `SLUICE_DRAIN_MS`, else 10000 */
+  drainMs?: number;
+  /** Where `REDIS_URL`, `SLUICE_API_KEYS`, `SLUICE_DETACH_GRACE_MS` and `SLUICE_DRAIN_MS` are read. @defaultValue process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Reports what an operator should know (Redis unreachable at start). @defaultValue console.warn */
+  onWarn?: (message: string) => void;
 }
 
-/** A Node request listener serving the sluice HTTP API. */
-export type AppHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** A Node request listener serving the sluice HTTP API, with its lifecycle. */
+export interface AppHandler {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** The app's metrics (`GET /metrics`). */
+  readonly metrics: ServerMetrics;
+  /** How long {@link AppHandler.shutdown} lets generations finish by default, in milliseconds. */
+  readonly drainMs: number;
+  /**
+   * Graceful shutdown: new streams get 503; with a shared store (Redis) followers are dropped at
+   * once so their clients resume on another instance (with memory they stay until the drain
+   * ends); running generations get `drainMs` to finish (then end with `abort`); the store is
+   * closed. Resolves when all that is done.
+   */
+  shutdown(options?: { drainMs?: number }): Promise<void>;
+}
+
+/** An alias of {@link AppHandler}. */
+export type App = AppHandler;
+
+/** Paths that need an API key when auth is on. */
+const PROTECTED = /^\/(?:v1|api)\//;
+/** Paths still answered while the instance drains. */
+const DURING_DRAIN = new Set(['/healthz', '/readyz', '/metrics']);
+
+function readMs(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`Expected ${name} to be a non-negative integer (milliseconds), got ${JSON.stringify(raw)}.`);
+  return value;
+}
+
+/** How long Redis may take to connect at start before the log says it is unreachable. */
+const REDIS_GRACE_MS = 2000;
+const REDIS_POLL_MS = 250;
+
+/**
+ * Says in the log when Redis is unreachable at start (after a short grace for the first
+ * connection), and again once it is reachable. `/readyz` answers from the store meanwhile.
+ */
+function watchRedis(store: () => Promise<StreamStore>, where: string, onWarn: (message: string) => void, stopped: () => boolean): void {
+  const startedAt = Date.now();
+  let warned = false;
+  const check = async (): Promise<void> => {
+    if (stopped()) return;
+    let ready = false;
+    try {
+      ready = await (await store()).ready();
+    } catch (error) {
+      if (!warned) onWarn(`sluice: the Redis store (${where}) failed to load: ${error instanceof Error ? error.message : String(error)}.`);
+      warned = true;
+    }
+    if (ready) {
+      if (warned) onWarn(`sluice: Redis at ${where} is reachable now; ready.`);
+      return;
+    }
+    if (!warned && Date.now() - startedAt >= REDIS_GRACE_MS) {
+      warned = true;
+      onWarn(`sluice: Redis at ${where} is unreachable; GET /readyz answers 503 until it is (retrying in the background).`);
+    }
+    // Never keeps a process alive on its own.
+    setTimeout(() => void check(), REDIS_POLL_MS).unref();
+  };
+  void check();
+}
 
 /**
  * Builds the app's request handler.
  * @param options - app options
- * @returns a handler for `http.createServer`
+ * @returns a handler for `http.createServer`, with `shutdown()`
  */
 export function createApp(options: AppOptions = {}): AppHandler {
+  const env = options.env ?? process.env;
   const onError = options.onError ?? ((error: unknown) => console.error(error));
-  const chatOptions: Parameters<typeof chatRoutes>[0] = { models: options.models ?? createModelRegistry() };
-  if (options.heartbeatMs !== undefined) chatOptions.heartbeatMs = options.heartbeatMs;
-  const chat = chatRoutes(chatOptions);
+  const onWarn = options.onWarn ?? ((message: string) => console.warn(message));
+  const detachGraceMs = options.detachGraceMs ?? readMs(env, 'SLUICE_DETACH_GRACE_MS', 30_000);
+  const drainMs = options.drainMs ?? readMs(env, 'SLUICE_DRAIN_MS', 10_000);
+  const metrics = createServerMetrics();
+  const auth = createAuth(options.apiKeys ?? parseApiKeys(env.SLUICE_API_KEYS));
+  const redisUrl = env.REDIS_URL?.trim();
+  let draining = false;
+  let shutdownPromise: Promise<void> | undefined;
+
+  let storePromise: Promise<StreamStore> | undefined;
+  const store = (): Promise<StreamStore> => {
+    if (storePromise === undefined) {
+      storePromise = options.store !== undefined ? Promise.resolve(options.store) : loadStore(redisUrl);
+      // A failed load is tried again on the next request rather than remembered forever.
+      storePromise.catch(() => (storePromise = undefined));
+    }
+    return storePromise;
+  };
+  let runsPromise: Promise<RunManager> | undefined;
+  const runs = (): Promise<RunManager> =>
+    (runsPromise ??= store().then((loaded) =>
+      createRunManager({ store: loaded, detachGraceMs, onError, onActiveChange: (active) => metrics.activeStreams.set(active) }),
+    ));
+  runs().catch(() => (runsPromise = undefined));
+  if (redisUrl !== undefined && redisUrl !== '' && options.store === undefined) watchRedis(store, redactUrl(redisUrl), onWarn, () => shutdownPromise !== undefined);
+
+  const followers = createFollowerSet((open) => metrics.openConnections.set(open));
+  const streams: StreamContext = { store, runs, followers, auth, draining: () => draining, heartbeatMs: options.heartbeatMs };
+  const chat = chatRoutes({ models: options.models ?? createModelRegistry(), streams });
+  const resume = streamRoutes(streams);
+  const events = eventRoutes(streams);
   const router = new Router()
     .on('GET', '/', webPage)
     .on('GET', '/assets/sluice/:layer/:file', browserAsset)
     .on('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }))
+    .on('GET', '/readyz', async (_req, res) => {
+      const ready = !draining && (await store().then((loaded) => loaded.ready(), () => false));
+      if (ready) sendJson(res, 200, { status: 'ready' });
+      else sendError(res, new HttpError(503, 'not_ready', draining ? 'This instance is shutting down.' : 'The stream store is not reachable yet.'));
+    })
+    .on('GET', '/metrics', async (_req, res) => {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+      res.end(text);
+    })
     .on('GET', '/demo/numbers', demoNumbers)
     .on('POST', '/v1/chat', chat.chat)
     .on('POST', '/api/chat', chat.aiSdk)
+    .on('GET', '/api/chat/:chatId/stream', resume.resumeChat)
     .on('POST', '/v1/ag-ui', chat.agUi)
     .on('POST', '/v1/chat/completions', chat.completions)
-    .on('GET', '/v1/models', chat.models);
+    .on('GET', '/v1/models', chat.models)
+    .on('GET', '/v1/streams/:id', resume.resume)
+    .on('DELETE', '/v1/streams/:id', resume.stop)
+    .on('GET', '/v1/events', events.subscribe)
+    .on('POST', '/v1/events', events.publish);
 
   /** Answers an error that escaped a route; errors without a status of their own are also reported. */
   const answerError = (res: ServerResponse, error: unknown): void => {
@@ -55,13 +186,16 @@ export function createApp(options: AppOptions = {}): AppHandler {
       else res.destroy();
       return;
     }
-    if (!isSluiceError(error) || error.status >= 500) onError(error);
+    if (!isSluiceError(error) || error.status >= 500) {
+      // Refusals of a draining instance are expected, not failures.
+      if (!(isSluiceError(error) && (error.code === 'shutting_down' || error.code === 'not_ready'))) onError(error);
+    }
     // After the head there is no status left to give: end the transfer as failed.
     if (res.headersSent) res.destroy();
     else sendError(res, error);
   };
 
-  return (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -71,13 +205,36 @@ export function createApp(options: AppOptions = {}): AppHandler {
       return;
     }
     try {
-      const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
-      const result = handler(req, res, { url, params });
+      if (PROTECTED.test(url.pathname)) auth.ownerOf(req);
+      if (draining && req.method !== 'GET' && !DURING_DRAIN.has(url.pathname)) throw shuttingDown();
+      const { handler: route, params } = router.match(req.method ?? 'GET', url.pathname);
+      const result = route(req, res, { url, params });
       if (result instanceof Promise) result.catch((error: unknown) => answerError(res, error));
     } catch (error) {
       answerError(res, error);
     }
   };
+
+  return Object.assign(handler, {
+    metrics,
+    drainMs,
+    shutdown(shutdownOptions: { drainMs?: number } = {}): Promise<void> {
+      shutdownPromise ??= (async () => {
+        draining = true;
+        // With a shared store (Redis), clients resume on another instance now while the
+        // generations here go on writing to it. With memory, no other instance has their events:
+        // followers stay and see their generation finish within the drain.
+        const loadedStore = await storePromise?.catch(() => undefined);
+        if (loadedStore !== undefined && loadedStore.kind !== 'memory') followers.dropAll();
+        const manager = await runsPromise?.catch(() => undefined);
+        await manager?.drain(shutdownOptions.drainMs ?? drainMs);
+        followers.dropAll();
+        // A store the caller gave is the caller's to close.
+        if (options.store === undefined) await loadedStore?.close();
+      })();
+      return shutdownPromise;
+    },
+  });
 }
 
 /**

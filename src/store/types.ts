@@ -86,6 +86,35 @@ export interface TopicEvent {
   data: unknown;
 }
 
+/**
+ * Options shared by every backend. Times are in milliseconds.
+ */
+export interface StoreOptions {
+  /**
+   * How long a finished stream stays readable after its terminal event (running streams are kept
+   * while their producer holds the lease). Also the lifetime of a topic's history after its last
+   * event and of a chat's active-stream entry.
+   * @defaultValue 3_600_000 (1 hour)
+   */
+  ttlMs?: number;
+  /**
+   * How long a producer's lease lasts without a heartbeat. A stream whose producer holds no lease
+   * any more is ended by its followers with an `error` event, code `producer_lost`.
+   * @defaultValue 10_000
+   */
+  leaseMs?: number;
+  /** How often a writer renews its lease (Redis), at most `leaseMs / 2`. @defaultValue 3_000 */
+  heartbeatMs?: number;
+  /**
+   * How long an attached follower counts as present without a heartbeat from its instance (Redis:
+   * an instance that dies leaves no follower attached for longer than this).
+   * @defaultValue 15_000
+   */
+  attachTtlMs?: number;
+  /** How many events a topic keeps for `subscribe({ after })`. @defaultValue 1000 */
+  topicHistory?: number;
+}
+
 /** A stream store. */
 export interface StreamStore {
   /** `memory` or `redis`. */
@@ -98,8 +127,11 @@ export interface StreamStore {
    * Replays the events after `options.after`, then follows live; ends after the terminal event
    * (or when `signal` aborts). When the producer's lease runs out while the stream is running,
    * the store appends `{type:'error', code:'producer_lost'}` as the terminal event (fencing the
-   * old producer), so every follower ends the same way. Rejects with code `not_found` for an
-   * unknown or expired stream.
+   * old producer), so every follower ends the same way. The first `next()` rejects with code
+   * `not_found` for an unknown or expired stream; a broken backend connection makes `next()` reject
+   * with code `unavailable`. An `after` past the stream's last id follows from its end. The event
+   * objects may be shared between followers: treat them as read-only. The iterable can be
+   * iterated once.
    */
   read(id: string, options?: ReadOptions): AsyncIterable<StoredEvent>;
   /** Asks the producer (on whichever instance) to stop. Resolves false when the stream is unknown or done. */
@@ -111,12 +143,14 @@ export interface StreamStore {
   attach(id: string): () => void;
   /**
    * Epoch milliseconds when the last follower anywhere detached, `undefined` while one is
-   * attached (or none ever attached: then the stream's creation time is returned).
+   * attached (or none ever attached: then the stream's creation time is returned). A follower on an
+   * instance that died counts as detached once its attachment expires (`attachTtlMs`). `undefined`
+   * for an unknown stream.
    */
   detachedSince(id: string): Promise<number | undefined>;
   /** Remembers (or forgets, with `undefined`) the active stream of a chat (the AI SDK's resume). */
   setChatStream(chatId: string, streamId: string | undefined, owner?: string): Promise<void>;
-  /** The active stream of a chat, if any. */
+  /** The active stream of a chat, if any (undefined once that stream has expired). */
   getChatStream(chatId: string, owner?: string): Promise<string | undefined>;
   /** Publishes on a topic (kept in a short per-topic history); resolves with the event's id. */
   publish(topic: string, event: Omit<TopicEvent, 'id'>): Promise<string>;

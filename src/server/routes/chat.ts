@@ -8,8 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAbortError } from '../../core/errors.ts';
-import { sendStream } from '../../core/node/send-stream.ts';
-import type { Format } from '../../core/types.ts';
 import { agUi } from '../../protocol/ag-ui.ts';
 import { aiSdkUiStream } from '../../protocol/ai-sdk-ui-stream.ts';
 import { negotiateAgentFormat } from '../../protocol/negotiate-agent-format.ts';
@@ -33,43 +31,57 @@ import {
   OpenAiChatBody,
 } from '../request-schemas.ts';
 import type { RouteHandler } from '../router.ts';
+import { answerWithFollower, startRun, type StreamContext } from '../runs/stream-context.ts';
+import { chatMessageId } from './streams.ts';
 
 /** What the chat routes need from the app. */
 export interface ChatRouteOptions {
   models: ModelRegistry;
-  /** Milliseconds between heartbeats on idle streams. @defaultValue 15000 */
-  heartbeatMs?: number;
+  /** The store, runs and followers the streaming answers go through. */
+  streams: StreamContext;
 }
 
-/** A generation: the model's events for a request, started with the stream's signal. */
+/**
+ * A generation: the model's events for a request, started with the run's signal. The one place
+ * a request becomes the run's event source (the agent loop plugs in here).
+ */
 function generation(options: ChatRouteOptions, model: string | undefined, request: Omit<ChatRequest, 'model'>): (signal: AbortSignal) => AsyncIterable<AgentEvent> {
   // Resolve now, so an unknown model or a missing key is answered before any byte.
   const resolved = options.models.resolve(model);
   return (signal) => resolved.provider({ ...request, model: resolved.modelId }, { signal });
 }
 
-function stream(res: ServerResponse, options: ChatRouteOptions, source: (signal: AbortSignal) => AsyncIterable<AgentEvent>, format: Format<AgentEvent>, headers: Record<string, string> = {}): Promise<unknown> {
-  const streamOptions: Parameters<typeof sendStream<AgentEvent>>[2] = { format, headers };
-  if (options.heartbeatMs !== undefined) streamOptions.heartbeatMs = options.heartbeatMs;
-  return sendStream(res, source, streamOptions);
-}
+/**
+ * Clients of these protocols have no way to resume (AG-UI's `HttpAgent`, OpenAI SDKs): when they
+ * leave, the generation stops at once, as it did before runs.
+ */
+const NO_RESUME = { detachGraceMs: 0 } as const;
 
 /** Builds the chat route handlers. */
 export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' | 'agUi' | 'completions' | 'models', RouteHandler> {
+  const { streams } = options;
   return {
     async chat(req: IncomingMessage, res: ServerResponse) {
+      const owner = streams.auth.ownerOf(req);
       const body = await readJson(req, NativeChatBody);
       const request: Omit<ChatRequest, 'model'> = { messages: body.messages };
       if (body.tools) request.tools = body.tools;
       const source = generation(options, body.model, request);
-      const streamId = randomUUID();
-      return stream(res, options, source, negotiateAgentFormat(req.headers.accept), { 'x-stream-id': streamId });
+      const run = await startRun(streams, { source, owner });
+      // The first response is a follower like any resume, from the start.
+      return answerWithFollower(streams, res, { id: run.id, after: 0, format: negotiateAgentFormat(req.headers.accept), first: true });
     },
 
     async aiSdk(req, res) {
+      const owner = streams.auth.ownerOf(req);
       const body = await readJson(req, AiSdkChatBody);
       const source = generation(options, body.model, { messages: fromUiMessages(body.messages) });
-      return stream(res, options, source, aiSdkUiStream({ messageId: `msg-${randomUUID()}` }));
+      const meta: Record<string, string> = {};
+      if (body.id !== undefined) meta.chatId = body.id;
+      const run = await startRun(streams, { source, owner, meta });
+      // Remembered before the first byte: a reload right after can already resume it.
+      if (body.id !== undefined) await (await streams.store()).setChatStream(body.id, run.id, owner);
+      return answerWithFollower(streams, res, { id: run.id, after: 0, format: aiSdkUiStream({ messageId: chatMessageId(run.id) }), first: true });
     },
 
     async agUi(req, res) {
@@ -79,7 +91,8 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       if (tools) request.tools = tools;
       const model = (body.forwardedProps as { model?: unknown } | undefined)?.model;
       const source = generation(options, typeof model === 'string' ? model : undefined, request);
-      return stream(res, options, source, agUi({ threadId: body.threadId, runId: body.runId }));
+      const run = await startRun(streams, { source, owner: streams.auth.ownerOf(req), ...NO_RESUME });
+      return answerWithFollower(streams, res, { id: run.id, after: 0, format: agUi({ threadId: body.threadId, runId: body.runId }), first: true });
     },
 
     async completions(req, res) {
@@ -99,7 +112,8 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const source = generation(options, body.model, request);
       const meta = { id: `chatcmpl-${randomUUID().replaceAll('-', '')}`, model: body.model, created: Math.floor(Date.now() / 1000) };
       if (body.stream) {
-        return stream(res, options, source, openaiChunks({ ...meta, includeUsage: body.stream_options?.include_usage === true }));
+        const run = await startRun(streams, { source, owner: streams.auth.ownerOf(req), ...NO_RESUME });
+        return answerWithFollower(streams, res, { id: run.id, after: 0, format: openaiChunks({ ...meta, includeUsage: body.stream_options?.include_usage === true }), first: true });
       }
       const controller = new AbortController();
       const onClose = (): void => {

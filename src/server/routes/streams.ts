@@ -1,0 +1,57 @@
+/**
+ * Resume and stop: `GET /v1/streams/:id` (replay after `Last-Event-ID`, then live, on any instance
+ * sharing the store), `DELETE /v1/streams/:id` (stop the generation from any instance), and the AI
+ * SDK's `GET /api/chat/:chatId/stream` (the chat's active stream from its start, or 204).
+ *
+ * @module
+ */
+import { aiSdkUiStream } from '../../protocol/ai-sdk-ui-stream.ts';
+import { negotiateAgentFormat } from '../../protocol/negotiate-agent-format.ts';
+import { sendJson } from '../http-error.ts';
+import type { RouteHandler } from '../router.ts';
+import { ABORT_REASONS } from '../runs/run-manager.ts';
+import { answerWithFollower, lastEventId, ownedStream, shuttingDown, type StreamContext } from '../runs/stream-context.ts';
+
+/** The message id of a chat stream's UI message, the same on the first response and on every resume. */
+export function chatMessageId(streamId: string): string {
+  return `msg-${streamId}`;
+}
+
+/** Builds the resume and stop handlers. */
+export function streamRoutes(context: StreamContext): Record<'resume' | 'stop' | 'resumeChat', RouteHandler> {
+  return {
+    async resume(req, res, { url, params }) {
+      if (context.draining()) throw shuttingDown();
+      const id = params.id ?? '';
+      const after = lastEventId(req, url);
+      await ownedStream(context, id, context.auth.ownerOf(req));
+      // Codecs never number events: the SSE codec starts at the store's next id.
+      return answerWithFollower(context, res, { id, after, format: negotiateAgentFormat(req.headers.accept, { firstId: after + 1 }) });
+    },
+
+    async stop(req, res, { params }) {
+      const id = params.id ?? '';
+      const info = await ownedStream(context, id, context.auth.ownerOf(req));
+      const stopping = info.state === 'running' && (await (await context.store()).requestStop(id, ABORT_REASONS.stopped));
+      // 202: the producer (on whichever instance) is told and ends the stream with `abort`.
+      if (stopping) sendJson(res, 202, { id, status: 'stopping' });
+      else sendJson(res, 200, { id, status: 'done' });
+    },
+
+    async resumeChat(req, res, { params }) {
+      if (context.draining()) throw shuttingDown();
+      const owner = context.auth.ownerOf(req);
+      const store = await context.store();
+      const streamId = await store.getChatStream(params.chatId ?? '', owner);
+      const info = streamId === undefined ? undefined : await store.info(streamId);
+      // The AI SDK reads 204 as "nothing to resume" (reconnectToStream resolves null), also
+      // when the chat's last stream is over: its messages are the app's to keep.
+      if (streamId === undefined || info === undefined || info.owner !== owner || info.state === 'done') {
+        res.writeHead(204, { 'cache-control': 'no-store' });
+        res.end();
+        return undefined;
+      }
+      return answerWithFollower(context, res, { id: streamId, after: 0, format: aiSdkUiStream({ messageId: chatMessageId(streamId) }) });
+    },
+  };
+}

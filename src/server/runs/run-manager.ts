@@ -1,0 +1,271 @@
+/**
+ * Runs: generations that outlive their connections. A run owns its abort controller and appends
+ * every event it produces, its terminal one included, to the stream store through its
+ * `StreamWriter`; HTTP responses only ever follow the store (see `follow-stream.ts`). A run's
+ * upstream is aborted by a stop request from any instance, by the detach grace running out (no
+ * follower anywhere for that long), by the shutdown drain timing out, or by the store refusing an
+ * append (the lease was lost, or the backend is unreachable).
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { isSluiceError, toErrorResponse } from '../../core/errors.ts';
+import type { AgentEvent, ErrorEvent } from '../../protocol/types.ts';
+import { isTerminalEvent } from '../../protocol/types.ts';
+import { isStoreError } from '../../store/errors.ts';
+import type { StreamStore, StreamWriter } from '../../store/types.ts';
+
+/** Why a run was stopped from outside: the `reason` of its `abort` event. */
+export const ABORT_REASONS = {
+  /** `DELETE /v1/streams/:id` (the stop button), from any instance. */
+  stopped: 'stopped',
+  /** No follower was attached for the whole detach grace. */
+  detached: 'detached',
+  /** The instance shut down and the run did not finish within the drain time. */
+  shutdown: 'shutdown',
+} as const;
+
+/** Options of {@link createRunManager}. */
+export interface RunManagerOptions {
+  store: StreamStore;
+  /** Milliseconds a run goes on with no follower attached anywhere before it is aborted; 0 aborts at once. @defaultValue 30000 */
+  detachGraceMs?: number;
+  /** Called when a run starts and ends (the `sluice_active_streams` gauge). */
+  onActiveChange?: (active: number) => void;
+  /** Reports failures of the store that end a run. @defaultValue console.error */
+  onError?: (error: unknown) => void;
+}
+
+/** Options of {@link RunManager.start}. */
+export interface StartRunOptions {
+  /** The run's events, started with its signal. The lead's agent loop plugs in here. */
+  source: (signal: AbortSignal) => AsyncIterable<AgentEvent>;
+  /** The owner (a hash of the API key) stored with the stream. */
+  owner?: string | undefined;
+  /** @defaultValue `'chat'` */
+  kind?: string;
+  meta?: Record<string, string>;
+  /**
+   * Whether the detach grace applies: false for runs nobody is expected to follow (jobs).
+   * @defaultValue true
+   */
+  detachable?: boolean;
+  /** This run's detach grace, when it differs from the manager's (0 for clients that cannot resume). */
+  detachGraceMs?: number;
+}
+
+/** A run started by {@link RunManager.start}. */
+export interface Run {
+  /** The stream id: a random UUID v4. */
+  readonly id: string;
+  /** Settles when the run has appended its terminal event, or given up on the store. */
+  readonly done: Promise<void>;
+  /** Stops the run: its upstream is aborted and the stream ends with `abort` and this reason. */
+  abort(reason: string): void;
+}
+
+/** Starts and tracks the runs of one instance. */
+export interface RunManager {
+  /** Runs generating on this instance now. */
+  readonly active: number;
+  /** Whether new runs are refused (the instance is shutting down). */
+  readonly draining: boolean;
+  /**
+   * Creates the stream in the store and starts producing into it. Attach the first follower
+   * (`store.attach`) before the returned promise's continuation yields to timers, so the detach
+   * grace never sees an unfollowed run that is about to be followed.
+   */
+  start(options: StartRunOptions): Promise<Run>;
+  /** Tells the manager a follower of `id` on this instance left, so a grace of 0 acts at once. */
+  followerLeft(id: string): void;
+  /**
+   * Refuses new runs, waits up to `drainMs` for the running ones to finish, aborts the rest with
+   * reason `shutdown`, and waits (bounded) for their terminal events.
+   */
+  drain(drainMs: number): Promise<void>;
+}
+
+/** How often the detach grace is checked, at most and at least. */
+const MAX_CHECK_INTERVAL_MS = 1000;
+const MIN_CHECK_INTERVAL_MS = 100;
+/** After aborting, how long a run may take to write its terminal event during shutdown. */
+const ABORT_SETTLE_MS = 3000;
+
+interface RunState extends Run {
+  readonly startedAt: number;
+  readonly graceMs: number | undefined;
+  readonly writer: StreamWriter;
+}
+
+/** The `error` event of a failure thrown by a source. */
+function toErrorEvent(error: unknown): ErrorEvent {
+  const { status, body } = toErrorResponse(error);
+  const retryable = typeof (error as { isRetryable?: unknown } | null)?.isRetryable === 'boolean' ? (error as { isRetryable: boolean }).isRetryable : status >= 500 && !isSluiceError(error);
+  return { type: 'error', code: body.error.code, message: body.error.message, retryable, status };
+}
+
+/**
+ * Creates the run manager of an instance.
+ * @param options - the store and the detach grace
+ * @returns the manager
+ */
+export function createRunManager(options: RunManagerOptions): RunManager {
+  const { store } = options;
+  const graceMs = options.detachGraceMs ?? 30_000;
+  if (!Number.isFinite(graceMs) || graceMs < 0) throw new RangeError(`Expected \`detachGraceMs\` to be a non-negative number, got ${String(graceMs)}.`);
+  const onError = options.onError ?? ((error: unknown) => console.error(error));
+  const runs = new Map<string, RunState>();
+  let draining = false;
+  let timer: NodeJS.Timeout | undefined;
+  let checking = false;
+  const interval = Math.min(MAX_CHECK_INTERVAL_MS, Math.max(MIN_CHECK_INTERVAL_MS, graceMs / 4));
+
+  const changed = (): void => options.onActiveChange?.(runs.size);
+
+  /** Aborts the runs whose followers have all been gone for their grace. One store call per run. */
+  const checkGrace = async (only?: RunState): Promise<void> => {
+    const now = Date.now();
+    const candidates = only === undefined ? [...runs.values()] : [only];
+    await Promise.all(
+      candidates.map(async (run) => {
+        if (run.graceMs === undefined) return;
+        // A run's first follower attaches right after it starts; a young run is left alone so a
+        // periodic check never races that attach (a follower leaving triggers its own check).
+        if (only === undefined && now - run.startedAt < interval) return;
+        let since: number | undefined;
+        try {
+          since = await store.detachedSince(run.id);
+        } catch {
+          // The store is unreachable: never abort a generation for that; its appends will tell.
+          return;
+        }
+        if (since !== undefined && Date.now() - since >= run.graceMs) run.abort(ABORT_REASONS.detached);
+      }),
+    );
+  };
+
+  const tick = (): void => {
+    if (checking) return;
+    checking = true;
+    checkGrace().finally(() => (checking = false));
+  };
+
+  const schedule = (): void => {
+    if (timer === undefined && runs.size > 0) {
+      timer = setInterval(tick, interval);
+      // Never keeps a process alive on its own.
+      timer.unref();
+    } else if (timer !== undefined && runs.size === 0) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+
+  async function pump(run: RunState, source: StartRunOptions['source'], controller: AbortController, reason: () => string): Promise<void> {
+    const { writer } = run;
+    let refused = false;
+    const append = async (event: AgentEvent): Promise<void> => {
+      try {
+        await writer.append(event);
+      } catch (error) {
+        refused = true;
+        // The lease is lost (`fenced`: a follower declared this producer gone) or the store is
+        // unreachable: nobody can read what we make now, so the upstream stops.
+        controller.abort(new DOMException('The stream store refused an append.', 'AbortError'));
+        if (!isStoreError(error) || error.code !== 'fenced') onError(error);
+        throw error;
+      }
+    };
+    let ended = false;
+    try {
+      for await (const event of source(controller.signal)) {
+        if (controller.signal.aborted) break;
+        await append(event);
+        if (isTerminalEvent(event)) {
+          ended = true;
+          break;
+        }
+      }
+      if (!ended && !refused) {
+        await append(
+          controller.signal.aborted
+            ? { type: 'abort', reason: reason() }
+            : { type: 'error', code: 'incomplete_stream', message: 'The generation ended without a finish event.', retryable: true },
+        );
+      }
+    } catch (error) {
+      if (!refused) {
+        // A source stopped by our signal throws its abort error: the stream ends with `abort`.
+        await append(controller.signal.aborted ? { type: 'abort', reason: reason() } : toErrorEvent(error)).catch(() => undefined);
+      }
+    } finally {
+      // The source's iterator was returned by `for await` (its `finally` ran); nothing to abort.
+      await writer.close().catch((error: unknown) => onError(error));
+    }
+  }
+
+  return {
+    get active() {
+      return runs.size;
+    },
+    get draining() {
+      return draining;
+    },
+
+    async start(runOptions) {
+      const id = randomUUID();
+      const create: Parameters<StreamStore['create']>[0] = { id, kind: runOptions.kind ?? 'chat' };
+      if (runOptions.owner !== undefined) create.owner = runOptions.owner;
+      if (runOptions.meta !== undefined) create.meta = runOptions.meta;
+      const writer = await store.create(create);
+      const controller = new AbortController();
+      let abortReason: string = ABORT_REASONS.stopped;
+      const abort = (reason: string): void => {
+        if (controller.signal.aborted) return;
+        abortReason = reason;
+        controller.abort(new DOMException(`The generation was stopped (${reason}).`, 'AbortError'));
+      };
+      const unsubscribe = writer.onStop((reason) => abort(reason || ABORT_REASONS.stopped));
+      let resolveDone!: () => void;
+      const done = new Promise<void>((resolve) => (resolveDone = resolve));
+      const run: RunState = {
+        id,
+        done,
+        abort,
+        writer,
+        startedAt: Date.now(),
+        graceMs: runOptions.detachable === false ? undefined : (runOptions.detachGraceMs ?? graceMs),
+      };
+      runs.set(id, run);
+      changed();
+      schedule();
+      void pump(run, runOptions.source, controller, () => abortReason).finally(() => {
+        unsubscribe();
+        runs.delete(id);
+        changed();
+        schedule();
+        resolveDone();
+      });
+      return run;
+    },
+
+    followerLeft(id) {
+      const run = runs.get(id);
+      if (run?.graceMs === 0) void checkGrace(run);
+    },
+
+    async drain(drainMs) {
+      draining = true;
+      const all = (): Promise<unknown> => Promise.all([...runs.values()].map((run) => run.done));
+      const bounded = (promise: Promise<unknown>, ms: number): Promise<unknown> => {
+        let timeout: NodeJS.Timeout | undefined;
+        return Promise.race([promise, new Promise((resolve) => (timeout = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timeout));
+      };
+      await bounded(all(), drainMs);
+      for (const run of runs.values()) run.abort(ABORT_REASONS.shutdown);
+      await bounded(all(), ABORT_SETTLE_MS);
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,600 @@
+/**
+ * The memory stream store: one process, bounded in bytes and time.
+ *
+ * Followers are woken without polling: each stream keeps the list of followers that have read
+ * everything and wait; an append hands the new event straight to each of them by resolving the
+ * promise their `next()` returned, so a live follower costs one promise per event (the one the
+ * async-iterator protocol asks for) and no timer.
+ *
+ * @module
+ */
+import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
+import { StoreError, producerLostEvent } from './errors.ts';
+import type {
+  CreateStreamOptions,
+  ReadOptions,
+  StoreOptions,
+  StoredEvent,
+  StreamInfo,
+  StreamStore,
+  StreamWriter,
+  TopicEvent,
+} from './types.ts';
+
+/** Options of {@link createMemoryStore}. */
+export interface MemoryStoreOptions extends StoreOptions {
+  /**
+   * The bound on the stored events' size, summed over every stream (an event's size is the length
+   * of its JSON text). Over the bound, finished streams are evicted, oldest finished first. When
+   * only running streams are left, `create()` and non-terminal appends reject with code `full`
+   * until streams finish; a terminal event is always accepted, so every stream can still end.
+   * @defaultValue 67_108_864 (64 MiB)
+   */
+  maxBytes?: number;
+}
+
+const DEFAULTS = {
+  ttlMs: 3_600_000,
+  leaseMs: 10_000,
+  maxBytes: 64 * 1024 * 1024,
+  topicHistory: 1000,
+} as const;
+
+/** The longest pause between two sweeps of expired streams, topics and chats. */
+const MAX_SWEEP_INTERVAL_MS = 60_000;
+
+const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
+const DONE_PROMISE = Promise.resolve(DONE);
+
+interface MemoryStream {
+  readonly info: StreamInfo;
+  readonly events: StoredEvent[];
+  bytes: number;
+  token: number;
+  /** Followers that have read every event and wait for the next one. */
+  waiters: MemoryFollower[];
+  stopReason: string | undefined;
+  readonly stopListeners: Set<(reason: string) => void>;
+  attached: number;
+  detachedAt: number | undefined;
+  /** Epoch ms of the terminal event; 0 while running. */
+  finishedAt: number;
+  leaseTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+interface MemoryTopic {
+  readonly events: TopicEvent[];
+  /** The numeric id of `events[0]`. */
+  first: number;
+  /** The numeric id of the next event. */
+  next: number;
+  waiters: MemorySubscriber[];
+  subscribers: number;
+  lastActive: number;
+}
+
+function checkMs(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < min) {
+    throw new RangeError(`Expected \`${name}\` to be a number ≥ ${min}, got ${String(value)} (${typeof value}).`);
+  }
+  return value;
+}
+
+/** The size the byte bound counts for an event: the length of its JSON text. */
+function sizeOf(event: AgentEvent): number {
+  return JSON.stringify(event).length;
+}
+
+/** Reads one stream: replays from `after`, then waits on the stream's waiter list. */
+class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
+  readonly #store: MemoryStore;
+  readonly #id: string;
+  readonly #signal: AbortSignal | undefined;
+  #stream: MemoryStream | undefined;
+  /** Index in `events` of the next event to hand out (= the id of the last one handed out). */
+  #index: number;
+  #done = false;
+  #resolve: ((result: IteratorResult<StoredEvent>) => void) | undefined;
+  readonly #onAbort = (): void => this.#finish();
+
+  constructor(store: MemoryStore, id: string, options: ReadOptions) {
+    this.#store = store;
+    this.#id = id;
+    this.#index = options.after ?? 0;
+    this.#signal = options.signal;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<StoredEvent>> {
+    if (this.#done) return DONE_PROMISE;
+    let stream = this.#stream;
+    if (stream === undefined) {
+      if (this.#signal?.aborted) {
+        this.#done = true;
+        return DONE_PROMISE;
+      }
+      stream = this.#store.get(this.#id);
+      if (stream === undefined) {
+        this.#done = true;
+        return Promise.reject(new StoreError('not_found', `No stream ${JSON.stringify(this.#id)}: it never existed or has expired.`));
+      }
+      this.#stream = stream;
+      // An id past the end (another stream's, a stale one) follows from the end, as Redis does.
+      if (this.#index > stream.events.length) this.#index = stream.events.length;
+      this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+    }
+    const events = stream.events;
+    if (this.#index < events.length) return Promise.resolve(this.#take(events));
+    if (stream.finishedAt !== 0) {
+      this.#finish();
+      return DONE_PROMISE;
+    }
+    return new Promise((resolve) => {
+      this.#resolve = resolve;
+      stream.waiters.push(this);
+    });
+  }
+
+  return(): Promise<IteratorResult<StoredEvent>> {
+    this.#finish();
+    return DONE_PROMISE;
+  }
+
+  /** Called by an append while this follower waits: hands it the new event. */
+  wake(): void {
+    const resolve = this.#resolve;
+    if (resolve === undefined || this.#stream === undefined) return;
+    this.#resolve = undefined;
+    resolve(this.#take(this.#stream.events));
+  }
+
+  #take(events: StoredEvent[]): IteratorResult<StoredEvent> {
+    const value = events[this.#index++] as StoredEvent;
+    // The terminal event is the last one: the next call ends without looking at the stream again.
+    if (isTerminalEvent(value.event)) this.#release();
+    return { value, done: false };
+  }
+
+  #release(): void {
+    this.#done = true;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+  }
+
+  #finish(): void {
+    if (this.#done && this.#resolve === undefined) return;
+    this.#release();
+    const stream = this.#stream;
+    if (stream !== undefined) {
+      const at = stream.waiters.indexOf(this);
+      if (at !== -1) stream.waiters.splice(at, 1);
+    }
+    const resolve = this.#resolve;
+    this.#resolve = undefined;
+    resolve?.(DONE);
+  }
+}
+
+/** Reads one topic: the history after `after`, then live, until the signal aborts. */
+class MemorySubscriber implements AsyncIterableIterator<TopicEvent> {
+  readonly #topic: MemoryTopic;
+  readonly #signal: AbortSignal | undefined;
+  /** The numeric id of the last event handed out. */
+  #position: number;
+  #done = false;
+  #resolve: ((result: IteratorResult<TopicEvent>) => void) | undefined;
+  readonly #onAbort = (): void => this.#finish();
+
+  constructor(topic: MemoryTopic, after: number, signal: AbortSignal | undefined) {
+    this.#topic = topic;
+    this.#position = after;
+    this.#signal = signal;
+    topic.subscribers++;
+    if (signal?.aborted) this.#finish();
+    else signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<TopicEvent>> {
+    if (this.#done) return DONE_PROMISE;
+    const result = this.#take();
+    if (result !== undefined) return Promise.resolve(result);
+    return new Promise((resolve) => {
+      this.#resolve = resolve;
+      this.#topic.waiters.push(this);
+    });
+  }
+
+  return(): Promise<IteratorResult<TopicEvent>> {
+    this.#finish();
+    return DONE_PROMISE;
+  }
+
+  wake(): void {
+    const resolve = this.#resolve;
+    if (resolve === undefined) return;
+    const result = this.#take();
+    if (result === undefined) return;
+    this.#resolve = undefined;
+    resolve(result);
+  }
+
+  #take(): IteratorResult<TopicEvent> | undefined {
+    const topic = this.#topic;
+    // A subscriber that fell behind the history skips to its oldest kept event.
+    const index = Math.max(0, this.#position + 1 - topic.first);
+    const value = topic.events[index];
+    if (value === undefined) return undefined;
+    this.#position = topic.first + index;
+    return { value, done: false };
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#topic.subscribers--;
+    this.#topic.lastActive = Date.now();
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    const at = this.#topic.waiters.indexOf(this);
+    if (at !== -1) this.#topic.waiters.splice(at, 1);
+    const resolve = this.#resolve;
+    this.#resolve = undefined;
+    resolve?.(DONE);
+  }
+}
+
+/** The producer's handle on a memory stream. */
+class MemoryWriter implements StreamWriter {
+  readonly id: string;
+  readonly token: number;
+  readonly #store: MemoryStore;
+  readonly #stream: MemoryStream;
+  readonly #listeners = new Set<(reason: string) => void>();
+
+  constructor(store: MemoryStore, stream: MemoryStream) {
+    this.#store = store;
+    this.#stream = stream;
+    this.id = stream.info.id;
+    this.token = stream.token;
+  }
+
+  append(event: AgentEvent): Promise<number> {
+    try {
+      return Promise.resolve(this.#store.append(this.#stream, this.token, event));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  onStop(listener: (reason: string) => void): () => void {
+    let called = false;
+    const once = (reason: string): void => {
+      if (called) return;
+      called = true;
+      this.#stream.stopListeners.delete(once);
+      this.#listeners.delete(once);
+      listener(reason);
+    };
+    const stopReason = this.#stream.stopReason;
+    if (stopReason !== undefined) {
+      // Requested before this listener was added: tell it on the next tick, as Redis would.
+      queueMicrotask(() => once(stopReason));
+    } else {
+      this.#stream.stopListeners.add(once);
+      this.#listeners.add(once);
+    }
+    return () => {
+      called = true;
+      this.#stream.stopListeners.delete(once);
+      this.#listeners.delete(once);
+    };
+  }
+
+  close(): Promise<void> {
+    for (const listener of this.#listeners) this.#stream.stopListeners.delete(listener);
+    this.#listeners.clear();
+    this.#store.releaseLease(this.#stream, this.token);
+    return Promise.resolve();
+  }
+}
+
+/** The memory store. Use {@link createMemoryStore}. */
+class MemoryStore implements StreamStore {
+  readonly kind = 'memory';
+  readonly #streams = new Map<string, MemoryStream>();
+  /** Finished streams in the order they finished (Map keeps insertion order): expiry and eviction go oldest first. */
+  readonly #finished = new Map<string, MemoryStream>();
+  readonly #topics = new Map<string, MemoryTopic>();
+  readonly #chats = new Map<string, { streamId: string; at: number }>();
+  readonly #ttlMs: number;
+  readonly #leaseMs: number;
+  readonly #maxBytes: number;
+  readonly #topicHistory: number;
+  readonly #sweepTimer: ReturnType<typeof setInterval>;
+  #bytes = 0;
+  #closed = false;
+
+  constructor(options: MemoryStoreOptions) {
+    this.#ttlMs = checkMs('ttlMs', options.ttlMs, DEFAULTS.ttlMs);
+    this.#leaseMs = checkMs('leaseMs', options.leaseMs, DEFAULTS.leaseMs);
+    this.#maxBytes = checkMs('maxBytes', options.maxBytes, DEFAULTS.maxBytes);
+    this.#topicHistory = checkMs('topicHistory', options.topicHistory, DEFAULTS.topicHistory);
+    // heartbeatMs and attachTtlMs only matter across processes; validated for the same options object.
+    checkMs('heartbeatMs', options.heartbeatMs, 1);
+    checkMs('attachTtlMs', options.attachTtlMs, 1);
+    const interval = Math.min(this.#ttlMs, MAX_SWEEP_INTERVAL_MS);
+    this.#sweepTimer = setInterval(() => this.#sweep(Date.now()), interval);
+    // Deno and browsers return a number here; Node and Bun a Timeout that must not keep the process alive.
+    (this.#sweepTimer as { unref?: () => void }).unref?.();
+  }
+
+  /** The bytes of stored events now (for tests and metrics). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  create(options: CreateStreamOptions): Promise<StreamWriter> {
+    const now = Date.now();
+    this.#sweep(now);
+    if (this.#streams.has(options.id)) {
+      return Promise.reject(new StoreError('exists', `A stream with id ${JSON.stringify(options.id)} exists already.`));
+    }
+    if (!this.#makeRoom(1)) return Promise.reject(this.#fullError(1));
+    const stream: MemoryStream = {
+      info: {
+        id: options.id,
+        kind: options.kind ?? 'chat',
+        state: 'running',
+        lastId: 0,
+        createdAt: now,
+        meta: { ...options.meta },
+        ...(options.owner === undefined ? {} : { owner: options.owner }),
+      },
+      events: [],
+      bytes: 0,
+      token: 1,
+      waiters: [],
+      stopReason: undefined,
+      stopListeners: new Set(),
+      attached: 0,
+      detachedAt: undefined,
+      finishedAt: 0,
+      leaseTimer: undefined,
+    };
+    this.#streams.set(options.id, stream);
+    return Promise.resolve(new MemoryWriter(this, stream));
+  }
+
+  /** The live stream record, or undefined when unknown or expired. */
+  get(id: string): MemoryStream | undefined {
+    const stream = this.#streams.get(id);
+    if (stream === undefined) return undefined;
+    if (stream.finishedAt !== 0 && stream.finishedAt + this.#ttlMs <= Date.now()) {
+      this.#remove(stream);
+      return undefined;
+    }
+    return stream;
+  }
+
+  /** Appends for the writer holding `token`; returns the event's id. */
+  append(stream: MemoryStream, token: number, event: AgentEvent): number {
+    if (stream.token !== token) {
+      throw new StoreError('fenced', `The writer of stream ${stream.info.id} lost its lease; the stream was ended by another party.`);
+    }
+    if (stream.finishedAt !== 0) {
+      throw new StoreError('ended', `Stream ${stream.info.id} has ended; nothing can be appended after its terminal event.`);
+    }
+    const terminal = isTerminalEvent(event);
+    const size = sizeOf(event);
+    if (!terminal && !this.#makeRoom(size)) throw this.#fullError(size);
+    const id = stream.events.length + 1;
+    stream.events.push({ id, event });
+    stream.info.lastId = id;
+    stream.bytes += size;
+    this.#bytes += size;
+    if (terminal) this.#end(stream);
+    const waiters = stream.waiters;
+    if (waiters.length > 0) {
+      stream.waiters = [];
+      for (const follower of waiters) follower.wake();
+    }
+    return id;
+  }
+
+  /** The writer went away without ending: after the lease time the stream ends with `producer_lost`. */
+  releaseLease(stream: MemoryStream, token: number): void {
+    if (stream.finishedAt !== 0 || stream.token !== token || stream.leaseTimer !== undefined) return;
+    stream.leaseTimer = setTimeout(() => {
+      stream.leaseTimer = undefined;
+      if (stream.finishedAt !== 0 || stream.token !== token || this.#streams.get(stream.info.id) !== stream) return;
+      stream.token++;
+      this.append(stream, stream.token, producerLostEvent());
+    }, this.#leaseMs);
+    (stream.leaseTimer as { unref?: () => void }).unref?.();
+  }
+
+  info(id: string): Promise<StreamInfo | undefined> {
+    const stream = this.get(id);
+    return Promise.resolve(stream === undefined ? undefined : { ...stream.info, meta: { ...stream.info.meta } });
+  }
+
+  read(id: string, options: ReadOptions = {}): AsyncIterable<StoredEvent> {
+    const after = options.after ?? 0;
+    if (!Number.isSafeInteger(after) || after < 0) {
+      throw new RangeError(`Expected \`after\` to be an event id (an integer ≥ 0), got ${String(after)} (${typeof after}).`);
+    }
+    return new MemoryFollower(this, id, options);
+  }
+
+  requestStop(id: string, reason: string): Promise<boolean> {
+    const stream = this.get(id);
+    if (stream === undefined || stream.finishedAt !== 0) return Promise.resolve(false);
+    if (stream.stopReason === undefined) {
+      stream.stopReason = reason;
+      for (const listener of [...stream.stopListeners]) listener(reason);
+    }
+    return Promise.resolve(true);
+  }
+
+  attach(id: string): () => void {
+    const stream = this.get(id);
+    if (stream === undefined) return () => {};
+    stream.attached++;
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      if (--stream.attached === 0) stream.detachedAt = Date.now();
+    };
+  }
+
+  detachedSince(id: string): Promise<number | undefined> {
+    const stream = this.get(id);
+    if (stream === undefined || stream.attached > 0) return Promise.resolve(undefined);
+    return Promise.resolve(stream.detachedAt ?? stream.info.createdAt);
+  }
+
+  setChatStream(chatId: string, streamId: string | undefined, owner?: string): Promise<void> {
+    const key = chatKey(chatId, owner);
+    if (streamId === undefined) this.#chats.delete(key);
+    else {
+      // Delete first so the Map's order stays the order of setting (the sweep stops at the first fresh one).
+      this.#chats.delete(key);
+      this.#chats.set(key, { streamId, at: Date.now() });
+    }
+    return Promise.resolve();
+  }
+
+  getChatStream(chatId: string, owner?: string): Promise<string | undefined> {
+    const key = chatKey(chatId, owner);
+    const entry = this.#chats.get(key);
+    if (entry === undefined) return Promise.resolve(undefined);
+    if (entry.at + this.#ttlMs <= Date.now() || this.get(entry.streamId) === undefined) {
+      this.#chats.delete(key);
+      return Promise.resolve(undefined);
+    }
+    return Promise.resolve(entry.streamId);
+  }
+
+  publish(topic: string, event: Omit<TopicEvent, 'id'>): Promise<string> {
+    let record = this.#topics.get(topic);
+    if (record === undefined) {
+      record = { events: [], first: 1, next: 1, waiters: [], subscribers: 0, lastActive: 0 };
+      this.#topics.set(topic, record);
+    }
+    const id = String(record.next++);
+    record.events.push(event.event === undefined ? { id, data: event.data } : { id, event: event.event, data: event.data });
+    record.lastActive = Date.now();
+    if (record.events.length > this.#topicHistory) {
+      record.events.shift();
+      record.first++;
+    }
+    const waiters = record.waiters;
+    if (waiters.length > 0) {
+      record.waiters = [];
+      for (const subscriber of waiters) subscriber.wake();
+    }
+    return Promise.resolve(id);
+  }
+
+  subscribe(topic: string, options: { after?: string; signal?: AbortSignal } = {}): AsyncIterable<TopicEvent> {
+    let record = this.#topics.get(topic);
+    if (record === undefined) {
+      record = { events: [], first: 1, next: 1, waiters: [], subscribers: 0, lastActive: Date.now() };
+      this.#topics.set(topic, record);
+    }
+    // Without `after` (or with one that is not an id of ours) the subscriber starts live.
+    const after = options.after !== undefined && /^\d{1,15}$/.test(options.after) ? Number(options.after) : record.next - 1;
+    return new MemorySubscriber(record, Math.min(after, record.next - 1), options.signal);
+  }
+
+  ready(): Promise<boolean> {
+    return Promise.resolve(!this.#closed);
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweepTimer);
+    for (const stream of this.#streams.values()) {
+      if (stream.leaseTimer !== undefined) clearTimeout(stream.leaseTimer);
+      stream.leaseTimer = undefined;
+    }
+    return Promise.resolve();
+  }
+
+  #end(stream: MemoryStream): void {
+    stream.info.state = 'done';
+    stream.finishedAt = Date.now();
+    stream.stopListeners.clear();
+    if (stream.leaseTimer !== undefined) clearTimeout(stream.leaseTimer);
+    stream.leaseTimer = undefined;
+    this.#finished.set(stream.info.id, stream);
+  }
+
+  #remove(stream: MemoryStream): void {
+    this.#streams.delete(stream.info.id);
+    this.#finished.delete(stream.info.id);
+    this.#bytes -= stream.bytes;
+  }
+
+  /** Evicts finished streams, oldest finished first, until `size` more bytes fit; false when they cannot. */
+  #makeRoom(size: number): boolean {
+    if (this.#bytes + size <= this.#maxBytes) return true;
+    for (const stream of this.#finished.values()) {
+      this.#remove(stream);
+      if (this.#bytes + size <= this.#maxBytes) return true;
+    }
+    return this.#bytes + size <= this.#maxBytes;
+  }
+
+  #fullError(size: number): StoreError {
+    return new StoreError(
+      'full',
+      `The memory store holds ${this.#bytes} bytes of running streams and ${size} more do not fit in its bound of ${this.#maxBytes} (maxBytes); retry when streams finish, or raise maxBytes.`,
+    );
+  }
+
+  #sweep(now: number): void {
+    for (const stream of this.#finished.values()) {
+      if (stream.finishedAt + this.#ttlMs > now) break;
+      this.#remove(stream);
+    }
+    for (const [key, entry] of this.#chats) {
+      if (entry.at + this.#ttlMs > now) break;
+      this.#chats.delete(key);
+    }
+    for (const [name, topic] of this.#topics) {
+      if (topic.subscribers === 0 && topic.lastActive + this.#ttlMs <= now) this.#topics.delete(name);
+    }
+  }
+}
+
+function chatKey(chatId: string, owner: string | undefined): string {
+  return `${owner ?? ''}\u0000${chatId}`;
+}
+
+/**
+ * Creates the memory stream store: one process, bounded in bytes ({@link MemoryStoreOptions.maxBytes})
+ * and time ({@link StoreOptions.ttlMs}). A writer's lease lasts while its handle is open; after
+ * `close()` without a terminal event the stream ends with `producer_lost` once `leaseMs` has passed.
+ *
+ * @param options - bounds and times
+ * @returns a {@link StreamStore}
+ * @example
+ * ```ts
+ * const store = createMemoryStore();
+ * const writer = await store.create({ id: crypto.randomUUID() });
+ * await writer.append({ type: 'text-delta', id: 't', delta: 'Hi' });
+ * await writer.append({ type: 'finish', finishReason: 'stop' });
+ * for await (const { id, event } of store.read(writer.id)) console.log(id, event.type);
+ * ```
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): StreamStore & { readonly bytes: number } {
+  return new MemoryStore(options);
+}

@@ -1,0 +1,145 @@
+/**
+ * The Lua scripts of the Redis store. Each runs atomically on the server, so the fencing check,
+ * the append and the state change are one step: a stale producer can never interleave with the
+ * party that ended its stream.
+ *
+ * Keys of a stream (one hash tag, so a script's keys share a cluster slot):
+ * `<prefix>{<id>}:log` (Redis stream; entry `<n>-0` holds event n in field `e`), `:state` (hash:
+ * `state`, `lastId`, `token`, `kind`, `meta`, `createdAt`, `owner`, `stop`, `detachedAt`),
+ * `:lease` (the holder's token, with a PX time to live) and `:followers` (sorted set: instance id →
+ * epoch ms when its attachment expires).
+ *
+ * @module
+ */
+
+/** Error replies of the scripts, mapped to store error codes by the client. */
+export const SCRIPT_ERRORS = {
+  not_found: 'SLUICE_NOT_FOUND',
+  fenced: 'SLUICE_FENCED',
+  ended: 'SLUICE_ENDED',
+} as const;
+
+/**
+ * KEYS: state, lease. ARGV: kind, meta JSON, createdAt, owner, has owner (`1`/`0`), ttlMs, leaseMs.
+ * Returns 1, or 0 when the id is taken.
+ */
+export const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'running', 'lastId', 0, 'token', 1, 'kind', ARGV[1], 'meta', ARGV[2], 'createdAt', ARGV[3])
+if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'owner', ARGV[4]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('SET', KEYS[2], 1, 'PX', ARGV[7])
+return 1
+`;
+
+/**
+ * KEYS: log, state, lease, followers. ARGV: token, event JSON, terminal (`1`/`0`), maxLen, ttlMs, leaseMs.
+ * Appends event lastId + 1 for the holder of `token` and returns its id; a terminal event sets the
+ * state `done` and drops the lease, any other renews it.
+ */
+export const APPEND = `
+local s = redis.call('HMGET', KEYS[2], 'token', 'state', 'lastId')
+if not s[1] then return redis.error_reply('${SCRIPT_ERRORS.not_found}') end
+if s[1] ~= ARGV[1] then return redis.error_reply('${SCRIPT_ERRORS.fenced}') end
+if s[2] ~= 'running' then return redis.error_reply('${SCRIPT_ERRORS.ended}') end
+local id = tonumber(s[3]) + 1
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], id .. '-0', 'e', ARGV[2])
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[2], 'lastId', id, 'state', 'done')
+  redis.call('DEL', KEYS[3])
+else
+  redis.call('HSET', KEYS[2], 'lastId', id)
+  redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[6])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('PEXPIRE', KEYS[4], ARGV[5])
+return id
+`;
+
+/**
+ * KEYS: state, lease, log, followers. ARGV: token, leaseMs, ttlMs.
+ * Renews the lease (and the keys' time to live) while `token` holds a running stream; returns 1,
+ * or 0 when the writer lost the stream (fenced, ended or expired).
+ */
+export const HEARTBEAT = `
+local s = redis.call('HMGET', KEYS[1], 'token', 'state')
+if s[1] ~= ARGV[1] or s[2] ~= 'running' then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+redis.call('PEXPIRE', KEYS[4], ARGV[3])
+return 1
+`;
+
+/**
+ * KEYS: log, state, lease. ARGV: producer_lost event JSON, maxLen, ttlMs.
+ * When the stream runs without a lease, takes it over: bumps the token (fencing the old writer)
+ * and appends the terminal event. Returns `{lastId, done}` (done 1/0), or -1 for an unknown stream.
+ */
+export const TAKEOVER = `
+local s = redis.call('HMGET', KEYS[2], 'state', 'lastId', 'token')
+if not s[1] then return -1 end
+if s[1] ~= 'running' then return {tonumber(s[2]), 1} end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {tonumber(s[2]), 0} end
+local id = tonumber(s[2]) + 1
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id .. '-0', 'e', ARGV[1])
+redis.call('HSET', KEYS[2], 'lastId', id, 'state', 'done', 'token', tonumber(s[3]) + 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return {id, 1}
+`;
+
+/**
+ * KEYS: state. ARGV: reason, channel.
+ * Records the stop request (for a producer that subscribes late) and publishes it; returns 1, or 0
+ * when the stream is unknown or done.
+ */
+export const REQUEST_STOP = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 0 end
+redis.call('HSETNX', KEYS[1], 'stop', ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[1])
+return 1
+`;
+
+/**
+ * KEYS: followers, state. ARGV: instance id, now.
+ * The last follower of an instance left: removes the instance and, when no other attachment is
+ * live, records the time.
+ */
+export const DETACH = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[2], '+inf') == 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HSET', KEYS[2], 'detachedAt', ARGV[2])
+end
+return 1
+`;
+
+/**
+ * KEYS: state, followers. ARGV: now.
+ * Returns -2 for an unknown stream, -1 while an attachment is live, else the epoch ms since when
+ * none is: the last detach, the expiry of a dead instance's attachment, or the creation time.
+ */
+export const DETACHED_SINCE = `
+local created = redis.call('HGET', KEYS[1], 'createdAt')
+if not created then return -2 end
+if redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[1], '+inf') > 0 then return -1 end
+local since = tonumber(redis.call('HGET', KEYS[1], 'detachedAt') or created)
+local last = redis.call('ZRANGE', KEYS[2], '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 1, 'WITHSCORES')
+if last[2] and tonumber(last[2]) > since then
+  since = tonumber(last[2])
+  redis.call('HSET', KEYS[1], 'detachedAt', last[2])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+return since
+`;
+
+/**
+ * KEYS: topic. ARGV: history length, entry JSON, ttlMs.
+ * Appends to the topic's capped history and returns the entry id.
+ */
+export const PUBLISH = `
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'v', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return id
+`;

@@ -1,0 +1,825 @@
+/**
+ * The Redis stream store: every instance that shares a Redis sees the same streams, so a stream
+ * can be resumed, followed or stopped from any instance. The only module that loads the Redis
+ * client (`redis`, node-redis v5).
+ *
+ * - Log: a Redis stream per agent stream, entry `<n>-0` for event n, written by a Lua script that
+ *   checks the writer's fencing token, so ids are 1, 2, 3 … and a stale producer is refused.
+ * - Connections: three per store instance, however many streams and followers — commands, one
+ *   blocking reader that XREADs every followed key at once (woken through a per-instance wake
+ *   stream when the key set grows) and dispatches to the followers, and one subscriber for stop
+ *   requests (created on the first `onStop`).
+ * - Lease: `:lease` holds the writer's token with a PX time to live, renewed by one heartbeat
+ *   timer per instance; an instance following a running stream without a lease ends it with
+ *   `producer_lost` (one Lua step that also bumps the token).
+ * - Outages: the store connects in the background and keeps retrying; meanwhile `ready()` is false,
+ *   appends reject and reads end with code `unavailable`; once Redis is back, new operations work.
+ *
+ * @module
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createClient, ErrorReply } from 'redis';
+import { isAbortError } from '../core/errors.ts';
+import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
+import { StoreError, isStoreError, producerLostEvent } from './errors.ts';
+import { RedisFollower, type FeedEntry, type FollowerBackend } from './redis-follower.ts';
+import * as scripts from './redis-scripts.ts';
+import type {
+  CreateStreamOptions,
+  ReadOptions,
+  StoreOptions,
+  StoredEvent,
+  StreamInfo,
+  StreamStore,
+  StreamWriter,
+  TopicEvent,
+} from './types.ts';
+
+/** Options of {@link createRedisStore}. */
+export interface RedisStoreOptions extends StoreOptions {
+  /** The Redis URL (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS). @defaultValue `'redis://127.0.0.1:6379'` */
+  url?: string;
+  /** Prefix of every key and channel, so several apps (or tests) share one Redis. @defaultValue `'sluice:'` */
+  keyPrefix?: string;
+  /**
+   * The length cap of one stream's log (Redis `MAXLEN ~`, so about this many). A longer stream
+   * keeps its last events only; a read from before them rejects with code `trimmed`.
+   * @defaultValue 100_000
+   */
+  maxLen?: number;
+  /** Connection errors while Redis is unreachable (one per retry), and other failures with nobody to tell. @defaultValue none */
+  onError?: (error: unknown) => void;
+}
+
+const DEFAULTS = {
+  url: 'redis://127.0.0.1:6379',
+  keyPrefix: 'sluice:',
+  maxLen: 100_000,
+  ttlMs: 3_600_000,
+  leaseMs: 10_000,
+  heartbeatMs: 3_000,
+  attachTtlMs: 15_000,
+  topicHistory: 1000,
+} as const;
+
+/** Entries per key and XREAD call of the shared reader. */
+const XREAD_COUNT = 1000;
+/** How long the shared reader blocks in one XREAD before it asks again. */
+const BLOCK_MS = 5000;
+/** The longest pause between two lease checks of a followed stream. */
+const MAX_LEASE_CHECK_MS = 2000;
+/** How long followers wait for the reader's connection before they end with `unavailable`. */
+const READER_WAIT_MS = 2000;
+/** How long operations started right after the store was created wait for its first connection. */
+const FIRST_CONNECT_WAIT_MS = 2000;
+/** How long `ready()` waits for a PING. */
+const PING_TIMEOUT_MS = 1000;
+
+type Client = ReturnType<typeof createClient>;
+type RawEntry = [id: string, fields: string[]];
+
+/** A Lua script, run by its SHA1 (EVALSHA) and loaded on first use or after a Redis restart. */
+class Script {
+  readonly source: string;
+  readonly sha: string;
+  constructor(source: string) {
+    this.source = source;
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+}
+
+const SCRIPTS = {
+  create: new Script(scripts.CREATE),
+  append: new Script(scripts.APPEND),
+  heartbeat: new Script(scripts.HEARTBEAT),
+  takeover: new Script(scripts.TAKEOVER),
+  requestStop: new Script(scripts.REQUEST_STOP),
+  detach: new Script(scripts.DETACH),
+  detachedSince: new Script(scripts.DETACHED_SINCE),
+  publish: new Script(scripts.PUBLISH),
+};
+
+function checkNumber(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < min) {
+    throw new RangeError(`Expected \`${name}\` to be a number ≥ ${min}, got ${String(value)} (${typeof value}).`);
+  }
+  return value;
+}
+
+function unref(timer: ReturnType<typeof setInterval>): void {
+  (timer as { unref?: () => void }).unref?.();
+}
+
+/** Splits a Redis stream id `ms-seq`. */
+function parseId(id: string): [number, number] {
+  const dash = id.indexOf('-');
+  return dash === -1 ? [Number(id), 0] : [Number(id.slice(0, dash)), Number(id.slice(dash + 1))];
+}
+
+/** The keys of one agent stream. */
+interface StreamKeys {
+  log: string;
+  state: string;
+  lease: string;
+  followers: string;
+  stop: string;
+}
+
+/** One followed key of the shared reader. */
+interface Feed {
+  readonly key: string;
+  readonly kind: 'stream' | 'topic';
+  readonly streamId: string;
+  ms: number;
+  seq: number;
+  readonly followers: Set<FeedFollower>;
+}
+
+/** What the reader needs of a follower (a {@link RedisFollower} of either kind). */
+interface FeedFollower {
+  push(entries: readonly FeedEntry<unknown>[]): void;
+  fail(error: unknown): void;
+  end(): void;
+}
+
+/** The producer's handle on a Redis stream. */
+class RedisWriter implements StreamWriter {
+  readonly id: string;
+  readonly token: number;
+  readonly keys: StreamKeys;
+  readonly #store: RedisStore;
+  readonly #listeners = new Set<(reason: string) => void>();
+  #stopReason: string | undefined;
+  #subscribed = false;
+
+  constructor(store: RedisStore, id: string, token: number, keys: StreamKeys) {
+    this.#store = store;
+    this.id = id;
+    this.token = token;
+    this.keys = keys;
+  }
+
+  append(event: AgentEvent): Promise<number> {
+    const terminal = isTerminalEvent(event);
+    const appended = this.#store.appendFor(this, JSON.stringify(event), terminal);
+    if (terminal) appended.then(() => this.#release(), () => this.#release());
+    return appended;
+  }
+
+  onStop(listener: (reason: string) => void): () => void {
+    let active = true;
+    const once = (reason: string): void => {
+      if (!active) return;
+      active = false;
+      this.#listeners.delete(once);
+      listener(reason);
+    };
+    const reason = this.#stopReason;
+    if (reason !== undefined) queueMicrotask(() => once(reason));
+    else {
+      this.#listeners.add(once);
+      if (!this.#subscribed) {
+        this.#subscribed = true;
+        this.#store.subscribeStop(this);
+      }
+    }
+    return () => {
+      active = false;
+      this.#listeners.delete(once);
+    };
+  }
+
+  /** A stop request arrived (published, or found in the state hash). */
+  stopped(reason: string): void {
+    if (this.#stopReason !== undefined) return;
+    this.#stopReason = reason;
+    for (const listener of [...this.#listeners]) listener(reason);
+  }
+
+  /** Whether anyone still listens for a stop request. */
+  get listening(): boolean {
+    return this.#listeners.size > 0;
+  }
+
+  close(): Promise<void> {
+    this.#release();
+    return Promise.resolve();
+  }
+
+  #release(): void {
+    this.#listeners.clear();
+    this.#store.releaseWriter(this, this.#subscribed);
+    this.#subscribed = false;
+  }
+}
+
+/** The Redis store. Use {@link createRedisStore}. */
+class RedisStore implements StreamStore {
+  readonly kind = 'redis';
+  readonly #cmd: Client;
+  readonly #reader: Client;
+  #sub: Client | undefined;
+  readonly #prefix: string;
+  readonly #instance = randomUUID();
+  readonly #wakeKey: string;
+  readonly #ttl: string;
+  readonly #ttlMs: number;
+  readonly #lease: string;
+  readonly #maxLen: string;
+  readonly #attachTtlMs: number;
+  readonly #topicHistory: string;
+  readonly #onError: (error: unknown) => void;
+  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #writers = new Set<RedisWriter>();
+  readonly #stopWriters = new Map<string, RedisWriter>();
+  /** The stop channels subscribed (or being subscribed) on the subscriber connection. */
+  readonly #channels = new Set<string>();
+  readonly #attached = new Map<string, number>();
+  readonly #feeds = new Map<string, Feed>();
+  #wakeCursor = '0-0';
+  #blocked = false;
+  #feedAdded: (() => void) | undefined;
+  #closed = false;
+  /** Settles on the first connection (or after {@link FIRST_CONNECT_WAIT_MS}); undefined after that. */
+  #starting: Promise<void> | undefined;
+
+  constructor(options: RedisStoreOptions) {
+    this.#prefix = options.keyPrefix ?? DEFAULTS.keyPrefix;
+    this.#ttlMs = checkNumber('ttlMs', options.ttlMs, DEFAULTS.ttlMs);
+    this.#ttl = String(this.#ttlMs);
+    const leaseMs = checkNumber('leaseMs', options.leaseMs, DEFAULTS.leaseMs);
+    this.#lease = String(leaseMs);
+    const heartbeatMs = Math.min(checkNumber('heartbeatMs', options.heartbeatMs, DEFAULTS.heartbeatMs), leaseMs / 2);
+    this.#maxLen = String(checkNumber('maxLen', options.maxLen, DEFAULTS.maxLen));
+    this.#attachTtlMs = checkNumber('attachTtlMs', options.attachTtlMs, DEFAULTS.attachTtlMs);
+    this.#topicHistory = String(checkNumber('topicHistory', options.topicHistory, DEFAULTS.topicHistory));
+    this.#onError = options.onError ?? (() => {});
+    this.#wakeKey = `${this.#prefix}wake:${this.#instance}`;
+
+    this.#cmd = createClient({
+      url: options.url ?? DEFAULTS.url,
+      // Commands fail at once while Redis is unreachable instead of queueing without bound.
+      disableOfflineQueue: true,
+      socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000), connectTimeout: 5000 },
+    });
+    this.#reader = this.#cmd.duplicate();
+    for (const client of [this.#cmd, this.#reader]) this.#connect(client);
+    // Operations in the first moments wait for the first connection instead of failing at once.
+    this.#starting = new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#cmd.off('ready', done);
+        this.#starting = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, FIRST_CONNECT_WAIT_MS);
+      unref(timer);
+      this.#cmd.on('ready', done);
+    });
+    void this.#readLoop();
+
+    this.#every(heartbeatMs, () => this.#heartbeat());
+    this.#every(Math.max(20, Math.min(MAX_LEASE_CHECK_MS, leaseMs / 5)), () => this.#checkLeases());
+    this.#every(this.#attachTtlMs / 3, () => this.#refreshAttached());
+  }
+
+  // ---- streams -------------------------------------------------------------------------------
+
+  async create(options: CreateStreamOptions): Promise<StreamWriter> {
+    const keys = this.#keys(options.id);
+    const created = await this.#run(SCRIPTS.create, [keys.state, keys.lease], [
+      options.kind ?? 'chat',
+      JSON.stringify(options.meta ?? {}),
+      String(Date.now()),
+      options.owner ?? '',
+      options.owner === undefined ? '0' : '1',
+      this.#ttl,
+      this.#lease,
+    ]);
+    if (created === 0) throw new StoreError('exists', `A stream with id ${JSON.stringify(options.id)} exists already.`);
+    const writer = new RedisWriter(this, options.id, 1, keys);
+    this.#writers.add(writer);
+    return writer;
+  }
+
+  /** Appends for `writer`; resolves with the event's id. */
+  async appendFor(writer: RedisWriter, json: string, terminal: boolean): Promise<number> {
+    const { keys } = writer;
+    try {
+      return (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease, keys.followers], [
+        String(writer.token),
+        json,
+        terminal ? '1' : '0',
+        this.#maxLen,
+        this.#ttl,
+        this.#lease,
+      ])) as number;
+    } catch (error) {
+      if (isStoreError(error) && error.code === 'fenced') this.#writers.delete(writer);
+      throw error;
+    }
+  }
+
+  /** The writer ended, lost its stream or closed: no more heartbeats or stop listening. */
+  releaseWriter(writer: RedisWriter, subscribed: boolean): void {
+    this.#writers.delete(writer);
+    if (subscribed && this.#stopWriters.get(writer.keys.stop) === writer) {
+      this.#stopWriters.delete(writer.keys.stop);
+      if (this.#channels.delete(writer.keys.stop)) {
+        this.#sub?.unsubscribe(writer.keys.stop).catch((error: unknown) => this.#onError(error));
+      }
+    }
+  }
+
+  async info(id: string): Promise<StreamInfo | undefined> {
+    const hash = await this.#command(() => this.#cmd.hGetAll(this.#keys(id).state));
+    if (hash.state === undefined) return undefined;
+    return {
+      id,
+      kind: hash.kind ?? 'chat',
+      state: hash.state === 'done' ? 'done' : 'running',
+      lastId: Number(hash.lastId ?? 0),
+      createdAt: Number(hash.createdAt ?? 0),
+      meta: JSON.parse(hash.meta ?? '{}') as Record<string, string>,
+      ...(hash.owner === undefined ? {} : { owner: hash.owner }),
+    };
+  }
+
+  read(id: string, options: ReadOptions = {}): AsyncIterable<StoredEvent> {
+    const after = options.after ?? 0;
+    if (!Number.isSafeInteger(after) || after < 0) {
+      throw new RangeError(`Expected \`after\` to be an event id (an integer ≥ 0), got ${String(after)} (${typeof after}).`);
+    }
+    const keys = this.#keys(id);
+    const backend: FollowerBackend<StoredEvent> = {
+      consecutive: true,
+      start: async () => {
+        const result = await this.#takeover(keys);
+        if (result === -1) throw new StoreError('not_found', `No stream ${JSON.stringify(id)}: it never existed or has expired.`);
+        const [lastId, done] = result;
+        return { ms: Math.min(after, lastId), seq: 0, done: done === 1 };
+      },
+      range: (ms, seq, count) => this.#range(keys.log, ms, seq, count, parseStreamEntry),
+      isEnd: (value) => isTerminalEvent(value.event),
+      follow: (follower, ms, seq) => this.#follow(keys.log, 'stream', id, follower, ms, seq),
+      unfollow: (follower) => this.#unfollow(keys.log, follower),
+      toError: toStoreError,
+    };
+    return new RedisFollower(backend, options.signal);
+  }
+
+  async requestStop(id: string, reason: string): Promise<boolean> {
+    const keys = this.#keys(id);
+    return (await this.#run(SCRIPTS.requestStop, [keys.state], [reason, keys.stop])) === 1;
+  }
+
+  /** Listens for stop requests to `writer` (the shared subscriber connection), then checks the state hash. */
+  subscribeStop(writer: RedisWriter): void {
+    this.#stopWriters.set(writer.keys.stop, writer);
+    const sub = this.#subscriber();
+    // Not connected yet: the subscriber's 'ready' handler subscribes it.
+    if (sub.isReady) this.#subscribeChannel(sub, writer);
+  }
+
+  #subscribeChannel(sub: Client, writer: RedisWriter): void {
+    const channel = writer.keys.stop;
+    if (this.#channels.has(channel)) return;
+    this.#channels.add(channel);
+    sub.subscribe(channel, (message) => writer.stopped(message)).then(
+      () => this.#checkStop(writer),
+      (error: unknown) => {
+        this.#channels.delete(channel);
+        this.#onError(error);
+      },
+    );
+  }
+
+  attach(id: string): () => void {
+    const count = (this.#attached.get(id) ?? 0) + 1;
+    this.#attached.set(id, count);
+    if (count === 1) this.#refreshAttached([id]);
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      const left = (this.#attached.get(id) ?? 1) - 1;
+      if (left > 0) {
+        this.#attached.set(id, left);
+        return;
+      }
+      this.#attached.delete(id);
+      const keys = this.#keys(id);
+      this.#run(SCRIPTS.detach, [keys.followers, keys.state], [this.#instance, String(Date.now())]).catch((error: unknown) =>
+        // Redis is unreachable: the attachment expires by itself after attachTtlMs.
+        this.#onError(error),
+      );
+    };
+  }
+
+  async detachedSince(id: string): Promise<number | undefined> {
+    const keys = this.#keys(id);
+    const since = (await this.#run(SCRIPTS.detachedSince, [keys.state, keys.followers], [String(Date.now())])) as number;
+    return since < 0 ? undefined : since;
+  }
+
+  // ---- chats and topics ----------------------------------------------------------------------
+
+  async setChatStream(chatId: string, streamId: string | undefined, owner?: string): Promise<void> {
+    const key = this.#chatKey(chatId, owner);
+    if (streamId === undefined) await this.#command(() => this.#cmd.del(key));
+    else await this.#command(() => this.#cmd.set(key, streamId, { expiration: { type: 'PX', value: this.#ttlMs } }));
+  }
+
+  async getChatStream(chatId: string, owner?: string): Promise<string | undefined> {
+    const streamId = await this.#command(() => this.#cmd.get(this.#chatKey(chatId, owner)));
+    if (streamId === null) return undefined;
+    const exists = await this.#command(() => this.#cmd.exists(this.#keys(streamId).state));
+    return exists === 1 ? streamId : undefined;
+  }
+
+  async publish(topic: string, event: Omit<TopicEvent, 'id'>): Promise<string> {
+    const value = event.event === undefined ? { data: event.data } : { event: event.event, data: event.data };
+    return (await this.#run(SCRIPTS.publish, [this.#topicKey(topic)], [this.#topicHistory, JSON.stringify(value), this.#ttl])) as string;
+  }
+
+  subscribe(topic: string, options: { after?: string; signal?: AbortSignal } = {}): AsyncIterable<TopicEvent> {
+    const key = this.#topicKey(topic);
+    const after = options.after;
+    const backend: FollowerBackend<TopicEvent> = {
+      consecutive: false,
+      start: async () => {
+        if (after !== undefined && /^\d{1,16}(-\d{1,16})?$/.test(after)) {
+          const [ms, seq] = parseId(after);
+          return { ms, seq, done: false };
+        }
+        // Without an id of ours: from the end.
+        const last = (await this.#command(() => this.#cmd.sendCommand(['XREVRANGE', key, '+', '-', 'COUNT', '1']))) as RawEntry[];
+        const [ms, seq] = last[0] === undefined ? [0, 0] : parseId(last[0][0]);
+        return { ms, seq, done: false };
+      },
+      range: (ms, seq, count) => this.#range(key, ms, seq, count, parseTopicEntry),
+      isEnd: () => false,
+      follow: (follower, ms, seq) => this.#follow(key, 'topic', topic, follower, ms, seq),
+      unfollow: (follower) => this.#unfollow(key, follower),
+      toError: toStoreError,
+    };
+    return new RedisFollower(backend, options.signal);
+  }
+
+  // ---- life cycle ----------------------------------------------------------------------------
+
+  async ready(): Promise<boolean> {
+    if (this.#closed || !this.#cmd.isReady) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const timeout = new Promise<false>((resolve) => {
+        timer = setTimeout(resolve, PING_TIMEOUT_MS, false);
+      });
+      return await Promise.race([this.#cmd.ping().then(() => true), timeout]);
+    } catch {
+      // Unreachable right now: that is the answer.
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#writers.clear();
+    for (const feed of this.#feeds.values()) for (const follower of feed.followers) follower.end();
+    this.#feeds.clear();
+    this.#feedAdded?.();
+    // The reader may sit in a blocking XREAD and the subscriber has nothing to flush: drop them.
+    this.#reader.destroy();
+    this.#sub?.destroy();
+    if (this.#cmd.isReady) await this.#cmd.close();
+    else this.#cmd.destroy();
+  }
+
+  // ---- the shared reader ---------------------------------------------------------------------
+
+  #follow<T extends StoredEvent | TopicEvent>(
+    key: string,
+    kind: Feed['kind'],
+    streamId: string,
+    follower: RedisFollower<T>,
+    ms: number,
+    seq: number,
+  ): void {
+    if (this.#closed) {
+      follower.end();
+      return;
+    }
+    let feed = this.#feeds.get(key);
+    if (feed === undefined) {
+      feed = { key, kind, streamId, ms, seq, followers: new Set() };
+      this.#feeds.set(key, feed);
+      this.#wake();
+    }
+    feed.followers.add(follower);
+  }
+
+  #unfollow<T extends StoredEvent | TopicEvent>(key: string, follower: RedisFollower<T>): void {
+    const feed = this.#feeds.get(key);
+    if (feed === undefined) return;
+    feed.followers.delete(follower);
+    // The reader drops the key from its next XREAD.
+    if (feed.followers.size === 0) this.#feeds.delete(key);
+  }
+
+  /** Makes the reader include a new key: at once when it waits for one, else by ending its XREAD. */
+  #wake(): void {
+    const idle = this.#feedAdded;
+    if (idle !== undefined) {
+      this.#feedAdded = undefined;
+      idle();
+      return;
+    }
+    if (!this.#blocked) return; // between two XREADs: the next one has the key
+    this.#cmd
+      .sendCommand(['XADD', this.#wakeKey, 'MAXLEN', '~', '16', '*', 'w', '1'])
+      .then(() => this.#cmd.sendCommand(['PEXPIRE', this.#wakeKey, String(BLOCK_MS * 4)]))
+      .catch((error: unknown) =>
+        // Redis is unreachable: the reader's XREAD fails too and its followers end with `unavailable`.
+        this.#onError(error),
+      );
+  }
+
+  async #readLoop(): Promise<void> {
+    while (!this.#closed) {
+      if (this.#feeds.size === 0) {
+        await new Promise<void>((resolve) => {
+          this.#feedAdded = resolve;
+        });
+        continue;
+      }
+      if (!this.#reader.isReady) {
+        // Connecting (the store just started) or reconnecting: give it a moment, then tell the followers.
+        if (!(await this.#readerReady(READER_WAIT_MS))) {
+          this.#failFollowers(new StoreError('unavailable', 'Redis is unreachable; the store reconnects in the background.'));
+        }
+        continue;
+      }
+      const feeds = [...this.#feeds.values()];
+      const command = ['XREAD', 'COUNT', String(XREAD_COUNT), 'BLOCK', String(BLOCK_MS), 'STREAMS', this.#wakeKey];
+      for (const feed of feeds) command.push(feed.key);
+      command.push(this.#wakeCursor);
+      for (const feed of feeds) command.push(`${feed.ms}-${feed.seq}`);
+      let reply: [key: string, entries: RawEntry[]][] | null;
+      this.#blocked = true;
+      try {
+        reply = (await this.#reader.sendCommand(command)) as typeof reply;
+      } catch (error) {
+        if (this.#closed) return;
+        this.#failFollowers(toStoreError(error));
+        continue;
+      } finally {
+        this.#blocked = false;
+      }
+      if (reply !== null) this.#dispatch(reply);
+    }
+  }
+
+  /** Resolves true once the reader is connected, false after `ms`. */
+  #readerReady(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (ready: boolean): void => {
+        this.#reader.off('ready', onReady);
+        clearTimeout(timer);
+        resolve(ready);
+      };
+      const onReady = (): void => done(true);
+      this.#reader.on('ready', onReady);
+      const timer = setTimeout(done, ms, false);
+      unref(timer);
+    });
+  }
+
+  #dispatch(reply: [key: string, entries: RawEntry[]][]): void {
+    for (const [key, raw] of reply) {
+      if (key === this.#wakeKey) {
+        const last = raw.at(-1);
+        if (last !== undefined) this.#wakeCursor = last[0];
+        continue;
+      }
+      const feed = this.#feeds.get(key);
+      if (feed === undefined) continue;
+      const parse = feed.kind === 'stream' ? parseStreamEntry : parseTopicEntry;
+      const entries: FeedEntry<unknown>[] = [];
+      for (const [id, fields] of raw) {
+        const [ms, seq] = parseId(id);
+        if (ms < feed.ms || (ms === feed.ms && seq <= feed.seq)) continue;
+        feed.ms = ms;
+        feed.seq = seq;
+        try {
+          entries.push({ ms, seq, value: parse(id, fields) });
+        } catch (error) {
+          // Not written by sluice (or by an incompatible version): skip the entry, say so.
+          this.#onError(error);
+        }
+      }
+      if (entries.length === 0) continue;
+      for (const follower of feed.followers) follower.push(entries);
+    }
+  }
+
+  #failFollowers(error: unknown): void {
+    const feeds = [...this.#feeds.values()];
+    this.#feeds.clear();
+    for (const feed of feeds) for (const follower of feed.followers) follower.fail(error);
+  }
+
+  // ---- timers --------------------------------------------------------------------------------
+
+  #every(ms: number, task: () => void): void {
+    const timer = setInterval(task, ms);
+    unref(timer);
+    this.#timers.push(timer);
+  }
+
+  #heartbeat(): void {
+    if (!this.#cmd.isReady) return;
+    for (const writer of this.#writers) {
+      const { keys } = writer;
+      this.#run(SCRIPTS.heartbeat, [keys.state, keys.lease, keys.log, keys.followers], [String(writer.token), this.#lease, this.#ttl]).then(
+        (held) => {
+          if (held === 0) this.#writers.delete(writer);
+        },
+        (error: unknown) =>
+          // A missed heartbeat: the next one renews the lease unless it ran out meanwhile.
+          this.#onError(error),
+      );
+    }
+  }
+
+  /** Takes over the followed streams whose producer holds no lease (their followers then get `producer_lost`). */
+  #checkLeases(): void {
+    if (!this.#cmd.isReady) return;
+    for (const feed of this.#feeds.values()) {
+      if (feed.kind !== 'stream') continue;
+      this.#takeover(this.#keys(feed.streamId)).then(
+        (result) => {
+          if (result !== -1 || this.#feeds.get(feed.key) !== feed) return;
+          this.#feeds.delete(feed.key);
+          const error = new StoreError('not_found', `Stream ${JSON.stringify(feed.streamId)} expired while it was followed.`);
+          for (const follower of feed.followers) follower.fail(error);
+        },
+        (error: unknown) => this.#onError(error),
+      );
+    }
+  }
+
+  #refreshAttached(ids: Iterable<string> = this.#attached.keys()): void {
+    if (!this.#cmd.isReady) return;
+    const expires = String(Date.now() + this.#attachTtlMs);
+    for (const id of ids) {
+      const key = this.#keys(id).followers;
+      this.#cmd
+        .sendCommand(['ZADD', key, expires, this.#instance])
+        .then(() => this.#cmd.sendCommand(['PEXPIRE', key, this.#ttl]))
+        .catch((error: unknown) => this.#onError(error));
+    }
+  }
+
+  #checkStop(writer: RedisWriter): void {
+    if (!writer.listening) return;
+    this.#command(() => this.#cmd.hGet(writer.keys.state, 'stop')).then(
+      (reason) => {
+        if (reason !== null && reason !== undefined) writer.stopped(reason);
+      },
+      (error: unknown) => this.#onError(error),
+    );
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  #subscriber(): Client {
+    if (this.#sub !== undefined) return this.#sub;
+    const sub = this.#cmd.duplicate();
+    this.#sub = sub;
+    this.#connect(sub);
+    // On the first connection, subscribe the writers that asked meanwhile; after a reconnect
+    // (node-redis subscribes again by itself), a stop published during the outage is only in the
+    // state hash.
+    sub.on('ready', () => {
+      for (const writer of this.#stopWriters.values()) {
+        if (this.#channels.has(writer.keys.stop)) this.#checkStop(writer);
+        else this.#subscribeChannel(sub, writer);
+      }
+    });
+    return sub;
+  }
+
+  #connect(client: Client): void {
+    client.on('error', (error: unknown) => this.#onError(error));
+    client.connect().catch((error: unknown) =>
+      // Only when the store closes before the first connection; reconnecting is the client's job.
+      this.#onError(error),
+    );
+  }
+
+  #takeover(keys: StreamKeys): Promise<-1 | [lastId: number, done: number]> {
+    return this.#run(SCRIPTS.takeover, [keys.log, keys.state, keys.lease], [JSON.stringify(producerLostEvent()), this.#maxLen, this.#ttl]) as Promise<
+      -1 | [number, number]
+    >;
+  }
+
+  async #range<T>(key: string, ms: number, seq: number, count: number, parse: (id: string, fields: string[]) => T): Promise<FeedEntry<T>[]> {
+    const raw = (await this.#command(() => this.#cmd.sendCommand(['XRANGE', key, `(${ms}-${seq}`, '+', 'COUNT', String(count)]))) as RawEntry[];
+    return raw.map(([id, fields]) => {
+      const [entryMs, entrySeq] = parseId(id);
+      return { ms: entryMs, seq: entrySeq, value: parse(id, fields) };
+    });
+  }
+
+  /** Runs a script by SHA1, loading it when Redis does not know it (first use, or after a restart). */
+  async #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
+    if (!this.#cmd.isReady && this.#starting !== undefined) await this.#starting;
+    try {
+      return await this.#cmd.sendCommand(['EVALSHA', script.sha, String(keys.length), ...keys, ...args]);
+    } catch (error) {
+      if (error instanceof ErrorReply && error.message.startsWith('NOSCRIPT')) {
+        try {
+          return await this.#cmd.sendCommand(['EVAL', script.source, String(keys.length), ...keys, ...args]);
+        } catch (evalError) {
+          throw toStoreError(evalError);
+        }
+      }
+      throw toStoreError(error);
+    }
+  }
+
+  async #command<T>(run: () => Promise<T>): Promise<T> {
+    if (!this.#cmd.isReady && this.#starting !== undefined) await this.#starting;
+    try {
+      return await run();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  #keys(id: string): StreamKeys {
+    const base = `${this.#prefix}{${id}}`;
+    return { log: `${base}:log`, state: `${base}:state`, lease: `${base}:lease`, followers: `${base}:followers`, stop: `${base}:stop` };
+  }
+
+  #chatKey(chatId: string, owner: string | undefined): string {
+    return `${this.#prefix}chat:${encodeURIComponent(owner ?? '')}:${chatId}`;
+  }
+
+  #topicKey(topic: string): string {
+    return `${this.#prefix}topic:${topic}`;
+  }
+}
+
+function parseStreamEntry(id: string, fields: string[]): StoredEvent {
+  return { id: parseId(id)[0], event: JSON.parse(fields[1] as string) as AgentEvent };
+}
+
+function parseTopicEntry(id: string, fields: string[]): TopicEvent {
+  const value = JSON.parse(fields[1] as string) as { event?: string; data: unknown };
+  return value.event === undefined ? { id, data: value.data } : { id, event: value.event, data: value.data };
+}
+
+/** Maps a Redis failure to a {@link StoreError}: a script's refusal to its code, a broken connection to `unavailable`. */
+function toStoreError(error: unknown): unknown {
+  if (isStoreError(error) || isAbortError(error)) return error;
+  if (error instanceof ErrorReply) {
+    const message = error.message;
+    if (message.includes(scripts.SCRIPT_ERRORS.fenced)) {
+      return new StoreError('fenced', 'This writer lost its lease; the stream was ended by another party (producer_lost).', { cause: error });
+    }
+    if (message.includes(scripts.SCRIPT_ERRORS.ended)) {
+      return new StoreError('ended', 'The stream has ended; nothing can be appended after its terminal event.', { cause: error });
+    }
+    if (message.includes(scripts.SCRIPT_ERRORS.not_found)) {
+      return new StoreError('not_found', 'The stream has expired (or was never created).', { cause: error });
+    }
+    // An error reply that is no outage (a bug, a wrong key type): as it is.
+    return error;
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return new StoreError('unavailable', `Redis is unreachable (${reason}); the store reconnects in the background.`, { cause: error });
+}
+
+/**
+ * Creates the Redis stream store. It connects in the background (and reconnects after an outage),
+ * so it can be created while Redis is down; `ready()` says when it is up.
+ *
+ * @param options - the URL, key prefix, caps and times
+ * @returns a {@link StreamStore} shared by every instance on the same Redis and key prefix
+ * @example
+ * ```ts
+ * import { createRedisStore } from 'sluice/store/redis';
+ * const store = createRedisStore({ url: process.env.REDIS_URL });
+ * const writer = await store.create({ id: crypto.randomUUID() });
+ * await writer.append({ type: 'finish', finishReason: 'stop' });
+ * ```
+ */
+export function createRedisStore(options: RedisStoreOptions = {}): StreamStore {
+  return new RedisStore(options);
+}

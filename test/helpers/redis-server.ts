@@ -1,0 +1,162 @@
+/**
+ * A private `redis-server` for a test file: a free port on 127.0.0.1, no persistence, killed with
+ * the test process. It can be killed and started again on the same port (outage tests).
+ *
+ * @module
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+
+/** A running private Redis. */
+export interface RedisServer {
+  readonly port: number;
+  /** `redis://127.0.0.1:<port>` */
+  readonly url: string;
+  /** Kills the server at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (empty: nothing was saved). */
+  restart(): Promise<void>;
+  /** Stops it for good. */
+  close(): Promise<void>;
+}
+
+/** Whether `redis-server` is on PATH. */
+export function redisServerAvailable(): boolean {
+  const result = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
+  return result.error === undefined && result.status === 0;
+}
+
+/** What a test file says when Redis is missing: skip with this message, or fail on CI. */
+export const REDIS_MISSING =
+  'redis-server is not on PATH, so the Redis store tests are skipped. Install Redis (e.g. `apt-get install redis-server` or `brew install redis`) to run them; on CI (CI=true) they fail instead.';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+function spawnServer(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => fail(new Error(`redis-server on port ${port} did not start within 10 s:\n${output}`)), 10_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve(child);
+      }
+    };
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`redis-server on port ${port} exited with code ${String(code)}:\n${output}`)));
+  });
+}
+
+function waitExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Waits until nothing listens on the port any more (the kernel released it). */
+async function portClosed(port: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (!open) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`port ${port} still accepts connections after redis-server was killed`);
+}
+
+/** Starts a private redis-server on a free port. */
+export async function startRedisServer(): Promise<RedisServer> {
+  const port = await freePort();
+  let child: ChildProcess | undefined = await spawnServer(port);
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async kill() {
+      if (child === undefined) return;
+      const dying = child;
+      child = undefined;
+      dying.kill('SIGKILL');
+      await waitExit(dying);
+      await portClosed(port);
+    },
+    async restart() {
+      if (child !== undefined) throw new Error('redis-server is running; kill() it first');
+      child = await spawnServer(port);
+    },
+    async close() {
+      if (child === undefined) return;
+      const dying = child;
+      child = undefined;
+      dying.kill('SIGKILL');
+      await waitExit(dying);
+    },
+  };
+}
+
+/**
+ * Sends one command on a fresh connection and returns its reply as text (bulk string, simple
+ * string or integer; enough for `CLIENT LIST`, `DBSIZE` or `PING`). The connection counts in `CLIENT LIST`.
+ */
+export function redisCommand(port: number, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let buffer = Buffer.alloc(0);
+    socket.once('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      const end = buffer.indexOf('\r\n');
+      if (end === -1) return;
+      const head = buffer.subarray(0, end).toString();
+      if (head.startsWith('$')) {
+        const length = Number(head.slice(1));
+        if (buffer.length < end + 2 + length) return;
+        socket.destroy();
+        resolve(buffer.subarray(end + 2, end + 2 + length).toString());
+      } else if (head.startsWith('-')) {
+        socket.destroy();
+        reject(new Error(head.slice(1)));
+      } else {
+        socket.destroy();
+        resolve(head.slice(1));
+      }
+    });
+    socket.write(`*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`);
+  });
+}

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AgentEvent } from '../src/protocol/types.ts';
+import { createRedisStore, type RedisStoreOptions } from '../src/store/redis.ts';
+import type { StreamStore } from '../src/store/types.ts';
+import { REDIS_MISSING, redisCommand, redisServerAvailable, startRedisServer, type RedisServer } from './helpers/redis-server.ts';
+import { collect, describeStoreContract } from './store-contract.ts';
+
+const WAIT = { timeout: 10_000, interval: 20 };
+const delta = (n: number): AgentEvent => ({ type: 'text-delta', id: 't', delta: `d${n}` });
+const FINISH: AgentEvent = { type: 'finish', finishReason: 'stop' };
+
+const available = redisServerAvailable();
+
+if (!available && process.env.CI === 'true') {
+  it('finds redis-server on PATH (required on CI)', () => {
+    throw new Error(REDIS_MISSING);
+  });
+} else if (!available) {
+  describe.skip(REDIS_MISSING, () => {
+    it('needs redis-server', () => {});
+  });
+} else {
+  let server: RedisServer;
+  const stores: StreamStore[] = [];
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+    await server.close();
+  });
+
+  /** A store on the private server with a fresh key prefix (or the given one), once it is connected. */
+  const open = async (options: RedisStoreOptions = {}): Promise<StreamStore> => {
+    const store = createRedisStore({ keyPrefix: `test:${randomUUID()}:`, ...options, url: server.url });
+    stores.push(store);
+    await vi.waitFor(async () => expect(await store.ready()).toBe(true), WAIT);
+    return store;
+  };
+
+  describeStoreContract('redis', async (options) => {
+    const keyPrefix = `test:${randomUUID()}:`;
+    const store = await open({ ...options, keyPrefix });
+    const other = await open({ ...options, keyPrefix });
+    return {
+      store,
+      other,
+      close: async () => {
+        await Promise.all([store.close(), other.close()]);
+      },
+    };
+  });
+
+  describe('redis store', () => {
+    it('serves 100 followers of one instance over at most 4 Redis connections', async () => {
+      const clients = async (): Promise<number> =>
+        // Minus the connection that asks.
+        (await redisCommand(server.port, ['CLIENT', 'LIST'])).trim().split('\n').length - 1;
+      const before = await clients();
+      const store = await open();
+      const writers = await Promise.all(Array.from({ length: 10 }, () => store.create({ id: randomUUID() })));
+      for (const writer of writers) writer.onStop(() => {});
+      const reads = writers.flatMap((writer) => Array.from({ length: 10 }, () => collect(store.read(writer.id))));
+      for (const writer of writers) for (let n = 1; n <= 5; n++) await writer.append(delta(n));
+      await store.publish('t', { data: 1 });
+      const during = await clients();
+      for (const writer of writers) await writer.append(FINISH);
+      for (const events of await Promise.all(reads)) expect(events.map((stored) => stored.id)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(during - before).toBeLessThanOrEqual(4);
+      expect(during - before).toBeGreaterThanOrEqual(2);
+    });
+
+    it('ends reads with unavailable while Redis is down, and works again once it is back', async () => {
+      const store = await open();
+      const writer = await store.create({ id: randomUUID() });
+      await writer.append(delta(1));
+      const iterator = store.read(writer.id)[Symbol.asyncIterator]();
+      expect((await iterator.next()).value).toEqual({ id: 1, event: delta(1) });
+      const pending = expect(iterator.next()).rejects.toMatchObject({ code: 'unavailable', status: 503 });
+      await server.kill();
+      await pending;
+      expect(await store.ready()).toBe(false);
+      await expect(writer.append(delta(2))).rejects.toMatchObject({ code: 'unavailable' });
+      await expect(store.create({ id: randomUUID() })).rejects.toMatchObject({ code: 'unavailable' });
+      await expect(collect(store.read(writer.id))).rejects.toMatchObject({ code: 'unavailable' });
+      // A store created during the outage is usable once Redis is back.
+      const late = createRedisStore({ url: server.url, keyPrefix: `test:${randomUUID()}:` });
+      stores.push(late);
+      expect(await late.ready()).toBe(false);
+      await server.restart();
+      for (const instance of [store, late]) {
+        await vi.waitFor(async () => expect(await instance.ready()).toBe(true), WAIT);
+        const fresh = await instance.create({ id: randomUUID() });
+        const follower = collect(instance.read(fresh.id));
+        await fresh.append(delta(1));
+        await fresh.append(FINISH);
+        expect((await follower).map((stored) => stored.id)).toEqual([1, 2]);
+      }
+    });
+
+    it('counts a follower on an instance that died as detached once its attachment expires', async () => {
+      const keyPrefix = `test:${randomUUID()}:`;
+      const a = await open({ keyPrefix, attachTtlMs: 300 });
+      const b = await open({ keyPrefix, attachTtlMs: 300 });
+      const writer = await b.create({ id: randomUUID() });
+      a.attach(writer.id);
+      await vi.waitFor(async () => expect(await b.detachedSince(writer.id)).toBeUndefined(), WAIT);
+      // The attachment outlives its TTL while the instance refreshes it.
+      const attachedAt = Date.now();
+      await vi.waitFor(() => expect(Date.now() - attachedAt).toBeGreaterThan(600), WAIT);
+      expect(await b.detachedSince(writer.id)).toBeUndefined();
+      await a.close(); // dies without detaching
+      await vi.waitFor(async () => expect(await b.detachedSince(writer.id)).toBeGreaterThan(attachedAt), WAIT);
+      await writer.append(FINISH);
+    });
+
+    it('rejects a read from before the kept events of a stream past maxLen with code trimmed', async () => {
+      const store = await open({ maxLen: 10 });
+      const writer = await store.create({ id: randomUUID() });
+      for (let n = 1; n <= 299; n++) void writer.append(delta(n));
+      await writer.append(FINISH);
+      await expect(collect(store.read(writer.id))).rejects.toMatchObject({ code: 'trimmed', status: 410 });
+      expect((await collect(store.read(writer.id, { after: 295 }))).map((stored) => stored.id)).toEqual([296, 297, 298, 299, 300]);
+    });
+
+    it('can be created while Redis is unreachable and says so in ready()', async () => {
+      const store = createRedisStore({ url: 'redis://127.0.0.1:1', keyPrefix: 'x:' });
+      expect(await store.ready()).toBe(false);
+      await expect(store.requestStop('x', 'y')).rejects.toMatchObject({ code: 'unavailable' });
+      await store.close();
+    });
+  });
+}
