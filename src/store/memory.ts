@@ -144,6 +144,11 @@ class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
     return DONE_PROMISE;
   }
 
+  /** Ends the read quietly (the store is closing). */
+  end(): void {
+    this.#finish();
+  }
+
   /** Called by an append while this follower waits: hands it the new event. */
   wake(): void {
     const resolve = this.#resolve;
@@ -214,6 +219,11 @@ class MemorySubscriber implements AsyncIterableIterator<TopicEvent> {
   return(): Promise<IteratorResult<TopicEvent>> {
     this.#finish();
     return DONE_PROMISE;
+  }
+
+  /** Ends the subscription quietly (the store is closing). */
+  end(): void {
+    this.#finish();
   }
 
   wake(): void {
@@ -524,7 +534,9 @@ class MemoryStore implements StreamStore {
     for (const stream of this.#streams.values()) {
       if (stream.leaseTimer !== undefined) clearTimeout(stream.leaseTimer);
       stream.leaseTimer = undefined;
+      for (const follower of stream.waiters.splice(0)) follower.end();
     }
+    for (const topic of this.#topics.values()) for (const subscriber of topic.waiters.splice(0)) subscriber.end();
     return Promise.resolve();
   }
 

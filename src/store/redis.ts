@@ -237,6 +237,8 @@ class RedisStore implements StreamStore {
   readonly #channels = new Set<string>();
   readonly #attached = new Map<string, number>();
   readonly #feeds = new Map<string, Feed>();
+  /** Every read and subscription not ended yet (in the feed or still paging), ended by close(). */
+  readonly #readers = new Set<FeedFollower>();
   #wakeCursor = '0-0';
   #blocked = false;
   #feedAdded: (() => void) | undefined;
@@ -354,7 +356,8 @@ class RedisStore implements StreamStore {
     const keys = this.#keys(id);
     const backend: FollowerBackend<StoredEvent> = {
       consecutive: true,
-      start: async () => {
+      start: async (follower) => {
+        this.#track(follower);
         const result = await this.#takeover(keys);
         if (result === -1) throw new StoreError('not_found', `No stream ${JSON.stringify(id)}: it never existed or has expired.`);
         const [lastId, done] = result;
@@ -364,6 +367,7 @@ class RedisStore implements StreamStore {
       isEnd: (value) => isTerminalEvent(value.event),
       follow: (follower, ms, seq) => this.#follow(keys.log, 'stream', id, follower, ms, seq),
       unfollow: (follower) => this.#unfollow(keys.log, follower),
+      release: (follower) => this.#readers.delete(follower),
       toError: toStoreError,
     };
     return new RedisFollower(backend, options.signal);
@@ -448,7 +452,8 @@ class RedisStore implements StreamStore {
     const after = options.after;
     const backend: FollowerBackend<TopicEvent> = {
       consecutive: false,
-      start: async () => {
+      start: async (follower) => {
+        this.#track(follower);
         if (after !== undefined && /^\d{1,16}(-\d{1,16})?$/.test(after)) {
           const [ms, seq] = parseId(after);
           return { ms, seq, done: false };
@@ -462,9 +467,16 @@ class RedisStore implements StreamStore {
       isEnd: () => false,
       follow: (follower, ms, seq) => this.#follow(key, 'topic', topic, follower, ms, seq),
       unfollow: (follower) => this.#unfollow(key, follower),
+      release: (follower) => this.#readers.delete(follower),
       toError: toStoreError,
     };
     return new RedisFollower(backend, options.signal);
+  }
+
+  /** Tracks a read from its first `next()` until it ends, so that close() ends it. */
+  #track<T>(follower: RedisFollower<T>): void {
+    if (this.#closed) follower.end();
+    else this.#readers.add(follower);
   }
 
   // ---- life cycle ----------------------------------------------------------------------------
@@ -490,7 +502,7 @@ class RedisStore implements StreamStore {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     this.#writers.clear();
-    for (const feed of this.#feeds.values()) for (const follower of feed.followers) follower.end();
+    for (const follower of [...this.#readers]) follower.end();
     this.#feeds.clear();
     this.#feedAdded?.();
     // The reader may sit in a blocking XREAD and the subscriber has nothing to flush: drop them.
