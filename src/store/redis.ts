@@ -279,7 +279,7 @@ class RedisStore implements StreamStore {
       unref(timer);
       this.#cmd.on('ready', done);
     });
-    void this.#readLoop();
+    this.#readLoop().catch((error: unknown) => this.#onError(error));
 
     this.#every(heartbeatMs, () => this.#heartbeat());
     this.#every(Math.max(20, Math.min(MAX_LEASE_CHECK_MS, leaseMs / 5)), () => this.#checkLeases());
@@ -454,14 +454,15 @@ class RedisStore implements StreamStore {
       consecutive: false,
       start: async (follower) => {
         this.#track(follower);
-        if (after !== undefined && /^\d{1,16}(-\d{1,16})?$/.test(after)) {
+        const last = (await this.#command(() => this.#cmd.sendCommand(['XREVRANGE', key, '+', '-', 'COUNT', '1']))) as RawEntry[];
+        const [lastMs, lastSeq] = last[0] === undefined ? [0, 0] : parseId(last[0][0]);
+        if (after !== undefined && /^\d{1,15}(-\d{1,15})?$/.test(after)) {
           const [ms, seq] = parseId(after);
-          return { ms, seq, done: false };
+          // An id past the end (another topic's, a stale one) follows from the end.
+          if (ms < lastMs || (ms === lastMs && seq < lastSeq)) return { ms, seq, done: false };
         }
         // Without an id of ours: from the end.
-        const last = (await this.#command(() => this.#cmd.sendCommand(['XREVRANGE', key, '+', '-', 'COUNT', '1']))) as RawEntry[];
-        const [ms, seq] = last[0] === undefined ? [0, 0] : parseId(last[0][0]);
-        return { ms, seq, done: false };
+        return { ms: lastMs, seq: lastSeq, done: false };
       },
       range: (ms, seq, count) => this.#range(key, ms, seq, count, parseTopicEntry),
       isEnd: () => false,
@@ -592,7 +593,13 @@ class RedisStore implements StreamStore {
       } finally {
         this.#blocked = false;
       }
-      if (reply !== null) this.#dispatch(reply);
+      if (reply === null) continue;
+      try {
+        this.#dispatch(reply);
+      } catch (error) {
+        // A bug in a follower must not stop the reader of every other follower.
+        this.#onError(error);
+      }
     }
   }
 
