@@ -409,6 +409,12 @@ class MemoryStore implements StreamStore {
     stream.bytes += size;
     this.#bytes += size;
     if (terminal) this.#end(stream);
+    else if (stream.leaseTimer !== undefined) {
+      // A closed writer that still appends is alive after all: its lease runs from now, as a Redis append renews it.
+      clearTimeout(stream.leaseTimer);
+      stream.leaseTimer = undefined;
+      this.releaseLease(stream, token);
+    }
     const waiters = stream.waiters;
     if (waiters.length > 0) {
       stream.waiters = [];
