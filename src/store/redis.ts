@@ -252,7 +252,8 @@ class RedisStore implements StreamStore {
     this.#ttl = String(this.#ttlMs);
     const leaseMs = checkNumber('leaseMs', options.leaseMs, DEFAULTS.leaseMs);
     this.#lease = String(leaseMs);
-    const heartbeatMs = Math.min(checkNumber('heartbeatMs', options.heartbeatMs, DEFAULTS.heartbeatMs), leaseMs / 2);
+    // Renew often enough that neither the lease nor the keys' time to live runs out between two heartbeats.
+    const heartbeatMs = Math.min(checkNumber('heartbeatMs', options.heartbeatMs, DEFAULTS.heartbeatMs), leaseMs / 2, this.#ttlMs / 2);
     this.#maxLen = String(checkNumber('maxLen', options.maxLen, DEFAULTS.maxLen));
     this.#attachTtlMs = checkNumber('attachTtlMs', options.attachTtlMs, DEFAULTS.attachTtlMs);
     this.#topicHistory = String(checkNumber('topicHistory', options.topicHistory, DEFAULTS.topicHistory));
