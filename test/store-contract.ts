@@ -210,6 +210,18 @@ export function describeStoreContract(name: string, makeStores: MakeStores): voi
       expect(await pendingTopic).toMatchObject({ done: true });
     });
 
+    it('rejects a second next() while the first one waits, and still delivers to the first', async () => {
+      const { store } = await make();
+      const writer = await store.create({ id: newId() });
+      await writer.append(delta(1));
+      const iterator = store.read(writer.id)[Symbol.asyncIterator]();
+      await take(iterator, 1, 'the first event');
+      const waiting = iterator.next();
+      await expect(iterator.next()).rejects.toThrow(TypeError);
+      await writer.append(FINISH);
+      expect(await waiting).toEqual({ done: false, value: { id: 2, event: FINISH } });
+    });
+
     it('rejects a read of an unknown stream with code not_found', async () => {
       const { store } = await make();
       await expect(first(store.read(newId()))).rejects.toMatchObject({ code: 'not_found', status: 404 });

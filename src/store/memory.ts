@@ -127,6 +127,9 @@ class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
       if (this.#index > stream.events.length) this.#index = stream.events.length;
       this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     }
+    if (this.#resolve !== undefined) {
+      return Promise.reject(new TypeError('next() was called before the previous call settled; iterate with for await.'));
+    }
     const events = stream.events;
     if (this.#index < events.length) return Promise.resolve(this.#take(events));
     if (stream.finishedAt !== 0) {
@@ -208,6 +211,9 @@ class MemorySubscriber implements AsyncIterableIterator<TopicEvent> {
 
   next(): Promise<IteratorResult<TopicEvent>> {
     if (this.#done) return DONE_PROMISE;
+    if (this.#resolve !== undefined) {
+      return Promise.reject(new TypeError('next() was called before the previous call settled; iterate with for await.'));
+    }
     const result = this.#take();
     if (result !== undefined) return Promise.resolve(result);
     return new Promise((resolve) => {
