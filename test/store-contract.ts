@@ -196,6 +196,32 @@ export function describeStoreContract(name: string, makeStores: MakeStores): voi
       await writer.append(FINISH);
     });
 
+    it('ends waiting followers and subscribers without error when the store closes', async () => {
+      const { store } = await make();
+      const writer = await store.create({ id: newId() });
+      await writer.append(delta(1));
+      const iterator = store.read(writer.id)[Symbol.asyncIterator]();
+      await take(iterator, 1, 'the first event');
+      const pending = iterator.next();
+      const topic = store.subscribe(`t-${newId()}`, { after: '0' })[Symbol.asyncIterator]();
+      const pendingTopic = topic.next();
+      await store.close();
+      expect(await pending).toMatchObject({ done: true });
+      expect(await pendingTopic).toMatchObject({ done: true });
+    });
+
+    it('rejects a second next() while the first one waits, and still delivers to the first', async () => {
+      const { store } = await make();
+      const writer = await store.create({ id: newId() });
+      await writer.append(delta(1));
+      const iterator = store.read(writer.id)[Symbol.asyncIterator]();
+      await take(iterator, 1, 'the first event');
+      const waiting = iterator.next();
+      await expect(iterator.next()).rejects.toThrow(TypeError);
+      await writer.append(FINISH);
+      expect(await waiting).toEqual({ done: false, value: { id: 2, event: FINISH } });
+    });
+
     it('rejects a read of an unknown stream with code not_found', async () => {
       const { store } = await make();
       await expect(first(store.read(newId()))).rejects.toMatchObject({ code: 'not_found', status: 404 });
@@ -340,6 +366,26 @@ export function describeStoreContract(name: string, makeStores: MakeStores): voi
       expect(((await firstEvent) as IteratorYieldResult<TopicEvent>).value.data).toBe('new');
       controller.abort();
       expect(await iterator.next()).toMatchObject({ done: true });
+    });
+
+    it('gives a follower that stopped reading while 10,500 events arrived every one of them afterwards', async () => {
+      const { store } = await make();
+      const writer = await store.create({ id: newId() });
+      await writer.append(delta(0));
+      const slow = store.read(writer.id)[Symbol.asyncIterator]();
+      const fast = store.read(writer.id)[Symbol.asyncIterator]();
+      await take(slow, 1, 'the slow follower’s first event');
+      await take(fast, 1, 'the fast follower’s first event');
+      const fastRest = collect({ [Symbol.asyncIterator]: () => fast });
+      const appends: Promise<number>[] = [];
+      for (let n = 1; n <= 10_500; n++) appends.push(writer.append(delta(n)));
+      appends.push(writer.append(FINISH));
+      await Promise.all(appends);
+      // The fast follower has seen the end, so everything was handed to the slow one's buffer too.
+      expect((await fastRest).length).toBe(10_501);
+      const rest = await collect({ [Symbol.asyncIterator]: () => slow });
+      expect(ids(rest)).toEqual(range(2, 10_502));
+      expect(rest.at(-1)?.event).toEqual(FINISH);
     });
 
     it('loses and duplicates nothing for 200 concurrent followers of a live stream', async () => {

@@ -127,6 +127,9 @@ class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
       if (this.#index > stream.events.length) this.#index = stream.events.length;
       this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     }
+    if (this.#resolve !== undefined) {
+      return Promise.reject(new TypeError('next() was called before the previous call settled; iterate with for await.'));
+    }
     const events = stream.events;
     if (this.#index < events.length) return Promise.resolve(this.#take(events));
     if (stream.finishedAt !== 0) {
@@ -142,6 +145,11 @@ class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
   return(): Promise<IteratorResult<StoredEvent>> {
     this.#finish();
     return DONE_PROMISE;
+  }
+
+  /** Ends the read quietly (the store is closing). */
+  end(): void {
+    this.#finish();
   }
 
   /** Called by an append while this follower waits: hands it the new event. */
@@ -203,6 +211,9 @@ class MemorySubscriber implements AsyncIterableIterator<TopicEvent> {
 
   next(): Promise<IteratorResult<TopicEvent>> {
     if (this.#done) return DONE_PROMISE;
+    if (this.#resolve !== undefined) {
+      return Promise.reject(new TypeError('next() was called before the previous call settled; iterate with for await.'));
+    }
     const result = this.#take();
     if (result !== undefined) return Promise.resolve(result);
     return new Promise((resolve) => {
@@ -214,6 +225,11 @@ class MemorySubscriber implements AsyncIterableIterator<TopicEvent> {
   return(): Promise<IteratorResult<TopicEvent>> {
     this.#finish();
     return DONE_PROMISE;
+  }
+
+  /** Ends the subscription quietly (the store is closing). */
+  end(): void {
+    this.#finish();
   }
 
   wake(): void {
@@ -399,6 +415,12 @@ class MemoryStore implements StreamStore {
     stream.bytes += size;
     this.#bytes += size;
     if (terminal) this.#end(stream);
+    else if (stream.leaseTimer !== undefined) {
+      // A closed writer that still appends is alive after all: its lease runs from now, as a Redis append renews it.
+      clearTimeout(stream.leaseTimer);
+      stream.leaseTimer = undefined;
+      this.releaseLease(stream, token);
+    }
     const waiters = stream.waiters;
     if (waiters.length > 0) {
       stream.waiters = [];
@@ -524,7 +546,9 @@ class MemoryStore implements StreamStore {
     for (const stream of this.#streams.values()) {
       if (stream.leaseTimer !== undefined) clearTimeout(stream.leaseTimer);
       stream.leaseTimer = undefined;
+      for (const follower of stream.waiters.splice(0)) follower.end();
     }
+    for (const topic of this.#topics.values()) for (const subscriber of topic.waiters.splice(0)) subscriber.end();
     return Promise.resolve();
   }
 

@@ -25,7 +25,7 @@ export interface FollowerBackend<T> {
   /** Whether entry ids are 1, 2, 3 … (agent streams) so holes can be seen. */
   readonly consecutive: boolean;
   /** Where to start: checks the key, resolves `after`; `done` when no live part will follow. */
-  start(): Promise<{ ms: number; seq: number; done: boolean }>;
+  start(follower: RedisFollower<T>): Promise<{ ms: number; seq: number; done: boolean }>;
   /** Up to `count` entries after the position (XRANGE with an exclusive start). */
   range(ms: number, seq: number, count: number): Promise<FeedEntry<T>[]>;
   /** Whether a value is the last of its key (an agent stream's terminal event). */
@@ -34,6 +34,8 @@ export interface FollowerBackend<T> {
   follow(follower: RedisFollower<T>, ms: number, seq: number): void;
   /** Leaves the live feed. */
   unfollow(follower: RedisFollower<T>): void;
+  /** The read ended (any way): the store stops tracking it. */
+  release(follower: RedisFollower<T>): void;
   /** Maps a Redis failure to what the reader sees (a `StoreError`). */
   toError(error: unknown): unknown;
 }
@@ -201,7 +203,8 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
   }
 
   async #start(): Promise<void> {
-    const start = await this.#backend.start();
+    const start = await this.#backend.start(this);
+    if (this.#done) return;
     this.#ms = start.ms;
     this.#seq = start.seq;
     this.#noLive = start.done;
@@ -257,6 +260,7 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
       this.#registered = false;
       this.#backend.unfollow(this);
     }
+    this.#backend.release(this);
     this.#live = [];
     this.#replay = [];
     const resolve = this.#resolve;

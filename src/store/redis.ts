@@ -237,6 +237,8 @@ class RedisStore implements StreamStore {
   readonly #channels = new Set<string>();
   readonly #attached = new Map<string, number>();
   readonly #feeds = new Map<string, Feed>();
+  /** Every read and subscription not ended yet (in the feed or still paging), ended by close(). */
+  readonly #readers = new Set<FeedFollower>();
   #wakeCursor = '0-0';
   #blocked = false;
   #feedAdded: (() => void) | undefined;
@@ -250,7 +252,8 @@ class RedisStore implements StreamStore {
     this.#ttl = String(this.#ttlMs);
     const leaseMs = checkNumber('leaseMs', options.leaseMs, DEFAULTS.leaseMs);
     this.#lease = String(leaseMs);
-    const heartbeatMs = Math.min(checkNumber('heartbeatMs', options.heartbeatMs, DEFAULTS.heartbeatMs), leaseMs / 2);
+    // Renew often enough that neither the lease nor the keys' time to live runs out between two heartbeats.
+    const heartbeatMs = Math.min(checkNumber('heartbeatMs', options.heartbeatMs, DEFAULTS.heartbeatMs), leaseMs / 2, this.#ttlMs / 2);
     this.#maxLen = String(checkNumber('maxLen', options.maxLen, DEFAULTS.maxLen));
     this.#attachTtlMs = checkNumber('attachTtlMs', options.attachTtlMs, DEFAULTS.attachTtlMs);
     this.#topicHistory = String(checkNumber('topicHistory', options.topicHistory, DEFAULTS.topicHistory));
@@ -277,7 +280,7 @@ class RedisStore implements StreamStore {
       unref(timer);
       this.#cmd.on('ready', done);
     });
-    void this.#readLoop();
+    this.#readLoop().catch((error: unknown) => this.#onError(error));
 
     this.#every(heartbeatMs, () => this.#heartbeat());
     this.#every(Math.max(20, Math.min(MAX_LEASE_CHECK_MS, leaseMs / 5)), () => this.#checkLeases());
@@ -354,7 +357,8 @@ class RedisStore implements StreamStore {
     const keys = this.#keys(id);
     const backend: FollowerBackend<StoredEvent> = {
       consecutive: true,
-      start: async () => {
+      start: async (follower) => {
+        this.#track(follower);
         const result = await this.#takeover(keys);
         if (result === -1) throw new StoreError('not_found', `No stream ${JSON.stringify(id)}: it never existed or has expired.`);
         const [lastId, done] = result;
@@ -364,6 +368,7 @@ class RedisStore implements StreamStore {
       isEnd: (value) => isTerminalEvent(value.event),
       follow: (follower, ms, seq) => this.#follow(keys.log, 'stream', id, follower, ms, seq),
       unfollow: (follower) => this.#unfollow(keys.log, follower),
+      release: (follower) => this.#readers.delete(follower),
       toError: toStoreError,
     };
     return new RedisFollower(backend, options.signal);
@@ -448,23 +453,32 @@ class RedisStore implements StreamStore {
     const after = options.after;
     const backend: FollowerBackend<TopicEvent> = {
       consecutive: false,
-      start: async () => {
-        if (after !== undefined && /^\d{1,16}(-\d{1,16})?$/.test(after)) {
+      start: async (follower) => {
+        this.#track(follower);
+        const last = (await this.#command(() => this.#cmd.sendCommand(['XREVRANGE', key, '+', '-', 'COUNT', '1']))) as RawEntry[];
+        const [lastMs, lastSeq] = last[0] === undefined ? [0, 0] : parseId(last[0][0]);
+        if (after !== undefined && /^\d{1,15}(-\d{1,15})?$/.test(after)) {
           const [ms, seq] = parseId(after);
-          return { ms, seq, done: false };
+          // An id past the end (another topic's, a stale one) follows from the end.
+          if (ms < lastMs || (ms === lastMs && seq < lastSeq)) return { ms, seq, done: false };
         }
         // Without an id of ours: from the end.
-        const last = (await this.#command(() => this.#cmd.sendCommand(['XREVRANGE', key, '+', '-', 'COUNT', '1']))) as RawEntry[];
-        const [ms, seq] = last[0] === undefined ? [0, 0] : parseId(last[0][0]);
-        return { ms, seq, done: false };
+        return { ms: lastMs, seq: lastSeq, done: false };
       },
       range: (ms, seq, count) => this.#range(key, ms, seq, count, parseTopicEntry),
       isEnd: () => false,
       follow: (follower, ms, seq) => this.#follow(key, 'topic', topic, follower, ms, seq),
       unfollow: (follower) => this.#unfollow(key, follower),
+      release: (follower) => this.#readers.delete(follower),
       toError: toStoreError,
     };
     return new RedisFollower(backend, options.signal);
+  }
+
+  /** Tracks a read from its first `next()` until it ends, so that close() ends it. */
+  #track<T>(follower: RedisFollower<T>): void {
+    if (this.#closed) follower.end();
+    else this.#readers.add(follower);
   }
 
   // ---- life cycle ----------------------------------------------------------------------------
@@ -490,7 +504,7 @@ class RedisStore implements StreamStore {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     this.#writers.clear();
-    for (const feed of this.#feeds.values()) for (const follower of feed.followers) follower.end();
+    for (const follower of [...this.#readers]) follower.end();
     this.#feeds.clear();
     this.#feedAdded?.();
     // The reader may sit in a blocking XREAD and the subscriber has nothing to flush: drop them.
@@ -580,7 +594,13 @@ class RedisStore implements StreamStore {
       } finally {
         this.#blocked = false;
       }
-      if (reply !== null) this.#dispatch(reply);
+      if (reply === null) continue;
+      try {
+        this.#dispatch(reply);
+      } catch (error) {
+        // A bug in a follower must not stop the reader of every other follower.
+        this.#onError(error);
+      }
     }
   }
 

@@ -103,7 +103,7 @@ export interface StoreOptions {
    * @defaultValue 10_000
    */
   leaseMs?: number;
-  /** How often a writer renews its lease (Redis), at most `leaseMs / 2`. @defaultValue 3_000 */
+  /** How often a writer renews its lease and its stream's time to live (Redis), at most `leaseMs / 2` and `ttlMs / 2`. @defaultValue 3_000 */
   heartbeatMs?: number;
   /**
    * How long an attached follower counts as present without a heartbeat from its instance (Redis:
