@@ -140,6 +140,22 @@ describe('encodeAbort gives the codec’s own abort signal', () => {
     expect(format.encodeAbort('late')).toBe('');
   });
 
+  it.each([
+    ['agentSse', () => agentSse()],
+    ['agentNdjson', () => agentNdjson()],
+    ['aiSdkUiStream', () => aiSdkUiStream()],
+    ['agUi', () => agUi({ threadId: 'th', runId: 'run' })],
+    ['openaiChunks', () => openaiChunks({ id: 'chatcmpl-1', model: 'local', created: 1_700_000_000 })],
+  ] as const)('%s: nothing after a terminal event (a stream never ends twice)', (_name, make) => {
+    for (const terminal of [{ type: 'finish', finishReason: 'stop' }, { type: 'error', code: 'x', message: 'm', retryable: false }, { type: 'abort', reason: 'r' }] as const) {
+      const format = make();
+      format.encode(HEAD[0]!);
+      format.encode(terminal);
+      expect(format.encodeAbort('late')).toBe('');
+      expect(format.encodeError!({ code: 'late', message: 'late' })).toBe('');
+    }
+  });
+
   it('agentText has none, so a stopped plain-text transfer is aborted', () => {
     expect('encodeAbort' in agentText()).toBe(false);
   });

@@ -4,15 +4,10 @@
  * @module
  */
 import type { AbortableAgentFormat } from './agent-format.ts';
-import type { AgentEvent, ErrorEvent } from './types.ts';
+import { isTerminalEvent, type AgentEvent, type ErrorEvent } from './types.ts';
 
 /** The content type of {@link agentNdjson}. */
 export const NDJSON_CONTENT_TYPE = 'application/x-ndjson';
-
-/** One event as one line (JSON.stringify never emits a raw line break). */
-function line(event: AgentEvent): string {
-  return JSON.stringify(event) + '\n';
-}
 
 /**
  * Agent events as newline-delimited JSON, one event object per line. An error after the first byte
@@ -25,13 +20,22 @@ function line(event: AgentEvent): string {
  * ```
  */
 export function agentNdjson(): AbortableAgentFormat {
+  /** Set once a `finish`, `error` or `abort` went out: a stream has one terminal event, never two. */
+  let ended = false;
+  /** One event as one line (JSON.stringify never emits a raw line break). */
+  function line(event: AgentEvent): string {
+    const text = JSON.stringify(event) + '\n';
+    if (isTerminalEvent(event)) ended = true;
+    return text;
+  }
   return {
     contentType: NDJSON_CONTENT_TYPE,
     encode: line,
     encodeError(error) {
+      if (ended) return '';
       const event: ErrorEvent = { type: 'error', code: error.code, message: error.message, retryable: false };
       return line(event);
     },
-    encodeAbort: (reason) => line({ type: 'abort', reason }),
+    encodeAbort: (reason) => (ended ? '' : line({ type: 'abort', reason })),
   };
 }

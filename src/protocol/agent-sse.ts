@@ -6,7 +6,7 @@
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
 import type { AbortableAgentFormat } from './agent-format.ts';
-import { AGENT_EVENT_TYPES, type AgentEvent, type ErrorEvent } from './types.ts';
+import { AGENT_EVENT_TYPES, isTerminalEvent, type AgentEvent, type ErrorEvent } from './types.ts';
 
 /** Options of {@link agentSse}. */
 export interface AgentSseOptions {
@@ -37,6 +37,8 @@ export function agentSse(options: AgentSseOptions = {}): AbortableAgentFormat {
     throw new RangeError(`Expected \`firstId\` to be a non-negative integer, got ${String(firstId)}.`);
   }
   let nextId = firstId;
+  /** Set once a `finish`, `error` or `abort` went out: a stream has one terminal event, never two. */
+  let ended = false;
   function encode(event: AgentEvent): string {
     // The type goes into the `event:` field as is; only known names (no CR/LF possible) get there.
     if (!KNOWN_TYPES.has(event.type)) {
@@ -46,6 +48,7 @@ export function agentSse(options: AgentSseOptions = {}): AbortableAgentFormat {
     // before the id is taken: an event that cannot be encoded (a BigInt, a cycle) uses no id,
     // so the error event that follows gets the next one and ids never skip.
     const data = JSON.stringify(event);
+    if (isTerminalEvent(event)) ended = true;
     return `event: ${event.type}\nid: ${nextId++}\ndata: ${data}\n\n`;
   }
   return {
@@ -53,9 +56,10 @@ export function agentSse(options: AgentSseOptions = {}): AbortableAgentFormat {
     heartbeat: KEEP_ALIVE_COMMENT,
     encode,
     encodeError(error) {
+      if (ended) return '';
       const event: ErrorEvent = { type: 'error', code: error.code, message: error.message, retryable: false };
       return encode(event);
     },
-    encodeAbort: (reason) => encode({ type: 'abort', reason }),
+    encodeAbort: (reason) => (ended ? '' : encode({ type: 'abort', reason })),
   };
 }
