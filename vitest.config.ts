@@ -11,6 +11,9 @@ const TIMING = [
   'test/chat-disconnect-e2e.test.ts',
   'test/files-large.node.test.ts',
   'test/runtimes/runtimes.node.test.ts',
+  'test/streams-redis.node.test.ts',
+  'test/store-redis-failover.test.ts',
+  'test/providers-timeouts.test.ts',
 ];
 
 export default defineConfig({

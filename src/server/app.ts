@@ -4,6 +4,8 @@
  * @module
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createBuiltinTools } from '../agent/tools/builtin-tools.ts';
+import type { AnyAgentTool } from '../agent/types.ts';
 import { isAbortError, isSluiceError } from '../core/errors.ts';
 import type { StreamStore } from '../store/types.ts';
 import { createAuth, parseApiKeys } from './auth.ts';
@@ -45,6 +47,8 @@ export interface AppOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Reports what an operator should know (Redis unreachable at start). @defaultValue console.warn */
   onWarn?: (message: string) => void;
+  /** The tools the agent runs itself on `/v1/chat`, `/api/chat` and `/v1/ag-ui`. @defaultValue the built-in tools (`createBuiltinTools()`) */
+  tools?: readonly AnyAgentTool[];
 }
 
 /** A Node request listener serving the sluice HTTP API, with its lifecycle. */
@@ -149,7 +153,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
 
   const followers = createFollowerSet((open) => metrics.openConnections.set(open));
   const streams: StreamContext = { store, runs, followers, auth, draining: () => draining, heartbeatMs: options.heartbeatMs };
-  const chat = chatRoutes({ models: options.models ?? createModelRegistry(), streams });
+  const chat = chatRoutes({ models: options.models ?? createModelRegistry(), streams, tools: options.tools ?? createBuiltinTools() });
   const resume = streamRoutes(streams);
   const events = eventRoutes(streams);
   const router = new Router()

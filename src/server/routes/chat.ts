@@ -7,6 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { runAgent } from '../../agent/run-agent.ts';
+import type { AnyAgentTool } from '../../agent/types.ts';
 import { isAbortError } from '../../core/errors.ts';
 import { agUi } from '../../protocol/ag-ui.ts';
 import { aiSdkUiStream } from '../../protocol/ai-sdk-ui-stream.ts';
@@ -39,16 +41,28 @@ export interface ChatRouteOptions {
   models: ModelRegistry;
   /** The store, runs and followers the streaming answers go through. */
   streams: StreamContext;
+  /** The tools the agent runs itself (`/v1/chat`, `/api/chat`, `/v1/ag-ui`). */
+  tools: readonly AnyAgentTool[];
 }
 
 /**
- * A generation: the model's events for a request, started with the run's signal. The one place
- * a request becomes the run's event source (the agent loop plugs in here).
+ * A generation: the events for a request, started with the run's signal — the one place a request
+ * becomes the run's event source. The chat protocols run the agent (the model plus the server's
+ * tools; the request's own tools are offered to the model and their calls streamed back to the
+ * client); the OpenAI gateway only forwards to the model.
  */
-function generation(options: ChatRouteOptions, model: string | undefined, request: Omit<ChatRequest, 'model'>): (signal: AbortSignal) => AsyncIterable<AgentEvent> {
+function generation(
+  options: ChatRouteOptions,
+  model: string | undefined,
+  request: Omit<ChatRequest, 'model'>,
+  mode: 'agent' | 'gateway' = 'agent',
+): (signal: AbortSignal) => AsyncIterable<AgentEvent> {
   // Resolve now, so an unknown model or a missing key is answered before any byte.
   const resolved = options.models.resolve(model);
-  return (signal) => resolved.provider({ ...request, model: resolved.modelId }, { signal });
+  if (mode === 'gateway') return (signal) => resolved.provider({ ...request, model: resolved.modelId }, { signal });
+  const { messages, tools: clientTools, ...rest } = request;
+  return (signal) =>
+    runAgent({ ...rest, provider: resolved.provider, model: resolved.modelId, messages, tools: options.tools, ...(clientTools ? { clientTools } : {}), signal });
 }
 
 /**
@@ -109,7 +123,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const maxTokens = body.max_completion_tokens ?? body.max_tokens;
       if (maxTokens != null) request.maxOutputTokens = maxTokens;
       if (body.temperature != null) request.temperature = body.temperature;
-      const source = generation(options, body.model, request);
+      const source = generation(options, body.model, request, 'gateway');
       const meta = { id: `chatcmpl-${randomUUID().replaceAll('-', '')}`, model: body.model, created: Math.floor(Date.now() / 1000) };
       if (body.stream) {
         const run = await startRun(streams, { source, owner: streams.auth.ownerOf(req), ...NO_RESUME });
@@ -122,7 +136,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       res.on('close', onClose);
       if (res.destroyed) onClose();
       try {
-        const completion = await toChatCompletion(source(controller.signal), meta);
+        const completion = await toChatCompletion(source(controller.signal), { ...meta, signal: controller.signal });
         if (!res.destroyed) sendJson(res, 200, completion);
       } catch (error) {
         // The client left and the generation stopped for it: a disconnect, not a failure. There is
