@@ -11,7 +11,7 @@ import { Router } from './router.ts';
 import { createModelRegistry, type ModelRegistry } from './models.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { demoNumbers } from './routes/demo-numbers.ts';
-import { browserAsset, webPage } from './routes/web.ts';
+import { webAsset, webFavicon, webPage } from './routes/web.ts';
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -38,7 +38,11 @@ export function createApp(options: AppOptions = {}): AppHandler {
   const chat = chatRoutes(chatOptions);
   const router = new Router()
     .on('GET', '/', webPage)
-    .on('GET', '/assets/sluice/:layer/:file', browserAsset)
+    .on('HEAD', '/', webPage)
+    .on('GET', '/assets/:file', webAsset)
+    .on('HEAD', '/assets/:file', webAsset)
+    .on('GET', '/favicon.svg', webFavicon)
+    .on('HEAD', '/favicon.svg', webFavicon)
     .on('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }))
     .on('GET', '/demo/numbers', demoNumbers)
     .on('POST', '/v1/chat', chat.chat)
