@@ -3,7 +3,9 @@
  * missing browser fails with CI=true and skips with a message elsewhere), the page's vite build,
  * the real app on 127.0.0.1, and bounded waits that fail with a message.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { request as httpRequest, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
@@ -31,9 +33,19 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** Builds the page into dist/web/ with vite when the build is not there (`npm run build` makes it). */
+/** The newest modification time of the files under a folder. */
+function newest(folder: string): number {
+  let time = 0;
+  for (const entry of readdirSync(folder, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) time = Math.max(time, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return time;
+}
+
+/** Builds the page into dist/web/ with vite when the build is missing or older than web/ (`npm run build` makes it). */
 export async function ensureWebBuild(): Promise<void> {
-  if (existsSync(new URL('../../dist/web/index.html', import.meta.url))) return;
+  const built = fileURLToPath(new URL('../../dist/web/index.html', import.meta.url));
+  if (existsSync(built) && statSync(built).mtimeMs >= newest(fileURLToPath(new URL('../../web/', import.meta.url)))) return;
   const { build } = await import('vite');
   await build({ configFile: new URL('../../vite.config.ts', import.meta.url).pathname, logLevel: 'warn' });
 }
@@ -45,18 +57,21 @@ export function collectErrors(page: Page, allowed: RegExp[] = []): string[] {
     if (message.type() === 'error' && !allowed.some((pattern) => pattern.test(message.text()))) errors.push(message.text());
   });
   page.on('pageerror', (error) => errors.push(String(error)));
+  page.on('response', (response) => {
+    if (response.status() >= 400) errors.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
+  });
   return errors;
 }
 
 /**
- * Waits until `check` returns a value that is not `undefined`/`false`, polling every 20 ms;
+ * Waits until `check` returns a value that is not `undefined`/`null`/`false`, polling every 20 ms;
  * fails with `message` (and the last value seen) after `timeoutMs`.
  */
-export async function waitUntil<T>(check: () => Promise<T | undefined | false> | T | undefined | false, message: string, timeoutMs = 15_000): Promise<T> {
+export async function waitUntil<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, message: string, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value !== undefined && value !== false) return value;
+    if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${message}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -93,7 +108,11 @@ export function withFakeStreamRoutes(app: RequestListener, appUrl: () => string)
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-stream-id': streamId });
     let next = after;
     let open = true;
-    res.on('close', () => (open = false));
+    let wakeOnClose: (() => void) | undefined;
+    res.on('close', () => {
+      open = false;
+      wakeOnClose?.();
+    });
     while (open) {
       for (; next < stream.events.length; next++) {
         const event = stream.events[next] as { id: number; block: string };
@@ -106,7 +125,7 @@ export function withFakeStreamRoutes(app: RequestListener, appUrl: () => string)
           resolve();
         };
         stream.waiters.add(wake);
-        res.once('close', wake);
+        wakeOnClose = wake;
       });
     }
     res.end();

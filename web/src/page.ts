@@ -28,6 +28,7 @@ function showView(): void {
   const view = location.hash === '#streams' ? 'streams' : 'chat';
   for (const name of ['chat', 'streams']) {
     byId(`view-${name}`).hidden = name !== view;
+    if (name === view && view === 'streams') streams.activate();
     const tab = byId(`tab-${name}`);
     if (name === view) tab.setAttribute('aria-current', 'page');
     else tab.removeAttribute('aria-current');
@@ -45,7 +46,7 @@ const input = setUpChatInput(() => chat, {
   model,
 });
 const chat: Chat = createChat(byId('log'), { onBusy: (busy) => input.setBusy(busy), onReturnQuestion: (question) => input.returnQuestion(question) });
-createStreamsView(byId('view-streams'));
+const streams = createStreamsView(byId('view-streams'));
 onKey(() => void loadModels(model));
 window.addEventListener('hashchange', showView);
 showView();

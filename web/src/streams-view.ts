@@ -9,9 +9,11 @@ import { createJobPanel } from './job-panel.ts';
 import { button, createPanel, describeStatus, type Panel } from './panel.ts';
 import { createPushPanel } from './push-panel.ts';
 
-/** Fills the streams view. */
-export function createStreamsView(root: HTMLElement): void {
-  root.append(createNumbersPanel().element, createDownloadPanel().element, createPushPanel().element, createJobPanel().element, createVideoPanel().element);
+/** Fills the streams view; `activate` is called each time it is shown. */
+export function createStreamsView(root: HTMLElement): { activate(): void } {
+  const video = createVideoPanel();
+  root.append(createNumbersPanel().element, createDownloadPanel().element, createPushPanel().element, createJobPanel().element, video.panel.element);
+  return { activate: video.load };
 }
 
 function createNumbersPanel(): Panel {
@@ -49,14 +51,14 @@ function createNumbersPanel(): Panel {
   return panel;
 }
 
-function createVideoPanel(): Panel {
+function createVideoPanel(): { panel: Panel; load(): void } {
   const src = '/v1/files/sample-video.webm';
   const panel = createPanel('video', 'Seekable video', `GET ${src} with Range requests: seek anywhere, only those bytes are sent.`);
   const video = el('video');
   video.controls = true;
   video.preload = 'metadata';
-  video.src = src;
-  video.addEventListener('error', () => panel.say(`The video could not be loaded from ${src}.`, 'error'));
+  video.addEventListener('error', () => panel.say(`The video could not be loaded from ${src} (is /v1/files served here?).`, 'error'));
   panel.output.append(video);
-  return panel;
+  // Loaded when the view is first shown, not with the chat.
+  return { panel, load: () => void (video.getAttribute('src') === null && (video.src = src)) };
 }
