@@ -15,7 +15,7 @@ import type { Provider } from '../src/providers/types.ts';
 import { createApp } from '../src/server/app.ts';
 import { createModelRegistry } from '../src/server/models.ts';
 import { chromiumAvailable, collectErrors, ensureWebBuild, hasStreamRoutes, launchBrowser, waitUntil, withFakeStreamRoutes } from './helpers/browser.ts';
-import { startServer, type TestServer } from './helpers/http.ts';
+import { deferred, startServer, type TestServer } from './helpers/http.ts';
 
 const available = chromiumAvailable('web-page tests');
 const servers: TestServer[] = [];
@@ -179,6 +179,46 @@ describe.skipIf(!available)('the web page against hostile and failing servers', 
     expect(await answer.locator('.markdown strong').textContent()).toBe('bold');
     // Chromium's CSP also refuses the handler inside DOMPurify's inert parse of the hostile HTML.
     expect(errors.filter((error) => !/inline event handler violates the following Content Security Policy/.test(error))).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a card per tool call with its input growing, then its progress, sources as they arrive, and its result', async () => {
+    const gates = [deferred(), deferred()];
+    const scripted: Provider = async function* (request) {
+      // After the tool ran (a second step, once the agent loop runs tools): just answer.
+      if (request.messages.some((message) => message.role !== 'user')) {
+        yield* [{ type: 'text-start', id: 'a' }, { type: 'text-delta', id: 'a', delta: 'Done.' }, { type: 'text-end', id: 'a' }, { type: 'finish', finishReason: 'stop' }] satisfies AgentEvent[];
+        return;
+      }
+      yield { type: 'tool-call-start', toolCallId: 'c1', toolName: 'search_docs' };
+      yield { type: 'tool-call-delta', toolCallId: 'c1', delta: '{"query":"back' };
+      await gates[0]?.promise;
+      yield { type: 'tool-call-delta', toolCallId: 'c1', delta: 'pressure"}' };
+      yield { type: 'tool-call', toolCallId: 'c1', toolName: 'search_docs', input: { query: 'backpressure' } };
+      yield { type: 'progress', toolCallId: 'c1', done: 1, total: 2 } as AgentEvent;
+      yield { type: 'source', toolCallId: 'c1', id: 's1', title: 'Backpressure', url: 'https://example.com/backpressure', snippet: 'pull, do not push' } as AgentEvent;
+      await gates[1]?.promise;
+      yield { type: 'progress', toolCallId: 'c1', done: 2, total: 2 } as AgentEvent;
+      yield { type: 'tool-result', toolCallId: 'c1', toolName: 'search_docs', output: { hits: 1 } };
+      yield* [{ type: 'text-start', id: 't' }, { type: 'text-delta', id: 't', delta: 'It is **flow control**.' }, { type: 'text-end', id: 't' }, { type: 'finish', finishReason: 'stop' }] satisfies AgentEvent[];
+    };
+    const at = await serveForBrowser(createApp({ onError: () => {}, models: createModelRegistry({ env: {}, providers: { local: scripted } }) }));
+    const { page, errors } = await openPage(at);
+    await ask(page, 'search the docs for backpressure');
+    const card = page.locator('.msg.assistant .tool-card').first();
+    await waitUntil(async () => (await card.locator('.tool-input').textContent().catch(() => '')) === '{"query":"back', 'the tool card did not show the first input fragment');
+    expect(await card.locator('summary').textContent()).toContain('search_docs');
+    gates[0]?.resolve();
+    await page.waitForSelector('.msg.assistant .sources li a[href="https://example.com/backpressure"]', { timeout: 10_000 });
+    expect(await card.locator('.tool-input').textContent()).toContain('"backpressure"');
+    expect(await card.locator('progress').evaluate((bar) => (bar as HTMLProgressElement).value)).toBe(1);
+    expect(await page.$eval('.msg.assistant', (answer) => (answer as HTMLElement).dataset.end ?? null)).toBeNull();
+    await page.screenshot({ path: 'test-results/web-page-tool-running.png', fullPage: true });
+    gates[1]?.resolve();
+    await waitUntil(async () => (await answerState(page)).end, 'the answer did not end');
+    expect(await card.getAttribute('data-state')).toBe('done');
+    expect(await card.locator('progress').evaluate((bar) => (bar as HTMLProgressElement).value)).toBe(2);
+    expect(errors).toEqual([]);
     await page.close();
   });
 
