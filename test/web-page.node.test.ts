@@ -222,6 +222,40 @@ describe.skipIf(!available)('the web page against hostile and failing servers', 
     await page.close();
   });
 
+  it('renders finished Markdown blocks once: the first paragraph stays the same element while 200 more stream in', async () => {
+    const gate = deferred();
+    const long: Provider = async function* () {
+      yield { type: 'text-start', id: 't' };
+      yield { type: 'text-delta', id: 't', delta: 'First **paragraph**.\n\nSecond paragraph.\n\n' };
+      await gate.promise;
+      for (let index = 0; index < 200; index++) {
+        yield { type: 'text-delta', id: 't', delta: `Paragraph ${index} with \`code\` ` };
+        yield { type: 'text-delta', id: 't', delta: 'and more.\n\n' };
+      }
+      yield { type: 'text-delta', id: 't', delta: '```\nfenced\n\nblock\n```\n\nThe end.' };
+      yield { type: 'text-end', id: 't' };
+      yield { type: 'finish', finishReason: 'stop' };
+    };
+    const at = await serveForBrowser(createApp({ onError: () => {}, models: createModelRegistry({ env: {}, providers: { local: long } }) }));
+    const { page, errors } = await openPage(at);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await ask(page, 'a long answer');
+    await page.waitForSelector('.msg.assistant .markdown strong', { timeout: 10_000 });
+    // Mark the first paragraph's element; a re-render would replace it with a new one.
+    await page.$eval('.msg.assistant .markdown p', (paragraph) => paragraph.setAttribute('data-first', ''));
+    gate.resolve();
+    await waitUntil(async () => (await answerState(page)).end, 'the long answer did not end');
+    expect(await page.$eval('.msg.assistant .markdown p', (paragraph) => paragraph.hasAttribute('data-first'))).toBe(true);
+    expect(await page.locator('.msg.assistant .markdown p').count()).toBe(203);
+    // A blank line inside a code fence does not split the block.
+    expect(await page.locator('.msg.assistant .markdown pre code').textContent()).toBe('fenced\n\nblock\n');
+    // Dark mode: the page follows prefers-color-scheme.
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(17, 20, 24)');
+    await page.screenshot({ path: 'test-results/web-page-dark.png' });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('asks for an API key when the server answers 401, then sends it as a Bearer token', async () => {
     const app = createApp({ onError: () => {} });
     const seen: (string | undefined)[] = [];
