@@ -256,6 +256,39 @@ describe.skipIf(!available)('the web page against hostile and failing servers', 
     await page.close();
   });
 
+  it('auto-scrolls with the answer, and stops following once the user scrolls up', async () => {
+    const gates = [deferred(), deferred()];
+    const paragraphs = (from: number): AgentEvent[] => Array.from({ length: 40 }, (_, index) => ({ type: 'text-delta', id: 't', delta: `Paragraph ${from + index}.\n\n` }));
+    const long: Provider = async function* () {
+      yield { type: 'text-start', id: 't' };
+      yield* paragraphs(0);
+      await gates[0]?.promise;
+      yield* paragraphs(40);
+      await gates[1]?.promise;
+      yield { type: 'text-end', id: 't' };
+      yield { type: 'finish', finishReason: 'stop' };
+    };
+    const at = await serveForBrowser(createApp({ onError: () => {}, models: createModelRegistry({ env: {}, providers: { local: long } }) }));
+    const { page, errors } = await openPage(at);
+    const distanceFromBottom = (): Promise<number> => page.evaluate(() => document.documentElement.scrollHeight - window.scrollY - window.innerHeight);
+    await ask(page, 'a long answer');
+    await waitUntil(async () => (await page.locator('.msg.assistant .markdown p').count()) >= 40 || undefined, 'the first paragraphs did not arrive');
+    await waitUntil(async () => (await distanceFromBottom()) < 80 || undefined, 'the page did not follow the answer to the bottom');
+    // The user scrolls up to read; the answer goes on growing below.
+    await page.mouse.move(400, 300);
+    await page.mouse.wheel(0, -600);
+    await waitUntil(async () => (await distanceFromBottom()) > 300 || undefined, 'the wheel did not scroll up');
+    const readingAt = await page.evaluate(() => window.scrollY);
+    gates[0]?.resolve();
+    await waitUntil(async () => (await page.locator('.msg.assistant .markdown p').count()) >= 80 || undefined, 'the next paragraphs did not arrive');
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    expect(await page.evaluate(() => window.scrollY)).toBe(readingAt);
+    gates[1]?.resolve();
+    await waitUntil(async () => (await answerState(page)).end, 'the answer did not end');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('asks for an API key when the server answers 401, then sends it as a Bearer token', async () => {
     const app = createApp({ onError: () => {} });
     const seen: (string | undefined)[] = [];
