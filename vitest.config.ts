@@ -14,6 +14,8 @@ const TIMING = [
   'test/streams-redis.node.test.ts',
   'test/store-redis-failover.test.ts',
   'test/providers-timeouts.test.ts',
+  'test/web-page.node.test.ts',
+  'test/web-streams.node.test.ts',
 ];
 
 export default defineConfig({

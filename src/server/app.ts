@@ -18,7 +18,7 @@ import { chatRoutes } from './routes/chat.ts';
 import { demoNumbers } from './routes/demo-numbers.ts';
 import { eventRoutes } from './routes/events.ts';
 import { streamRoutes } from './routes/streams.ts';
-import { browserAsset, webPage } from './routes/web.ts';
+import { webAsset, webFavicon, webPage } from './routes/web.ts';
 import { createFollowerSet } from './runs/follow-stream.ts';
 import { loadStore, redactUrl } from './runs/load-store.ts';
 import { createRunManager, type RunManager } from './runs/run-manager.ts';
@@ -158,7 +158,11 @@ export function createApp(options: AppOptions = {}): AppHandler {
   const events = eventRoutes(streams);
   const router = new Router()
     .on('GET', '/', webPage)
-    .on('GET', '/assets/sluice/:layer/:file', browserAsset)
+    .on('HEAD', '/', webPage)
+    .on('GET', '/assets/:file', webAsset)
+    .on('HEAD', '/assets/:file', webAsset)
+    .on('GET', '/favicon.svg', webFavicon)
+    .on('HEAD', '/favicon.svg', webFavicon)
     .on('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }))
     .on('GET', '/readyz', async (_req, res) => {
       const ready = !draining && (await store().then((loaded) => loaded.ready(), () => false));

@@ -1,45 +1,98 @@
 /**
- * `GET /`, the web page, and `GET /assets/sluice/<layer>/<file>.js`: the browser-safe layers of
- * sluice's own build (core, sse, protocol), which the page imports as ES modules.
+ * The web page and its assets, from the vite build in `dist/web/` (`npm run build`): `GET /`
+ * (the page), `GET /assets/<file>` (its hashed JS and CSS) and `GET /favicon.svg`, each also
+ * answering `HEAD`. The page is served with a Content-Security-Policy that allows no inline
+ * script and no other origin; every answer has `X-Content-Type-Options: nosniff` and its real
+ * content type. Only plain file names are looked up, so no path leaves the build folder.
  *
  * @module
  */
 import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, quote } from '../http-error.ts';
 import type { RouteHandler } from '../router.ts';
-import { PAGE_HTML } from '../web/page.ts';
 
-/** Layers the browser may load: they run on Web APIs only. */
-const BROWSER_LAYERS = new Set(['core', 'sse', 'protocol']);
-// Plain names, and short: a name longer than the file system's limit (255 bytes) would make
-// `readFile` fail with ENAMETOOLONG, a 500 and a stack in the log instead of a 404.
-const FILE_NAME = /^[a-z0-9-]{1,100}\.js$/;
-/** File system answers that mean "no such asset" (a name the file system cannot hold is not there either). */
-const NOT_THERE = new Set(['ENOENT', 'ENAMETOOLONG', 'ENOTDIR', 'EISDIR']);
-// From src/server/routes/ and from dist/server/routes/ alike, the build is ../../../dist/.
-const DIST = new URL('../../../dist/', import.meta.url);
+/** The page's Content-Security-Policy: its own scripts, styles and connections only. */
+export const WEB_CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "media-src 'self'",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
 
-/** The web page. */
-export const webPage: RouteHandler = (_req, res) => {
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
-  res.end(PAGE_HTML);
+/** Headers of every answer from the web routes. */
+const SECURITY_HEADERS = {
+  'content-security-policy': WEB_CONTENT_SECURITY_POLICY,
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+} as const;
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  map: 'application/json; charset=utf-8',
+  svg: 'image/svg+xml',
+  woff2: 'font/woff2',
+  png: 'image/png',
 };
+// Plain names from the build (`index-<hash>.js`), short: nothing with a slash, a dot segment or a
+// name the file system cannot hold (ENAMETOOLONG would be a 500 instead of a 404).
+const ASSET_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$/;
+/** File system answers that mean "no such asset". */
+const NOT_THERE = new Set(['ENOENT', 'ENAMETOOLONG', 'ENOTDIR', 'EISDIR']);
+// From src/server/routes/ and from dist/server/routes/ alike, the build is ../../../dist/web/.
+const WEB_DIST = new URL('../../../dist/web/', import.meta.url);
 
-/** One module of the browser-safe layers, from the build. */
-export const browserAsset: RouteHandler = async (_req, res, { params }) => {
-  const layer = params.layer ?? '';
-  const file = params.file ?? '';
-  // Only known folders and plain file names: no path can leave the build folder.
-  if (!BROWSER_LAYERS.has(layer) || !FILE_NAME.test(file)) throw new HttpError(404, 'not_found', `No asset ${quote(`${layer}/${file}`)}.`);
-  let body: Buffer;
+async function readBuilt(path: string, shown: string): Promise<Buffer> {
   try {
-    body = await readFile(new URL(`${layer}/${file}`, DIST));
+    return await readFile(new URL(path, WEB_DIST));
   } catch (error) {
     if (NOT_THERE.has((error as NodeJS.ErrnoException).code ?? '')) {
-      throw new HttpError(404, 'not_found', `No asset ${quote(`${layer}/${file}`)} (is the build there? \`npm run build\`).`, { cause: error });
+      throw new HttpError(404, 'not_found', `No asset ${quote(shown)}.`, { cause: error });
     }
     throw error;
   }
-  res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'content-length': body.length });
-  res.end(body);
+}
+
+function send(req: IncomingMessage, res: ServerResponse, body: Buffer, headers: Record<string, string>): void {
+  res.writeHead(200, { ...SECURITY_HEADERS, ...headers, 'content-length': body.length });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** `GET /`: the web page. */
+export const webPage: RouteHandler = async (req, res) => {
+  let body: Buffer;
+  try {
+    body = await readBuilt('index.html', 'index.html');
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 404) {
+      throw new HttpError(503, 'page_not_built', 'The web page is not built: run `npm run build` (it runs `vite build` into dist/web/).', { cause: error });
+    }
+    throw error;
+  }
+  send(req, res, body, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
+};
+
+/** `GET /assets/:file`: the page's hashed JS and CSS, cached for good (a new build has new names). */
+export const webAsset: RouteHandler = async (req, res, { params }) => {
+  const file = params.file ?? '';
+  const type = CONTENT_TYPES[file.slice(file.lastIndexOf('.') + 1)];
+  if (!ASSET_NAME.test(file) || file.includes('..') || type === undefined) throw new HttpError(404, 'not_found', `No asset ${quote(file)}.`);
+  const body = await readBuilt(`assets/${file}`, file);
+  send(req, res, body, { 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable' });
+};
+
+/** `GET /favicon.svg`. */
+export const webFavicon: RouteHandler = async (req, res) => {
+  const body = await readBuilt('favicon.svg', 'favicon.svg');
+  send(req, res, body, { 'content-type': CONTENT_TYPES.svg as string, 'cache-control': 'public, max-age=86400' });
 };

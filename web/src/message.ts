@@ -1,0 +1,173 @@
+/**
+ * A message in the conversation. The assistant's is built from its agent events as they arrive:
+ * a collapsible thinking section, Markdown text, a card per tool call, sources, progress, and a
+ * closing note (finish, stopped, error).
+ */
+import { el, num, str, type PageEvent } from './events.ts';
+import { createMarkdownView, type MarkdownView } from './markdown.ts';
+import { createProgressBar, type ProgressBar } from './progress-bar.ts';
+import { createSourceList, type SourceList } from './source-list.ts';
+import { createToolCard, type ToolCard } from './tool-card.ts';
+
+/** Shows a user's message. */
+export function createUserMessage(content: string): HTMLElement {
+  const box = el('article', 'msg user');
+  box.append(el('div', 'role', 'you'), content);
+  return box;
+}
+
+/** An assistant message being built from events. */
+export interface AssistantMessage {
+  readonly element: HTMLElement;
+  /** Applies one event. */
+  apply(event: PageEvent): void;
+  /** The answer's text so far (what goes back to the model as the assistant turn). */
+  text(): string;
+  /** Adds a closing note that no event gave (the connection gave up, a local stop). */
+  note(message: string, kind?: 'info' | 'error'): void;
+  /** Marks the message as no longer streaming. */
+  settle(): void;
+}
+
+/**
+ * Creates an {@link AssistantMessage}.
+ * @param onRender - called after anything visible changed (auto-scroll)
+ */
+export function createAssistantMessage(onRender: () => void): AssistantMessage {
+  const element = el('article', 'msg assistant streaming');
+  element.append(el('div', 'role', 'assistant'));
+  const body = el('div', 'body');
+  element.append(body);
+  const texts = new Map<string, MarkdownView>();
+  const thinking = new Map<string, { details: HTMLDetailsElement; text: HTMLElement; summary: HTMLElement; started: number }>();
+  const tools = new Map<string, ToolCard>();
+  const progress = new Map<string, ProgressBar>();
+  let sources: SourceList | undefined;
+  let answer = '';
+
+  const textView = (id: string): MarkdownView => {
+    let view = texts.get(id);
+    if (view === undefined) {
+      view = createMarkdownView(onRender);
+      view.element.dataset.textId = id;
+      texts.set(id, view);
+      body.append(view.element);
+    }
+    return view;
+  };
+
+  const toolCard = (event: PageEvent): ToolCard | undefined => {
+    const id = str(event, 'toolCallId');
+    if (id === undefined) return undefined;
+    let card = tools.get(id);
+    if (card === undefined) {
+      card = createToolCard(id, str(event, 'toolName') ?? 'tool');
+      tools.set(id, card);
+      body.append(card.element);
+    }
+    return card;
+  };
+
+  const note = (message: string, kind: 'info' | 'error' = 'info'): void => {
+    element.append(el('div', kind === 'error' ? 'note error' : 'note', message));
+    onRender();
+  };
+
+  const apply = (event: PageEvent): void => {
+    switch (event.type) {
+      case 'reasoning-start':
+      case 'reasoning-delta': {
+        const id = str(event, 'id') ?? '';
+        let part = thinking.get(id);
+        if (part === undefined) {
+          const details = el('details', 'thinking');
+          details.open = true;
+          const summary = el('summary', undefined, 'Thinking…');
+          const text = el('div', 'thinking-text');
+          details.append(summary, text);
+          body.append(details);
+          part = { details, text, summary, started: performance.now() };
+          thinking.set(id, part);
+        }
+        if (event.type === 'reasoning-delta') part.text.append(str(event, 'delta') ?? '');
+        break;
+      }
+      case 'reasoning-end': {
+        const part = thinking.get(str(event, 'id') ?? '');
+        if (part !== undefined) {
+          part.summary.textContent = 'Thinking (click to show)';
+          part.details.open = false;
+        }
+        break;
+      }
+      case 'text-start':
+        textView(str(event, 'id') ?? '');
+        break;
+      case 'text-delta': {
+        const delta = str(event, 'delta') ?? '';
+        answer += delta;
+        textView(str(event, 'id') ?? '').append(delta);
+        return;
+      }
+      case 'text-end':
+        texts.get(str(event, 'id') ?? '')?.flush();
+        break;
+      case 'tool-call-start':
+      case 'tool-call-delta':
+      case 'tool-call':
+      case 'tool-result':
+      case 'tool-error':
+        toolCard(event)?.apply(event);
+        break;
+      case 'source':
+        if (sources === undefined) {
+          sources = createSourceList();
+          body.append(el('div', 'label', 'sources'), sources.element);
+        }
+        sources.add(event);
+        break;
+      case 'progress':
+      case 'data': {
+        const card = str(event, 'toolCallId') === undefined ? undefined : toolCard(event);
+        if (card !== undefined) {
+          card.apply(event);
+        } else if (event.type === 'progress') {
+          const key = str(event, 'id') ?? '';
+          let bar = progress.get(key);
+          if (bar === undefined) {
+            bar = createProgressBar();
+            progress.set(key, bar);
+            body.append(bar.element);
+          }
+          bar.update(num(event, 'done') ?? 0, num(event, 'total'), str(event, 'message'));
+        }
+        break;
+      }
+      case 'finish':
+        settle();
+        note(`finished (${str(event, 'finishReason') ?? 'stop'})`);
+        element.dataset.end = 'finish';
+        return;
+      case 'error':
+        settle();
+        note(`error: ${str(event, 'message') ?? 'the generation failed'}${str(event, 'code') === undefined ? '' : ` (${str(event, 'code')})`}`, 'error');
+        element.dataset.end = 'error';
+        return;
+      case 'abort':
+        settle();
+        note(`stopped${str(event, 'reason') === undefined ? '' : ` (${str(event, 'reason')})`}`);
+        element.dataset.end = 'abort';
+        return;
+      default:
+        return;
+    }
+    onRender();
+  };
+
+  const settle = (): void => {
+    for (const view of texts.values()) view.flush();
+    element.classList.remove('streaming');
+  };
+
+  return { element, apply, text: () => answer, note, settle };
+}

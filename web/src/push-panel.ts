@@ -1,0 +1,83 @@
+/**
+ * Streams view: real-time event push. Subscribes to a topic (`GET /v1/events?topic=T`, with an
+ * `EventSource`, or sluice's fetch client when an API key must be sent) and publishes on it
+ * (`POST /v1/events`).
+ */
+import { fetchEventStream } from '../../src/sse/client.ts';
+import { apiFetch, apiKey, authHeaders, describeError, httpStatus } from './api.ts';
+import { el } from './events.ts';
+import { button, createPanel, describeStatus, type Panel } from './panel.ts';
+
+/** Creates the push panel. */
+export function createPushPanel(): Panel {
+  const panel = createPanel('push', 'Live event push', 'Subscribe to a topic, then publish on it: every subscriber gets the event at once.');
+  const topic = el('input');
+  topic.value = 'demo';
+  topic.setAttribute('aria-label', 'topic');
+  const subscribe = button('Subscribe');
+  const form = el('form', 'row');
+  const data = el('input');
+  data.placeholder = 'message to publish';
+  data.setAttribute('aria-label', 'message to publish');
+  const publish = el('button', 'primary', 'Publish');
+  publish.type = 'submit';
+  form.append(data, publish);
+  panel.row.append(topic, subscribe);
+  panel.element.insertBefore(form, panel.output);
+  const list = el('ol', 'pushed');
+  panel.output.append(list);
+  let close: (() => void) | undefined;
+
+  const show = (name: string, payload: string): void => {
+    list.append(el('li', undefined, `${name}: ${payload}`));
+  };
+
+  subscribe.addEventListener('click', () => {
+    close?.();
+    const url = `/v1/events?topic=${encodeURIComponent(topic.value)}`;
+    if (apiKey() === undefined) {
+      const source = new EventSource(url);
+      source.onopen = () => panel.say(`Subscribed to “${topic.value}”.`);
+      source.onmessage = (event) => show('message', String(event.data));
+      source.onerror = () => {
+        if (source.readyState === EventSource.CLOSED) panel.say(`The subscription failed (is ${'/v1/events'} served here?).`, 'error');
+        else panel.say('Reconnecting…');
+      };
+      // Named events (`event: <name>`) are not `message`: listen to what publishers use most.
+      for (const name of ['update', 'notice', 'demo']) source.addEventListener(name, (event) => show(name, String((event as MessageEvent).data)));
+      close = () => source.close();
+      return;
+    }
+    const controller = new AbortController();
+    close = () => controller.abort();
+    void (async () => {
+      try {
+        const events = fetchEventStream(url, { headers: authHeaders(), signal: controller.signal, onOpen: () => panel.say(`Subscribed to “${topic.value}”.`) });
+        for await (const event of events) show(event.event, event.data);
+      } catch (error) {
+        if (controller.signal.aborted) return;
+        const status = httpStatus(error);
+        panel.say(status === undefined ? `The subscription ended: ${describeError(error)}` : describeStatus('/v1/events', status), 'error');
+      }
+    })();
+  });
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void (async () => {
+      try {
+        const response = await apiFetch('/v1/events', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ topic: topic.value, data: data.value }),
+        });
+        if (!response.ok) panel.say(describeStatus('POST /v1/events', response.status), 'error');
+        else data.value = '';
+        await response.body?.cancel();
+      } catch (error) {
+        panel.say(`Publishing failed: ${describeError(error)}`, 'error');
+      }
+    })();
+  });
+  return panel;
+}
