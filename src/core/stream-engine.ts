@@ -450,6 +450,8 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
 
   return {
     start() {
+      // Cancelled before it started (a client already gone): nothing to pull.
+      if (closed) return;
       if (externalSignal?.aborted) {
         cancel(externalSignal.reason, 'aborted');
         return;
