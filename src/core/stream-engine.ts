@@ -21,8 +21,6 @@ export interface Sink {
   end(): void;
   /** Ends the body as a failed transfer (no clean end of the chunked body). */
   abort(error: unknown): void;
-  /** Body bytes written so far. */
-  readonly bytes: number;
 }
 
 /** A running stream. */
@@ -52,6 +50,21 @@ const DEFAULT_MAX_BATCH_BYTES = 16 * 1024;
 // setImmediate (Node, Bun) runs right after pending I/O; elsewhere setTimeout(0) is the closest.
 const nextMacrotask: (callback: () => void) => unknown =
   typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate : (callback) => setTimeout(callback, 0);
+
+// One macrotask flushes every stream that gathered items in this turn: thousands of slow streams
+// whose items arrive in the same timer phase then cost one Immediate, not one each.
+let flushQueue: (() => void)[] = [];
+
+function runFlushQueue(): void {
+  const queue = flushQueue;
+  flushQueue = [];
+  // Each task is an engine's flushTask, which runs its sink steps in guarded() and never throws.
+  for (let i = 0; i < queue.length; i++) (queue[i] as () => void)();
+}
+
+function scheduleFlush(task: () => void): void {
+  if (flushQueue.push(task) === 1) nextMacrotask(runFlushQueue);
+}
 
 const utf8 = new TextEncoder();
 
@@ -156,6 +169,8 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   let pendingText = '';
   let pendingParts: (string | Uint8Array)[] | undefined;
   let pendingBytes = 0;
+  // Body bytes written, counted here (pending batches are measured anyway) so sinks need not.
+  let written = 0;
 
   let settle!: (result: StreamResult) => void;
   const done = new Promise<StreamResult>((resolve) => (settle = resolve));
@@ -179,6 +194,12 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   function armHeartbeat(ms: number): void {
     heartbeatTimer = setTimeout(beat, ms);
     unref(heartbeatTimer);
+  }
+
+  /** Writes a chunk that is not a batch of items (heartbeat, error or abort signal), counting its bytes. */
+  function writeOther(chunk: string | Uint8Array): boolean {
+    written += typeof chunk === 'string' ? utf8Length(chunk) : chunk.byteLength;
+    return sink.write(chunk);
   }
 
   /** The sink is full: wait for `resume()`, for at most the send timeout. */
@@ -213,7 +234,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     // Restarted after each real write (lastWriteAt), so heartbeats only fill real silence.
     if (idle >= heartbeatMs - 1) {
       guarded(() => {
-        if (!sink.write(heartbeat)) pause();
+        if (!writeOther(heartbeat)) pause();
       });
       lastWriteAt = performance.now();
       if (!closed && !paused) armHeartbeat(heartbeatMs);
@@ -273,6 +294,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
       if (pendingText !== '') pendingParts.push(pendingText);
       ok = sink.write(concatParts(pendingParts));
     }
+    written += pendingBytes;
     pendingText = '';
     pendingParts = undefined;
     pendingBytes = 0;
@@ -296,7 +318,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     holdTimer = heartbeatTimer = sendTimer = undefined;
     externalSignal?.removeEventListener('abort', onExternalAbort);
     wake?.();
-    const result: StreamResult = { outcome, items, bytes: sink.bytes };
+    const result: StreamResult = { outcome, items, bytes: written };
     if (error !== undefined) result.error = error;
     settle(result);
   }
@@ -332,7 +354,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
         }
         flush();
         if (format.encodeAbort !== undefined) {
-          sink.write(format.encodeAbort(why));
+          writeOther(format.encodeAbort(why));
           sink.end();
         } else {
           sink.abort(reason);
@@ -353,7 +375,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     pendingBytes = 0;
     if (holdTimer !== undefined) clearTimeout(holdTimer);
     sink.commit(status, errorResponseHeaders(normalizeHeaders(options.headers)), false);
-    sink.write(JSON.stringify(body));
+    writeOther(JSON.stringify(body));
     sink.end();
   }
 
@@ -376,7 +398,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
       } else {
         flush();
         if (format.encodeError !== undefined) {
-          sink.write(format.encodeError(body.error));
+          writeOther(format.encodeError(body.error));
           sink.end();
         } else {
           sink.abort(error);
@@ -437,7 +459,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
           if (closed) return;
         } else if (!flushScheduled) {
           flushScheduled = true;
-          nextMacrotask(flushTask);
+          scheduleFlush(flushTask);
         }
       }
     } catch (error) {
@@ -464,7 +486,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
           // Nothing yet: send the head so proxies and clients see bytes, then a heartbeat at once.
           guarded(() => {
             commit(heartbeat === undefined);
-            if (heartbeat !== undefined && !sink.write(heartbeat)) pause();
+            if (heartbeat !== undefined && !writeOther(heartbeat)) pause();
           });
         }, holdHeadersMs);
         unref(holdTimer);

@@ -83,7 +83,6 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
   const encoder = new TextEncoder();
   return new Promise<Response>((resolve) => {
     let controller!: ReadableStreamDefaultController<Uint8Array>;
-    let bytes = 0;
     const body = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
@@ -104,9 +103,7 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
         resolved = true;
       },
       write(chunk) {
-        const data = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
-        bytes += data.byteLength;
-        controller.enqueue(data);
+        controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
         return (controller.desiredSize ?? 0) > 0;
       },
       end() {
@@ -116,9 +113,6 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
       abort(error) {
         bodyOver = true;
         controller.error(error);
-      },
-      get bytes() {
-        return bytes;
       },
     };
     const engine: StreamEngine = createStreamEngine(source, options, sink);
