@@ -168,7 +168,12 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   // source yields bytes. Most batches are one string and leave in one write.
   let pendingText = '';
   let pendingParts: (string | Uint8Array)[] | undefined;
+  // UTF-8 bytes of the pending output measured so far, and the pending text not measured yet (a
+  // rope of its own). Measuring each item would flatten each encoder's rope on its own, which
+  // costs more than the rest of the engine; instead a bound decides (1 to 3 bytes per UTF-16
+  // code unit) and the text is measured only when the bound cannot, once per character.
   let pendingBytes = 0;
+  let unmeasured = '';
   // Body bytes written, counted here (pending batches are measured anyway) so sinks need not.
   let written = 0;
 
@@ -268,7 +273,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   function append(chunk: string | Uint8Array): void {
     if (typeof chunk === 'string') {
       pendingText = pendingText === '' ? chunk : pendingText + chunk;
-      pendingBytes += utf8Length(chunk);
+      unmeasured = unmeasured === '' ? chunk : unmeasured + chunk;
       return;
     }
     if (pendingText !== '') {
@@ -279,8 +284,18 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     pendingBytes += chunk.byteLength;
   }
 
+  /** Whether the pending output has reached `maxBatchBytes` UTF-8 bytes, measuring only when unsure. */
+  function batchFull(): boolean {
+    const units = unmeasured.length;
+    if (pendingBytes + units >= maxBatchBytes) return true;
+    if (pendingBytes + units * 3 < maxBatchBytes) return false;
+    pendingBytes += utf8Length(unmeasured);
+    unmeasured = '';
+    return pendingBytes >= maxBatchBytes;
+  }
+
   function flush(): void {
-    if (pendingBytes === 0 && pendingParts === undefined) return;
+    if (pendingText === '' && pendingParts === undefined) return;
     if (!committed) commit(false);
     let ok: boolean;
     if (pendingParts === undefined) {
@@ -294,10 +309,13 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
       if (pendingText !== '') pendingParts.push(pendingText);
       ok = sink.write(concatParts(pendingParts));
     }
-    written += pendingBytes;
+    // Measured after the write: when the unmeasured text is all of it (a lone item, the slow-stream
+    // case), the write already flattened that very string in place, so this copies nothing.
+    written += pendingBytes + (unmeasured === '' ? 0 : utf8Length(unmeasured));
     pendingText = '';
     pendingParts = undefined;
     pendingBytes = 0;
+    unmeasured = '';
     lastWriteAt = performance.now();
     if (!ok) pause();
   }
@@ -373,6 +391,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     pendingText = '';
     pendingParts = undefined;
     pendingBytes = 0;
+    unmeasured = '';
     if (holdTimer !== undefined) clearTimeout(holdTimer);
     sink.commit(status, errorResponseHeaders(normalizeHeaders(options.headers)), false);
     writeOther(JSON.stringify(body));
@@ -448,7 +467,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
         if ((result as IteratorResult<T>).done) break;
         items++;
         append(format.encode((result as IteratorYieldResult<T>).value));
-        if (pendingBytes >= maxBatchBytes) {
+        if (batchFull()) {
           flush();
           // Fairness: an always-ready producer (a sync generator, an async one that never waits)
           // would otherwise run its whole stream while the socket takes it, starving every other
