@@ -19,19 +19,21 @@ afterEach(async () => {
   vi.restoreAllMocks();
 });
 
-/** Opens a request and destroys it once the server has seen it; resolves when the server saw 'close'. */
-function dropEarly(url: string): void {
+/** Opens a request and destroys it once the server has seen it (`seen` resolves). */
+function dropEarly(url: string, seen: Promise<void>): void {
   const req = request(url, { agent: false });
   req.on('error', () => undefined);
   req.end();
-  setTimeout(() => req.destroy(), 20);
+  void seen.then(() => req.destroy());
 }
 
 describe('a client that leaves before the stream starts', () => {
   it('sendStream on a response that already closed aborts the source and settles as disconnected', async () => {
     const aborted = deferred<boolean>();
     const result = deferred<string>();
+    const seen = deferred();
     server = await startServer((_req, res) => {
+      seen.resolve();
       res.once('close', () => {
         void sendStream(res, async function* (signal: AbortSignal) {
           signal.addEventListener('abort', () => aborted.resolve(true), { once: true });
@@ -39,14 +41,16 @@ describe('a client that leaves before the stream starts', () => {
         }).then((r) => result.resolve(r.outcome));
       });
     });
-    dropEarly(server.url);
+    dropEarly(server.url, seen.promise);
     expect(await result.promise).toBe('disconnected');
     expect(await aborted.promise).toBe(true);
   });
 
   it('writeResponse(res, await streamingResponse(…)) stops the source when the client leaves while the head is held', async () => {
     const finallyRan = deferred<boolean>();
+    const seen = deferred();
     server = await startServer(async (_req, res) => {
+      seen.resolve();
       const response = await streamingResponse(async function* (signal: AbortSignal) {
         try {
           // The first token comes after the client has left.
@@ -59,7 +63,7 @@ describe('a client that leaves before the stream starts', () => {
       });
       await writeResponse(res, response);
     });
-    dropEarly(server.url);
+    dropEarly(server.url, seen.promise);
     expect(await finallyRan.promise).toBe(true);
   });
 
@@ -89,7 +93,6 @@ describe('heartbeats', () => {
       },
       end: () => undefined,
       abort: () => undefined,
-      bytes: 0,
     };
     const gate = deferred();
     const engine = createStreamEngine(

@@ -245,7 +245,6 @@ describe('maxBatchBytes', () => {
       },
       end: () => undefined,
       abort: () => undefined,
-      bytes: 0,
     };
     // Each item is 4 code units and 12 UTF-8 bytes: with a 12-byte limit each leaves on its own.
     const engine = createStreamEngine(Array.from({ length: 6 }, () => '数字数字'), { format: text() as Format<string>, maxBatchBytes: 12 }, sink);

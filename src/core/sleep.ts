@@ -4,6 +4,42 @@
  * @module
  */
 
+/** The sleeps waiting on one signal, rejected together when it aborts. */
+interface Sleepers {
+  pending: Set<Sleeper>;
+}
+
+interface Sleeper {
+  timer: ReturnType<typeof setTimeout>;
+  reject: (reason: unknown) => void;
+}
+
+// One 'abort' listener per signal, not one added and removed per call: a stream that sleeps
+// between thousands of events would otherwise pay EventTarget's listener bookkeeping each time.
+// The listener stays on the signal for its life (it is collected with it).
+const sleepersOf = new WeakMap<AbortSignal, Sleepers>();
+
+function sleepersFor(signal: AbortSignal): Sleepers {
+  let sleepers = sleepersOf.get(signal);
+  if (sleepers === undefined) {
+    const created: Sleepers = { pending: new Set() };
+    sleepers = created;
+    sleepersOf.set(signal, created);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const sleeper of created.pending) {
+          clearTimeout(sleeper.timer);
+          sleeper.reject(signal.reason);
+        }
+        created.pending.clear();
+      },
+      { once: true },
+    );
+  }
+  return sleepers;
+}
+
 /**
  * Waits `ms` milliseconds, or rejects with `signal.reason` as soon as `signal` aborts.
  * @param ms - how long to wait
@@ -17,16 +53,17 @@
  * ```
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
+  if (signal === undefined) return new Promise<void>((resolve) => setTimeout(resolve, ms));
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const { pending } = sleepersFor(signal);
   return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
+    const sleeper: Sleeper = {
+      timer: setTimeout(() => {
+        pending.delete(sleeper);
+        resolve();
+      }, ms),
+      reject,
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    pending.add(sleeper);
   });
 }

@@ -8,7 +8,6 @@ function recordingSink(room = true): Sink & { writes: string[]; ended: boolean }
   const sink = {
     writes: [] as string[],
     ended: false,
-    bytes: 0,
     commit: () => undefined,
     write(chunk: string | Uint8Array) {
       sink.writes.push(typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk));

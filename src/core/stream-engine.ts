@@ -21,8 +21,6 @@ export interface Sink {
   end(): void;
   /** Ends the body as a failed transfer (no clean end of the chunked body). */
   abort(error: unknown): void;
-  /** Body bytes written so far. */
-  readonly bytes: number;
 }
 
 /** A running stream. */
@@ -52,6 +50,21 @@ const DEFAULT_MAX_BATCH_BYTES = 16 * 1024;
 // setImmediate (Node, Bun) runs right after pending I/O; elsewhere setTimeout(0) is the closest.
 const nextMacrotask: (callback: () => void) => unknown =
   typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate : (callback) => setTimeout(callback, 0);
+
+// One macrotask flushes every stream that gathered items in this turn: thousands of slow streams
+// whose items arrive in the same timer phase then cost one Immediate, not one each.
+let flushQueue: (() => void)[] = [];
+
+function runFlushQueue(): void {
+  const queue = flushQueue;
+  flushQueue = [];
+  // Each task is an engine's flushTask, which runs its sink steps in guarded() and never throws.
+  for (let i = 0; i < queue.length; i++) (queue[i] as () => void)();
+}
+
+function scheduleFlush(task: () => void): void {
+  if (flushQueue.push(task) === 1) nextMacrotask(runFlushQueue);
+}
 
 const utf8 = new TextEncoder();
 
@@ -155,7 +168,14 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   // source yields bytes. Most batches are one string and leave in one write.
   let pendingText = '';
   let pendingParts: (string | Uint8Array)[] | undefined;
+  // UTF-8 bytes of the pending output measured so far, and the pending text not measured yet (a
+  // rope of its own). Measuring each item would flatten each encoder's rope on its own, which
+  // costs more than the rest of the engine; instead a bound decides (1 to 3 bytes per UTF-16
+  // code unit) and the text is measured only when the bound cannot, once per character.
   let pendingBytes = 0;
+  let unmeasured = '';
+  // Body bytes written, counted here (pending batches are measured anyway) so sinks need not.
+  let written = 0;
 
   let settle!: (result: StreamResult) => void;
   const done = new Promise<StreamResult>((resolve) => (settle = resolve));
@@ -179,6 +199,12 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   function armHeartbeat(ms: number): void {
     heartbeatTimer = setTimeout(beat, ms);
     unref(heartbeatTimer);
+  }
+
+  /** Writes a chunk that is not a batch of items (heartbeat, error or abort signal), counting its bytes. */
+  function writeOther(chunk: string | Uint8Array): boolean {
+    written += typeof chunk === 'string' ? utf8Length(chunk) : chunk.byteLength;
+    return sink.write(chunk);
   }
 
   /** The sink is full: wait for `resume()`, for at most the send timeout. */
@@ -213,7 +239,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     // Restarted after each real write (lastWriteAt), so heartbeats only fill real silence.
     if (idle >= heartbeatMs - 1) {
       guarded(() => {
-        if (!sink.write(heartbeat)) pause();
+        if (!writeOther(heartbeat)) pause();
       });
       lastWriteAt = performance.now();
       if (!closed && !paused) armHeartbeat(heartbeatMs);
@@ -247,7 +273,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
   function append(chunk: string | Uint8Array): void {
     if (typeof chunk === 'string') {
       pendingText = pendingText === '' ? chunk : pendingText + chunk;
-      pendingBytes += utf8Length(chunk);
+      unmeasured = unmeasured === '' ? chunk : unmeasured + chunk;
       return;
     }
     if (pendingText !== '') {
@@ -258,8 +284,18 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     pendingBytes += chunk.byteLength;
   }
 
+  /** Whether the pending output has reached `maxBatchBytes` UTF-8 bytes, measuring only when unsure. */
+  function batchFull(): boolean {
+    const units = unmeasured.length;
+    if (pendingBytes + units >= maxBatchBytes) return true;
+    if (pendingBytes + units * 3 < maxBatchBytes) return false;
+    pendingBytes += utf8Length(unmeasured);
+    unmeasured = '';
+    return pendingBytes >= maxBatchBytes;
+  }
+
   function flush(): void {
-    if (pendingBytes === 0 && pendingParts === undefined) return;
+    if (pendingText === '' && pendingParts === undefined) return;
     if (!committed) commit(false);
     let ok: boolean;
     if (pendingParts === undefined) {
@@ -273,9 +309,13 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
       if (pendingText !== '') pendingParts.push(pendingText);
       ok = sink.write(concatParts(pendingParts));
     }
+    // Measured after the write: when the unmeasured text is all of it (a lone item, the slow-stream
+    // case), the write already flattened that very string in place, so this copies nothing.
+    written += pendingBytes + (unmeasured === '' ? 0 : utf8Length(unmeasured));
     pendingText = '';
     pendingParts = undefined;
     pendingBytes = 0;
+    unmeasured = '';
     lastWriteAt = performance.now();
     if (!ok) pause();
   }
@@ -296,7 +336,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     holdTimer = heartbeatTimer = sendTimer = undefined;
     externalSignal?.removeEventListener('abort', onExternalAbort);
     wake?.();
-    const result: StreamResult = { outcome, items, bytes: sink.bytes };
+    const result: StreamResult = { outcome, items, bytes: written };
     if (error !== undefined) result.error = error;
     settle(result);
   }
@@ -332,7 +372,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
         }
         flush();
         if (format.encodeAbort !== undefined) {
-          sink.write(format.encodeAbort(why));
+          writeOther(format.encodeAbort(why));
           sink.end();
         } else {
           sink.abort(reason);
@@ -351,9 +391,10 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     pendingText = '';
     pendingParts = undefined;
     pendingBytes = 0;
+    unmeasured = '';
     if (holdTimer !== undefined) clearTimeout(holdTimer);
     sink.commit(status, errorResponseHeaders(normalizeHeaders(options.headers)), false);
-    sink.write(JSON.stringify(body));
+    writeOther(JSON.stringify(body));
     sink.end();
   }
 
@@ -376,7 +417,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
       } else {
         flush();
         if (format.encodeError !== undefined) {
-          sink.write(format.encodeError(body.error));
+          writeOther(format.encodeError(body.error));
           sink.end();
         } else {
           sink.abort(error);
@@ -426,7 +467,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
         if ((result as IteratorResult<T>).done) break;
         items++;
         append(format.encode((result as IteratorYieldResult<T>).value));
-        if (pendingBytes >= maxBatchBytes) {
+        if (batchFull()) {
           flush();
           // Fairness: an always-ready producer (a sync generator, an async one that never waits)
           // would otherwise run its whole stream while the socket takes it, starving every other
@@ -437,7 +478,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
           if (closed) return;
         } else if (!flushScheduled) {
           flushScheduled = true;
-          nextMacrotask(flushTask);
+          scheduleFlush(flushTask);
         }
       }
     } catch (error) {
@@ -450,6 +491,8 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
 
   return {
     start() {
+      // Cancelled before it started (a client already gone): nothing to pull.
+      if (closed) return;
       if (externalSignal?.aborted) {
         cancel(externalSignal.reason, 'aborted');
         return;
@@ -462,7 +505,7 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
           // Nothing yet: send the head so proxies and clients see bytes, then a heartbeat at once.
           guarded(() => {
             commit(heartbeat === undefined);
-            if (heartbeat !== undefined && !sink.write(heartbeat)) pause();
+            if (heartbeat !== undefined && !writeOther(heartbeat)) pause();
           });
         }, holdHeadersMs);
         unref(holdTimer);

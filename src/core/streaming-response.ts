@@ -16,7 +16,24 @@ export interface StreamingResponseOptions<T> extends StreamOptions<T> {
    * becomes an unhandled rejection.
    */
   onFinish?: (result: StreamResult) => void | PromiseLike<void>;
+  /**
+   * The request this response answers (or anything with its `signal`). When its signal aborts
+   * (the runtime's sign that the client left) the stream stops at once as a disconnect: the
+   * source's signal aborts and its iterator's `return()` runs, also while the head is held, when
+   * nobody could cancel the body yet. The promise then settles with a 499 nobody reads.
+   * Unlike `signal`, which stops a stream on purpose, this is the client's doing.
+   */
+  request?: { readonly signal: AbortSignal };
 }
+
+/**
+ * Marks a response made here whose head must reach the client at once, with no body byte to
+ * carry it (the hold ran out on a format without heartbeats): `writeResponse` then flushes it.
+ * A registry symbol, so that two installed copies of sluice understand each other.
+ */
+export const FLUSH_HEAD = Symbol.for('sluice.flushHead');
+
+const disconnected = (): DOMException => new DOMException('The client disconnected.', 'AbortError');
 
 /** The response of a stream that ended before it sent its head. */
 function unsentResponse(result: StreamResult, callerHeaders: Readonly<Record<string, string>> | undefined): Response {
@@ -66,37 +83,36 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
   const encoder = new TextEncoder();
   return new Promise<Response>((resolve) => {
     let controller!: ReadableStreamDefaultController<Uint8Array>;
-    let bytes = 0;
     const body = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
           controller = c;
         },
         pull: () => engine.resume(),
-        cancel: (reason) => engine.cancel(reason ?? new DOMException('The client disconnected.', 'AbortError'), 'disconnected'),
+        cancel: (reason) => engine.cancel(reason ?? disconnected(), 'disconnected'),
       },
       { highWaterMark: options.maxBatchBytes ?? 16 * 1024, size: (chunk) => chunk.byteLength },
     );
     let resolved = false;
+    let bodyOver = false;
     const sink: Sink = {
-      commit(status, headers) {
-        resolve(new Response(body, { status, headers }));
+      commit(status, headers, flushNow) {
+        const response = new Response(body, { status, headers });
+        if (flushNow) (response as Response & { [FLUSH_HEAD]?: true })[FLUSH_HEAD] = true;
+        resolve(response);
         resolved = true;
       },
       write(chunk) {
-        const data = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
-        bytes += data.byteLength;
-        controller.enqueue(data);
+        controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
         return (controller.desiredSize ?? 0) > 0;
       },
       end() {
+        bodyOver = true;
         controller.close();
       },
       abort(error) {
+        bodyOver = true;
         controller.error(error);
-      },
-      get bytes() {
-        return bytes;
       },
     };
     const engine: StreamEngine = createStreamEngine(source, options, sink);
@@ -108,6 +124,21 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
     const onFinish = options.onFinish;
     if (onFinish !== undefined) {
       void engine.done.then(onFinish).then(undefined, (error: unknown) => reportCallbackError(error, options.onError));
+    }
+    const clientSignal = options.request?.signal;
+    if (clientSignal !== undefined) {
+      const onClientGone = (): void => {
+        const reason: unknown = clientSignal.reason ?? disconnected();
+        engine.cancel(reason, 'disconnected');
+        // Whoever reads the body (if anyone still does) learns it will get no more.
+        if (!bodyOver) {
+          bodyOver = true;
+          controller.error(reason);
+        }
+      };
+      clientSignal.addEventListener('abort', onClientGone, { once: true });
+      void engine.done.then(() => clientSignal.removeEventListener('abort', onClientGone));
+      if (clientSignal.aborted) onClientGone();
     }
     engine.start();
   });

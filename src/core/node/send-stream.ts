@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import { assertSource } from '../open-source.ts';
 import { checkStreamOptions, createStreamEngine, type Sink } from '../stream-engine.ts';
@@ -36,16 +35,13 @@ export function sendStream<T>(res: ServerResponse, source: Source<T>, options: S
   if (res.headersSent) {
     throw new TypeError('Expected a response whose head was not sent yet; sendStream() sends the status and headers itself.');
   }
-  let bytes = 0;
   const sink: Sink = {
     commit(status, headers, flushNow) {
       res.writeHead(status, headers);
       if (flushNow) res.flushHeaders();
     },
     write(chunk) {
-      if (res.destroyed) return false;
-      bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-      return res.write(chunk);
+      return !res.destroyed && res.write(chunk);
     },
     end() {
       if (!res.destroyed) res.end();
@@ -54,9 +50,6 @@ export function sendStream<T>(res: ServerResponse, source: Source<T>, options: S
       // Destroying the socket leaves the chunked body without its last chunk: clients see a failed
       // transfer, never a truncated success. No error argument: ServerResponse would emit it.
       res.destroy();
-    },
-    get bytes() {
-      return bytes;
     },
   };
   const engine = createStreamEngine(source, options, sink);

@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { errorResponseHeaders, SAFE_ERROR_MESSAGE } from '../errors.ts';
+import { FLUSH_HEAD } from '../streaming-response.ts';
 
 const disconnected = (): DOMException => new DOMException('The client disconnected.', 'AbortError');
 
@@ -53,12 +54,21 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
   });
   try {
     let first: ReadableStreamReadResult<Uint8Array> | undefined;
+    if ((response as Response & { [FLUSH_HEAD]?: true })[FLUSH_HEAD] === true) {
+      // streamingResponse sent its head with no byte to carry it (the hold ran out, no
+      // heartbeat): put it on the wire now, not with the first item, which may be far off.
+      writeHead(res, response);
+      res.flushHeaders();
+    }
     if (reader !== undefined) {
       try {
         first = await reader.read();
       } catch {
-        // Nothing was sent yet, so the failure can still be a real status.
-        if (!res.destroyed && !res.headersSent) {
+        // Nothing was sent yet, so the failure can still be a real status; after a flushed head,
+        // an aborted transfer.
+        if (res.headersSent) {
+          res.destroy();
+        } else if (!res.destroyed) {
           const body = JSON.stringify({ error: { code: 'internal_error', message: SAFE_ERROR_MESSAGE } });
           res.writeHead(500, errorResponseHeaders(plainHeaders(response)));
           res.end(body);
@@ -68,7 +78,7 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
       }
     }
     if (res.destroyed) return;
-    writeHead(res, response);
+    if (!res.headersSent) writeHead(res, response);
     if (reader === undefined || first === undefined || first.done) {
       finished = true;
       res.end();
