@@ -295,3 +295,17 @@ describe('client disconnects are not failures', () => {
     expect(onError).not.toHaveBeenCalled();
   });
 });
+
+describe('serve() and graceful shutdown', () => {
+  it('finds the app behind the server limits, so SIGTERM drains its generations', async () => {
+    const { serve } = await import('../src/server/app.ts');
+    const { appsOf, shutdownDeadlineMs, shutdownServer } = await import('../src/server/shutdown.ts');
+    const server = await serve({ port: 0, host: '127.0.0.1', drainMs: 1234, onWarn: () => {} });
+    try {
+      expect(appsOf(server)).toHaveLength(1);
+      expect(shutdownDeadlineMs(server)).toBe(1234 + 5000);
+    } finally {
+      await shutdownServer(server);
+    }
+  });
+});

@@ -90,6 +90,9 @@ export function serverLimitsFromEnv(env: Readonly<Record<string, string | undefi
   return limits;
 }
 
+/** The request listener a limited server wraps, kept on the wrapper under this key (graceful shutdown finds the app through it). */
+export const WRAPPED_LISTENER: unique symbol = Symbol.for('sluice.wrappedListener');
+
 /**
  * Creates a Node `http` server for `listener` with the given limits.
  * @param listener - the request listener (the app)
@@ -115,22 +118,22 @@ export function createLimitedServer(listener: RequestListener, limits: ServerLim
 
   const refused = new WeakSet<Socket>();
   let open = 0;
-  const server = createServer(
-    { headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval },
-    (req, res) => {
-      // A request is in flight: the idle timeout is for silent connections, not paused streams.
-      // (Between requests Node's keep-alive timeout takes over.)
-      if (idleTimeout > 0) req.socket.setTimeout(0);
-      if (!refused.has(req.socket)) return listener(req, res);
-      req.resume();
-      sendError(
-        res,
-        new HttpError(503, 'overloaded', `The server has too many open connections (its limit is ${maxConnections}); retry shortly.`, {
-          headers: { connection: 'close', 'retry-after': '1' },
-        }),
-      );
-    },
-  );
+  const limited: RequestListener & { [WRAPPED_LISTENER]?: RequestListener } = (req, res) => {
+    // A request is in flight: the idle timeout is for silent connections, not paused streams.
+    // (Between requests Node's keep-alive timeout takes over.)
+    if (idleTimeout > 0) req.socket.setTimeout(0);
+    if (!refused.has(req.socket)) return listener(req, res);
+    req.resume();
+    sendError(
+      res,
+      new HttpError(503, 'overloaded', `The server has too many open connections (its limit is ${maxConnections}); retry shortly.`, {
+        headers: { connection: 'close', 'retry-after': '1' },
+      }),
+    );
+  };
+  // The app stays reachable behind the wrapper (graceful shutdown finds it through the server).
+  limited[WRAPPED_LISTENER] = listener;
+  const server = createServer({ headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval }, limited);
   // Node's own listener runs first; with no 'timeout' listener of ours, a socket that times out
   // with no request in flight is destroyed by Node.
   server.on('connection', (socket: Socket) => {

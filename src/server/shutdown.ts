@@ -7,6 +7,7 @@
  */
 import type { Server } from 'node:http';
 import type { AppHandler } from './app.ts';
+import { WRAPPED_LISTENER } from './limits.ts';
 
 /** Options of {@link shutdownServer}. */
 export interface ShutdownOptions {
@@ -24,7 +25,9 @@ function isApp(listener: unknown): listener is AppHandler {
  * @returns the apps
  */
 export function appsOf(server: Server): AppHandler[] {
-  return server.listeners('request').filter(isApp);
+  // `serve()` puts the app behind the server's limits: look through that wrapper too.
+  const unwrap = (listener: unknown): unknown => (listener as { [WRAPPED_LISTENER]?: unknown } | null)?.[WRAPPED_LISTENER] ?? listener;
+  return server.listeners('request').map(unwrap).filter(isApp);
 }
 
 /**
