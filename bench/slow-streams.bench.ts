@@ -76,7 +76,7 @@ const RELATIVE_IMPORT = /(\bfrom\s*|\bimport\s*)'(\.{1,2}\/[^']+)\.ts'/g;
  * under `out`, at the same paths relative to the repository root.
  * @returns the paths of the entries' `.js` files
  */
-function stripToJs(entries: string[], out: string): string[] {
+export function stripToJs(entries: string[], out: string): string[] {
   const seen = new Set<string>();
   const visit = (file: string): void => {
     if (seen.has(file)) return;
