@@ -21,7 +21,7 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUCKET_MS, type ClientReport } from './slow-streams-shared.ts';
@@ -178,7 +178,12 @@ async function measure(peer: Peer, script: string, clients: number): Promise<Run
 
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
 
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
+}
+
 export async function bench(): Promise<string> {
+  const loadBefore = loadAverage();
   const out = mkdtempSync(join(tmpdir(), 'sluice-slow-streams-'));
   const runs: Run[] = [];
   try {
@@ -193,7 +198,7 @@ export async function bench(): Promise<string> {
   const lines = [
     `### Many slow streams: C clients, each ${N} SSE events of 16 bytes, one every ${INTERVAL_MS} ms`,
     '',
-    `Each server is a fresh process (bench/servers/slow-*.ts) running the same token generator; two load-generator processes on raw sockets open the C clients over ${RAMP_MS / 1000} s and check every client got all ${N} events. Server CPU from /proc/<pid>/stat over the run, peak RSS = VmHWM, idle RSS = VmRSS before the first client; lateness = arrival at the client minus due time.`,
+    `Each server is a fresh process (bench/servers/slow-*.ts) running the same token generator; two load-generator processes on raw sockets open the C clients over ${RAMP_MS / 1000} s and check every client got all ${N} events. Server CPU from /proc/<pid>/stat over the run (µs/event: per event delivered), peak RSS = VmHWM, idle RSS = VmRSS before the first client, KB/client = (peak − idle) / C; lateness = arrival at the client minus due time. Load average (1 min) of this machine: ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs: a saturated machine delays events and inflates CPU times.`,
     '',
     '| C | server | clients with all events | server CPU s | µs/event | peak RSS MB | idle RSS MB | KB/client | lateness p50 ms | p99 ms | load-gen CPU s |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -201,15 +206,19 @@ export async function bench(): Promise<string> {
   for (const run of runs) {
     const perClientKb = ((run.peakRssMb - run.idleRssMb) * 1024) / run.clients;
     lines.push(
-      `| ${run.clients.toLocaleString('en')} | ${run.peer.name} | ${run.complete.toLocaleString('en')} / ${run.clients.toLocaleString('en')} | ${run.cpuSeconds.toFixed(2)} | ${((run.cpuSeconds * 1e6) / (run.clients * N)).toFixed(2)} | ${run.peakRssMb.toFixed(1)} | ${run.idleRssMb.toFixed(1)} | ${perClientKb.toFixed(1)} | ${run.p50.toFixed(1)} | ${run.p99.toFixed(1)} | ${run.loadCpuSeconds.toFixed(2)} |`,
+      `| ${run.clients.toLocaleString('en')} | ${run.peer.name} | ${run.complete.toLocaleString('en')} / ${run.clients.toLocaleString('en')} | ${run.cpuSeconds.toFixed(2)} | ${((run.cpuSeconds * 1e6) / run.events).toFixed(2)} | ${run.peakRssMb.toFixed(1)} | ${run.idleRssMb.toFixed(1)} | ${perClientKb.toFixed(1)} | ${run.p50.toFixed(1)} | ${run.p99.toFixed(1)} | ${run.loadCpuSeconds.toFixed(2)} |`,
     );
   }
-  lines.push('', '| C | sluice / plain: server CPU | peak RSS | lateness p50 | p99 |', '| ---: | ---: | ---: | ---: | ---: |');
+  lines.push(
+    '',
+    '| C | sluice / plain: server CPU | CPU per event | peak RSS | lateness p50 | p99 | all events delivered |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  );
   for (const clients of CLIENTS) {
     const plain = runs.find((r) => r.clients === clients && r.peer === PLAIN)!;
     const sluice = runs.find((r) => r.clients === clients && r.peer === SLUICE)!;
     lines.push(
-      `| ${clients.toLocaleString('en')} | ${ratio(sluice.cpuSeconds, plain.cpuSeconds)} | ${ratio(sluice.peakRssMb, plain.peakRssMb)} | ${ratio(sluice.p50, plain.p50)} | ${ratio(sluice.p99, plain.p99)} |`,
+      `| ${clients.toLocaleString('en')} | ${ratio(sluice.cpuSeconds, plain.cpuSeconds)} | ${ratio(sluice.cpuSeconds / sluice.events, plain.cpuSeconds / plain.events)} | ${ratio(sluice.peakRssMb, plain.peakRssMb)} | ${ratio(sluice.p50, plain.p50)} | ${ratio(sluice.p99, plain.p99)} | ${sluice.complete === clients && plain.complete === clients ? 'yes' : '**no**: ratios not comparable'} |`,
     );
   }
   const failed = runs.filter((run) => run.complete !== run.clients);
