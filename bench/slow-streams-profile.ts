@@ -147,9 +147,10 @@ process.on('SIGUSR1', () => {
 });
 let snapshots = 0;
 process.on('SIGUSR2', () => {
+  const { rss, heapTotal } = process.memoryUsage();
   globalThis.gc(); globalThis.gc();
-  const { heapUsed } = process.memoryUsage();
-  console.log(JSON.stringify({ heapUsed }));
+  const { heapUsed, external } = process.memoryUsage();
+  console.log(JSON.stringify({ heapUsed, rss, heapTotal, external }));
   writeHeapSnapshot(${JSON.stringify(dir)} + '/' + (snapshots++ === 0 ? 'idle' : 'mid') + '.heapsnapshot');
   console.log('snapshot');
 });
@@ -168,12 +169,16 @@ server.stdout.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split
 await once(server.stdout, 'data');
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+let lastAnswer: Record<string, number> = {};
 async function ask(signal: 'SIGUSR1' | 'SIGUSR2', key: string): Promise<number> {
   lines.length = 0;
   server.kill(signal);
   for (let i = 0; i < 600; i++) {
     const line = lines.find((l) => l.startsWith('{') && l.includes(key));
-    if (line !== undefined && (signal === 'SIGUSR1' || lines.includes('snapshot'))) return (JSON.parse(line) as Record<string, number>)[key]!;
+    if (line !== undefined && (signal === 'SIGUSR1' || lines.includes('snapshot'))) {
+      lastAnswer = JSON.parse(line) as Record<string, number>;
+      return lastAnswer[key]!;
+    }
     await delay(100);
   }
   throw new Error('the server did not answer in 60 s');
@@ -202,6 +207,7 @@ if (mode === 'heap') {
   for (let i = 0; i < 100 && (sockets = await ask('SIGUSR1', 'sockets')) < clients; i++) await delay(100);
   midHeap = await ask('SIGUSR2', 'heapUsed');
 }
+const mid = lastAnswer;
 const done = await Promise.all(reports);
 const complete = done.reduce((sum, report) => sum + report.complete, 0);
 const failures = done.flatMap((report) => report.failures).slice(0, 3);
@@ -221,7 +227,8 @@ if (mode === 'heap') {
     heap.set(name, { count: entry.count - base.count, bytes: entry.bytes - base.bytes });
   }
   const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
-  console.log(`heap in use after GC with ${sockets} sockets open: idle ${mb(idleHeap)} MB, mid-run ${mb(midHeap)} MB: ${((midHeap - idleHeap) / clients).toFixed(0)} bytes per client\n`);
+  console.log(`heap in use after GC with ${sockets} sockets open: idle ${mb(idleHeap)} MB, mid-run ${mb(midHeap)} MB: ${((midHeap - idleHeap) / clients).toFixed(0)} bytes per client`);
+  console.log(`mid-run before GC: RSS ${mb(mid.rss!)} MB, V8 heap reserved ${mb(mid.heapTotal!)} MB; external after GC ${mb(mid.external!)} MB\n`);
   console.log('heap objects per client, mid-run minus idle (count, bytes), top 40 by bytes:');
   for (const [name, { count, bytes }] of [...heap.entries()].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 40)) {
     console.log(`${(count / clients).toFixed(2).padStart(8)} ${(bytes / clients).toFixed(0).padStart(7)} B  ${name}`);
