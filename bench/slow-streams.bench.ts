@@ -5,14 +5,19 @@
  * Method: each server (bench/servers/slow-*.ts) is its own process, a fresh one per run, started
  * with a raised open-file limit; both run the same token generator (bench/servers/slow-tokens.ts).
  * Two load-generator processes (bench/slow-streams-client.ts, raw `net` sockets, no HTTP parser)
- * open the C clients over the first second, count the events of every client (each must get all
+ * open the C clients over the first two seconds, count the events of every client (each must get all
  * N) and record each event's lateness at the client: arrival minus due time (request sent +
  * (k + 1) × 20 ms). Server CPU (user + system) is read from /proc/<pid>/stat just before the
  * first client and after the last one; peak RSS is VmHWM from /proc/<pid>/status at the end,
  * idle RSS is VmRSS before the first client. Runs one after another, plain loop first. The
  * servers run as JavaScript (their import graphs type-stripped into a temporary directory first),
  * as a user's build would: Node's own type stripping costs some 18 MB of RSS in the process that
- * loads a `.ts` file, which would blur the comparison.
+ * loads a `.ts` file, which would blur the comparison. A client whose stream has not ended 15 s
+ * after its last event was due is cut and reported: the run stays bounded (under a minute per
+ * server and C) on a saturated machine.
+ *
+ * `SLOW_CLIENTS=200,500 SLOW_N=200 npm run bench -- slow-streams` runs other sizes;
+ * bench/slow-streams-profile.ts profiles one server under the same load.
  *
  * @module
  */
