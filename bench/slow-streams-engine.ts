@@ -38,20 +38,15 @@ async function* tokens(signal: AbortSignal): AsyncGenerator<{ data: string }> {
 }
 
 function countingSink(): Sink & { writes: number } {
-  let bytes = 0;
   return {
     writes: 0,
     commit() {},
-    write(chunk) {
-      bytes += typeof chunk === 'string' ? chunk.length : chunk.byteLength;
+    write() {
       this.writes++;
       return true;
     },
     end() {},
     abort() {},
-    get bytes() {
-      return bytes;
-    },
   };
 }
 

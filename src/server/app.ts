@@ -33,6 +33,11 @@ export interface AppOptions {
   /** Milliseconds between heartbeats on idle streams. @defaultValue 15000 */
   heartbeatMs?: number;
   /**
+   * A streaming response whose client stops reading (a half-open socket, a frozen tab) for this
+   * long is ended as a disconnect; `0` turns it off. @defaultValue `SLUICE_SEND_TIMEOUT_MS`, else 30000
+   */
+  sendTimeoutMs?: number;
+  /**
    * Where the events of every stream are kept (resume, fan-out, stop from any instance).
    * @defaultValue Redis when `REDIS_URL` is set, else memory
    */
@@ -152,7 +157,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
   if (redisUrl !== undefined && redisUrl !== '' && options.store === undefined) watchRedis(store, redactUrl(redisUrl), onWarn, () => shutdownPromise !== undefined);
 
   const followers = createFollowerSet((open) => metrics.openConnections.set(open));
-  const streams: StreamContext = { store, runs, followers, auth, draining: () => draining, heartbeatMs: options.heartbeatMs };
+  const streams: StreamContext = { store, runs, followers, auth, draining: () => draining, heartbeatMs: options.heartbeatMs, sendTimeoutMs: options.sendTimeoutMs ?? readMs(env, 'SLUICE_SEND_TIMEOUT_MS', 30_000) };
   const chat = chatRoutes({ models: options.models ?? createModelRegistry(), streams, tools: options.tools ?? createBuiltinTools() });
   const resume = streamRoutes(streams);
   const events = eventRoutes(streams);

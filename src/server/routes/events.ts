@@ -61,6 +61,7 @@ export function eventRoutes(context: StreamContext): Record<'subscribe' | 'publi
       }
       const streamOptions: Parameters<typeof sendStream<SseMessage | string>>[2] = { format: sse() };
       if (context.heartbeatMs !== undefined) streamOptions.heartbeatMs = context.heartbeatMs;
+      if (context.sendTimeoutMs !== undefined) streamOptions.sendTimeoutMs = context.sendTimeoutMs;
       // An idle topic still answers at once: the head is not held for the first event.
       streamOptions.holdHeadersMs = 0;
       return sendStream(res, messages, streamOptions).finally(() => context.followers.delete(res));

@@ -61,6 +61,8 @@ export interface FollowStreamOptions {
   format: Format<AgentEvent>;
   headers?: Record<string, string>;
   heartbeatMs?: number | undefined;
+  /** Ends a follower whose client stopped reading for this long (`sendStream`'s `sendTimeoutMs`). */
+  sendTimeoutMs?: number | undefined;
   followers: FollowerSet;
   /**
    * The first response of a new run: when its first event is an `error`, it is answered as an
@@ -109,6 +111,7 @@ export function followStream(res: ServerResponse, options: FollowStreamOptions):
   };
   const streamOptions: Parameters<typeof sendStream<AgentEvent>>[2] = { format: options.format, headers: options.headers ?? {} };
   if (options.heartbeatMs !== undefined) streamOptions.heartbeatMs = options.heartbeatMs;
+  if (options.sendTimeoutMs !== undefined) streamOptions.sendTimeoutMs = options.sendTimeoutMs;
   return sendStream(res, events, streamOptions).finally(() => {
     detach();
     followers.delete(res);

@@ -27,6 +27,8 @@ export interface StreamContext {
   /** Whether the instance is shutting down: new streams get 503. */
   draining(): boolean;
   heartbeatMs?: number | undefined;
+  /** A follower whose client stops reading for this long is ended as a disconnect. */
+  sendTimeoutMs?: number | undefined;
 }
 
 /** The 503 of an instance that is shutting down; clients retry (elsewhere, behind a balancer). */
@@ -79,6 +81,7 @@ export async function answerWithFollower(
     headers: { [STREAM_ID_HEADER]: options.id, ...options.headers },
     followers: context.followers,
     heartbeatMs: context.heartbeatMs,
+    sendTimeoutMs: context.sendTimeoutMs,
     onLeave: (id) => runs.followerLeft(id),
   };
   if (options.after !== undefined) follow.after = options.after;
