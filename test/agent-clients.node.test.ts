@@ -129,6 +129,20 @@ describe('ai DefaultChatTransport + readUIMessageStream on /api/chat: the agentâ
     expect(message.parts.some((part) => part.type === 'data-revenueByRegion')).toBe(true);
     expect(textOf(message).length).toBeGreaterThan(0);
   });
+
+  it('generate_report: one data-report-section part per finished section, none replaced by the next', async () => {
+    const message = await askUi(server.url, 'Write a report on resume');
+    const [call] = toolParts(message, 'generate_report');
+    expect(call?.state).toBe('output-available');
+    const output = call!.output as { sections: { title: string }[] };
+    expect(output.sections.length).toBeGreaterThan(1);
+    const sections = message.parts.filter((part) => part.type === 'data-report-section') as { id?: string; data: { title: string } }[];
+    expect(sections.map((part) => part.data.title)).toEqual(output.sections.map((section) => section.title));
+    expect(new Set(sections.map((part) => part.id)).size).toBe(sections.length);
+    const progress = message.parts.filter((part) => part.type === 'data-progress') as { data: { done: number; total: number } }[];
+    expect(progress).toHaveLength(1);
+    expect(progress[0]!.data.done).toBe(progress[0]!.data.total);
+  });
 });
 
 describe('@ag-ui/client HttpAgent on /v1/ag-ui: the agentâ€™s tool trace', () => {
