@@ -130,6 +130,14 @@ describe('ai DefaultChatTransport + readUIMessageStream on /api/chat: the agentâ
     expect(textOf(message).length).toBeGreaterThan(0);
   });
 
+  it('a failing tool (1/0): the calculator part in state output-error with its message, then the answer', async () => {
+    const message = await askUi(server.url, 'What is 1/0?');
+    const [call] = toolParts(message, 'calculator') as (ToolPart & { errorText?: string })[];
+    expect(call).toMatchObject({ state: 'output-error', errorText: expect.stringMatching(/zero/i) });
+    const after = message.parts.slice(message.parts.indexOf(call as unknown as Part) + 1);
+    expect(after.some((part) => part.type === 'text')).toBe(true);
+  });
+
   it('generate_report: one data-report-section part per finished section, none replaced by the next', async () => {
     const message = await askUi(server.url, 'Write a report on resume');
     const [call] = toolParts(message, 'generate_report');
@@ -248,6 +256,23 @@ describe('tools a client declares: offered to the model, their calls streamed ba
     const assistant = result.newMessages.find((m) => m.role === 'assistant' && (m.toolCalls?.length ?? 0) > 0);
     const args = assistant?.role === 'assistant' ? assistant.toolCalls?.[0]?.function.arguments : undefined;
     expect(JSON.parse(args ?? '{}')).toEqual({ city: expect.stringMatching(/paris/i) });
+  });
+
+  it('AG-UI frontend tool, round trip: the client answers the pending call and the next run answers from its result', async () => {
+    const tools = [{ name: 'get_weather', description: 'Get the current weather for a city', parameters: weatherSchema }];
+    const agent = new HttpAgent({ url: `${server.url}/v1/ag-ui`, threadId: 'thread-weather', initialMessages: [{ id: 'u1', role: 'user', content: 'What is the weather in Paris?' }] });
+    const first = await agent.runAgent({ runId: 'run-weather-1', tools });
+    const call = first.newMessages.flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []) : []))[0];
+    expect(call?.function.name).toBe('get_weather');
+    // The client runs its tool and sends the result back with the conversation so far.
+    agent.addMessage({ id: 'tool-1', role: 'tool', toolCallId: call!.id, content: JSON.stringify({ city: 'Paris', celsius: 18, sky: 'sunny' }) });
+    const events: BaseEvent[] = [];
+    const second = await agent.runAgent({ runId: 'run-weather-2', tools }, { onEvent: ({ event }) => void events.push(event) });
+    for (const event of events) expect(EventSchema.safeParse(event).success).toBe(true);
+    expect(events.some((event) => event.type === EventType.TOOL_CALL_START)).toBe(false);
+    expect((events.at(-1) as AgEvent).outcome).toEqual({ type: 'success' });
+    const answer = second.newMessages.filter((m) => m.role === 'assistant').map((m) => (typeof m.content === 'string' ? m.content : '')).join('');
+    expect(answer).toContain('18');
   });
 
   it('a model that asks for the clientâ€™s tool (fake provider): offered next to the built-ins, streamed back, finish reason tool-calls', async () => {
