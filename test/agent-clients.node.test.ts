@@ -33,11 +33,13 @@ afterAll(async () => {
   vi.unstubAllEnvs();
 });
 
-/** The last UIMessage `readUIMessageStream` builds for one question on `/api/chat`. */
+let chats = 0;
+
+/** The last UIMessage `readUIMessageStream` builds for one question on `/api/chat` (a new chat each time). */
 async function askUi(url: string, question: string): Promise<UIMessage> {
   const transport = new DefaultChatTransport<UIMessage>({ api: `${url}/api/chat` });
   const messages: UIMessage[] = [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: question }] }];
-  const stream = await transport.sendMessages({ trigger: 'submit-message', chatId: `chat-${question.length}`, messageId: undefined, messages, abortSignal: undefined });
+  const stream = await transport.sendMessages({ trigger: 'submit-message', chatId: `chat-${++chats}`, messageId: undefined, messages, abortSignal: undefined });
   let last: UIMessage | undefined;
   for await (const message of readUIMessageStream({ stream, terminateOnError: true })) last = message;
   if (last === undefined) throw new Error(`no message for ${JSON.stringify(question)}`);
