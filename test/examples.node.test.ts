@@ -5,7 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createParser } from '../src/sse/parse.ts';
+import type { SseEvent } from '../src/sse/types.ts';
 import { get, readBody } from './helpers/http.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -169,5 +171,140 @@ describe('examples/09-large-file.ts', () => {
     let bytes = 0;
     for await (const chunk of res) bytes += (chunk as Buffer).length;
     expect(bytes).toBe(256 * 1024 * 1024);
+  });
+});
+
+/** Reads SSE events from `url` with sluice's parser until `enough` says so (or the stream ends), then leaves. */
+async function readSse(url: string, enough: (events: SseEvent[]) => boolean, headers: Record<string, string> = {}): Promise<SseEvent[]> {
+  const controller = new AbortController();
+  const response = await fetch(url, { headers, signal: controller.signal });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+  const events: SseEvent[] = [];
+  const parser = createParser({ onEvent: (event) => events.push(event) });
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of response.body!) {
+      parser.feed(decoder.decode(chunk, { stream: true }));
+      if (enough(events)) break;
+    }
+  } finally {
+    controller.abort();
+  }
+  return events;
+}
+
+/** Agent events of an SSE body, each checked to carry its type as the event name. */
+function agentEvents(events: SseEvent[]): { type: string; [key: string]: unknown }[] {
+  return events.map((event) => {
+    const parsed = JSON.parse(event.data) as { type: string };
+    expect(event.event).toBe(parsed.type);
+    return parsed;
+  });
+}
+
+const textOf = (events: { type: string; delta?: unknown }[]): string => events.filter((e) => e.type === 'text-delta').map((e) => e.delta as string).join('');
+
+describe('examples/06-agent-tools.ts', () => {
+  beforeAll(() => {
+    vi.stubEnv('SLUICE_LOCAL_TTFT_MS', '0');
+    vi.stubEnv('SLUICE_LOCAL_TPS', '0');
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('streams the calculator call, its result and the answer; the custom tool’s progress; ids 1, 2, 3 …', async () => {
+    const base = await launch(['examples/06-agent-tools.ts']);
+    const sse = await readSse(`${base}/chat?q=${encodeURIComponent('What is 17*23?')}`, () => false);
+    expect(sse.map((event) => event.id)).toEqual(sse.map((_, i) => String(i + 1)));
+    const events = agentEvents(sse);
+    const types = events.map((e) => e.type);
+    const call = types.indexOf('tool-call');
+    const result = types.indexOf('tool-result');
+    expect(events[call]).toMatchObject({ toolName: 'calculator', input: { expression: '17*23' } });
+    expect(events[result]).toMatchObject({ toolName: 'calculator', output: { value: '391' } });
+    expect(call).toBeLessThan(result);
+    expect(textOf(events.slice(result + 1))).toContain('391');
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+
+    const weather = await fetchText(`${base}/chat?q=${encodeURIComponent('What is the weather in Paris?')}`, { headers: { accept: 'application/x-ndjson' } });
+    const lines = weather.text.trim().split('\n').map((l) => JSON.parse(l) as { type: string; [key: string]: unknown });
+    const kinds = lines.map((e) => e.type).filter((type) => ['tool-call', 'progress', 'tool-result', 'finish'].includes(type));
+    expect(kinds).toEqual(['tool-call', 'progress', 'progress', 'progress', 'tool-result', 'finish']);
+    expect(lines.find((e) => e.type === 'tool-call')).toMatchObject({ toolName: 'get_weather', input: { city: 'Paris' } });
+    expect(lines.filter((e) => e.type === 'progress').map((e) => [e.done, e.total])).toEqual([[1, 3], [2, 3], [3, 3]]);
+    expect(lines.find((e) => e.type === 'tool-result')).toMatchObject({ output: { city: 'Paris', celsius: expect.any(Number) } });
+  });
+});
+
+describe('examples/07-rag-sources.ts', () => {
+  beforeAll(() => {
+    vi.stubEnv('SLUICE_LOCAL_TTFT_MS', '0');
+    vi.stubEnv('SLUICE_LOCAL_TPS', '0');
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('streams each source first, then the answer written from them; the same as NDJSON', async () => {
+    const base = await launch(['examples/07-rag-sources.ts']);
+    const sse = await readSse(`${base}/rag?q=backpressure`, () => false);
+    expect(sse.map((event) => event.id)).toEqual(sse.map((_, i) => String(i + 1)));
+    const events = agentEvents(sse);
+    const sources = events.filter((e) => e.type === 'source');
+    expect(sources.length).toBeGreaterThan(0);
+    expect(sources[0]).toMatchObject({ id: 'en/backpressure', title: 'Backpressure', snippet: expect.any(String) });
+    // Every source comes before the model's first word.
+    expect(events.slice(0, sources.length).every((e) => e.type === 'source')).toBe(true);
+    expect(textOf(events)).toMatch(/backpressure/i);
+    expect(events.at(-1)).toMatchObject({ type: 'finish' });
+
+    const ndjson = await fetchText(`${base}/rag?q=backpressure`, { headers: { accept: 'application/x-ndjson' } });
+    expect(ndjson.headers.get('content-type')).toContain('application/x-ndjson');
+    const lines = ndjson.text.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(lines.map((e) => e.type)).toEqual(events.map((e) => e.type));
+  });
+});
+
+describe('examples/10-event-push.ts', () => {
+  beforeAll(() => {
+    vi.stubEnv('TICK_MS', '50');
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+  });
+
+  const ticks = (events: SseEvent[]): SseEvent[] => events.filter((event) => event.event === 'tick');
+
+  it('a subscriber that reconnects with Last-Event-ID gets every tick it missed, in order, then live ones', async () => {
+    const base = await launch(['examples/10-event-push.ts']);
+    const url = `${base}/events?topic=ticks`;
+    const first = ticks(await readSse(url, (events) => ticks(events).length >= 2));
+    const lastSeen = Number(first.at(-1)!.id);
+    expect(first.map((event) => Number(event.id))).toEqual([lastSeen - 1, lastSeen]);
+    // While it is away, the ticker goes on: a fresh subscriber (no Last-Event-ID) starts live, past it.
+    const live = ticks(await readSse(url, (events) => ticks(events).some((event) => Number(event.id) > lastSeen + 3)));
+    const liveId = Number(live.at(-1)!.id);
+    // The reconnect: everything after lastSeen, without a gap, through the live id and on.
+    const resumed = ticks(await readSse(url, (events) => ticks(events).some((event) => Number(event.id) >= liveId + 1), { 'last-event-id': String(lastSeen) }));
+    const ids = resumed.map((event) => Number(event.id));
+    expect(ids).toEqual(ids.map((_, i) => lastSeen + 1 + i));
+    expect(ids.at(-1)).toBeGreaterThan(liveId);
+    const ns = resumed.map((event) => (JSON.parse(event.data) as { n: number }).n);
+    expect(ns).toEqual(ns.map((_, i) => ns[0]! + i));
+  });
+
+  it('POST /events publishes on a topic: 202 {id}, and a subscriber gets it under its event name', async () => {
+    const base = await launch(['examples/10-event-push.ts']);
+    // Last-Event-ID 0: from the start of the topic's history, so it gets the event whenever it attaches.
+    const received = readSse(`${base}/events?topic=news`, (events) => events.some((event) => event.event === 'headline'), { 'last-event-id': '0' });
+    const published = await fetchText(`${base}/events`, { method: 'POST', body: JSON.stringify({ topic: 'news', event: 'headline', data: { title: 'hi' } }) });
+    expect(published.status).toBe(202);
+    const { id } = JSON.parse(published.text) as { id: string };
+    const headline = (await received).find((event) => event.event === 'headline');
+    expect(headline).toEqual({ event: 'headline', id, data: '{"title":"hi"}' });
+    const bad = await fetchText(`${base}/events`, { method: 'POST', body: JSON.stringify({ topic: 'news', event: 'a\nb', data: 1 }) });
+    expect(bad.status).toBe(400);
   });
 });

@@ -139,6 +139,26 @@ describe('aiSdkUiStream', () => {
     ]);
   });
 
+  it('keeps every data event of a tool call as its own part (the AI SDK replaces a data part with the same id)', async () => {
+    const events: AgentEvent[] = [
+      { type: 'tool-call', toolCallId: 'call_r', toolName: 'generate_report', input: { topic: 'resume' } },
+      { type: 'data', toolCallId: 'call_r', name: 'report-section', value: { title: 'One' } },
+      { type: 'data', toolCallId: 'call_r', name: 'report-section', value: { title: 'Two' } },
+      { type: 'data', toolCallId: 'call_r', name: 'outline', value: ['One', 'Two'] },
+      { type: 'data', toolCallId: 'call_s', name: 'report-section', value: { title: 'Other call' } },
+      { type: 'tool-result', toolCallId: 'call_r', toolName: 'generate_report', output: 'done' },
+      { type: 'finish', finishReason: 'stop' },
+    ];
+    const { message, errors } = await toUiMessage(events);
+    expect(errors).toEqual([]);
+    expect(message?.parts.filter((part) => part.type.startsWith('data-'))).toEqual([
+      { type: 'data-report-section', id: 'call_r-report-section-1', data: { title: 'One' } },
+      { type: 'data-report-section', id: 'call_r-report-section-2', data: { title: 'Two' } },
+      { type: 'data-outline', id: 'call_r-outline-1', data: ['One', 'Two'] },
+      { type: 'data-report-section', id: 'call_s-report-section-1', data: { title: 'Other call' } },
+    ]);
+  });
+
   it('ends an error event with an error chunk (open parts ended) and [DONE]', async () => {
     const { chunks, text } = await toUiMessage(ERROR_EVENTS);
     expect(chunks.slice(-2)).toEqual([

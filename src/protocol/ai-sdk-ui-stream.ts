@@ -65,7 +65,8 @@ const START_STEP = frame({ type: 'start-step' });
  * `start-step`, `text-*`, `reasoning-*`, `tool-input-*`, `tool-output-*`, `source-*`, `data-*`,
  * `finish`, `error`, `abort`), ending with `data: [DONE]`; a stream stopped from outside ends with
  * `abort` and `[DONE]` too. Progress becomes a `data-progress` part
- * (reconciled by its ID, so the client shows the latest), a `data` event a `data-<name>` part.
+ * (reconciled by its ID, so the client shows the latest), each `data` event a `data-<name>` part
+ * of its own (ID `<toolCallId>-<name>-<n>` when it has a tool call).
  * A delta whose part was never started is started first, and parts still open at the end are
  * ended, so the client's strict part bookkeeping never fails. Stateful: make one per response.
  * @param options - message ID and usage reporting
@@ -82,6 +83,8 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AbortableAgen
   const openText = new Set<string>();
   const openReasoning = new Set<string>();
   const startedTools = new Set<string>();
+  /** Data events sent per `<toolCallId>-<name>`, for their part IDs. */
+  const dataCounts = new Map<string, number>();
   let usage: Usage | undefined;
 
   function start(messageId: string | undefined): string {
@@ -165,8 +168,16 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AbortableAgen
       }
       case 'progress':
         return frame({ type: 'data-progress', id: event.toolCallId ?? 'progress', data: { done: event.done, total: event.total, message: event.message } });
-      case 'data':
-        return frame({ type: `data-${event.name}`, ...(event.toolCallId === undefined ? {} : { id: `${event.toolCallId}-${event.name}` }), data: event.value ?? null });
+      case 'data': {
+        if (event.toolCallId === undefined) return frame({ type: `data-${event.name}`, data: event.value ?? null });
+        // Each data event is a part of its own (the AI SDK replaces a data part that has the ID of
+        // an earlier one, which would keep only the last section of a report); the ID still names
+        // the tool call: `<toolCallId>-<name>-<n>`.
+        const key = `${event.toolCallId}-${event.name}`;
+        const n = (dataCounts.get(key) ?? 0) + 1;
+        dataCounts.set(key, n);
+        return frame({ type: `data-${event.name}`, id: `${key}-${n}`, data: event.value ?? null });
+      }
       case 'step-start': {
         const head = stepOpen ? closeOpenParts() + FINISH_STEP : '';
         stepOpen = true;
