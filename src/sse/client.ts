@@ -19,6 +19,12 @@ const EVENT_STREAM = 'text/event-stream';
 const RETRY_AFTER_STATUSES = new Set([429, 503]);
 /** Up to this fraction of each reconnection delay is added at random, so clients spread out. */
 const JITTER = 0.25;
+/**
+ * The longest delay `setTimeout` honours (2^31 − 1 ms, about 24.8 days): a longer one fires at once
+ * (Node warns `TimeoutOverflowWarning` and uses 1 ms; browsers do the same silently).
+ * @see https://html.spec.whatwg.org/multipage/timers-and-user-prompts.html#timers
+ */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /** What {@link FetchEventStreamOptions.onReconnect} is told before each wait. */
 export interface ReconnectInfo {
@@ -50,9 +56,21 @@ export interface FetchEventStreamOptions {
   reconnect?: boolean;
   /** The reconnection time until the server sets one with `retry:`, in milliseconds. @defaultValue `1000` */
   retryDelay?: number;
-  /** The longest wait between two attempts, however many failed. @defaultValue `30000` */
+  /**
+   * The longest wait between two attempts, however many failed; it also caps a server's
+   * `Retry-After` (a `Retry-After: 86400` waits this long, not a day). Any wait is at most
+   * 2^31 − 1 ms, the longest `setTimeout` honours, even with `Infinity` here.
+   * @defaultValue `30000`
+   */
   maxRetryDelay?: number;
-  /** How many reconnection attempts in a row (with no event received in between) before giving up. @defaultValue `10` */
+  /**
+   * How many attempts in a row may fail before giving up. An attempt succeeds, and the count
+   * starts over, once its response was accepted (a 2xx `text/event-stream`) and its body delivered
+   * at least one byte: a stream that only sends `: ping` comments and is cut by a proxy every
+   * minute reconnects for ever, while a server that accepts and drops at once, or answers 429/503,
+   * counts as failing.
+   * @defaultValue `10`
+   */
   maxRetries?: number;
   /**
    * Where to resume after a dropped connection, read from each response. A request that is not a
@@ -169,12 +187,21 @@ async function* readEventStream(
     return method === 'GET' ? { url, method, headers, body: undefined } : undefined;
   };
 
-  /** Waits before the next attempt, or throws `error` when no attempt is left. */
-  const backoff = async (error: unknown, delay: number | undefined, target: string): Promise<void> => {
+  /**
+   * Waits before the next attempt, or throws `error` when no attempt is left.
+   * @param retryAfter - the server's `Retry-After`, in milliseconds, used instead of the backoff
+   */
+  const backoff = async (error: unknown, retryAfter: number | undefined, target: string): Promise<void> => {
     failures++;
     if (failures > maxRetries) throw error;
-    const base = delay ?? Math.min(maxRetryDelay, reconnectionTime * 2 ** (failures - 1));
-    const wait = delay ?? Math.min(maxRetryDelay, base + base * JITTER * Math.random());
+    let wait: number;
+    if (retryAfter === undefined) {
+      const base = reconnectionTime * 2 ** (failures - 1);
+      wait = base + base * JITTER * Math.random();
+    } else {
+      wait = retryAfter;
+    }
+    wait = Math.min(maxRetryDelay, wait, MAX_TIMER_DELAY);
     options.onReconnect?.({ attempt: failures, delay: wait, error, url: target });
     await sleep(wait, signal);
   };
@@ -232,24 +259,26 @@ async function* readEventStream(
 
       reader = response.body.getReader();
       let dropped: unknown;
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) {
-            // The server closed the stream normally: an unfinished event is discarded and we stop.
-            parser.end();
-            return;
-          }
-          parser.feed(value);
-          if (events.length > 0) {
-            failures = 0;
-            for (let index = 0; index < events.length; index++) yield events[index] as SseEvent;
-            events.length = 0;
-          }
+      for (;;) {
+        let read: ReadableStreamReadResult<Uint8Array>;
+        try {
+          read = await reader.read();
+        } catch (error) {
+          rethrowIfAborted(error);
+          dropped = error;
+          break;
         }
-      } catch (error) {
-        rethrowIfAborted(error);
-        dropped = error;
+        if (read.done) {
+          // The server closed the stream normally: an unfinished event is discarded and we stop.
+          parser.end();
+          return;
+        }
+        // Bytes on an accepted event stream make this attempt a success (see `maxRetries`): a
+        // stream of heartbeats alone, cut by a proxy now and then, is not a failing server.
+        if (read.value.length > 0) failures = 0;
+        parser.feed(read.value);
+        for (let index = 0; index < events.length; index++) yield events[index] as SseEvent;
+        events.length = 0;
       }
       reader = undefined;
       parser.reset();
