@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeRecordingServers, startRecordingServer } from './helpers/http.ts';
-import { SseConnectionError, SseContentTypeError, SseHttpError } from '../src/sse/errors.ts';
+import { SseConnectionError, SseContentTypeError, SseHttpError, SseParseError } from '../src/sse/errors.ts';
 import { fetchEventStream, type ReconnectInfo } from '../src/sse/client.ts';
 import type { SseEvent } from '../src/sse/types.ts';
 
@@ -304,8 +304,29 @@ describe('fetchEventStream', () => {
     expect(calls).toBe(1);
   });
 
+  it('ends with a max-buffer-size-exceeded SseParseError on an event over maxBufferSize, after the events before it, without reconnecting', async () => {
+    const { url, seen } = await serve((_req, res) => {
+      res.writeHead(200, SSE_HEADERS);
+      // The oversized event arrives in pieces and the connection stays open: the limit, not the
+      // end of the body, ends the stream.
+      res.write('retry: 0\n' + events(1, 2) + 'data: ');
+      res.write('x'.repeat(600));
+      res.write('x'.repeat(600) + '\n\n' + events(3, 3));
+    });
+    const received: SseEvent[] = [];
+    const error = await (async () => {
+      for await (const event of fetchEventStream(url, { maxBufferSize: 1000 })) received.push(event);
+    })().catch((e: unknown) => e);
+    expect(received).toEqual(ticks(1, 2));
+    expect(error).toBeInstanceOf(SseParseError);
+    expect(error).toMatchObject({ type: 'max-buffer-size-exceeded', maxBufferSize: 1000 });
+    expect(seen).toHaveLength(1);
+  });
+
   it('checks its options at the call', () => {
     expect(() => fetchEventStream('http://127.0.0.1:1/', { maxRetries: -1 })).toThrow(RangeError);
+    expect(() => fetchEventStream('http://127.0.0.1:1/', { maxBufferSize: Number.NaN })).toThrow(RangeError);
+    expect(() => fetchEventStream('http://127.0.0.1:1/', { maxBufferSize: 0 })).toThrow(RangeError);
     expect(() => fetchEventStream('http://127.0.0.1:1/', { fetch: 1 as never })).toThrow(TypeError);
   });
 });

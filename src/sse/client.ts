@@ -7,7 +7,7 @@
  */
 import { isAbortError } from '../core/errors.ts';
 import { sleep } from '../core/sleep.ts';
-import { SseConnectionError, SseContentTypeError, SseHttpError } from './errors.ts';
+import { SseConnectionError, SseContentTypeError, SseHttpError, type SseParseError } from './errors.ts';
 import { createParser } from './parse.ts';
 import type { SseEvent } from './types.ts';
 
@@ -25,6 +25,8 @@ const JITTER = 0.25;
  * @see https://html.spec.whatwg.org/multipage/timers-and-user-prompts.html#timers
  */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
+/** The default {@link FetchEventStreamOptions.maxBufferSize}: 16 MiB of characters. */
+const DEFAULT_MAX_BUFFER_SIZE = 16 * 1024 * 1024;
 
 /** What {@link FetchEventStreamOptions.onReconnect} is told before each wait. */
 export interface ReconnectInfo {
@@ -73,6 +75,14 @@ export interface FetchEventStreamOptions {
    */
   maxRetries?: number;
   /**
+   * The most characters the parser holds for one line, or for one event's data, before the stream
+   * ends with an {@link SseParseError} of type `'max-buffer-size-exceeded'` (events before it are
+   * yielded first). It does not reconnect: resuming would only fetch the same oversized event again.
+   * Raise it for servers that send larger events; `Infinity` turns the limit off.
+   * @defaultValue `16777216` (16 MiB)
+   */
+  maxBufferSize?: number;
+  /**
    * Where to resume after a dropped connection, read from each response. A request that is not a
    * `GET` (one that started a generation) is never repeated: without a resume URL it is not resumed.
    * `false` turns resuming off, so only `GET` requests reconnect, to their own URL.
@@ -106,8 +116,9 @@ export function defaultResumeUrl(response: Response, url: string): string | unde
  * `maxRetries` times in a row; a `POST` (or any non-`GET`) is resumed at its resume URL, never sent
  * again. It ends when the server closes the stream normally and throws {@link SseHttpError} on an
  * HTTP error status (waiting and retrying on 429 or 503 with `Retry-After`),
- * {@link SseContentTypeError} on a non-SSE answer, and {@link SseConnectionError} when a dropped
- * connection cannot be resumed. Breaking out of the loop aborts the request.
+ * {@link SseContentTypeError} on a non-SSE answer, {@link SseConnectionError} when a dropped
+ * connection cannot be resumed, and {@link SseParseError} (`'max-buffer-size-exceeded'`) on a line or
+ * event over `maxBufferSize`. Breaking out of the loop aborts the request.
  * @param url - the event-stream URL
  * @param options - request, reconnection and cancellation options
  * @returns an async iterator of events, to be consumed once
@@ -125,12 +136,13 @@ export function defaultResumeUrl(response: Response, url: string): string | unde
  */
 export function fetchEventStream(url: string | URL, options: FetchEventStreamOptions = {}): AsyncGenerator<SseEvent, void, undefined> {
   const href = new URL(url, (globalThis as { location?: { href: string } }).location?.href).href;
-  for (const name of ['retryDelay', 'maxRetryDelay', 'maxRetries'] as const) {
+  for (const name of ['retryDelay', 'maxRetryDelay', 'maxRetries', 'maxBufferSize'] as const) {
     const value = options[name];
     if (value !== undefined && (typeof value !== 'number' || Number.isNaN(value) || value < 0)) {
       throw new RangeError(`Expected \`${name}\` to be a non-negative number, got ${String(value)} (${typeof value}).`);
     }
   }
+  if (options.maxBufferSize === 0) throw new RangeError('Expected `maxBufferSize` to be a positive number of characters, got 0.');
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw new TypeError('Expected `fetch` to be a function: pass one in the options on runtimes without a global fetch.');
   return readEventStream(href, options, fetchImpl);
@@ -158,11 +170,18 @@ async function* readEventStream(
   const signal = userSignal === undefined ? stop.signal : AbortSignal.any([userSignal, stop.signal]);
   let reconnectionTime = options.retryDelay ?? 1000;
   const events: SseEvent[] = [];
+  // Set when the server sent a line or an event over `maxBufferSize`: the stream ends with it.
+  let overflow: SseParseError | undefined;
   const parser = createParser({
     lastEventId: options.lastEventId,
+    maxBufferSize: options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
     onEvent: (event) => events.push(event),
     onRetry: (retry) => (reconnectionTime = retry),
     onComment: options.onComment,
+    // Lines the spec says to ignore (unknown fields, a bad `retry:`) are ignored, as EventSource does.
+    onError: (error) => {
+      if (error.type === 'max-buffer-size-exceeded') overflow = error;
+    },
   });
   let resumeUrl: string | undefined;
   let failures = 0;
@@ -279,6 +298,8 @@ async function* readEventStream(
         parser.feed(read.value);
         for (let index = 0; index < events.length; index++) yield events[index] as SseEvent;
         events.length = 0;
+        // Deliberate: no reconnection, which would only fetch the same oversized event again.
+        if (overflow !== undefined) throw overflow;
       }
       reader = undefined;
       parser.reset();

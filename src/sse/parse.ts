@@ -172,9 +172,10 @@ function dispatchEvent(onEvent: ParserOptions['onEvent'], type: string, data: st
 
 /**
  * Creates a push parser for one event stream at a time.
- * @param options - callbacks (`onEvent`, `onRetry`, `onComment`, `onError`) and the starting `lastEventId`
+ * @param options - callbacks (`onEvent`, `onRetry`, `onComment`, `onError`), the starting
+ * `lastEventId` and `maxBufferSize`
  * @returns the parser: `feed` each read, `end` at the end of the stream, `reset` to start over
- * @throws TypeError when `options` is a function
+ * @throws TypeError when `options` is a function, RangeError when `maxBufferSize` is not a positive number
  * @example
  * ```ts
  * const parser = createParser({ onEvent: (event) => console.log(event.event, event.data) });
@@ -187,6 +188,10 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
     throw new TypeError('Expected `options` to be an object, got a function. Did you mean `createParser({ onEvent: fn })`?');
   }
   const { onEvent, onRetry, onComment, onError } = options;
+  const maxBufferSize = options.maxBufferSize ?? Infinity;
+  if (typeof maxBufferSize !== 'number' || !(maxBufferSize > 0)) {
+    throw new RangeError(`Expected \`maxBufferSize\` to be a positive number of characters, got ${String(maxBufferSize)} (${typeof maxBufferSize}).`);
+  }
 
   // The spec's buffers. `lastEventId` is the event source's "last event ID string", set from
   // `idBuffer` each time a blank line is reached (even when no event is dispatched). `data` is
@@ -199,6 +204,9 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
   // Line assembly across reads. A line that spans reads is kept as fragments and joined once its
   // terminator arrives: concatenating on every read would re-copy it each time (quadratic).
   const partial: string[] = [];
+  let partialLength = 0;
+  // Set when a line or an event went past `maxBufferSize`: `feed` throws until `reset`.
+  let stopped = false;
   // The previous read ended with CR: a LF opening this read belongs to the same CRLF terminator.
   let skipLineFeed = false;
   let bomPending = true;
@@ -282,8 +290,29 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
   }
 
   /**
+   * A line or an event's data is longer than `maxBufferSize`: everything buffered is dropped, the
+   * parser stops, and the error goes to `onError`, or is thrown when there is none.
+   * @param size - the characters buffered when the limit was crossed
+   */
+  function overflow(size: number): void {
+    reset();
+    stopped = true;
+    const error = new SseParseError('max-buffer-size-exceeded', '', '', '', { size, maxBufferSize });
+    if (onError === undefined) throw error;
+    onError(error);
+  }
+
+  /** Keeps the unterminated end of a read, `text` from `pos`, as a piece of the next line. */
+  function keepPartial(text: string, pos: number): void {
+    const piece = pos === 0 ? text : text.slice(pos);
+    partial.push(piece);
+    partialLength += piece.length;
+    if (partialLength > maxBufferSize) overflow(partialLength);
+  }
+
+  /**
    * The lines of `text` from `pos`, every one ending with LF (`feedText` has made CR and CRLF into
-   * LF); returns where the unterminated rest starts. `data`, `event` and `id` fields, most of a
+   * LF); returns where the unterminated rest starts, or -1 when the parser stopped at `maxBufferSize`. `data`, `event` and `id` fields, most of a
    * stream, are taken apart here (see {@link isDataPrefix}): a `data` or `event` line costs one
    * `indexOf('\n')`, memchr-fast, and an `id` value, short, is read code unit by code unit. Other
    * lines go to {@link parseLine}. This loop serves reads that are not ASCII; an aligned read goes to
@@ -331,6 +360,11 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
       } else {
         end = text.indexOf('\n', pos);
         if (end === -1) break;
+        // Checked before: an over-long comment or unknown field is not reported to callbacks.
+        if (end - pos > maxBufferSize) {
+          overflow(end - pos);
+          return -1;
+        }
         eventType = type;
         idBuffer = id;
         data = buffered;
@@ -339,6 +373,11 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
         id = idBuffer;
         buffered = data;
         clearPending();
+      }
+      // The size limit: on the line, whether or not it spanned reads, and on the event's data.
+      if (end - pos > maxBufferSize || (buffered !== undefined && buffered.length > maxBufferSize)) {
+        overflow(Math.max(end - pos, buffered?.length ?? 0));
+        return -1;
       }
       pos = end + 1;
     }
@@ -408,6 +447,11 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
       } else {
         end = text.indexOf('\n', pos);
         if (end === -1) break;
+        // Checked before: an over-long comment or unknown field is not reported to callbacks.
+        if (end - pos > maxBufferSize) {
+          overflow(end - pos);
+          return -1;
+        }
         eventType = type;
         idBuffer = id;
         data = buffered;
@@ -416,6 +460,11 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
         id = idBuffer;
         buffered = data;
         clearPending();
+      }
+      // The size limit: on the line, whether or not it spanned reads, and on the event's data.
+      if (end - pos > maxBufferSize || (buffered !== undefined && buffered.length > maxBufferSize)) {
+        overflow(Math.max(end - pos, buffered?.length ?? 0));
+        return -1;
       }
       pos = end + 1;
     }
@@ -462,19 +511,22 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
     if (partial.length > 0) {
       const end = text.indexOf('\n', pos);
       if (end === -1) {
-        if (pos < length) partial.push(pos === 0 ? text : text.slice(pos));
+        if (pos < length) keepPartial(text, pos);
         return;
       }
       partial.push(text.slice(pos, end));
       const line = partial.join('');
       partial.length = 0;
+      partialLength = 0;
+      if (line.length > maxBufferSize) return overflow(line.length);
       parseLine(line, 0, line.length);
+      if (data !== undefined && data.length > maxBufferSize) return overflow(data.length);
       pos = end + 1;
     }
 
     if (fromText && length - pos >= MIN_ASCII_COPY) aligned = asciiBytes(text);
     pos = aligned === undefined ? parseTextLines(text, pos) : parseByteLines(text, aligned, pos);
-    if (pos < length) partial.push(pos === 0 ? text : text.slice(pos));
+    if (pos !== -1 && pos < length) keepPartial(text, pos);
   }
 
   function decode(bytes: Uint8Array): string {
@@ -516,6 +568,8 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
     decoder = undefined;
     decoderPending = false;
     partial.length = 0;
+    partialLength = 0;
+    stopped = false;
     skipLineFeed = false;
     bomPending = true;
     data = undefined;
@@ -527,6 +581,9 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
 
   return {
     feed(chunk: string | Uint8Array): void {
+      if (stopped) {
+        throw new Error(`Cannot feed the SSE parser: it stopped at a line or event longer than maxBufferSize (${maxBufferSize} characters). Call \`reset()\` to parse a new stream.`);
+      }
       if (typeof chunk === 'string') feedText(chunk, undefined, true);
       else if (chunk instanceof Uint8Array) {
         // With nothing held back from the last read, a text as long as its bytes has one character
