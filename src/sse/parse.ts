@@ -332,6 +332,8 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
     let id = idBuffer;
     let buffered = data;
     clearPending();
+    // Only a read longer than the size limit can hold a whole line longer than it.
+    const checkLines = length - pos > limit;
     while (pos < length) {
       const first = text.charCodeAt(pos);
       if (first === LF) {
@@ -352,6 +354,11 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
         end = text.indexOf('\n', start);
         if (end === -1) break;
         buffered = appendData(buffered, text.slice(start, end));
+        // The size limit on the event's data, which grows only here and in `parseLine`.
+        if (buffered.length > limit) {
+          overflow(buffered.length);
+          return -1;
+        }
       } else if (room && isEventPrefix(text, pos, first)) {
         const start = valueStart(text, pos + 5, length);
         end = text.indexOf('\n', start);
@@ -379,10 +386,15 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
         id = idBuffer;
         buffered = data;
         clearPending();
+        if (buffered !== undefined && buffered.length > limit) {
+          overflow(buffered.length);
+          return -1;
+        }
       }
-      // The size limit: on the line, whether or not it spanned reads, and on the event's data.
-      if (end - pos > limit || (buffered !== undefined && buffered.length > limit)) {
-        overflow(Math.max(end - pos, buffered?.length ?? 0));
+      // The size limit on a line that came whole in this read (one that spanned reads was checked
+      // as it was kept, see `keepPartial`).
+      if (checkLines && end - pos > limit) {
+        overflow(end - pos);
         return -1;
       }
       pos = end + 1;
@@ -406,6 +418,8 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
     let id = idBuffer;
     let buffered = data;
     clearPending();
+    // Only a read longer than the size limit can hold a whole line longer than it.
+    const checkLines = length - pos > limit;
     while (pos < length) {
       const first = bytes[pos] as number;
       if (first === LF) {
@@ -424,6 +438,11 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
         end = text.indexOf('\n', start);
         if (end === -1) break;
         buffered = appendData(buffered, text.slice(start, end));
+        // The size limit on the event's data, which grows only here and in `parseLine`.
+        if (buffered.length > limit) {
+          overflow(buffered.length);
+          return -1;
+        }
       } else if (room && isEventPrefixInBytes(bytes, pos, first)) {
         const start = valueStartInBytes(bytes, pos + 5);
         // Streams repeat a few event types: one equal to the last is recognised from its bytes
@@ -466,10 +485,15 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
         id = idBuffer;
         buffered = data;
         clearPending();
+        if (buffered !== undefined && buffered.length > limit) {
+          overflow(buffered.length);
+          return -1;
+        }
       }
-      // The size limit: on the line, whether or not it spanned reads, and on the event's data.
-      if (end - pos > limit || (buffered !== undefined && buffered.length > limit)) {
-        overflow(Math.max(end - pos, buffered?.length ?? 0));
+      // The size limit on a line that came whole in this read (one that spanned reads was checked
+      // as it was kept, see `keepPartial`).
+      if (checkLines && end - pos > limit) {
+        overflow(end - pos);
         return -1;
       }
       pos = end + 1;
