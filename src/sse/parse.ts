@@ -208,7 +208,9 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
   let eventType = '';
 
   // Line assembly across reads. A line that spans reads is kept as fragments and joined once its
-  // terminator arrives: concatenating on every read would re-copy it each time (quadratic).
+  // terminator arrives: concatenating on every read would re-copy it each time (quadratic). Their
+  // total length is checked against the size limit as each is kept (inline: a call to a closure,
+  // one per parser, costs more than the check).
   const partial: string[] = [];
   let partialLength = 0;
   // Set when a line or an event went past `maxBufferSize`: `feed` throws until `reset`.
@@ -308,20 +310,12 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
     onError(error);
   }
 
-  /** Keeps the unterminated end of a read, `text` from `pos`, as a piece of the next line. */
-  function keepPartial(text: string, pos: number): void {
-    const piece = pos === 0 ? text : text.slice(pos);
-    partial.push(piece);
-    partialLength += piece.length;
-    if (partialLength > limit) overflow(partialLength);
-  }
-
   /**
    * The lines of `text` from `pos`, every one ending with LF (`feedText` has made CR and CRLF into
-   * LF); returns where the unterminated rest starts, or -1 when the parser stopped at `maxBufferSize`. `data`, `event` and `id` fields, most of a
-   * stream, are taken apart here (see {@link isDataPrefix}): a `data` or `event` line costs one
-   * `indexOf('\n')`, memchr-fast, and an `id` value, short, is read code unit by code unit. Other
-   * lines go to {@link parseLine}. This loop serves reads that are not ASCII; an aligned read goes to
+   * LF); returns where the unterminated rest starts, or -1 when the parser stopped at
+   * `maxBufferSize`. `data`, `event` and `id` fields, most of a stream, are taken apart here (see
+   * {@link isDataPrefix}): a `data` or `event` line costs one `indexOf('\n')`, memchr-fast, and an
+   * `id` value, short, is read code unit by code unit. Other lines go to {@link parseLine}. This loop serves reads that are not ASCII; an aligned read goes to
    * {@link parseByteLines}, the same loop reading bytes. The state is held in locals for the loop
    * and written back after it (and around `parseLine`): captured variables that change live in a
    * heap context, where every store of a string pays a write barrier.
@@ -391,8 +385,8 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
           return -1;
         }
       }
-      // The size limit on a line that came whole in this read (one that spanned reads was checked
-      // as it was kept, see `keepPartial`).
+      // The size limit on a line that came whole in this read (one that spans reads is checked as
+      // its pieces are kept, in `feedText`).
       if (checkLines && end - pos > limit) {
         overflow(end - pos);
         return -1;
@@ -490,8 +484,8 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
           return -1;
         }
       }
-      // The size limit on a line that came whole in this read (one that spanned reads was checked
-      // as it was kept, see `keepPartial`).
+      // The size limit on a line that came whole in this read (one that spans reads is checked as
+      // its pieces are kept, in `feedText`).
       if (checkLines && end - pos > limit) {
         overflow(end - pos);
         return -1;
@@ -541,7 +535,11 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
     if (partial.length > 0) {
       const end = text.indexOf('\n', pos);
       if (end === -1) {
-        if (pos < length) keepPartial(text, pos);
+        if (pos < length) {
+          partial.push(pos === 0 ? text : text.slice(pos));
+          partialLength += length - pos;
+          if (partialLength > limit) overflow(partialLength);
+        }
         return;
       }
       partial.push(text.slice(pos, end));
@@ -556,7 +554,11 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
 
     if (fromText && length - pos >= MIN_ASCII_COPY) aligned = asciiBytes(text);
     pos = aligned === undefined ? parseTextLines(text, pos) : parseByteLines(text, aligned, pos);
-    if (pos !== -1 && pos < length) keepPartial(text, pos);
+    if (pos !== -1 && pos < length) {
+      partial.push(pos === 0 ? text : text.slice(pos));
+      partialLength = length - pos;
+      if (partialLength > limit) overflow(partialLength);
+    }
   }
 
   function decode(bytes: Uint8Array): string {
