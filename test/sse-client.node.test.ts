@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeRecordingServers, startRecordingServer } from './helpers/http.ts';
-import { SseConnectionError, SseContentTypeError, SseHttpError } from '../src/sse/errors.ts';
+import { SseConnectionError, SseContentTypeError, SseHttpError, SseParseError } from '../src/sse/errors.ts';
 import { fetchEventStream, type ReconnectInfo } from '../src/sse/client.ts';
 import type { SseEvent } from '../src/sse/types.ts';
 
@@ -168,11 +168,79 @@ describe('fetchEventStream', () => {
 
   it('gives up after maxRetries reconnections in a row', async () => {
     const { url, seen } = await serve((_req, res) => {
+      // Accepted, then dropped before a single byte of the body.
       res.writeHead(200, SSE_HEADERS);
-      writeThenDrop(res, 'retry: 0\n: nothing yet\n');
+      res.flushHeaders();
+      res.socket?.end();
     });
-    await expect(collect(fetchEventStream(url, { maxRetries: 2 }))).rejects.toBeInstanceOf(SseConnectionError);
+    await expect(collect(fetchEventStream(url, { maxRetries: 2, retryDelay: 0 }))).rejects.toBeInstanceOf(SseConnectionError);
     expect(seen).toHaveLength(3);
+  });
+
+  it('starts the count of failures over after a connection that received bytes, even only `: ping` comments', async () => {
+    // A proxy cuts a heartbeat-only stream again and again: more cuts than maxRetries, each after
+    // bytes arrived, must not make the client give up.
+    const { url, seen } = await serve((_req, res, index) => {
+      res.writeHead(200, SSE_HEADERS);
+      if (index < 5) writeThenDrop(res, 'retry: 0\n: ping\n\n');
+      else res.end(events(1, 1));
+    });
+    const reconnects: ReconnectInfo[] = [];
+    const received = await collect(fetchEventStream(url, { maxRetries: 2, onReconnect: (info) => reconnects.push(info) }));
+    expect(received).toEqual(ticks(1, 1));
+    expect(seen).toHaveLength(6);
+    expect(reconnects.map((info) => info.attempt)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('caps Retry-After at maxRetryDelay', async () => {
+    const { url, seen } = await serve((_req, res, index) => {
+      if (index === 0) res.writeHead(503, { 'retry-after': '86400' }).end();
+      else res.writeHead(200, SSE_HEADERS).end(events(1, 1));
+    });
+    const controller = new AbortController();
+    const delays: number[] = [];
+    const received = await collect(
+      fetchEventStream(url, {
+        maxRetryDelay: 20,
+        signal: controller.signal,
+        onReconnect: ({ delay }) => {
+          delays.push(delay);
+          // Fail now rather than sleep for a day.
+          if (delay > 20) controller.abort(new Error(`waited ${delay} ms for Retry-After, more than maxRetryDelay`));
+        },
+      }),
+    );
+    expect(received).toEqual(ticks(1, 1));
+    expect(delays).toEqual([20]);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('waits at most 2^31 − 1 ms, the longest delay setTimeout honours, even with an unbounded maxRetryDelay', async () => {
+    // 3,000,000 s is longer than setTimeout can wait: unclamped, it would fire at once.
+    const { url, seen } = await serve((_req, res) => res.writeHead(429, { 'retry-after': '3000000' }).end());
+    const { url: retryUrl } = await serve((_req, res) => {
+      res.writeHead(200, SSE_HEADERS);
+      writeThenDrop(res, 'retry: 3000000000\n' + events(1, 1));
+    });
+    for (const target of [url, retryUrl]) {
+      const controller = new AbortController();
+      const delays: number[] = [];
+      const stopped = new Error('stopped in onReconnect');
+      await expect(
+        collect(
+          fetchEventStream(target, {
+            maxRetryDelay: Infinity,
+            signal: controller.signal,
+            onReconnect: ({ delay }) => {
+              delays.push(delay);
+              controller.abort(stopped);
+            },
+          }),
+        ),
+      ).rejects.toBe(stopped);
+      expect(delays, target).toEqual([2 ** 31 - 1]);
+    }
+    expect(seen).toHaveLength(1);
   });
 
   it('does not reconnect when reconnect is false', async () => {
@@ -236,8 +304,29 @@ describe('fetchEventStream', () => {
     expect(calls).toBe(1);
   });
 
+  it('ends with a max-buffer-size-exceeded SseParseError on an event over maxBufferSize, after the events before it, without reconnecting', async () => {
+    const { url, seen } = await serve((_req, res) => {
+      res.writeHead(200, SSE_HEADERS);
+      // The oversized event arrives in pieces and the connection stays open: the limit, not the
+      // end of the body, ends the stream.
+      res.write('retry: 0\n' + events(1, 2) + 'data: ');
+      res.write('x'.repeat(600));
+      res.write('x'.repeat(600) + '\n\n' + events(3, 3));
+    });
+    const received: SseEvent[] = [];
+    const error = await (async () => {
+      for await (const event of fetchEventStream(url, { maxBufferSize: 1000 })) received.push(event);
+    })().catch((e: unknown) => e);
+    expect(received).toEqual(ticks(1, 2));
+    expect(error).toBeInstanceOf(SseParseError);
+    expect(error).toMatchObject({ type: 'max-buffer-size-exceeded', maxBufferSize: 1000 });
+    expect(seen).toHaveLength(1);
+  });
+
   it('checks its options at the call', () => {
     expect(() => fetchEventStream('http://127.0.0.1:1/', { maxRetries: -1 })).toThrow(RangeError);
+    expect(() => fetchEventStream('http://127.0.0.1:1/', { maxBufferSize: Number.NaN })).toThrow(RangeError);
+    expect(() => fetchEventStream('http://127.0.0.1:1/', { maxBufferSize: 0 })).toThrow(RangeError);
     expect(() => fetchEventStream('http://127.0.0.1:1/', { fetch: 1 as never })).toThrow(TypeError);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { isAbortError } from '../core/errors.ts';
 import { sleep } from '../core/sleep.ts';
-import { SseConnectionError, SseContentTypeError, SseHttpError } from './errors.ts';
+import { SseConnectionError, SseContentTypeError, SseHttpError, type SseParseError } from './errors.ts';
 import { createParser } from './parse.ts';
 import type { SseEvent } from './types.ts';
 
@@ -19,6 +19,14 @@ const EVENT_STREAM = 'text/event-stream';
 const RETRY_AFTER_STATUSES = new Set([429, 503]);
 /** Up to this fraction of each reconnection delay is added at random, so clients spread out. */
 const JITTER = 0.25;
+/**
+ * The longest delay `setTimeout` honours (2^31 − 1 ms, about 24.8 days): a longer one fires at once
+ * (Node warns `TimeoutOverflowWarning` and uses 1 ms; browsers do the same silently).
+ * @see https://html.spec.whatwg.org/multipage/timers-and-user-prompts.html#timers
+ */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+/** The default {@link FetchEventStreamOptions.maxBufferSize}: 16 MiB of characters. */
+const DEFAULT_MAX_BUFFER_SIZE = 16 * 1024 * 1024;
 
 /** What {@link FetchEventStreamOptions.onReconnect} is told before each wait. */
 export interface ReconnectInfo {
@@ -50,10 +58,30 @@ export interface FetchEventStreamOptions {
   reconnect?: boolean;
   /** The reconnection time until the server sets one with `retry:`, in milliseconds. @defaultValue `1000` */
   retryDelay?: number;
-  /** The longest wait between two attempts, however many failed. @defaultValue `30000` */
+  /**
+   * The longest wait between two attempts, however many failed; it also caps a server's
+   * `Retry-After` (a `Retry-After: 86400` waits this long, not a day). Any wait is at most
+   * 2^31 − 1 ms, the longest `setTimeout` honours, even with `Infinity` here.
+   * @defaultValue `30000`
+   */
   maxRetryDelay?: number;
-  /** How many reconnection attempts in a row (with no event received in between) before giving up. @defaultValue `10` */
+  /**
+   * How many attempts in a row may fail before giving up. An attempt succeeds, and the count
+   * starts over, once its response was accepted (a 2xx `text/event-stream`) and its body delivered
+   * at least one byte: a stream that only sends `: ping` comments and is cut by a proxy every
+   * minute reconnects for ever, while a server that accepts and drops at once, or answers 429/503,
+   * counts as failing.
+   * @defaultValue `10`
+   */
   maxRetries?: number;
+  /**
+   * The most characters the parser holds for one line, or for one event's data, before the stream
+   * ends with an {@link SseParseError} of type `'max-buffer-size-exceeded'` (events before it are
+   * yielded first). It does not reconnect: resuming would only fetch the same oversized event again.
+   * Raise it for servers that send larger events; `Infinity` turns the limit off.
+   * @defaultValue `16777216` (16 MiB)
+   */
+  maxBufferSize?: number;
   /**
    * Where to resume after a dropped connection, read from each response. A request that is not a
    * `GET` (one that started a generation) is never repeated: without a resume URL it is not resumed.
@@ -88,8 +116,9 @@ export function defaultResumeUrl(response: Response, url: string): string | unde
  * `maxRetries` times in a row; a `POST` (or any non-`GET`) is resumed at its resume URL, never sent
  * again. It ends when the server closes the stream normally and throws {@link SseHttpError} on an
  * HTTP error status (waiting and retrying on 429 or 503 with `Retry-After`),
- * {@link SseContentTypeError} on a non-SSE answer, and {@link SseConnectionError} when a dropped
- * connection cannot be resumed. Breaking out of the loop aborts the request.
+ * {@link SseContentTypeError} on a non-SSE answer, {@link SseConnectionError} when a dropped
+ * connection cannot be resumed, and {@link SseParseError} (`'max-buffer-size-exceeded'`) on a line or
+ * event over `maxBufferSize`. Breaking out of the loop aborts the request.
  * @param url - the event-stream URL
  * @param options - request, reconnection and cancellation options
  * @returns an async iterator of events, to be consumed once
@@ -107,12 +136,13 @@ export function defaultResumeUrl(response: Response, url: string): string | unde
  */
 export function fetchEventStream(url: string | URL, options: FetchEventStreamOptions = {}): AsyncGenerator<SseEvent, void, undefined> {
   const href = new URL(url, (globalThis as { location?: { href: string } }).location?.href).href;
-  for (const name of ['retryDelay', 'maxRetryDelay', 'maxRetries'] as const) {
+  for (const name of ['retryDelay', 'maxRetryDelay', 'maxRetries', 'maxBufferSize'] as const) {
     const value = options[name];
     if (value !== undefined && (typeof value !== 'number' || Number.isNaN(value) || value < 0)) {
       throw new RangeError(`Expected \`${name}\` to be a non-negative number, got ${String(value)} (${typeof value}).`);
     }
   }
+  if (options.maxBufferSize === 0) throw new RangeError('Expected `maxBufferSize` to be a positive number of characters, got 0.');
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw new TypeError('Expected `fetch` to be a function: pass one in the options on runtimes without a global fetch.');
   return readEventStream(href, options, fetchImpl);
@@ -140,11 +170,18 @@ async function* readEventStream(
   const signal = userSignal === undefined ? stop.signal : AbortSignal.any([userSignal, stop.signal]);
   let reconnectionTime = options.retryDelay ?? 1000;
   const events: SseEvent[] = [];
+  // Set when the server sent a line or an event over `maxBufferSize`: the stream ends with it.
+  let overflow: SseParseError | undefined;
   const parser = createParser({
     lastEventId: options.lastEventId,
+    maxBufferSize: options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
     onEvent: (event) => events.push(event),
     onRetry: (retry) => (reconnectionTime = retry),
     onComment: options.onComment,
+    // Lines the spec says to ignore (unknown fields, a bad `retry:`) are ignored, as EventSource does.
+    onError: (error) => {
+      if (error.type === 'max-buffer-size-exceeded') overflow = error;
+    },
   });
   let resumeUrl: string | undefined;
   let failures = 0;
@@ -169,12 +206,21 @@ async function* readEventStream(
     return method === 'GET' ? { url, method, headers, body: undefined } : undefined;
   };
 
-  /** Waits before the next attempt, or throws `error` when no attempt is left. */
-  const backoff = async (error: unknown, delay: number | undefined, target: string): Promise<void> => {
+  /**
+   * Waits before the next attempt, or throws `error` when no attempt is left.
+   * @param retryAfter - the server's `Retry-After`, in milliseconds, used instead of the backoff
+   */
+  const backoff = async (error: unknown, retryAfter: number | undefined, target: string): Promise<void> => {
     failures++;
     if (failures > maxRetries) throw error;
-    const base = delay ?? Math.min(maxRetryDelay, reconnectionTime * 2 ** (failures - 1));
-    const wait = delay ?? Math.min(maxRetryDelay, base + base * JITTER * Math.random());
+    let wait: number;
+    if (retryAfter === undefined) {
+      const base = reconnectionTime * 2 ** (failures - 1);
+      wait = base + base * JITTER * Math.random();
+    } else {
+      wait = retryAfter;
+    }
+    wait = Math.min(maxRetryDelay, wait, MAX_TIMER_DELAY);
     options.onReconnect?.({ attempt: failures, delay: wait, error, url: target });
     await sleep(wait, signal);
   };
@@ -232,24 +278,28 @@ async function* readEventStream(
 
       reader = response.body.getReader();
       let dropped: unknown;
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) {
-            // The server closed the stream normally: an unfinished event is discarded and we stop.
-            parser.end();
-            return;
-          }
-          parser.feed(value);
-          if (events.length > 0) {
-            failures = 0;
-            for (let index = 0; index < events.length; index++) yield events[index] as SseEvent;
-            events.length = 0;
-          }
+      for (;;) {
+        let read: ReadableStreamReadResult<Uint8Array>;
+        try {
+          read = await reader.read();
+        } catch (error) {
+          rethrowIfAborted(error);
+          dropped = error;
+          break;
         }
-      } catch (error) {
-        rethrowIfAborted(error);
-        dropped = error;
+        if (read.done) {
+          // The server closed the stream normally: an unfinished event is discarded and we stop.
+          parser.end();
+          return;
+        }
+        // Bytes on an accepted event stream make this attempt a success (see `maxRetries`): a
+        // stream of heartbeats alone, cut by a proxy now and then, is not a failing server.
+        if (read.value.length > 0) failures = 0;
+        parser.feed(read.value);
+        for (let index = 0; index < events.length; index++) yield events[index] as SseEvent;
+        events.length = 0;
+        // Deliberate: no reconnection, which would only fetch the same oversized event again.
+        if (overflow !== undefined) throw overflow;
       }
       reader = undefined;
       parser.reset();

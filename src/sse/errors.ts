@@ -7,7 +7,10 @@ import { SluiceError } from '../core/errors.ts';
 
 /** The codes of the SSE layer with their HTTP status. */
 export const SSE_ERROR_CODES = {
-  /** A line the parser ignored (reported to `onError`, never thrown). */
+  /**
+   * A line the parser ignored (reported to `onError`, never thrown), or a line or event over the
+   * parser's `maxBufferSize` (reported to `onError`, else thrown; `fetchEventStream` throws it).
+   */
   sse_parse_error: 400,
   /** The server answered an event-stream request with an HTTP error status. */
   sse_http_error: 502,
@@ -17,33 +20,53 @@ export const SSE_ERROR_CODES = {
   sse_connection_lost: 502,
 } as const;
 
-/** What kind of line {@link SseParseError} reports. */
-export type SseParseErrorType = 'unknown-field' | 'invalid-retry';
+/**
+ * What {@link SseParseError} reports: a line the parser ignored (`unknown-field`, `invalid-retry`),
+ * or input over its `maxBufferSize`, after which it stopped (`max-buffer-size-exceeded`).
+ */
+export type SseParseErrorType = 'unknown-field' | 'invalid-retry' | 'max-buffer-size-exceeded';
 
-/** A line the parser ignored, as the spec says to: an unknown field or a `retry:` value that is not all ASCII digits. */
+/** The sizes a `max-buffer-size-exceeded` error reports. */
+interface BufferSizes {
+  size: number;
+  maxBufferSize: number;
+}
+
+/**
+ * A line the parser ignored, as the spec says to (an unknown field, or a `retry:` value that is not
+ * all ASCII digits), or a line or an event's data longer than the parser's `maxBufferSize`.
+ */
 export class SseParseError extends SluiceError {
   override name = 'SseParseError';
-  /** Why the line was ignored. */
+  /** What happened. */
   readonly type: SseParseErrorType;
-  /** The field name of the line. */
+  /** The field name of the line (`''` for `max-buffer-size-exceeded`). */
   readonly field: string;
-  /** The field value of the line. */
+  /** The field value of the line (`''` for `max-buffer-size-exceeded`). */
   readonly value: string;
-  /** The whole line. */
+  /** The whole line (`''` for `max-buffer-size-exceeded`: it is not kept). */
   readonly line: string;
-  constructor(type: SseParseErrorType, field: string, value: string, line: string) {
+  /** For `max-buffer-size-exceeded`: the characters buffered when the limit was crossed (a line so far, or an event's data). */
+  readonly size: number | undefined;
+  /** For `max-buffer-size-exceeded`: the limit. */
+  readonly maxBufferSize: number | undefined;
+  constructor(type: SseParseErrorType, field: string, value: string, line: string, sizes?: BufferSizes) {
     const shown = field.length > 20 ? field.slice(0, 20) + '…' : field;
     super(
       'sse_parse_error',
-      type === 'invalid-retry'
-        ? `Ignored the SSE field \`retry: ${value}\`: expected only ASCII digits (milliseconds).`
-        : `Ignored the unknown SSE field ${JSON.stringify(shown)}. Known fields are event, data, id and retry (field names are case-sensitive).`,
+      type === 'max-buffer-size-exceeded'
+        ? `The SSE stream sent a line or an event's data longer than maxBufferSize (${sizes?.maxBufferSize} characters): ${sizes?.size} characters buffered, and the parser stopped. Raise \`maxBufferSize\` if the server is expected to send events this large.`
+        : type === 'invalid-retry'
+          ? `Ignored the SSE field \`retry: ${value}\`: expected only ASCII digits (milliseconds).`
+          : `Ignored the unknown SSE field ${JSON.stringify(shown)}. Known fields are event, data, id and retry (field names are case-sensitive).`,
       { status: SSE_ERROR_CODES.sse_parse_error },
     );
     this.type = type;
     this.field = field;
     this.value = value;
     this.line = line;
+    this.size = sizes?.size;
+    this.maxBufferSize = sizes?.maxBufferSize;
   }
 }
 

@@ -272,3 +272,139 @@ describe('SseParserStream', () => {
     expect(retries).toEqual([10]);
   });
 });
+
+interface Limited {
+  events: SseEvent[];
+  errors: SseParseError[];
+}
+
+/** Parses `reads` with `maxBufferSize`, stopping at the first error as a caller would. */
+function runLimited(reads: (string | Uint8Array)[], maxBufferSize: number): Limited {
+  const out: Limited = { events: [], errors: [] };
+  const parser = createParser({ maxBufferSize, onEvent: (event) => out.events.push(event), onError: (error) => out.errors.push(error) });
+  for (const read of reads) {
+    parser.feed(read);
+    if (out.errors.length > 0) break;
+  }
+  parser.end();
+  return out;
+}
+
+/** `runLimited` for every way of cutting the stream: whole, in two at every byte and character, one byte per read. */
+function limitedEverySplit(input: string, maxBufferSize: number): Limited[] {
+  const bytes = encoder.encode(input);
+  const results = [runLimited([bytes], maxBufferSize), runLimited(Array.from(bytes, (byte) => Uint8Array.of(byte)), maxBufferSize)];
+  for (let at = 0; at <= bytes.length; at++) results.push(runLimited([bytes.subarray(0, at), bytes.subarray(at)], maxBufferSize));
+  for (let at = 0; at <= input.length; at++) results.push(runLimited([input.slice(0, at), input.slice(at)], maxBufferSize));
+  return results;
+}
+
+describe('createParser maxBufferSize', () => {
+  it('reports a line longer than maxBufferSize, however the stream is split, after dispatching the events before it', () => {
+    for (const line of [': ' + 'x'.repeat(9), 'data: 12345', 'event: abcd', 'id: 1234567', 'retry: 1234', 'unknown: ab']) {
+      for (const result of limitedEverySplit(`data: a\n\n${line}\ndata: b\n\n`, 10)) {
+        expect(result.events, line).toEqual([message('a')]);
+        expect(result.errors, line).toHaveLength(1);
+        expect(result.errors[0], line).toMatchObject({ name: 'SseParseError', type: 'max-buffer-size-exceeded', code: 'sse_parse_error', maxBufferSize: 10 });
+        expect(result.errors[0]?.size, line).toBeGreaterThan(10);
+        expect(result.errors[0]?.message).toMatch(/longer than maxBufferSize \(10 characters\).*Raise `maxBufferSize`/);
+      }
+    }
+  });
+
+  it('accepts a line of exactly maxBufferSize characters', () => {
+    for (const result of limitedEverySplit('data: 1234\r\nevent: abc\rid: 12345\n: 12345678\n\n', 10)) {
+      expect(result).toEqual({ events: [message('1234', '12345', 'abc')], errors: [] });
+    }
+  });
+
+  it('reports an event whose data grows past maxBufferSize in short lines, with CRLF, LF and CR endings', () => {
+    // 'ab\ncd\nef\ngh' is 11 characters: each line is short, the data is not.
+    for (const ending of ['\n', '\r\n', '\r']) {
+      const stream = ['data: ok', '', 'data: ab', 'data: cd', 'data: ef', 'data: gh', '', 'data: late', '', ''].join(ending);
+      for (const result of limitedEverySplit(stream, 10)) {
+        expect(result.events).toEqual([message('ok')]);
+        expect(result.errors.map((error) => [error.type, error.size])).toEqual([['max-buffer-size-exceeded', 11]]);
+      }
+      // 'ab\ncd\nef' (8) fits.
+      for (const result of limitedEverySplit(stream.replace(`data: gh${ending}`, ''), 10)) {
+        expect(result).toEqual({ events: [message('ok'), message('ab\ncd\nef'), message('late')], errors: [] });
+      }
+    }
+  });
+
+  it('counts characters, not bytes, with UTF-8 split across reads', () => {
+    // `data: ` and five CJK characters are 11 characters, 21 bytes.
+    for (const result of limitedEverySplit('data: 世界世界世\n\n', 11)) expect(result).toEqual({ events: [message('世界世界世')], errors: [] });
+    for (const result of limitedEverySplit('data: 世界世界世界\n\n', 11)) expect(result.errors.map((error) => error.size)).toEqual([12]);
+  });
+
+  it('stops after the error: feed throws until reset, which starts a new stream', () => {
+    const events: SseEvent[] = [];
+    const errors: SseParseError[] = [];
+    const parser = createParser({ maxBufferSize: 12, onEvent: (event) => events.push(event), onError: (error) => errors.push(error) });
+    parser.feed('id: 1\ndata: a\n\ndata: 0123');
+    expect(errors).toHaveLength(0);
+    parser.feed('456789');
+    expect(errors.map((error) => error.size)).toEqual([16]);
+    expect(() => parser.feed('\n\ndata: b\n\n')).toThrow(/stopped at a line or event longer than maxBufferSize \(12 characters\)\. Call `reset\(\)`/);
+    parser.reset();
+    parser.feed('data: c\n\n');
+    expect(events).toEqual([message('a', '1'), message('c', '1')]);
+  });
+
+  it('throws the error from feed when there is no onError', () => {
+    const parser = createParser({ maxBufferSize: 8 });
+    expect(() => parser.feed('data: 123456\n')).toThrow(SseParseError);
+    expect(() => parser.feed('data: 1\n')).toThrow(/stopped/);
+    parser.end();
+    expect(() => parser.feed('data: 1\n\n')).not.toThrow();
+  });
+
+  it('is unlimited by default and rejects a limit that is not a positive number', () => {
+    const line = 'x'.repeat(1 << 20);
+    const events: SseEvent[] = [];
+    const parser = createParser({ onEvent: (event) => events.push(event) });
+    for (let at = 0; at < line.length; at += 4096) parser.feed(line.slice(at, at + 4096));
+    parser.feed('\ndata: ' + line + '\n\n');
+    expect(events.map((event) => event.data.length)).toEqual([line.length]);
+    for (const bad of [0, -1, Number.NaN, '10']) {
+      expect(() => createParser({ maxBufferSize: bad as number })).toThrow(RangeError);
+    }
+  });
+
+  it('errors SseParserStream with the SseParseError, after onError', async () => {
+    const seen: string[] = [];
+    const source = new ReadableStream<string>({
+      start(controller) {
+        controller.enqueue('data: a\n\ndata: ');
+        controller.enqueue('x'.repeat(20));
+        controller.enqueue('\n\ndata: b\n\n');
+        controller.close();
+      },
+    });
+    const events: SseEvent[] = [];
+    const reading = (async () => {
+      for await (const event of source.pipeThrough(new SseParserStream({ maxBufferSize: 16, onError: (error) => seen.push(error.type) }))) events.push(event);
+    })();
+    await expect(reading).rejects.toMatchObject({ name: 'SseParseError', type: 'max-buffer-size-exceeded', maxBufferSize: 16 });
+    expect(events).toEqual([message('a')]);
+    expect(seen).toEqual(['max-buffer-size-exceeded']);
+  });
+});
+
+describe('createParser with a throwing onEvent', () => {
+  it('keeps the state it had just after the dispatch, and goes on with the next read', () => {
+    const events: SseEvent[] = [];
+    const parser = createParser({
+      onEvent: (event) => {
+        events.push(event);
+        if (event.data === 'boom') throw new Error('listener failed');
+      },
+    });
+    expect(() => parser.feed('event: x\nid: 1\ndata: boom\n\ndata: lost in the same read\n\n')).toThrow('listener failed');
+    parser.feed('data: next\n\n');
+    expect(events).toEqual([message('boom', '1', 'x'), message('next', '1')]);
+    expect(parser.lastEventId).toBe('1');
+  });
+});

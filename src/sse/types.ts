@@ -38,8 +38,9 @@ export interface ParserCallbacks {
    */
   onComment?: ((comment: string) => void) | undefined;
   /**
-   * Called for lines the spec says to ignore: an unknown field or an invalid `retry:` value.
-   * Parsing goes on either way.
+   * Called for lines the spec says to ignore (an unknown field or an invalid `retry:` value; parsing
+   * goes on), and when a line or an event's data grows past `maxBufferSize` (type
+   * `'max-buffer-size-exceeded'`; the parser then stops, see {@link ParserOptions.maxBufferSize}).
    * @param error - what was ignored and why
    */
   onError?: ((error: SseParseError) => void) | undefined;
@@ -53,6 +54,17 @@ export interface ParserOptions extends ParserCallbacks {
    * @defaultValue `''`
    */
   lastEventId?: string | undefined;
+  /**
+   * The most characters the parser holds for one line, or for the data of one event (its `data`
+   * lines joined with LF). A longer line or data, however the input is split into reads, is an
+   * {@link SseParseError} of type `'max-buffer-size-exceeded'`: what was buffered is dropped, the
+   * error goes to `onError`, or is thrown from `feed` when there is no `onError`, and the parser
+   * stops — `feed` then throws until `reset()` or `end()` (as eventsource-parser's `maxBufferSize`).
+   * Events before the long line are dispatched as usual. At most about twice this many characters
+   * are buffered (one partial line plus one event's data). `fetchEventStream` sets 16 MiB.
+   * @defaultValue `Infinity` (no limit: a parser fed by an untrusted server should set one)
+   */
+  maxBufferSize?: number | undefined;
 }
 
 /** A push parser for one event stream at a time. */
