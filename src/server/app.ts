@@ -337,7 +337,14 @@ export function serve(options: ServeOptions = {}): Promise<Server> {
     const value = options[key] ?? fromEnv[key];
     if (value !== undefined) limits[key] = value;
   }
-  const server = createLimitedServer(createApp(options), limits);
+  const app = createApp(options);
+  const server = createLimitedServer(app, limits);
+  // createLimitedServer wraps the app in a listener of its own: give that listener the app's
+  // lifecycle, so `shutdownServer()` (which finds apps among the request listeners) drains it on
+  // SIGTERM and `startupLog()` describes it.
+  for (const listener of server.listeners('request')) {
+    Object.assign(listener, { metrics: app.metrics, drainMs: app.drainMs, corsOrigins: app.corsOrigins, describe: app.describe, shutdown: app.shutdown });
+  }
   const port = options.port ?? Number(process.env.PORT ?? 3000);
   const host = options.host ?? (process.env.HOST?.trim() || '127.0.0.1');
   return new Promise((resolve, reject) => {
