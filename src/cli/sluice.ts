@@ -78,6 +78,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `sluice chat … | head`: a reader that leaves is the end of the output, not a crash.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
