@@ -6,12 +6,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLocalProvider } from '../src/providers/local/index.ts';
 import { createApp, serve, startupLog } from '../src/server/app.ts';
 import { parseCorsOrigins } from '../src/server/cors.ts';
 import { appsOf } from '../src/server/shutdown.ts';
 import { createModelRegistry } from '../src/server/models.ts';
+import { startAppInstance } from './helpers/app-instance.ts';
 import { startServer, type TestServer } from './helpers/http.ts';
 import { readEvents } from './helpers/sse-events.ts';
 
@@ -218,6 +219,22 @@ describe('startup log', () => {
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('is what `sluice serve` prints', async () => {
+    const instance = await startAppInstance({ SLUICE_API_KEYS: 'secret-key', SLUICE_CORS_ORIGINS: ORIGIN });
+    try {
+      await vi.waitFor(() => expect(instance.output()).toContain('CORS:'));
+      const output = instance.output();
+      expect(output).toMatch(/^sluice listening on http:\/\/127\.0\.0\.1:\d+$/m);
+      expect(output).toMatch(/^ {2}model: local \(the built-in demo model\); switch with SLUICE_MODEL=/m);
+      expect(output).toMatch(/^ {2}store: memory/m);
+      expect(output).toMatch(/^ {2}auth: on \(1 API key;/m);
+      expect(output).not.toContain('secret-key');
+      expect(output).toContain(`  CORS: ${ORIGIN}`);
+    } finally {
+      await instance.stop();
     }
   });
 
