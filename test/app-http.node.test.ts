@@ -205,7 +205,8 @@ describe('startup log', () => {
       const lines = startupLog(server);
       const text = lines.join('\n');
       const { port } = server.address() as { port: number };
-      expect(lines[0]).toBe(`sluice listening on http://127.0.0.1:${port}`);
+      expect(lines[0]).toBe(`sluice listening on http://localhost:${port}`);
+      expect(lines[1]).toMatch(/HOST=127\.0\.0\.1; set HOST=0\.0\.0\.0 to expose it/);
       expect(/listening on http:\/\/[^:]+:(\d+)/.exec(text)?.[1]).toBe(String(port));
       expect(text).toMatch(/HOST=0\.0\.0\.0/);
       expect(text).toMatch(/model: local/);
@@ -227,7 +228,7 @@ describe('startup log', () => {
     try {
       await vi.waitFor(() => expect(instance.output()).toContain('CORS:'));
       const output = instance.output();
-      expect(output).toMatch(/^sluice listening on http:\/\/127\.0\.0\.1:\d+$/m);
+      expect(output).toMatch(/^sluice listening on http:\/\/localhost:\d+$/m);
       expect(output).toMatch(/^ {2}model: local \(the built-in demo model\); switch with SLUICE_MODEL=/m);
       expect(output).toMatch(/^ {2}store: memory/m);
       expect(output).toMatch(/^ {2}auth: on \(1 API key;/m);

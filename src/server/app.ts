@@ -365,14 +365,15 @@ export function serve(options: ServeOptions = {}): Promise<Server> {
  */
 export function startupLog(server: Server): string[] {
   const address = server.address();
+  const loopback = typeof address === 'object' && address !== null && (address.address === '127.0.0.1' || address.address === '::1');
+  // Loopback prints as `localhost`, the address a browser on this machine opens (and the line
+  // `npm start` has always printed).
   const where =
     typeof address === 'object' && address !== null
-      ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+      ? `http://${loopback ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
       : String(address);
   const lines = [`sluice listening on ${where}`];
-  if (typeof address === 'object' && address !== null && (address.address === '127.0.0.1' || address.address === '::1')) {
-    lines.push('  only this machine can connect (set HOST=0.0.0.0 to expose it)');
-  }
+  if (loopback) lines.push(`  only this machine can connect (HOST=${(address as { address: string }).address}; set HOST=0.0.0.0 to expose it)`);
   for (const listener of server.listeners('request')) {
     const describe = (listener as Partial<AppHandler>).describe;
     if (typeof describe === 'function') lines.push(...describe().map((line) => `  ${line}`));
