@@ -197,8 +197,8 @@ describe('GET /v1/models', () => {
 describe('startup log', () => {
   it('says where it listens, the model and how to switch, the store, auth and CORS, never the keys', async () => {
     const server = await serve({
-      port: 0,
-      env: { SLUICE_API_KEYS: 'secret-one,secret-two', SLUICE_CORS_ORIGINS: ORIGIN, SLUICE_MODEL: 'local' },
+      // No HOST: the default is loopback only.
+      env: { SLUICE_API_KEYS: 'secret-one,secret-two', SLUICE_CORS_ORIGINS: ORIGIN, SLUICE_MODEL: 'local', PORT: '0' },
       models: createModelRegistry({ env: {} }),
     });
     try {
@@ -206,6 +206,7 @@ describe('startup log', () => {
       const text = lines.join('\n');
       const { port } = server.address() as { port: number };
       expect(lines[0]).toBe(`sluice listening on http://localhost:${port}`);
+      expect((server.address() as { address: string }).address).toBe('127.0.0.1');
       expect(lines[1]).toMatch(/HOST=127\.0\.0\.1; set HOST=0\.0\.0\.0 to expose it/);
       expect(/listening on http:\/\/[^:]+:(\d+)/.exec(text)?.[1]).toBe(String(port));
       expect(text).toMatch(/HOST=0\.0\.0\.0/);

@@ -315,9 +315,9 @@ export function createApp(options: AppOptions = {}): AppHandler {
  * connection cap, each also read from its `SLUICE_*` variable; see {@link ServerLimits}).
  */
 export interface ServeOptions extends AppOptions, ServerLimits {
-  /** @defaultValue `process.env.PORT` or 3000 */
+  /** @defaultValue `PORT` (from `env`), else 3000 */
   port?: number;
-  /** @defaultValue `process.env.HOST` or `127.0.0.1` (`0.0.0.0` exposes the server) */
+  /** @defaultValue `HOST` (from `env`), else `127.0.0.1` (`0.0.0.0` exposes the server) */
   host?: string;
 }
 
@@ -331,7 +331,8 @@ export interface ServeOptions extends AppOptions, ServerLimits {
  * ```
  */
 export function serve(options: ServeOptions = {}): Promise<Server> {
-  const fromEnv = serverLimitsFromEnv(process.env);
+  const env = options.env ?? process.env;
+  const fromEnv = serverLimitsFromEnv(env);
   const limits: ServerLimits = {};
   for (const key of Object.keys(SERVER_LIMITS_ENV) as (keyof ServerLimits)[]) {
     const value = options[key] ?? fromEnv[key];
@@ -345,8 +346,8 @@ export function serve(options: ServeOptions = {}): Promise<Server> {
   for (const listener of server.listeners('request')) {
     Object.assign(listener, { metrics: app.metrics, drainMs: app.drainMs, corsOrigins: app.corsOrigins, describe: app.describe, shutdown: app.shutdown });
   }
-  const port = options.port ?? Number(process.env.PORT ?? 3000);
-  const host = options.host ?? (process.env.HOST?.trim() || '127.0.0.1');
+  const port = options.port ?? Number(env.PORT?.trim() || 3000);
+  const host = options.host ?? (env.HOST?.trim() || '127.0.0.1');
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
