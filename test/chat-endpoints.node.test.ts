@@ -163,12 +163,16 @@ describe('request edge cases', () => {
     expect(status).toEqual({ status: 413, connection: 'close' });
   });
 
-  it('answers 405 with an Allow header, and does not run a GET for HEAD', async () => {
+  it('answers 405 with an Allow header, and a HEAD of the demo with its head only (no numbers made)', async () => {
     const response = await fetch(`${server.url}/v1/chat`, { method: 'GET' });
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('POST');
-    const head = await fetch(`${server.url}/demo/numbers`, { method: 'HEAD' });
-    expect(head.status).toBe(405);
+    expect((await fetch(`${server.url}/v1/chat`, { method: 'HEAD' })).status).toBe(405);
+    // An hour of numbers for a GET; a HEAD answers at once (the test would time out otherwise).
+    const head = await fetch(`${server.url}/demo/numbers?count=3600&interval_ms=1000`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(await head.text()).toBe('');
   });
 
   it('answers 415 for a compressed body', async () => {

@@ -1,16 +1,19 @@
 /**
- * `sluice chat "question"`: streams an answer to the terminal — text as it arrives, thinking,
- * tool calls and sources marked. Runs the model in-process (`--model`, else `SLUICE_MODEL`, else
- * `local`), or asks a running sluice server with `--url`.
+ * `sluice chat "question"`: streams an answer to the terminal — text as it arrives, thinking set
+ * apart, tool calls, sources and progress marked. Runs the agent in-process with the built-in
+ * tools (`--model`, else `SLUICE_MODEL`, else `local`), or asks a running sluice server with
+ * `--url`; there Ctrl-C stops the generation on the server (`DELETE /v1/streams/<id>`).
  *
  * @module
  */
 import { parseArgs } from 'node:util';
+import { runAgent } from '../agent/run-agent.ts';
+import { createBuiltinTools } from '../agent/tools/builtin-tools.ts';
 import { isSluiceError } from '../core/errors.ts';
 import { parseAgentEvent } from '../protocol/schema.ts';
 import type { AgentEvent } from '../protocol/types.ts';
 import { createModelRegistry } from '../server/models.ts';
-import { fetchEventStream } from '../sse/client.ts';
+import { fetchEventStream, STREAM_ID_HEADER } from '../sse/client.ts';
 
 /** Where `runChat` writes, and what it reads. */
 export interface ChatIo {
@@ -24,20 +27,60 @@ export interface ChatIo {
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
-const USAGE = 'Usage: sluice chat "question" [--model NAME] [--url http://localhost:3000] [--system TEXT]\n';
+const USAGE = 'Usage: sluice chat "question" [--model NAME] [--url http://localhost:3000 [--api-key KEY]] [--system TEXT]\n';
 
-async function* remoteEvents(base: string, body: unknown, signal: AbortSignal | undefined): AsyncIterable<AgentEvent> {
+/** How long Ctrl-C waits for the server to confirm the stop (its `abort` event) before leaving anyway. */
+const STOP_WAIT_MS = 3000;
+
+/** A chat on a running server, and how to stop it there. */
+interface RemoteChat {
+  events: AsyncIterable<AgentEvent>;
+  /** Asks the server to stop the generation; resolves false when it could not be asked. */
+  stop(): Promise<boolean>;
+  /** Drops the connection. */
+  close(): void;
+}
+
+/** A path of the server at `base`, keeping any path prefix of --url (a server mounted under /sluice/). */
+function endpoint(base: string, path: string): URL {
+  return new URL(path, base.endsWith('/') ? base : `${base}/`);
+}
+
+function remoteChat(base: string, body: unknown, apiKey: string | undefined): RemoteChat {
+  const controller = new AbortController();
+  const auth: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+  let streamId: string | undefined;
   const options: Parameters<typeof fetchEventStream>[1] = {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify(body),
+    signal: controller.signal,
+    onOpen: (response) => (streamId ??= response.headers.get(STREAM_ID_HEADER) ?? undefined),
   };
-  if (signal) options.signal = signal;
-  // Keep any path prefix of --url (a server mounted under /sluice/): resolve against it as a folder.
-  const url = new URL('v1/chat', base.endsWith('/') ? base : `${base}/`);
-  for await (const event of fetchEventStream(url, options)) {
-    yield parseAgentEvent(JSON.parse(event.data));
+  async function* events(): AsyncIterable<AgentEvent> {
+    for await (const event of fetchEventStream(endpoint(base, 'v1/chat'), options)) {
+      yield parseAgentEvent(JSON.parse(event.data));
+    }
   }
+  return {
+    events: events(),
+    async stop() {
+      if (streamId === undefined) return false;
+      try {
+        const response = await fetch(endpoint(base, `v1/streams/${encodeURIComponent(streamId)}`), {
+          method: 'DELETE',
+          headers: auth,
+          signal: AbortSignal.timeout(STOP_WAIT_MS),
+        });
+        await response.body?.cancel();
+        return response.ok;
+      } catch {
+        // The server is unreachable: nothing more to do than leave (its detach grace stops it).
+        return false;
+      }
+    },
+    close: () => controller.abort(new DOMException('Stopped with Ctrl-C.', 'AbortError')),
+  };
 }
 
 /**
@@ -52,7 +95,13 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { model: { type: 'string', short: 'm' }, url: { type: 'string' }, system: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        model: { type: 'string', short: 'm' },
+        url: { type: 'string' },
+        'api-key': { type: 'string' },
+        system: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     io.stderr.write(`sluice chat: ${(error as Error).message}\n${USAGE}`);
@@ -75,21 +124,46 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
   const dim = (text: string): string => (color ? `\u001b[2m${text}\u001b[22m` : text);
   const mark = (text: string): string => (color ? `\u001b[36m${text}\u001b[39m` : text);
 
+  const env = io.env ?? process.env;
   let events: AsyncIterable<AgentEvent>;
+  let remote: RemoteChat | undefined;
   try {
     if (parsed.values.url) {
-      events = remoteEvents(parsed.values.url, { messages, ...(parsed.values.model ? { model: parsed.values.model } : {}) }, io.signal);
+      const apiKey = parsed.values['api-key'] ?? env.SLUICE_API_KEY?.trim();
+      remote = remoteChat(parsed.values.url, { messages, ...(parsed.values.model ? { model: parsed.values.model } : {}) }, apiKey || undefined);
+      events = remote.events;
     } else {
-      const registry = createModelRegistry(io.env ? { env: io.env } : {});
+      const registry = createModelRegistry({ env });
       const model = registry.resolve(parsed.values.model);
-      events = model.provider({ messages, model: model.modelId }, io.signal ? { signal: io.signal } : {});
+      // The agent, like the server runs it: the model plus the built-in tools.
+      events = runAgent({ provider: model.provider, model: model.modelId, messages, tools: createBuiltinTools(), env, ...(io.signal ? { signal: io.signal } : {}) });
     }
   } catch (error) {
     io.stderr.write(`sluice chat: ${(error as Error).message}\n`);
     return isSluiceError(error) && error.status < 500 ? 2 : 1;
   }
 
+  // Ctrl-C with --url: ask the server to stop the generation (its stream then ends with `abort`,
+  // which ends the loop below); leave anyway when that does not come within STOP_WAIT_MS.
+  let stopped = false;
+  const onInterrupt = (): void => {
+    if (remote === undefined || stopped) return;
+    stopped = true;
+    const current = remote;
+    const leave = setTimeout(() => current.close(), STOP_WAIT_MS);
+    leave.unref?.();
+    void current.stop().then((asked) => {
+      if (!asked) current.close();
+    });
+  };
+  if (remote !== undefined) {
+    if (io.signal?.aborted) onInterrupt();
+    else io.signal?.addEventListener('abort', onInterrupt, { once: true });
+  }
+
   let atLineStart = true;
+  /** Whether the last line written is a progress line that the next progress may overwrite (TTY). */
+  let progressLine = false;
   // Model and server text must not drive the terminal: drop control characters but LF and TAB
   // (escape sequences could retitle the window, hide text or write to the clipboard).
   const clean = (text: string): string => (color ? text.replace(CONTROL_CHARACTERS, '') : text);
@@ -97,6 +171,7 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
     if (text === '') return;
     io.stdout.write(text);
     atLineStart = text.endsWith('\n');
+    progressLine = false;
   };
   const line = (text: string): void => {
     if (!atLineStart) write('\n');
@@ -112,7 +187,8 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
           write(dim(clean(event.delta)));
           break;
         case 'reasoning-end':
-          if (!atLineStart) write('\n');
+          // A blank line sets the thinking apart from the answer.
+          write(atLineStart ? '\n' : '\n\n');
           break;
         case 'text-start':
           if (!atLineStart) write('\n');
@@ -124,7 +200,7 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
           line(mark(clean(`[tool call] ${event.toolName} ${JSON.stringify(event.input)}`)));
           break;
         case 'tool-result':
-          line(mark(clean(`[tool result] ${event.toolName} ${JSON.stringify(event.output)}`)));
+          line(mark(clean(`[tool result] ${event.toolName} ${abbreviate(JSON.stringify(event.output) ?? 'null')}`)));
           break;
         case 'tool-error':
           line(mark(clean(`[tool error] ${event.toolName}: ${event.message}`)));
@@ -132,16 +208,22 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
         case 'source':
           line(mark(clean(`[source] ${event.title ?? event.id}${event.url ? ` <${event.url}>` : ''}`)));
           break;
-        case 'progress':
-          line(mark(clean(`[progress] ${event.done}/${event.total}${event.message ? ` ${event.message}` : ''}`)));
+        case 'progress': {
+          const text = mark(clean(`[progress] ${progressBar(event.done, event.total)} ${event.done}/${event.total}${event.message ? ` ${event.message}` : ''}`));
+          // On a terminal the bar updates in place (cursor up, clear the line): one compact line
+          // per run of progress. Elsewhere (a pipe, a log) each update is a line.
+          if (color && progressLine) write(`\u001b[1A\r\u001b[2K${text}\n`);
+          else line(text);
+          progressLine = color;
           break;
+        }
         case 'error':
           if (!atLineStart) write('\n');
           io.stderr.write(`sluice chat: ${event.message} (${event.code})\n`);
           return 1;
         case 'abort':
           if (!atLineStart) write('\n');
-          io.stderr.write(`sluice chat: stopped${event.reason ? `: ${event.reason}` : ''}\n`);
+          io.stderr.write(`sluice chat: stopped${event.reason ? ` (${event.reason})` : ''}\n`);
           return 130;
         case 'finish':
           if (!atLineStart) write('\n');
@@ -155,8 +237,29 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
     return 1;
   } catch (error) {
     if (!atLineStart) write('\n');
-    if (io.signal?.aborted) return 130;
+    if (io.signal?.aborted) {
+      io.stderr.write('sluice chat: stopped\n');
+      return 130;
+    }
     io.stderr.write(`sluice chat: ${(error as Error).message}\n`);
     return 1;
+  } finally {
+    io.signal?.removeEventListener('abort', onInterrupt);
+    remote?.close();
   }
+}
+
+/** Longest tool result shown, in characters: a report's whole Markdown is the answer's to tell. */
+const MAX_RESULT_CHARS = 200;
+
+/** Cuts a long tool result to one screen line or so. */
+function abbreviate(text: string): string {
+  return text.length <= MAX_RESULT_CHARS ? text : `${text.slice(0, MAX_RESULT_CHARS)}… (${text.length} characters)`;
+}
+
+/** A 10-cell bar for `done` of `total`. */
+function progressBar(done: number, total: number): string {
+  const cells = 10;
+  const filled = total > 0 ? Math.min(cells, Math.max(0, Math.round((done / total) * cells))) : 0;
+  return `[${'#'.repeat(filled)}${'.'.repeat(cells - filled)}]`;
 }

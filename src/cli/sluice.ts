@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { serve } from '../server/app.ts';
+import { serve, startupLog } from '../server/app.ts';
 import { shutdownDeadlineMs, shutdownServer } from '../server/shutdown.ts';
 import { runChat } from './chat.ts';
 import { runTail } from './tail.ts';
 
 const USAGE = `Usage:
-  sluice serve                      serve the app on http://localhost:3000 (PORT overrides)
+  sluice serve                      serve the app on http://127.0.0.1:3000 (HOST, PORT override)
   sluice tail URL [--json] [--no-reconnect] [-H "Name: value"]... [-X METHOD] [-d BODY]
   sluice chat "question" [--model NAME] [--url URL]
                                     stream an answer to the terminal (SLUICE_MODEL, default local)
@@ -21,9 +21,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const server = await serve();
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 3000;
-      console.log(`sluice listening on http://localhost:${port}`);
+      // The first line (`sluice listening on http://HOST:PORT`) is what scripts and tests wait for.
+      console.log(startupLog(server).join('\n'));
       let stopping = false;
       const stop = (signal: NodeJS.Signals): void => {
         if (stopping) {
@@ -78,6 +77,12 @@ async function main(argv: string[]): Promise<number> {
       return 2;
   }
 }
+
+// `sluice chat … | head`: a reader that leaves is the end of the output, not a crash.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

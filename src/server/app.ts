@@ -9,14 +9,18 @@ import type { AnyAgentTool } from '../agent/types.ts';
 import { isAbortError, isSluiceError } from '../core/errors.ts';
 import type { StreamStore } from '../store/types.ts';
 import { createAuth, parseApiKeys } from './auth.ts';
+import { createCors, parseCorsOrigins } from './cors.ts';
 import { HttpError, quote, sendError, sendJson } from './http-error.ts';
 import { createLimitedServer, SERVER_LIMITS_ENV, serverLimitsFromEnv, type ServerLimits } from './limits.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
-import { Router } from './router.ts';
+import { appsOf } from './shutdown.ts';
+import { Router, type RouteHandler } from './router.ts';
 import { createModelRegistry, type ModelRegistry } from './models.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { demoNumbers } from './routes/demo-numbers.ts';
 import { eventRoutes } from './routes/events.ts';
+import { BUNDLED_SAMPLES_DIR, createFilesRoute } from './routes/files.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { webAsset, webFavicon, webPage } from './routes/web.ts';
 import { createFollowerSet } from './runs/follow-stream.ts';
@@ -52,8 +56,16 @@ export interface AppOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Reports what an operator should know (Redis unreachable at start). @defaultValue console.warn */
   onWarn?: (message: string) => void;
-  /** The tools the agent runs itself on `/v1/chat`, `/api/chat` and `/v1/ag-ui`. @defaultValue the built-in tools (`createBuiltinTools()`) */
+  /**
+   * The tools the agent runs itself on `/v1/chat`, `/api/chat` and `/v1/ag-ui`; jobs run
+   * `generate_report` and `analyze_data` from here too (else the built-in ones).
+   * @defaultValue the built-in tools (`createBuiltinTools()`)
+   */
   tools?: readonly AnyAgentTool[];
+  /** Origins whose browsers may call the API (`*` for any). @defaultValue `SLUICE_CORS_ORIGINS` (comma-separated), else none */
+  corsOrigins?: readonly string[];
+  /** The folder `GET /v1/files/:name` serves. @defaultValue `SLUICE_FILES_DIR`, else the bundled samples (`dist/samples/`) */
+  filesDir?: string | URL;
 }
 
 /** A Node request listener serving the sluice HTTP API, with its lifecycle. */
@@ -61,6 +73,13 @@ export interface AppHandler {
   (req: IncomingMessage, res: ServerResponse): void;
   /** The app's metrics (`GET /metrics`). */
   readonly metrics: ServerMetrics;
+  /** The origins CORS allows (empty: CORS is off). */
+  readonly corsOrigins: readonly string[];
+  /**
+   * What an operator should know at start, one line each: the default model and how to switch,
+   * the store (a Redis URL with its password redacted), auth (how many keys, never the keys), CORS.
+   */
+  describe(): string[];
   /** How long {@link AppHandler.shutdown} lets generations finish by default, in milliseconds. */
   readonly drainMs: number;
   /**
@@ -134,7 +153,9 @@ export function createApp(options: AppOptions = {}): AppHandler {
   const detachGraceMs = options.detachGraceMs ?? readMs(env, 'SLUICE_DETACH_GRACE_MS', 30_000);
   const drainMs = options.drainMs ?? readMs(env, 'SLUICE_DRAIN_MS', 10_000);
   const metrics = createServerMetrics();
-  const auth = createAuth(options.apiKeys ?? parseApiKeys(env.SLUICE_API_KEYS));
+  const apiKeys = options.apiKeys ?? parseApiKeys(env.SLUICE_API_KEYS);
+  const auth = createAuth(apiKeys);
+  const cors = createCors(options.corsOrigins ?? parseCorsOrigins(env.SLUICE_CORS_ORIGINS));
   const redisUrl = env.REDIS_URL?.trim();
   let draining = false;
   let shutdownPromise: Promise<void> | undefined;
@@ -151,45 +172,72 @@ export function createApp(options: AppOptions = {}): AppHandler {
   let runsPromise: Promise<RunManager> | undefined;
   const runs = (): Promise<RunManager> =>
     (runsPromise ??= store().then((loaded) =>
-      createRunManager({ store: loaded, detachGraceMs, onError, onActiveChange: (active) => metrics.activeStreams.set(active) }),
+      createRunManager({
+        store: loaded,
+        detachGraceMs,
+        onError,
+        onActiveChange: (active) => metrics.activeStreams.set(active),
+        observe: () => {
+          const run = metrics.observeRun();
+          return (event) => run.event(event);
+        },
+      }),
     ));
   runs().catch(() => (runsPromise = undefined));
   if (redisUrl !== undefined && redisUrl !== '' && options.store === undefined) watchRedis(store, redactUrl(redisUrl), onWarn, () => shutdownPromise !== undefined);
 
   const followers = createFollowerSet((open) => metrics.openConnections.set(open));
-  const streams: StreamContext = { store, runs, followers, auth, draining: () => draining, heartbeatMs: options.heartbeatMs, sendTimeoutMs: options.sendTimeoutMs ?? readMs(env, 'SLUICE_SEND_TIMEOUT_MS', 30_000) };
-  const chat = chatRoutes({ models: options.models ?? createModelRegistry(), streams, tools: options.tools ?? createBuiltinTools() });
+  const streams: StreamContext = {
+    store,
+    runs,
+    followers,
+    auth,
+    draining: () => draining,
+    heartbeatMs: options.heartbeatMs,
+    sendTimeoutMs: options.sendTimeoutMs ?? readMs(env, 'SLUICE_SEND_TIMEOUT_MS', 30_000),
+    onResponse: (result) => metrics.observeResponse(result),
+  };
+  const tools = options.tools ?? createBuiltinTools();
+  const models = options.models ?? createModelRegistry(options.env === undefined ? {} : { env: options.env });
+  const chat = chatRoutes({ models, streams, tools });
   const resume = streamRoutes(streams);
   const events = eventRoutes(streams);
+  const jobs = jobRoutes(streams, tools);
+  const files = createFilesRoute({ dir: options.filesDir ?? (env.SLUICE_FILES_DIR?.trim() || BUNDLED_SAMPLES_DIR) });
+  const metricsText: RouteHandler = async (_req, res) => {
+    const text = await metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+    res.end(text);
+  };
+  const readyz: RouteHandler = async (_req, res) => {
+    const ready = !draining && (await store().then((loaded) => loaded.ready(), () => false));
+    if (ready) sendJson(res, 200, { status: 'ready' });
+    else sendError(res, new HttpError(503, 'not_ready', draining ? 'This instance is shutting down.' : 'The stream store is not reachable yet.'));
+  };
+  // HEAD: GETs that only read serve it as they are; GETs that follow a stream answer only their
+  // headers (or their 404) without following (see Router.get).
   const router = new Router()
     .on('GET', '/', webPage)
+    .get('/assets/:file', webAsset)
     .on('HEAD', '/', webPage)
-    .on('GET', '/assets/:file', webAsset)
-    .on('HEAD', '/assets/:file', webAsset)
-    .on('GET', '/favicon.svg', webFavicon)
-    .on('HEAD', '/favicon.svg', webFavicon)
-    .on('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }))
-    .on('GET', '/readyz', async (_req, res) => {
-      const ready = !draining && (await store().then((loaded) => loaded.ready(), () => false));
-      if (ready) sendJson(res, 200, { status: 'ready' });
-      else sendError(res, new HttpError(503, 'not_ready', draining ? 'This instance is shutting down.' : 'The stream store is not reachable yet.'));
-    })
-    .on('GET', '/metrics', async (_req, res) => {
-      const text = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
-      res.end(text);
-    })
-    .on('GET', '/demo/numbers', demoNumbers)
+    .get('/favicon.svg', webFavicon)
+    .get('/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }))
+    .get('/readyz', readyz)
+    .get('/metrics', metricsText)
+    .get('/demo/numbers', demoNumbers)
     .on('POST', '/v1/chat', chat.chat)
     .on('POST', '/api/chat', chat.aiSdk)
-    .on('GET', '/api/chat/:chatId/stream', resume.resumeChat)
+    .get('/api/chat/:chatId/stream', resume.resumeChat, resume.resumeChatHead)
     .on('POST', '/v1/ag-ui', chat.agUi)
     .on('POST', '/v1/chat/completions', chat.completions)
-    .on('GET', '/v1/models', chat.models)
-    .on('GET', '/v1/streams/:id', resume.resume)
+    .get('/v1/models', chat.models)
+    .get('/v1/streams/:id', resume.resume, resume.resumeHead)
     .on('DELETE', '/v1/streams/:id', resume.stop)
-    .on('GET', '/v1/events', events.subscribe)
-    .on('POST', '/v1/events', events.publish);
+    .get('/v1/events', events.subscribe, events.subscribeHead)
+    .on('POST', '/v1/events', events.publish)
+    .on('POST', '/v1/jobs', jobs.create)
+    .get('/v1/jobs/:id/events', jobs.events, jobs.head)
+    .get('/v1/files/:name', files);
 
   /** Answers an error that escaped a route; errors without a status of their own are also reported. */
   const answerError = (res: ServerResponse, error: unknown): void => {
@@ -218,8 +266,10 @@ export function createApp(options: AppOptions = {}): AppHandler {
       return;
     }
     try {
+      // Before auth: a browser's preflight carries no credentials.
+      if (cors.handle(req, res)) return;
       if (PROTECTED.test(url.pathname)) auth.ownerOf(req);
-      if (draining && req.method !== 'GET' && !DURING_DRAIN.has(url.pathname)) throw shuttingDown();
+      if (draining && req.method !== 'GET' && req.method !== 'HEAD' && !DURING_DRAIN.has(url.pathname)) throw shuttingDown();
       const { handler: route, params } = router.match(req.method ?? 'GET', url.pathname);
       const result = route(req, res, { url, params });
       if (result instanceof Promise) result.catch((error: unknown) => answerError(res, error));
@@ -230,6 +280,23 @@ export function createApp(options: AppOptions = {}): AppHandler {
 
   return Object.assign(handler, {
     metrics,
+    corsOrigins: cors.origins,
+    describe(): string[] {
+      const storeLine =
+        options.store !== undefined
+          ? `store: ${options.store.kind} (given by the caller)`
+          : redisUrl !== undefined && redisUrl !== ''
+            ? `store: Redis at ${redactUrl(redisUrl)} (streams resume on any instance sharing it)`
+            : 'store: memory (this process only; set REDIS_URL=redis://… to resume streams across instances)';
+      return [
+        `model: ${models.defaultModel}${models.defaultModel === 'local' ? ' (the built-in demo model)' : ''}; switch with SLUICE_MODEL=openai:gpt-4o-mini and OPENAI_API_KEY, SLUICE_MODEL=anthropic:claude-sonnet-4-5 and ANTHROPIC_API_KEY, or SLUICE_MODEL=openai-compatible:<model> and OPENAI_COMPATIBLE_BASE_URL`,
+        storeLine,
+        apiKeys.length > 0
+          ? `auth: on (${apiKeys.length} API key${apiKeys.length === 1 ? '' : 's'}; /v1/* and /api/* need Authorization: Bearer <key> or x-api-key)`
+          : 'auth: off (set SLUICE_API_KEYS=key1,key2 to require API keys on /v1/* and /api/*)',
+        cors.origins.length > 0 ? `CORS: ${cors.origins.join(', ')}` : 'CORS: off (set SLUICE_CORS_ORIGINS=https://app.example.com to allow browsers from other origins)',
+      ];
+    },
     drainMs,
     shutdown(shutdownOptions: { drainMs?: number } = {}): Promise<void> {
       shutdownPromise ??= (async () => {
@@ -255,9 +322,9 @@ export function createApp(options: AppOptions = {}): AppHandler {
  * connection cap, each also read from its `SLUICE_*` variable; see {@link ServerLimits}).
  */
 export interface ServeOptions extends AppOptions, ServerLimits {
-  /** @defaultValue `process.env.PORT` or 3000 */
+  /** @defaultValue `PORT` (from `env`), else 3000 */
   port?: number;
-  /** @defaultValue `process.env.HOST` or `127.0.0.1` (`0.0.0.0` exposes the server) */
+  /** @defaultValue `HOST` (from `env`), else `127.0.0.1` (`0.0.0.0` exposes the server) */
   host?: string;
 }
 
@@ -271,15 +338,18 @@ export interface ServeOptions extends AppOptions, ServerLimits {
  * ```
  */
 export function serve(options: ServeOptions = {}): Promise<Server> {
-  const fromEnv = serverLimitsFromEnv(process.env);
+  const env = options.env ?? process.env;
+  const fromEnv = serverLimitsFromEnv(env);
   const limits: ServerLimits = {};
   for (const key of Object.keys(SERVER_LIMITS_ENV) as (keyof ServerLimits)[]) {
     const value = options[key] ?? fromEnv[key];
     if (value !== undefined) limits[key] = value;
   }
+  // The limits wrap the app in a listener of their own, which keeps the app reachable
+  // (WRAPPED_LISTENER): `shutdownServer()` and `startupLog()` find it through the server.
   const server = createLimitedServer(createApp(options), limits);
-  const port = options.port ?? Number(process.env.PORT ?? 3000);
-  const host = options.host ?? (process.env.HOST?.trim() || '127.0.0.1');
+  const port = options.port ?? Number(env.PORT?.trim() || 3000);
+  const host = options.host ?? (env.HOST?.trim() || '127.0.0.1');
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -287,4 +357,26 @@ export function serve(options: ServeOptions = {}): Promise<Server> {
       resolve(server);
     });
   });
+}
+
+/**
+ * What `sluice serve` prints at start: where it listens (`sluice listening on http://HOST:PORT`,
+ * the line scripts wait for), then what each app on the server says of itself (model, store,
+ * auth, CORS; see {@link AppHandler.describe}).
+ * @param server - a listening server from {@link serve}
+ * @returns the lines
+ */
+export function startupLog(server: Server): string[] {
+  const address = server.address();
+  const loopback = typeof address === 'object' && address !== null && (address.address === '127.0.0.1' || address.address === '::1');
+  // Loopback prints as `localhost`, the address a browser on this machine opens (and the line
+  // `npm start` has always printed).
+  const where =
+    typeof address === 'object' && address !== null
+      ? `http://${loopback ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+      : String(address);
+  const lines = [`sluice listening on ${where}`];
+  if (loopback) lines.push(`  only this machine can connect (HOST=${(address as { address: string }).address}; set HOST=0.0.0.0 to expose it)`);
+  for (const app of appsOf(server)) lines.push(...app.describe().map((line) => `  ${line}`));
+  return lines;
 }

@@ -41,6 +41,9 @@ export interface ModelRegistryOptions {
   providers?: Partial<Record<'local' | 'openai' | 'anthropic' | 'openai-compatible', Provider>>;
 }
 
+/** What `GET /v1/models` lists when `OPENAI_COMPATIBLE_BASE_URL` is set (unless the default is one already). */
+export const OPENAI_COMPATIBLE_EXAMPLE_MODEL = 'openai-compatible:llama3.2';
+
 const PREFIXES = ['openai', 'anthropic', 'openai-compatible'] as const;
 
 /**
@@ -90,6 +93,8 @@ export function createModelRegistry(options: ModelRegistryOptions = {}): ModelRe
       const names = new Set<string>([defaultModel, 'local']);
       if (env.OPENAI_API_KEY) names.add('openai:gpt-4o-mini');
       if (env.ANTHROPIC_API_KEY) names.add('anthropic:claude-sonnet-4-5');
+      // An OpenAI-compatible server's models are its own: the example name of an Ollama model.
+      if (env.OPENAI_COMPATIBLE_BASE_URL?.trim() && !defaultModel.startsWith('openai-compatible:')) names.add(OPENAI_COMPATIBLE_EXAMPLE_MODEL);
       return [...names];
     },
   };

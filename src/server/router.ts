@@ -31,6 +31,19 @@ export class Router {
     return this;
   }
 
+  /**
+   * Adds a `GET` route and its `HEAD`. Node sends no body for `HEAD` (what the handler writes is
+   * dropped), so a `GET` that only reads (a file, a page, JSON) serves both: pass no `head`. A
+   * `GET` that follows or starts a stream must pass a `head` of its own that answers the headers
+   * without following anything: a `HEAD` never attaches a follower or starts a generation.
+   * @param path - like `/v1/streams/:id`
+   * @param handler - the `GET` handler
+   * @param head - the `HEAD` handler @defaultValue handler
+   */
+  get(path: string, handler: RouteHandler, head: RouteHandler = handler): this {
+    return this.on('GET', path, handler).on('HEAD', path, head);
+  }
+
   /** Finds the handler for a request, or throws an {@link HttpError} 404 / 405. */
   match(method: string, pathname: string): { handler: RouteHandler; params: Record<string, string> } {
     const parts = pathname.split('/').filter(Boolean);
@@ -54,7 +67,8 @@ export class Router {
         }
       }
       if (!ok) continue;
-      // HEAD is not mapped to GET: a GET here may start a generation whose body nobody reads.
+      // HEAD is never mapped to GET here: a GET may follow or start a stream whose body nobody
+      // reads. Routes that serve HEAD say so (`get()` above).
       if (route.method === method) return { handler: route.handler, params };
       allowed.push(route.method);
     }

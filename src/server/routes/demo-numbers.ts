@@ -15,14 +15,16 @@ const Query = z.object({
   interval_ms: z.coerce.number().int().min(0).max(60_000).default(500),
 });
 
-/** The numbers demo: one line per number, `interval_ms` apart. */
-export const demoNumbers: RouteHandler = (_req, res, { url }) => {
+/** The numbers demo: one line per number, `interval_ms` apart (`HEAD`: the head only). */
+export const demoNumbers: RouteHandler = (req, res, { url }) => {
   const parsed = Query.safeParse(Object.fromEntries(url.searchParams));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new HttpError(400, 'invalid_query', `Invalid query parameter \`${String(issue?.path[0])}\`: ${issue?.message ?? 'invalid'}.`);
   }
-  const { count, interval_ms: interval } = parsed.data;
+  const { interval_ms: interval } = parsed.data;
+  // A HEAD gets the head a GET would, at once: no numbers are made for a body nobody reads.
+  const count = req.method === 'HEAD' ? 0 : parsed.data.count;
   return sendStream(
     res,
     async function* numbers(signal: AbortSignal) {

@@ -12,7 +12,7 @@ import { sse } from '../../sse/sse-format.ts';
 import { HttpError, sendJson } from '../http-error.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
-import { shuttingDown, type StreamContext } from '../runs/stream-context.ts';
+import { sendStreamHead, shuttingDown, type StreamContext } from '../runs/stream-context.ts';
 
 /** What a topic name may be: 1 to 128 letters, digits, `.`, `_`, `-`, `:` or `/`. */
 const TOPIC = /^[A-Za-z0-9._:/-]{1,128}$/;
@@ -34,15 +34,24 @@ const PublishBody = z.object({
   data: z.unknown().refine((value) => value !== undefined, 'data is required (any JSON value)'),
 });
 
+/**
+ * The `?topic=` of a subscription.
+ * @throws HttpError 400 when it is missing or not a topic name
+ */
+function topicOf(url: URL): string {
+  const topic = url.searchParams.get('topic') ?? '';
+  if (!TOPIC.test(topic)) {
+    throw new HttpError(400, 'invalid_request', `Expected ?topic= to be 1 to 128 characters of A-Z a-z 0-9 . _ - : /, got ${JSON.stringify(topic)}.`);
+  }
+  return topic;
+}
+
 /** Builds the event push handlers. */
-export function eventRoutes(context: StreamContext): Record<'subscribe' | 'publish', RouteHandler> {
+export function eventRoutes(context: StreamContext): Record<'subscribe' | 'subscribeHead' | 'publish', RouteHandler> {
   return {
     async subscribe(req, res, { url }) {
       if (context.draining()) throw shuttingDown();
-      const topic = url.searchParams.get('topic') ?? '';
-      if (!TOPIC.test(topic)) {
-        throw new HttpError(400, 'invalid_request', `Expected ?topic= to be 1 to 128 characters of A-Z a-z 0-9 . _ - : /, got ${JSON.stringify(topic)}.`);
-      }
+      const topic = topicOf(url);
       const header = req.headers['last-event-id'];
       const after = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('last_event_id') ?? undefined;
       if (after !== undefined && after !== '' && !TOPIC_EVENT_ID.test(after)) {
@@ -64,7 +73,15 @@ export function eventRoutes(context: StreamContext): Record<'subscribe' | 'publi
       if (context.sendTimeoutMs !== undefined) streamOptions.sendTimeoutMs = context.sendTimeoutMs;
       // An idle topic still answers at once: the head is not held for the first event.
       streamOptions.holdHeadersMs = 0;
-      return sendStream(res, messages, streamOptions).finally(() => context.followers.delete(res));
+      const result = await sendStream(res, messages, streamOptions).finally(() => context.followers.delete(res));
+      context.onResponse?.(result);
+      return result;
+    },
+
+    /** `HEAD /v1/events?topic=T`: the head a subscription would get (or its 400), without subscribing. */
+    subscribeHead(_req, res, { url }) {
+      topicOf(url);
+      sendStreamHead(res, sse());
     },
 
     async publish(req, res) {

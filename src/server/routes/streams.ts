@@ -5,12 +5,13 @@
  *
  * @module
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { aiSdkUiStream } from '../../protocol/ai-sdk-ui-stream.ts';
 import { negotiateAgentFormat } from '../../protocol/negotiate-agent-format.ts';
 import { sendJson } from '../http-error.ts';
 import type { RouteHandler } from '../router.ts';
 import { ABORT_REASONS } from '../runs/run-manager.ts';
-import { answerWithFollower, lastEventId, ownedStream, shuttingDown, type StreamContext } from '../runs/stream-context.ts';
+import { answerWithFollower, lastEventId, ownedStream, sendStreamHead, shuttingDown, STREAM_ID_HEADER, type StreamContext } from '../runs/stream-context.ts';
 
 /** The message id of a chat stream's UI message, the same on the first response and on every resume. */
 export function chatMessageId(streamId: string): string {
@@ -18,7 +19,22 @@ export function chatMessageId(streamId: string): string {
 }
 
 /** Builds the resume and stop handlers. */
-export function streamRoutes(context: StreamContext): Record<'resume' | 'stop' | 'resumeChat', RouteHandler> {
+export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeHead' | 'stop' | 'resumeChat' | 'resumeChatHead', RouteHandler> {
+  /** The chat's running stream that the request's key may follow, if any. */
+  const activeChatStream = async (req: IncomingMessage, chatId: string): Promise<string | undefined> => {
+    const owner = context.auth.ownerOf(req);
+    const store = await context.store();
+    const streamId = await store.getChatStream(chatId, owner);
+    const info = streamId === undefined ? undefined : await store.info(streamId);
+    // The AI SDK reads 204 as "nothing to resume" (reconnectToStream resolves null), also
+    // when the chat's last stream is over: its messages are the app's to keep.
+    return streamId === undefined || info === undefined || info.owner !== owner || info.state === 'done' ? undefined : streamId;
+  };
+  const noChatStream = (res: ServerResponse): undefined => {
+    res.writeHead(204, { 'cache-control': 'no-store' });
+    res.end();
+    return undefined;
+  };
   return {
     async resume(req, res, { url, params }) {
       if (context.draining()) throw shuttingDown();
@@ -27,6 +43,13 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'stop' |
       await ownedStream(context, id, context.auth.ownerOf(req));
       // Codecs never number events: the SSE codec starts at the store's next id.
       return answerWithFollower(context, res, { id, after, format: negotiateAgentFormat(req.headers.accept, { firstId: after + 1 }) });
+    },
+
+    /** `HEAD /v1/streams/:id`: the head a resume would get (or its 404), without following. */
+    async resumeHead(req, res, { params }) {
+      const id = params.id ?? '';
+      await ownedStream(context, id, context.auth.ownerOf(req));
+      sendStreamHead(res, negotiateAgentFormat(req.headers.accept), { [STREAM_ID_HEADER]: id });
     },
 
     async stop(req, res, { params }) {
@@ -40,18 +63,17 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'stop' |
 
     async resumeChat(req, res, { params }) {
       if (context.draining()) throw shuttingDown();
-      const owner = context.auth.ownerOf(req);
-      const store = await context.store();
-      const streamId = await store.getChatStream(params.chatId ?? '', owner);
-      const info = streamId === undefined ? undefined : await store.info(streamId);
-      // The AI SDK reads 204 as "nothing to resume" (reconnectToStream resolves null), also
-      // when the chat's last stream is over: its messages are the app's to keep.
-      if (streamId === undefined || info === undefined || info.owner !== owner || info.state === 'done') {
-        res.writeHead(204, { 'cache-control': 'no-store' });
-        res.end();
-        return undefined;
-      }
+      const streamId = await activeChatStream(req, params.chatId ?? '');
+      if (streamId === undefined) return noChatStream(res);
       return answerWithFollower(context, res, { id: streamId, after: 0, format: aiSdkUiStream({ messageId: chatMessageId(streamId) }) });
+    },
+
+    /** `HEAD /api/chat/:chatId/stream`: 204, or the head a resume would get, without following. */
+    async resumeChatHead(req, res, { params }) {
+      const streamId = await activeChatStream(req, params.chatId ?? '');
+      if (streamId === undefined) return noChatStream(res);
+      sendStreamHead(res, aiSdkUiStream({ messageId: chatMessageId(streamId) }), { [STREAM_ID_HEADER]: streamId });
+      return undefined;
     },
   };
 }

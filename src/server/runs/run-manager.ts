@@ -34,6 +34,11 @@ export interface RunManagerOptions {
   onActiveChange?: (active: number) => void;
   /** Reports failures of the store that end a run. @defaultValue console.error */
   onError?: (error: unknown) => void;
+  /**
+   * Called when a run starts; the returned function is told every event the run appended to its
+   * stream, the terminal one included (the metrics: time to first token, tokens, errors).
+   */
+  observe?: (run: { id: string; kind: string }) => ((event: AgentEvent) => void) | undefined;
 }
 
 /** Options of {@link RunManager.start}. */
@@ -161,7 +166,7 @@ export function createRunManager(options: RunManagerOptions): RunManager {
     }
   };
 
-  async function pump(run: RunState, source: StartRunOptions['source'], controller: AbortController, reason: () => string): Promise<void> {
+  async function pump(run: RunState, source: StartRunOptions['source'], controller: AbortController, reason: () => string, observe?: (event: AgentEvent) => void): Promise<void> {
     const { writer } = run;
     let refused = false;
     const append = async (event: AgentEvent): Promise<void> => {
@@ -175,6 +180,7 @@ export function createRunManager(options: RunManagerOptions): RunManager {
         if (!isStoreError(error) || error.code !== 'fenced') onError(error);
         throw error;
       }
+      observe?.(event);
     };
     let ended = false;
     try {
@@ -239,7 +245,8 @@ export function createRunManager(options: RunManagerOptions): RunManager {
       runs.set(id, run);
       changed();
       schedule();
-      void pump(run, runOptions.source, controller, () => abortReason).finally(() => {
+      const observe = options.observe?.({ id, kind: create.kind ?? 'chat' });
+      void pump(run, runOptions.source, controller, () => abortReason, observe).finally(() => {
         unsubscribe();
         runs.delete(id);
         changed();

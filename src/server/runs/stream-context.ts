@@ -9,6 +9,7 @@ import type { Format, StreamResult } from '../../core/types.ts';
 import type { AgentEvent } from '../../protocol/types.ts';
 import type { StreamInfo, StreamStore } from '../../store/types.ts';
 import type { Auth } from '../auth.ts';
+import { STREAM_HEADERS } from '../../core/stream-engine.ts';
 import { HttpError } from '../http-error.ts';
 import { followStream, type FollowerSet } from './follow-stream.ts';
 import type { Run, RunManager, StartRunOptions } from './run-manager.ts';
@@ -29,6 +30,8 @@ export interface StreamContext {
   heartbeatMs?: number | undefined;
   /** A follower whose client stops reading for this long is ended as a disconnect. */
   sendTimeoutMs?: number | undefined;
+  /** Told what each follower did once it is over (bytes sent, disconnects: the metrics). */
+  onResponse?: ((result: StreamResult) => void) | undefined;
 }
 
 /** The 503 of an instance that is shutting down; clients retry (elsewhere, behind a balancer). */
@@ -86,7 +89,9 @@ export async function answerWithFollower(
   };
   if (options.after !== undefined) follow.after = options.after;
   if (options.first !== undefined) follow.first = options.first;
-  return followStream(res, follow);
+  const result = await followStream(res, follow);
+  context.onResponse?.(result);
+  return result;
 }
 
 /**
@@ -101,4 +106,17 @@ export function lastEventId(req: IncomingMessage, url: URL): number {
     throw new HttpError(400, 'invalid_last_event_id', `Expected Last-Event-ID (or ?last_event_id=) to be an event id of this stream (0, 1, 2 …), got ${JSON.stringify(raw)}.`);
   }
   return Number(text);
+}
+
+/**
+ * Answers a `HEAD` of a stream-following route: the head a `GET` would get (status 200, the
+ * format's content type, the streaming headers), with no body and without following anything, so
+ * a `HEAD` never attaches a follower or starts a generation.
+ * @param res - the response
+ * @param format - the codec the `GET` would use
+ * @param headers - extra headers (`x-stream-id`)
+ */
+export function sendStreamHead(res: ServerResponse, format: Format<AgentEvent> | { contentType: string; headers?: Readonly<Record<string, string>> }, headers: Record<string, string> = {}): void {
+  res.writeHead(200, { ...STREAM_HEADERS, ...format.headers, 'content-type': format.contentType, ...headers });
+  res.end();
 }
