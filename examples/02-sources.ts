@@ -82,7 +82,8 @@ const server = createServer(async (req, res) => {
   res.writeHead(404).end(`try one of: ${[...Object.keys(routes), '/ndjson', '/sse', '/web'].join(' ')}\n`);
 });
 
-server.listen(Number(process.env.PORT ?? 3002), () => {
+// 127.0.0.1: only this machine can connect (HOST=0.0.0.0 exposes it).
+server.listen(Number(process.env.PORT ?? 3002), process.env.HOST ?? '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : process.env.PORT;
   console.log(`listening on http://localhost:${port}`);

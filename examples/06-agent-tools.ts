@@ -63,7 +63,8 @@ const server = createServer(async (req, res) => {
   await sendStream(res, events, { format: negotiateAgentFormat(req.headers.accept) }); // SSE: event, id 1, 2, 3 …, data
 });
 
-server.listen(Number(process.env.PORT ?? 3006), () => {
+// 127.0.0.1: only this machine can connect (HOST=0.0.0.0 exposes it).
+server.listen(Number(process.env.PORT ?? 3006), process.env.HOST ?? '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : process.env.PORT;
   console.log(`listening on http://localhost:${port}/chat?q=What%20is%2017*23%3F`);

@@ -55,7 +55,8 @@ const server = createServer((req, res) => {
   return void sendStream(res, (signal: AbortSignal) => rag(question, signal), { format: negotiateAgentFormat(req.headers.accept) });
 });
 
-server.listen(Number(process.env.PORT ?? 3007), () => {
+// 127.0.0.1: only this machine can connect (HOST=0.0.0.0 exposes it).
+server.listen(Number(process.env.PORT ?? 3007), process.env.HOST ?? '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : process.env.PORT;
   console.log(`listening on http://localhost:${port}/rag?q=backpressure`);

@@ -29,7 +29,8 @@ const server = createServer((req, res) => {
   res.writeHead(404).end('try /job\n');
 });
 
-server.listen(Number(process.env.PORT ?? 3008), () => {
+// 127.0.0.1: only this machine can connect (HOST=0.0.0.0 exposes it).
+server.listen(Number(process.env.PORT ?? 3008), process.env.HOST ?? '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : process.env.PORT;
   console.log(`listening on http://localhost:${port}/job`);

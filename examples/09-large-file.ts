@@ -9,7 +9,7 @@
  *   npm run example:large-file     then: curl -o /dev/null http://localhost:3009/files/big.bin
  *                                        curl -r 0-15 http://localhost:3009/files/big.bin | xxd
  */
-import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,10 @@ writeFileSync(join(dir, 'big.bin'), '');
 truncateSync(join(dir, 'big.bin'), 256 * 1024 * 1024);
 writeFileSync(join(dir, 'hello.txt'), 'Hello, Range! 你好\n');
 const files = createFilesRoute({ dir });
+// The sparse file takes no disk, but the folder is removed when the example stops all the same.
+const cleanUp = (): void => rmSync(dir, { recursive: true, force: true });
+process.once('exit', cleanUp);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(0));
 
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -34,7 +38,8 @@ const server = createServer((req, res) => {
   Promise.resolve(files(req, res, { url, params: { name } })).catch((error: unknown) => sendError(res, error));
 });
 
-server.listen(Number(process.env.PORT ?? 3009), () => {
+// 127.0.0.1: only this machine can connect (HOST=0.0.0.0 exposes it).
+server.listen(Number(process.env.PORT ?? 3009), process.env.HOST ?? '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : process.env.PORT;
   console.log(`listening on http://localhost:${port}/files/big.bin`);

@@ -72,7 +72,8 @@ const server = createServer(async (req, res) => {
   await sendStream(res, events, { format: sse(), holdHeadersMs: 0 });
 });
 
-server.listen(Number(process.env.PORT ?? 3010), () => {
+// 127.0.0.1: only this machine can connect (HOST=0.0.0.0 exposes it).
+server.listen(Number(process.env.PORT ?? 3010), process.env.HOST ?? '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : process.env.PORT;
   console.log(`listening on http://localhost:${port}/events?topic=ticks`);

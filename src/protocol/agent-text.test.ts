@@ -11,7 +11,8 @@ describe('agentText', () => {
 
   it('leaves out reasoning and tool traffic', () => {
     expect(encodeAll(agentText(), REASONING_EVENTS)).toBe('Hi!');
-    expect(encodeAll(agentText(), TOOL_EVENTS)).toBe('Let me check.It is 18 °C and clear in Paris.');
+    // Two text blocks (before and after the tool call) are set apart by a blank line.
+    expect(encodeAll(agentText(), TOOL_EVENTS)).toBe('Let me check.\n\nIt is 18 °C and clear in Paris.');
   });
 
   it('has no in-band error signal', () => {

@@ -33,7 +33,7 @@ export interface ChatMessage {
 /** What every provider receives. */
 export interface ChatRequest {
   messages: ChatMessage[];
-  /** The model id within the provider (`gpt-4o-mini`, `claude-sonnet-4-5`, …). */
+  /** The model id within the provider (`gpt-4o-mini`, `claude-haiku-4-5`, …). */
   model: string;
   tools?: ToolDefinition[];
   /** `auto` (default), `none`, `required`, or one tool by name. */

@@ -92,7 +92,7 @@ export function createModelRegistry(options: ModelRegistryOptions = {}): ModelRe
     list() {
       const names = new Set<string>([defaultModel, 'local']);
       if (env.OPENAI_API_KEY) names.add('openai:gpt-4o-mini');
-      if (env.ANTHROPIC_API_KEY) names.add('anthropic:claude-sonnet-4-5');
+      if (env.ANTHROPIC_API_KEY) names.add('anthropic:claude-haiku-4-5');
       // An OpenAI-compatible server's models are its own: the example name of an Ollama model.
       if (env.OPENAI_COMPATIBLE_BASE_URL?.trim() && !defaultModel.startsWith('openai-compatible:')) names.add(OPENAI_COMPATIBLE_EXAMPLE_MODEL);
       return [...names];

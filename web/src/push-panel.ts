@@ -1,10 +1,10 @@
 /**
- * Streams view: real-time event push. Subscribes to a topic (`GET /v1/events?topic=T`, with an
- * `EventSource`, or sluice's fetch client when an API key must be sent) and publishes on it
+ * Streams view: real-time event push. Subscribes to a topic (`GET /v1/events?topic=T`, with
+ * sluice's fetch client, which sees every event name and can send an API key) and publishes on it
  * (`POST /v1/events`).
  */
 import { fetchEventStream } from '../../src/sse/client.ts';
-import { apiFetch, apiKey, authHeaders, describeError, httpStatus } from './api.ts';
+import { apiFetch, authHeaders, describeError, httpStatus } from './api.ts';
 import { el } from './events.ts';
 import { button, createPanel, describeStatus, type Panel } from './panel.ts';
 
@@ -35,24 +35,19 @@ export function createPushPanel(): Panel {
   subscribe.addEventListener('click', () => {
     close?.();
     const url = `/v1/events?topic=${encodeURIComponent(topic.value)}`;
-    if (apiKey() === undefined) {
-      const source = new EventSource(url);
-      source.onopen = () => panel.say(`Subscribed to “${topic.value}”.`);
-      source.onmessage = (event) => show('message', String(event.data));
-      source.onerror = () => {
-        if (source.readyState === EventSource.CLOSED) panel.say(`The subscription failed (is ${'/v1/events'} served here?).`, 'error');
-        else panel.say('Reconnecting…');
-      };
-      // Named events (`event: <name>`) are not `message`: listen to what publishers use most.
-      for (const name of ['update', 'notice', 'demo']) source.addEventListener(name, (event) => show(name, String((event as MessageEvent).data)));
-      close = () => source.close();
-      return;
-    }
+    // sluice's fetch client rather than EventSource: it sees every event name a publisher uses
+    // (EventSource only delivers the names it was told to listen for), and it can send an API key.
+    // It reconnects with Last-Event-ID like EventSource.
     const controller = new AbortController();
     close = () => controller.abort();
     void (async () => {
       try {
-        const events = fetchEventStream(url, { headers: authHeaders(), signal: controller.signal, onOpen: () => panel.say(`Subscribed to “${topic.value}”.`) });
+        const events = fetchEventStream(url, {
+          headers: authHeaders(),
+          signal: controller.signal,
+          onOpen: () => panel.say(`Subscribed to “${topic.value}”.`),
+          onReconnect: () => panel.say('Reconnecting…'),
+        });
         for await (const event of events) show(event.event, event.data);
       } catch (error) {
         if (controller.signal.aborted) return;

@@ -69,7 +69,7 @@ export function toAnthropicRequest(request: ChatRequest, defaultMaxTokens: numbe
  * ```ts
  * const anthropic = createAnthropicProvider();
  * const events = anthropic({
- *   model: 'claude-sonnet-4-5',
+ *   model: 'claude-haiku-4-5',
  *   messages: [{ role: 'user', content: 'What is 17 × 23?' }],
  *   providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 2048 } } },
  * });

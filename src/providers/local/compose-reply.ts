@@ -32,11 +32,11 @@ export const DEMO_NOTICE: Readonly<Record<AnswerLanguage, string>> = {
   en:
     "I'm sluice's built-in local demo model, not an LLM: I answer from the docs that ship with sluice and call its built-in tools. " +
     'To chat with a real model, set `OPENAI_API_KEY` (or `ANTHROPIC_API_KEY`) and `SLUICE_MODEL=openai:gpt-4o-mini` ' +
-    '(or `anthropic:claude-sonnet-4-5`), then restart.',
+    '(or `anthropic:claude-haiku-4-5`), then restart.',
   zh:
     '我是 sluice 内置的本地演示模型，不是大语言模型：我只根据 sluice 自带的文档作答，并调用它的内置工具。' +
     '要使用真正的模型，请设置 `OPENAI_API_KEY`（或 `ANTHROPIC_API_KEY`）和 `SLUICE_MODEL=openai:gpt-4o-mini`' +
-    '（或 `anthropic:claude-sonnet-4-5`）后重启。',
+    '（或 `anthropic:claude-haiku-4-5`）后重启。',
 };
 
 /** Docs after the first are cited when they score at least this share of the best score. */
