@@ -124,6 +124,10 @@ describe.skipIf(!available)('the web page', () => {
     await waitUntil(async () => (await answerState(page)).end === 'abort', 'the answer never showed the abort', 10_000);
     expect(requests.some((line) => /^DELETE \/v1\/streams\/[^/]+$/.test(line))).toBe(true);
     await expect.poll(() => page.locator('.msg.assistant .note').last().textContent()).toMatch(/^stopped/);
+    // The generation stopped on the server, not only in the page.
+    await expect
+      .poll(async () => /^sluice_active_streams (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1], { timeout: 10_000 })
+      .toBe('0');
     expect(await page.isVisible('#send')).toBe(true);
     await page.screenshot({ path: 'test-results/web-page-stopped.png', fullPage: true });
     expect(errors).toEqual([]);
