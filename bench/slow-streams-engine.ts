@@ -37,7 +37,7 @@ async function* tokens(signal: AbortSignal): AsyncGenerator<{ data: string }> {
   }
 }
 
-function countingSink(): Sink & { writes: number } {
+function countingSink(): Sink & { writes: number; readonly bytes: number } {
   let bytes = 0;
   return {
     writes: 0,

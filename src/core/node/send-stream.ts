@@ -35,24 +35,11 @@ export function sendStream<T>(res: ServerResponse, source: Source<T>, options: S
   if (res.headersSent) {
     throw new TypeError('Expected a response whose head was not sent yet; sendStream() sends the status and headers itself.');
   }
-  const sink: Sink = {
-    commit(status, headers, flushNow) {
-      res.writeHead(status, headers);
-      if (flushNow) res.flushHeaders();
-    },
-    write(chunk) {
-      return !res.destroyed && res.write(chunk);
-    },
-    end() {
-      if (!res.destroyed) res.end();
-    },
-    abort() {
-      // Destroying the socket leaves the chunked body without its last chunk: clients see a failed
-      // transfer, never a truncated success. No error argument: ServerResponse would emit it.
-      res.destroy();
-    },
-  };
-  const engine = createStreamEngine(source, options, sink);
+  const sink = new ResponseSink(res);
+  const engine = createStreamEngine(source, options, sink, () => {
+    res.off('drain', onDrain);
+    res.off('close', onClose);
+  });
   const onDrain = (): void => engine.resume();
   const onClose = (): void => {
     if (!res.writableFinished) engine.cancel(new DOMException('The client disconnected.', 'AbortError'), 'disconnected');
@@ -63,8 +50,33 @@ export function sendStream<T>(res: ServerResponse, source: Source<T>, options: S
   // The client may have gone before we were called ('close' already fired): stop at once
   // rather than wait for a drain that will never come.
   if (res.destroyed) onClose();
-  return engine.done.finally(() => {
-    res.off('drain', onDrain);
-    res.off('close', onClose);
-  });
+  return engine.done;
+}
+
+/** The engine's sink on a Node response (a class: one object per stream, no closure per method). */
+class ResponseSink implements Sink {
+  private readonly res: ServerResponse;
+
+  constructor(res: ServerResponse) {
+    this.res = res;
+  }
+
+  commit(status: number, headers: Record<string, string>, flushNow: boolean): void {
+    this.res.writeHead(status, headers);
+    if (flushNow) this.res.flushHeaders();
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    return !this.res.destroyed && this.res.write(chunk);
+  }
+
+  end(): void {
+    if (!this.res.destroyed) this.res.end();
+  }
+
+  abort(): void {
+    // Destroying the socket leaves the chunked body without its last chunk: clients see a failed
+    // transfer, never a truncated success. No error argument: ServerResponse would emit it.
+    this.res.destroy();
+  }
 }
