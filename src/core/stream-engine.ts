@@ -121,20 +121,32 @@ export function checkStreamOptions(options: StreamOptions<unknown>): void {
   normalizeHeaders(options.format?.headers);
 }
 
-// The head of each format's responses, built and validated once per format (thousands of streams
-// share one `sse()`), rebuilt when the format's content type or headers object changes.
-interface FormatHead {
-  contentType: string;
-  headers: Readonly<Record<string, string>> | undefined;
-  head: Readonly<Record<string, string>>;
+// The head of each format's responses, built and validated once and shared by the streams that
+// use it. Keyed by the format's headers object, or by its content type when it has none (an
+// `sse()` made per request is a new format each time, with the same head).
+const headsByHeaders = new WeakMap<object, { contentType: string; head: Readonly<Record<string, string>> }>();
+const headsByContentType = new Map<string, Readonly<Record<string, string>>>();
+// Content types that vary per stream (a multipart boundary) are not worth keeping.
+const MAX_CACHED_CONTENT_TYPES = 32;
+
+function buildHead(format: Format<unknown>): Readonly<Record<string, string>> {
+  return Object.freeze({ 'content-type': format.contentType, ...STREAM_HEADERS, ...normalizeHeaders(format.headers) });
 }
-const formatHeads = new WeakMap<Format<unknown>, FormatHead>();
 
 function formatHead(format: Format<unknown>): Readonly<Record<string, string>> {
-  const cached = formatHeads.get(format);
-  if (cached !== undefined && cached.contentType === format.contentType && cached.headers === format.headers) return cached.head;
-  const head = Object.freeze({ 'content-type': format.contentType, ...STREAM_HEADERS, ...normalizeHeaders(format.headers) });
-  formatHeads.set(format, { contentType: format.contentType, headers: format.headers, head });
+  const { contentType, headers } = format;
+  if (headers === undefined) {
+    let head = headsByContentType.get(contentType);
+    if (head === undefined) {
+      head = buildHead(format);
+      if (headsByContentType.size < MAX_CACHED_CONTENT_TYPES) headsByContentType.set(contentType, head);
+    }
+    return head;
+  }
+  const cached = headsByHeaders.get(headers);
+  if (cached !== undefined && cached.contentType === contentType) return cached.head;
+  const head = buildHead(format);
+  headsByHeaders.set(headers, { contentType, head });
   return head;
 }
 
