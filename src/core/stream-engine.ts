@@ -21,6 +21,8 @@ export interface Sink {
   end(): void;
   /** Ends the body as a failed transfer (no clean end of the chunked body). */
   abort(error: unknown): void;
+  /** Called once when the stream is over, before `done` settles: release what the sink holds (listeners). */
+  settled?(result: StreamResult): void;
 }
 
 /** A running stream. */
@@ -188,7 +190,6 @@ class Engine<T> implements StreamEngine {
   private readonly source: Source<T>;
   private readonly options: StreamOptions<T>;
   private readonly sink: Sink;
-  private readonly onSettled: ((result: StreamResult) => void) | undefined;
   private readonly format: Format<T>;
   private readonly heartbeatMs: number;
   private readonly maxBatchBytes: number;
@@ -223,11 +224,10 @@ class Engine<T> implements StreamEngine {
   // Body bytes written, counted here (pending batches are measured anyway) so sinks need not.
   private written = 0;
 
-  constructor(source: Source<T>, options: StreamOptions<T>, sink: Sink, onSettled: ((result: StreamResult) => void) | undefined) {
+  constructor(source: Source<T>, options: StreamOptions<T>, sink: Sink) {
     this.source = source;
     this.options = options;
     this.sink = sink;
-    this.onSettled = onSettled;
     this.format = (options.format ?? text()) as Format<T>;
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
@@ -471,8 +471,11 @@ class Engine<T> implements StreamEngine {
     this.wake?.();
     const result: StreamResult = { outcome, items: this.items, bytes: this.written };
     if (error !== undefined) result.error = error;
-    this.settle(result);
-    this.onSettled?.(result);
+    try {
+      this.sink.settled?.(result);
+    } finally {
+      this.settle(result);
+    }
   }
 
   private stopSource(): void {
@@ -606,10 +609,8 @@ class Engine<T> implements StreamEngine {
  * @param source - any source
  * @param options - stream options (validated by the caller with {@link checkStreamOptions})
  * @param sink - where bytes go
- * @param onSettled - called with the result as the stream ends, before `done` settles (saves a
- *   caller that must release something a promise reaction per stream)
  * @returns the engine; call `start()`
  */
-export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<T>, sink: Sink, onSettled?: (result: StreamResult) => void): StreamEngine {
-  return new Engine(source, options, sink, onSettled);
+export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<T>, sink: Sink): StreamEngine {
+  return new Engine(source, options, sink);
 }
