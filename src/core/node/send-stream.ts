@@ -74,7 +74,19 @@ class ResponseSink implements Sink {
   }
 
   write(chunk: string | Uint8Array): boolean {
-    return !this.res.destroyed && this.res.write(chunk);
+    const res = this.res;
+    if (res.destroyed) return false;
+    const socket = res.socket;
+    if (socket === null || socket.writableCorked) return res.write(chunk);
+    // A chunk of a chunked body is three writes (size line, data, CRLF); res.write() corks the
+    // socket and uncorks it in a nextTick to send them in one writev. Corking around the call
+    // sends them at once instead: one fewer tick per event, the same single writev.
+    socket.cork();
+    try {
+      return res.write(chunk);
+    } finally {
+      socket.uncork();
+    }
   }
 
   end(): void {
