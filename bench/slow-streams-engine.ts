@@ -37,16 +37,21 @@ async function* tokens(signal: AbortSignal): AsyncGenerator<{ data: string }> {
   }
 }
 
-function countingSink(): Sink & { writes: number } {
+function countingSink(): Sink & { writes: number; readonly bytes: number } {
+  let bytes = 0;
   return {
     writes: 0,
     commit() {},
-    write() {
+    write(chunk) {
+      bytes += typeof chunk === 'string' ? chunk.length : chunk.byteLength;
       this.writes++;
       return true;
     },
     end() {},
     abort() {},
+    get bytes() {
+      return bytes;
+    },
   };
 }
 

@@ -95,10 +95,13 @@ function toPullIterator<T>(value: SourceValue<T>): PullIterator<T> {
   if (isReadableStream(value)) return fromReadableStream(value as ReadableStream<T>);
   if (value != null && typeof (value as AsyncIterable<T>)[Symbol.asyncIterator] === 'function') {
     const it = (value as AsyncIterable<T>)[Symbol.asyncIterator]();
+    // A generator already is a pull iterator: used as it is, each item costs no extra call.
+    if (typeof it.return === 'function') return it as PullIterator<T>;
     return { next: () => it.next(), return: () => it.return?.() };
   }
   if (value != null && typeof (value as Iterable<T>)[Symbol.iterator] === 'function') {
     const it = (value as Iterable<T>)[Symbol.iterator]();
+    if (typeof it.return === 'function') return it as PullIterator<T>;
     return { next: () => it.next(), return: () => it.return?.() };
   }
   if (isPromiseLike(value)) return fromPromise(value as PromiseLike<SourceValue<T>>);
@@ -110,12 +113,13 @@ function toPullIterator<T>(value: SourceValue<T>): PullIterator<T> {
 /**
  * Opens a source: calls it with `signal` when it is a function, then adapts what it gives.
  * @param source - any {@link Source}
- * @param signal - aborted when the stream ends early (client gone, caller aborted)
+ * @param signal - aborted when the stream ends early (client gone, caller aborted); required for
+ *   a function source, unused otherwise
  * @returns a pull iterator over the source's items
  * @throws TypeError when `source` is not a source
  */
-export function openSource<T>(source: Source<T>, signal: AbortSignal): PullIterator<T> {
-  if (typeof source === 'function') return toPullIterator(source(signal));
+export function openSource<T>(source: Source<T>, signal?: AbortSignal): PullIterator<T> {
+  if (typeof source === 'function') return toPullIterator(source(signal ?? new AbortController().signal));
   return toPullIterator(source);
 }
 

@@ -21,6 +21,8 @@ export interface Sink {
   end(): void;
   /** Ends the body as a failed transfer (no clean end of the chunked body). */
   abort(error: unknown): void;
+  /** Called once when the stream is over, before `done` settles: release what the sink holds (listeners). */
+  settled?(result: StreamResult): void;
 }
 
 /** A running stream. */
@@ -50,21 +52,6 @@ const DEFAULT_MAX_BATCH_BYTES = 16 * 1024;
 // setImmediate (Node, Bun) runs right after pending I/O; elsewhere setTimeout(0) is the closest.
 const nextMacrotask: (callback: () => void) => unknown =
   typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate : (callback) => setTimeout(callback, 0);
-
-// One macrotask flushes every stream that gathered items in this turn: thousands of slow streams
-// whose items arrive in the same timer phase then cost one Immediate, not one each.
-let flushQueue: (() => void)[] = [];
-
-function runFlushQueue(): void {
-  const queue = flushQueue;
-  flushQueue = [];
-  // Each task is an engine's flushTask, which runs its sink steps in guarded() and never throws.
-  for (let i = 0; i < queue.length; i++) (queue[i] as () => void)();
-}
-
-function scheduleFlush(task: () => void): void {
-  if (flushQueue.push(task) === 1) nextMacrotask(runFlushQueue);
-}
 
 const utf8 = new TextEncoder();
 
@@ -136,115 +123,260 @@ export function checkStreamOptions(options: StreamOptions<unknown>): void {
   normalizeHeaders(options.format?.headers);
 }
 
-/**
- * Creates the engine that moves `source` into `sink`.
- * @param source - any source
- * @param options - stream options (validated by the caller with {@link checkStreamOptions})
- * @param sink - where bytes go
- * @returns the engine; call `start()`
- */
-export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<T>, sink: Sink): StreamEngine {
-  const format = (options.format ?? text()) as Format<T>;
-  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-  const holdHeadersMs = options.holdHeadersMs ?? DEFAULT_HOLD_HEADERS_MS;
-  const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
-  const sendTimeoutMs = options.sendTimeoutMs ?? 0;
-  const heartbeat = heartbeatMs > 0 ? format.heartbeat : undefined;
-  const controller = new AbortController();
+// The head of each format's responses, built and validated once and shared by the streams that
+// use it. Keyed by the format's headers object, or by its content type when it has none (an
+// `sse()` made per request is a new format each time, with the same head).
+const headsByHeaders = new WeakMap<object, { contentType: string; head: Readonly<Record<string, string>> }>();
+const headsByContentType = new Map<string, Readonly<Record<string, string>>>();
+// Content types that vary per stream (a multipart boundary) are not worth keeping.
+const MAX_CACHED_CONTENT_TYPES = 32;
 
-  let committed = false;
-  let closed = false;
-  let paused = false;
-  let iterator: PullIterator<T> | undefined;
-  let items = 0;
-  let lastWriteAt = 0;
-  let flushScheduled = false;
-  let holdTimer: ReturnType<typeof setTimeout> | undefined;
-  let heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
-  let sendTimer: ReturnType<typeof setTimeout> | undefined;
-  let wake: (() => void) | undefined;
+function buildHead(format: Format<unknown>): Readonly<Record<string, string>> {
+  return Object.freeze({ 'content-type': format.contentType, ...STREAM_HEADERS, ...normalizeHeaders(format.headers) });
+}
+
+function formatHead(format: Format<unknown>): Readonly<Record<string, string>> {
+  const { contentType, headers } = format;
+  if (headers === undefined) {
+    let head = headsByContentType.get(contentType);
+    if (head === undefined) {
+      head = buildHead(format);
+      if (headsByContentType.size < MAX_CACHED_CONTENT_TYPES) headsByContentType.set(contentType, head);
+    }
+    return head;
+  }
+  const cached = headsByHeaders.get(headers);
+  if (cached !== undefined && cached.contentType === contentType) return cached.head;
+  const head = buildHead(format);
+  headsByHeaders.set(headers, { contentType, head });
+  return head;
+}
+
+// One macrotask flushes every stream that gathered items in this turn: thousands of slow streams
+// whose items arrive in the same timer phase then cost one Immediate, not one each.
+let flushQueue: Engine<unknown>[] = [];
+
+// When the running flush turn started: one clock read per turn stands for the time of each of its
+// writes (it only decides when a stream is idle enough for a heartbeat).
+let turnStartedAt = 0;
+
+function runFlushQueue(): void {
+  const queue = flushQueue;
+  flushQueue = [];
+  turnStartedAt = performance.now();
+  // Each engine's flushTask runs its sink steps in guarded() and never throws.
+  for (let i = 0; i < queue.length; i++) (queue[i] as Engine<unknown>).flushTask();
+}
+
+function beat(engine: Engine<unknown>): void {
+  engine.beat();
+}
+
+function holdRanOut(engine: Engine<unknown>): void {
+  engine.holdRanOut();
+}
+
+function sendTimedOut(engine: Engine<unknown>): void {
+  engine.sendTimedOut();
+}
+
+/**
+ * The engine of one stream. A class, so that a connection costs one object and its state, not a
+ * closure per step: slow streams are many, and each holds its engine for its whole life.
+ */
+class Engine<T> implements StreamEngine {
+  readonly done: Promise<StreamResult>;
+  private settle!: (result: StreamResult) => void;
+  private readonly source: Source<T>;
+  private readonly options: StreamOptions<T>;
+  private readonly sink: Sink;
+  private readonly format: Format<T>;
+  private readonly heartbeatMs: number;
+  private readonly maxBatchBytes: number;
+  private readonly heartbeat: string | Uint8Array | undefined;
+  // Only a function source gets a signal: for the others nobody could observe it.
+  private controller: AbortController | undefined;
+  private onExternalAbort: (() => void) | undefined;
+
+  private committed = false;
+  private closed = false;
+  private settled = false;
+  private paused = false;
+  private flushScheduled = false;
+  private iterator: PullIterator<T> | undefined;
+  private items = 0;
+  private lastWriteAt = 0;
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  private sendTimer: ReturnType<typeof setTimeout> | undefined;
+  private wake: (() => void) | undefined;
 
   // Pending output: a string that grows by concatenation (V8 ropes), plus byte chunks when the
   // source yields bytes. Most batches are one string and leave in one write.
-  let pendingText = '';
-  let pendingParts: (string | Uint8Array)[] | undefined;
+  private pendingText = '';
+  private pendingParts: (string | Uint8Array)[] | undefined;
   // UTF-8 bytes of the pending output measured so far, and the pending text not measured yet (a
   // rope of its own). Measuring each item would flatten each encoder's rope on its own, which
   // costs more than the rest of the engine; instead a bound decides (1 to 3 bytes per UTF-16
   // code unit) and the text is measured only when the bound cannot, once per character.
-  let pendingBytes = 0;
-  let unmeasured = '';
+  private pendingBytes = 0;
+  private unmeasured = '';
   // Body bytes written, counted here (pending batches are measured anyway) so sinks need not.
-  let written = 0;
+  private written = 0;
 
-  let settle!: (result: StreamResult) => void;
-  const done = new Promise<StreamResult>((resolve) => (settle = resolve));
-
-  const externalSignal = options.signal;
-  const onExternalAbort = (): void => cancel(externalSignal?.reason, 'aborted');
-
-  function headers(): Record<string, string> {
-    return { 'content-type': format.contentType, ...STREAM_HEADERS, ...normalizeHeaders(format.headers), ...normalizeHeaders(options.headers) };
+  constructor(source: Source<T>, options: StreamOptions<T>, sink: Sink) {
+    this.source = source;
+    this.options = options;
+    this.sink = sink;
+    this.format = (options.format ?? text()) as Format<T>;
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    this.heartbeat = this.heartbeatMs > 0 ? this.format.heartbeat : undefined;
+    this.done = new Promise<StreamResult>((resolve) => (this.settle = resolve));
   }
 
-  function commit(flushNow: boolean): void {
-    committed = true;
-    if (holdTimer !== undefined) clearTimeout(holdTimer);
-    holdTimer = undefined;
-    sink.commit(options.status ?? 200, headers(), flushNow);
-    lastWriteAt = performance.now();
-    if (heartbeat !== undefined) armHeartbeat(heartbeatMs);
+  start(): void {
+    // Cancelled before it started (a client already gone): nothing to pull.
+    if (this.closed) return;
+    const externalSignal = this.options.signal;
+    if (externalSignal !== undefined) {
+      if (externalSignal.aborted) {
+        this.cancel(externalSignal.reason, 'aborted');
+        return;
+      }
+      this.onExternalAbort = () => this.cancel(externalSignal.reason, 'aborted');
+      externalSignal.addEventListener('abort', this.onExternalAbort, { once: true });
+    }
+    const holdHeadersMs = this.options.holdHeadersMs ?? DEFAULT_HOLD_HEADERS_MS;
+    if (Number.isFinite(holdHeadersMs)) {
+      this.holdTimer = setTimeout(holdRanOut, holdHeadersMs, this);
+      unref(this.holdTimer);
+    }
+    void this.run();
   }
 
-  function armHeartbeat(ms: number): void {
-    heartbeatTimer = setTimeout(beat, ms);
-    unref(heartbeatTimer);
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.sendTimer !== undefined) {
+      clearTimeout(this.sendTimer);
+      this.sendTimer = undefined;
+    }
+    if (this.committed && this.heartbeat !== undefined && this.heartbeatTimer === undefined && !this.closed) this.armHeartbeat(this.heartbeatMs);
+    this.wake?.();
   }
 
-  /** Writes a chunk that is not a batch of items (heartbeat, error or abort signal), counting its bytes. */
-  function writeOther(chunk: string | Uint8Array): boolean {
-    written += typeof chunk === 'string' ? utf8Length(chunk) : chunk.byteLength;
-    return sink.write(chunk);
+  cancel(reason: unknown, outcome: Extract<StreamOutcome, 'disconnected' | 'aborted'>): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.controller?.abort(reason);
+    this.stopSource();
+    if (outcome === 'aborted') {
+      // Stopped from outside: never a clean success. Before the head, a real error status; after
+      // it, the format's in-band abort signal, or an aborted transfer when it has none.
+      this.guarded(() => {
+        const why = abortReasonText(reason);
+        if (!this.committed) {
+          this.commitError(CORE_ERROR_CODES.aborted, { error: { code: 'aborted', message: `The stream was stopped: ${why}.` } });
+          return;
+        }
+        this.flush(performance.now());
+        if (this.format.encodeAbort !== undefined) {
+          this.writeOther(this.format.encodeAbort(why));
+          this.sink.end();
+        } else {
+          this.sink.abort(reason);
+        }
+      });
+    }
+    this.cleanup(outcome);
   }
 
-  /** The sink is full: wait for `resume()`, for at most the send timeout. */
-  function pause(): void {
-    paused = true;
-    if (sendTimeoutMs > 0 && sendTimer === undefined && !closed) {
-      sendTimer = setTimeout(sendTimedOut, sendTimeoutMs);
-      unref(sendTimer);
+  /** The hold ran out with nothing to send: the head goes now, so proxies and clients see bytes, then a heartbeat at once. */
+  holdRanOut(): void {
+    this.holdTimer = undefined;
+    if (this.closed || this.committed) return;
+    this.guarded(() => {
+      this.commit(this.heartbeat === undefined);
+      if (this.heartbeat !== undefined && !this.writeOther(this.heartbeat)) this.pause();
+    });
+  }
+
+  /** The heartbeat timer fired: a heartbeat if nothing was written for `heartbeatMs`, else the timer again for the rest. */
+  beat(): void {
+    this.heartbeatTimer = undefined;
+    const heartbeat = this.heartbeat;
+    if (this.closed || heartbeat === undefined) return;
+    // Only while the consumer has room: a paused stream is not idle, its consumer is full.
+    // resume() arms the timer again.
+    if (this.paused) return;
+    const idle = performance.now() - this.lastWriteAt;
+    // Restarted after each real write (lastWriteAt), so heartbeats only fill real silence.
+    if (idle >= this.heartbeatMs - 1) {
+      this.guarded(() => {
+        if (!this.writeOther(heartbeat)) this.pause();
+      });
+      this.lastWriteAt = performance.now();
+      if (!this.closed && !this.paused) this.armHeartbeat(this.heartbeatMs);
+    } else {
+      this.armHeartbeat(Math.max(1, this.heartbeatMs - idle));
     }
   }
 
   /** A write did not drain in time (a half-open socket, a client that stopped reading): a disconnect. */
-  function sendTimedOut(): void {
-    sendTimer = undefined;
-    if (closed || !paused) return;
-    const reason = new DOMException(`The client did not read for ${sendTimeoutMs} ms (sendTimeoutMs).`, 'TimeoutError');
-    cancel(reason, 'disconnected');
+  sendTimedOut(): void {
+    this.sendTimer = undefined;
+    if (this.closed || !this.paused) return;
+    const reason = new DOMException(`The client did not read for ${this.options.sendTimeoutMs} ms (sendTimeoutMs).`, 'TimeoutError');
+    this.cancel(reason, 'disconnected');
     try {
-      sink.abort(reason);
+      this.sink.abort(reason);
     } catch {
       // The sink is already gone: the connection it would close is closed.
     }
   }
 
-  function beat(): void {
-    heartbeatTimer = undefined;
-    if (closed || heartbeat === undefined) return;
-    // Only while the consumer has room: a paused stream is not idle, its consumer is full.
-    // resume() arms the timer again.
-    if (paused) return;
-    const idle = performance.now() - lastWriteAt;
-    // Restarted after each real write (lastWriteAt), so heartbeats only fill real silence.
-    if (idle >= heartbeatMs - 1) {
-      guarded(() => {
-        if (!writeOther(heartbeat)) pause();
-      });
-      lastWriteAt = performance.now();
-      if (!closed && !paused) armHeartbeat(heartbeatMs);
-    } else {
-      armHeartbeat(Math.max(1, heartbeatMs - idle));
+  /** Writes what this turn gathered (called once per turn from the shared flush queue). */
+  flushTask(): void {
+    this.flushScheduled = false;
+    if (this.closed) return;
+    // guarded(), inlined: this runs for every event of every stream.
+    try {
+      this.flush(turnStartedAt);
+    } catch (error) {
+      this.failSink(error);
+    }
+  }
+
+  private commit(flushNow: boolean): void {
+    this.committed = true;
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    const head = formatHead(this.format);
+    const headers = this.options.headers === undefined ? head : { ...head, ...normalizeHeaders(this.options.headers) };
+    this.sink.commit(this.options.status ?? 200, headers, flushNow);
+    this.lastWriteAt = performance.now();
+    if (this.heartbeat !== undefined) this.armHeartbeat(this.heartbeatMs);
+  }
+
+  private armHeartbeat(ms: number): void {
+    this.heartbeatTimer = setTimeout(beat, ms, this);
+    unref(this.heartbeatTimer);
+  }
+
+  /** Writes a chunk that is not a batch of items (heartbeat, error or abort signal), counting its bytes. */
+  private writeOther(chunk: string | Uint8Array): boolean {
+    this.written += typeof chunk === 'string' ? utf8Length(chunk) : chunk.byteLength;
+    return this.sink.write(chunk);
+  }
+
+  /** The sink is full: wait for `resume()`, for at most the send timeout. */
+  private pause(): void {
+    this.paused = true;
+    const sendTimeoutMs = this.options.sendTimeoutMs ?? 0;
+    if (sendTimeoutMs > 0 && this.sendTimer === undefined && !this.closed) {
+      this.sendTimer = setTimeout(sendTimedOut, sendTimeoutMs, this);
+      unref(this.sendTimer);
     }
   }
 
@@ -252,97 +384,102 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
    * Runs sink or format code outside the pull loop (timers, error paths). If it throws, the
    * stream cannot continue cleanly: the transfer is aborted and the result says why.
    */
-  function guarded(step: () => void): void {
+  private guarded(step: () => void): void {
     try {
       step();
     } catch (error) {
-      if (!closed) {
-        closed = true;
-        controller.abort(error);
-        stopSource();
-      }
-      try {
-        sink.abort(error);
-      } catch {
-        // The sink failed to abort too: it is already gone, nothing is left to release.
-      }
-      cleanup('errored', error);
+      this.failSink(error);
     }
   }
 
-  function append(chunk: string | Uint8Array): void {
+  /** A sink or format step threw: abort the transfer and end the stream as errored. */
+  private failSink(error: unknown): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.controller?.abort(error);
+      this.stopSource();
+    }
+    try {
+      this.sink.abort(error);
+    } catch {
+      // The sink failed to abort too: it is already gone, nothing is left to release.
+    }
+    this.cleanup('errored', error);
+  }
+
+  private append(chunk: string | Uint8Array): void {
     if (typeof chunk === 'string') {
-      pendingText = pendingText === '' ? chunk : pendingText + chunk;
-      unmeasured = unmeasured === '' ? chunk : unmeasured + chunk;
+      this.pendingText = this.pendingText === '' ? chunk : this.pendingText + chunk;
+      this.unmeasured = this.unmeasured === '' ? chunk : this.unmeasured + chunk;
       return;
     }
-    if (pendingText !== '') {
-      (pendingParts ??= []).push(pendingText);
-      pendingText = '';
+    if (this.pendingText !== '') {
+      (this.pendingParts ??= []).push(this.pendingText);
+      this.pendingText = '';
     }
-    (pendingParts ??= []).push(chunk);
-    pendingBytes += chunk.byteLength;
+    (this.pendingParts ??= []).push(chunk);
+    this.pendingBytes += chunk.byteLength;
   }
 
   /** Whether the pending output has reached `maxBatchBytes` UTF-8 bytes, measuring only when unsure. */
-  function batchFull(): boolean {
-    const units = unmeasured.length;
-    if (pendingBytes + units >= maxBatchBytes) return true;
-    if (pendingBytes + units * 3 < maxBatchBytes) return false;
-    pendingBytes += utf8Length(unmeasured);
-    unmeasured = '';
-    return pendingBytes >= maxBatchBytes;
+  private batchFull(): boolean {
+    const units = this.unmeasured.length;
+    if (this.pendingBytes + units >= this.maxBatchBytes) return true;
+    if (this.pendingBytes + units * 3 < this.maxBatchBytes) return false;
+    this.pendingBytes += utf8Length(this.unmeasured);
+    this.unmeasured = '';
+    return this.pendingBytes >= this.maxBatchBytes;
   }
 
-  function flush(): void {
-    if (pendingText === '' && pendingParts === undefined) return;
-    if (!committed) commit(false);
+  /** Writes the pending output, if any; `now` is when (for the heartbeat's idle check). */
+  private flush(now: number): void {
+    const parts = this.pendingParts;
+    if (this.pendingText === '' && parts === undefined) return;
+    if (!this.committed) this.commit(false);
     let ok: boolean;
-    if (pendingParts === undefined) {
-      ok = sink.write(pendingText);
-    } else if (pendingParts.length === 1 && pendingText === '') {
-      ok = sink.write(pendingParts[0] as Uint8Array | string);
+    if (parts === undefined) {
+      ok = this.sink.write(this.pendingText);
+    } else if (parts.length === 1 && this.pendingText === '') {
+      ok = this.sink.write(parts[0] as Uint8Array | string);
     } else {
       // Several pieces ready at once leave in one write. (Node's cork()/uncork() would do this
       // without a copy, but a corked ServerResponse can miss its 'drain' event on Node 24 and
       // stall the stream; copying at most one batch is cheap.)
-      if (pendingText !== '') pendingParts.push(pendingText);
-      ok = sink.write(concatParts(pendingParts));
+      if (this.pendingText !== '') parts.push(this.pendingText);
+      ok = this.sink.write(concatParts(parts));
     }
     // Measured after the write: when the unmeasured text is all of it (a lone item, the slow-stream
     // case), the write already flattened that very string in place, so this copies nothing.
-    written += pendingBytes + (unmeasured === '' ? 0 : utf8Length(unmeasured));
-    pendingText = '';
-    pendingParts = undefined;
-    pendingBytes = 0;
-    unmeasured = '';
-    lastWriteAt = performance.now();
-    if (!ok) pause();
+    this.written += this.pendingBytes + (this.unmeasured === '' ? 0 : utf8Length(this.unmeasured));
+    this.pendingText = '';
+    this.pendingParts = undefined;
+    this.pendingBytes = 0;
+    this.unmeasured = '';
+    this.lastWriteAt = now;
+    if (!ok) this.pause();
   }
 
-  function flushTask(): void {
-    flushScheduled = false;
-    if (!closed) guarded(flush);
-  }
-
-  let settled = false;
-  function cleanup(outcome: StreamOutcome, error?: unknown): void {
-    closed = true;
-    if (settled) return;
-    settled = true;
-    if (holdTimer !== undefined) clearTimeout(holdTimer);
-    if (heartbeatTimer !== undefined) clearTimeout(heartbeatTimer);
-    if (sendTimer !== undefined) clearTimeout(sendTimer);
-    holdTimer = heartbeatTimer = sendTimer = undefined;
-    externalSignal?.removeEventListener('abort', onExternalAbort);
-    wake?.();
-    const result: StreamResult = { outcome, items, bytes: written };
+  private cleanup(outcome: StreamOutcome, error?: unknown): void {
+    this.closed = true;
+    if (this.settled) return;
+    this.settled = true;
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    if (this.heartbeatTimer !== undefined) clearTimeout(this.heartbeatTimer);
+    if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
+    this.holdTimer = this.heartbeatTimer = this.sendTimer = undefined;
+    if (this.onExternalAbort !== undefined) this.options.signal?.removeEventListener('abort', this.onExternalAbort);
+    this.wake?.();
+    const result: StreamResult = { outcome, items: this.items, bytes: this.written };
     if (error !== undefined) result.error = error;
-    settle(result);
+    try {
+      this.sink.settled?.(result);
+    } finally {
+      this.settle(result);
+    }
   }
 
-  function stopSource(): void {
-    const it = iterator;
+  private stopSource(): void {
+    const it = this.iterator;
     if (it === undefined) return;
     try {
       const returned = it.return();
@@ -356,173 +493,124 @@ export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<
     }
   }
 
-  function cancel(reason: unknown, outcome: Extract<StreamOutcome, 'disconnected' | 'aborted'>): void {
-    if (closed) return;
-    closed = true;
-    controller.abort(reason);
-    stopSource();
-    if (outcome === 'aborted') {
-      // Stopped from outside: never a clean success. Before the head, a real error status; after
-      // it, the format's in-band abort signal, or an aborted transfer when it has none.
-      guarded(() => {
-        const why = abortReasonText(reason);
-        if (!committed) {
-          commitError(CORE_ERROR_CODES.aborted, { error: { code: 'aborted', message: `The stream was stopped: ${why}.` } });
-          return;
-        }
-        flush();
-        if (format.encodeAbort !== undefined) {
-          writeOther(format.encodeAbort(why));
-          sink.end();
-        } else {
-          sink.abort(reason);
-        }
-      });
-    }
-    cleanup(outcome);
-  }
-
   /**
    * Answers with a real HTTP error and a JSON body, when nothing has left yet (items that were
    * ready but unsent are dropped with the stream).
    */
-  function commitError(status: number, body: ErrorBody): void {
-    committed = true;
-    pendingText = '';
-    pendingParts = undefined;
-    pendingBytes = 0;
-    unmeasured = '';
-    if (holdTimer !== undefined) clearTimeout(holdTimer);
-    sink.commit(status, errorResponseHeaders(normalizeHeaders(options.headers)), false);
-    writeOther(JSON.stringify(body));
-    sink.end();
+  private commitError(status: number, body: ErrorBody): void {
+    this.committed = true;
+    this.pendingText = '';
+    this.pendingParts = undefined;
+    this.pendingBytes = 0;
+    this.unmeasured = '';
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.sink.commit(status, errorResponseHeaders(normalizeHeaders(this.options.headers)), false);
+    this.writeOther(JSON.stringify(body));
+    this.sink.end();
   }
 
-  function fail(error: unknown): void {
-    if (closed) return;
-    closed = true;
-    controller.abort(error);
-    stopSource();
-    guarded(() => {
+  private fail(error: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.controller?.abort(error);
+    this.stopSource();
+    this.guarded(() => {
       let message: ReturnType<typeof toErrorResponse>;
       try {
-        message = toErrorResponse(error, options.onError);
+        message = toErrorResponse(error, this.options.onError);
       } catch {
         // onError itself threw: fall back to the safe message rather than lose the response.
         message = toErrorResponse(error);
       }
       const { status, body } = message;
-      if (!committed) {
-        commitError(status, body);
+      if (!this.committed) {
+        this.commitError(status, body);
       } else {
-        flush();
-        if (format.encodeError !== undefined) {
-          writeOther(format.encodeError(body.error));
-          sink.end();
+        this.flush(performance.now());
+        if (this.format.encodeError !== undefined) {
+          this.writeOther(this.format.encodeError(body.error));
+          this.sink.end();
         } else {
-          sink.abort(error);
+          this.sink.abort(error);
         }
       }
-      cleanup('errored', error);
+      this.cleanup('errored', error);
     });
   }
 
-  function finish(): void {
-    if (closed) return;
-    guarded(() => {
-      flush();
-      if (!committed) commit(false);
-      closed = true;
-      sink.end();
-      cleanup('completed');
+  private finish(): void {
+    if (this.closed) return;
+    this.guarded(() => {
+      this.flush(performance.now());
+      if (!this.committed) this.commit(false);
+      this.closed = true;
+      this.sink.end();
+      this.cleanup('completed');
     });
   }
 
-  function waitForRoom(): Promise<void> {
+  private waitForRoom(): Promise<void> {
     return new Promise<void>((resolve) => {
-      wake = () => {
-        wake = undefined;
+      this.wake = () => {
+        this.wake = undefined;
         resolve();
       };
     });
   }
 
-  async function run(): Promise<void> {
+  private async run(): Promise<void> {
     let it: PullIterator<T>;
     try {
-      it = iterator = openSource(source, controller.signal);
+      const source = this.source;
+      let signal: AbortSignal | undefined;
+      if (typeof source === 'function') signal = (this.controller = new AbortController()).signal;
+      it = this.iterator = openSource(source, signal);
     } catch (error) {
-      fail(error);
+      this.fail(error);
       return;
     }
     try {
-      while (!closed) {
-        if (paused) {
-          await waitForRoom();
-          if (closed) return;
+      while (!this.closed) {
+        if (this.paused) {
+          await this.waitForRoom();
+          if (this.closed) return;
         }
         let result = it.next();
         if (typeof (result as Promise<IteratorResult<T>>).then === 'function') result = await result;
-        if (closed) return;
+        if (this.closed) return;
         if ((result as IteratorResult<T>).done) break;
-        items++;
-        append(format.encode((result as IteratorYieldResult<T>).value));
-        if (batchFull()) {
-          flush();
+        this.items++;
+        this.append(this.format.encode((result as IteratorYieldResult<T>).value));
+        if (this.batchFull()) {
+          this.flush(performance.now());
           // Fairness: an always-ready producer (a sync generator, an async one that never waits)
           // would otherwise run its whole stream while the socket takes it, starving every other
           // request. One macrotask per full batch costs nothing next to the batch itself. Also
           // when the sink is full: a Web body's reader asks for more in a microtask, so waiting
           // for room alone would not yield either.
           await new Promise<void>(nextMacrotask);
-          if (closed) return;
-        } else if (!flushScheduled) {
-          flushScheduled = true;
-          scheduleFlush(flushTask);
+          if (this.closed) return;
+        } else if (!this.flushScheduled) {
+          this.flushScheduled = true;
+          if (flushQueue.push(this as Engine<unknown>) === 1) nextMacrotask(runFlushQueue);
         }
       }
     } catch (error) {
-      if (closed && isAbortError(error)) return;
-      fail(error);
+      if (this.closed && isAbortError(error)) return;
+      this.fail(error);
       return;
     }
-    finish();
+    this.finish();
   }
+}
 
-  return {
-    start() {
-      // Cancelled before it started (a client already gone): nothing to pull.
-      if (closed) return;
-      if (externalSignal?.aborted) {
-        cancel(externalSignal.reason, 'aborted');
-        return;
-      }
-      externalSignal?.addEventListener('abort', onExternalAbort, { once: true });
-      if (Number.isFinite(holdHeadersMs)) {
-        holdTimer = setTimeout(() => {
-          holdTimer = undefined;
-          if (closed || committed) return;
-          // Nothing yet: send the head so proxies and clients see bytes, then a heartbeat at once.
-          guarded(() => {
-            commit(heartbeat === undefined);
-            if (heartbeat !== undefined && !writeOther(heartbeat)) pause();
-          });
-        }, holdHeadersMs);
-        unref(holdTimer);
-      }
-      void run();
-    },
-    resume() {
-      if (!paused) return;
-      paused = false;
-      if (sendTimer !== undefined) {
-        clearTimeout(sendTimer);
-        sendTimer = undefined;
-      }
-      if (committed && heartbeat !== undefined && heartbeatTimer === undefined && !closed) armHeartbeat(heartbeatMs);
-      wake?.();
-    },
-    cancel,
-    done,
-  };
+/**
+ * Creates the engine that moves `source` into `sink`.
+ * @param source - any source
+ * @param options - stream options (validated by the caller with {@link checkStreamOptions})
+ * @param sink - where bytes go
+ * @returns the engine; call `start()`
+ */
+export function createStreamEngine<T>(source: Source<T>, options: StreamOptions<T>, sink: Sink): StreamEngine {
+  return new Engine(source, options, sink);
 }
