@@ -9,14 +9,16 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fetchEventStream } from '../src/sse/client.ts';
 import type { SseEvent } from '../src/sse/types.ts';
 import { startAppInstance, type AppInstance } from './helpers/app-instance.ts';
-import { freePort, redisServerAvailable, startPrivateRedis, type PrivateRedis } from './helpers/private-redis.ts';
+import { REDIS_MISSING, redisServerAvailable, startRedisServer, type RedisServer } from './helpers/redis-server.ts';
 import { agentEvents, expectConsecutive, readEvents, textOf, type ReceivedEvent } from './helpers/sse-events.ts';
 
 const available = redisServerAvailable();
+if (!available && process.env.CI === 'true') throw new Error(REDIS_MISSING);
+if (!available) console.warn(REDIS_MISSING);
 const QUESTION = { messages: [{ role: 'user', content: 'What is backpressure?' }] };
 const PACE = { SLUICE_LOCAL_TTFT_MS: '10', SLUICE_LOCAL_TPS: '150' };
 
-let redis: PrivateRedis;
+let redis: RedisServer;
 let a: AppInstance;
 let b: AppInstance;
 let reference: ReceivedEvent[];
@@ -52,7 +54,7 @@ async function within<T>(promise: Promise<T>, ms: number, message: string): Prom
 
 beforeAll(async () => {
   if (!available) return;
-  redis = await startPrivateRedis();
+  redis = await startRedisServer();
   [a, b] = await Promise.all([startAppInstance({ REDIS_URL: redis.url, ...PACE }), startAppInstance({ REDIS_URL: redis.url, ...PACE })]);
   await vi.waitFor(async () => expect((await fetch(`${a.url}/readyz`)).status).toBe(200), { timeout: 10_000 });
   await vi.waitFor(async () => expect((await fetch(`${b.url}/readyz`)).status).toBe(200), { timeout: 10_000 });
@@ -61,7 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop(), ...extra.map((started) => started.stop())]);
-  await redis?.stop();
+  await redis?.close();
 });
 
 describe.skipIf(!available)('two instances on one Redis', () => {
@@ -182,29 +184,33 @@ describe.skipIf(!available)('producers that go away', () => {
 
 describe.skipIf(!available)('Redis unreachable', () => {
   it('starts, says so, answers /readyz 503 until Redis is up, then 200', async () => {
-    const port = await freePort();
-    const lonely = await startAppInstance({ REDIS_URL: `redis://127.0.0.1:${port}`, ...PACE });
+    // A Redis that is not running yet: started on a free port, then killed; restarted later.
+    const late = await startRedisServer();
+    await late.kill();
+    const lonely = await startAppInstance({ REDIS_URL: late.url, ...PACE });
     extra.push(lonely);
     const notReady = await fetch(`${lonely.url}/readyz`);
     expect(notReady.status).toBe(503);
     expect(((await notReady.json()) as { error: { code: string } }).error.code).toBe('not_ready');
     await vi.waitFor(() => expect(lonely.output()).toMatch(/Redis .*unreachable/), { timeout: 15_000, interval: 100 });
-    const late = await startPrivateRedis(port);
+    await late.restart();
     try {
       await vi.waitFor(async () => expect((await fetch(`${lonely.url}/readyz`)).status).toBe(200), { timeout: 20_000, interval: 200 });
       // An outage mid-stream ends the stream with an error event.
       const first = await post(lonely, '/v1/chat', QUESTION);
       expect(first.status).toBe(200);
       const reading = readEvents(first);
-      await late.stop();
+      await late.kill();
       const { events } = await within(reading, 20_000, 'the stream did not end after Redis went away');
       expect(events.at(-1)?.event).toBe('error');
       await vi.waitFor(async () => expect((await fetch(`${lonely.url}/readyz`)).status).toBe(503), { timeout: 10_000, interval: 200 });
-    } finally {
-      await late.stop();
+    } catch (error) {
+      await late.close();
+      throw error;
     }
     // Redis comes back: the instance recovers by itself.
-    const back = await startPrivateRedis(port);
+    await late.restart();
+    const back = late;
     try {
       await vi.waitFor(async () => expect((await fetch(`${lonely.url}/readyz`)).status).toBe(200), { timeout: 20_000, interval: 200 });
       const again = agentEvents((await readEvents(await post(lonely, '/v1/chat', QUESTION))).events);
@@ -212,7 +218,7 @@ describe.skipIf(!available)('Redis unreachable', () => {
       expect(comparable(again)).toEqual(comparable(reference));
       expect(lonely.output()).toMatch(/Redis .*reachable now/);
     } finally {
-      await back.stop();
+      await back.close();
     }
   });
 });
