@@ -180,6 +180,9 @@ describe('analyze_data', () => {
       if (i > 0) expect(p.done).toBeGreaterThan(progress[i - 1]!.done);
     }
     expect(progress.at(-1)?.done).toBe(total);
+    // 100 % only once every row is counted (the CSV parser reads ahead of the rows it hands out).
+    expect(progress.filter((p) => p.done === total)).toHaveLength(1);
+    expect(progress.at(-1)?.message).toBe(`Read ${lines.length} rows`);
     const data = updates.filter((u) => u.type === 'data');
     expect(data.filter((d) => d.name === 'running-totals').length).toBeGreaterThanOrEqual(2);
     // Running totals come while reading, before the last progress.

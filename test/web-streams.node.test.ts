@@ -96,7 +96,7 @@ describe.skipIf(!available)('the streams view', () => {
     await page.waitForSelector('#job .note.error:has-text("does not serve POST /v1/jobs (404)")', { timeout: 10_000 });
     await page.click('#download button.primary');
     await page.waitForSelector('#download .note.error:has-text("(404)")', { timeout: 10_000 });
-    await page.fill('#push form input', 'hello');
+    await page.fill('#push form input[aria-label="message to publish"]', 'hello');
     await page.click('#push form button');
     await page.waitForSelector('#push .note.error:has-text("(404)")', { timeout: 10_000 });
     // The page still works: the numbers demo runs.
@@ -129,9 +129,14 @@ describe.skipIf(!available)('the streams view and tool cards against the merged 
     await page.fill('#push .row input', 'web-test');
     await page.click('#push .row button');
     await page.waitForSelector('#push [role=status]:has-text("Subscribed")', { timeout: 10_000 });
-    await page.fill('#push form input', 'hello from the page');
+    await page.fill('#push form input[aria-label="message to publish"]', 'hello from the page');
     await page.click('#push form button');
-    await page.waitForSelector('#push li:has-text("hello from the page")', { timeout: 10_000 });
+    await page.waitForSelector('#push li:has-text("message: hello from the page")', { timeout: 10_000 });
+    // A named event (what EventSource would only deliver to a listener for that name) shows too.
+    await page.fill('#push form input[aria-label="event name"]', 'headline');
+    await page.fill('#push form input[aria-label="message to publish"]', 'named news');
+    await page.click('#push form button');
+    await page.waitForSelector('#push li:has-text("headline: named news")', { timeout: 10_000 });
     expect(errors.filter((error) => !error.startsWith('404 GET /v1/files/sample-video.webm'))).toEqual([]);
     await page.close();
   });

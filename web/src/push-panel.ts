@@ -19,9 +19,13 @@ export function createPushPanel(): Panel {
   const data = el('input');
   data.placeholder = 'message to publish';
   data.setAttribute('aria-label', 'message to publish');
+  const eventName = el('input');
+  eventName.placeholder = 'event name (optional)';
+  eventName.setAttribute('aria-label', 'event name');
+  eventName.size = 14;
   const publish = el('button', 'primary', 'Publish');
   publish.type = 'submit';
-  form.append(data, publish);
+  form.append(eventName, data, publish);
   panel.row.append(topic, subscribe);
   panel.element.insertBefore(form, panel.output);
   const list = el('ol', 'pushed');
@@ -64,7 +68,8 @@ export function createPushPanel(): Panel {
         const response = await apiFetch('/v1/events', {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ topic: topic.value, data: data.value }),
+          // No name: the default `message` event.
+          body: JSON.stringify({ topic: topic.value, ...(eventName.value.trim() === '' ? {} : { event: eventName.value.trim() }), data: data.value }),
         });
         if (!response.ok) panel.say(describeStatus('POST /v1/events', response.status), 'error');
         else data.value = '';

@@ -181,7 +181,9 @@ export function createAnalyzeDataTool(options: AnalyzeDataToolOptions = {}): Age
           const bytes = (parser as unknown as { info: { bytes: number } }).info.bytes;
           if (bytes >= ((reported + 1) * size) / PROGRESS_STEPS) {
             reported = Math.floor((bytes * PROGRESS_STEPS) / size);
-            lastDone = Math.min(bytes, size);
+            // The parser reads ahead of the rows handed out: `total` is reported only once every
+            // row is counted (after the loop), so a progress bar never shows 100 % early.
+            lastDone = Math.min(bytes, size - 1);
             updates.push({ type: 'progress', done: lastDone, total: size, message: `Read ${rows} ${rows === 1 ? 'row' : 'rows'}` });
           }
           if (updates.length > 0) {
@@ -192,7 +194,7 @@ export function createAnalyzeDataTool(options: AnalyzeDataToolOptions = {}): Age
       } finally {
         parser.destroy();
       }
-      if (lastDone < size) yield { type: 'progress', done: size, total: size, message: `Read ${rows} rows` };
+      yield { type: 'progress', done: size, total: size, message: `Read ${rows} rows` };
       unitCounts.sort((a, b) => a - b);
       const mid = unitCounts.length >> 1;
       const median = unitCounts.length === 0 ? 0 : unitCounts.length % 2 === 1 ? (unitCounts[mid] as number) : ((unitCounts[mid - 1] as number) + (unitCounts[mid] as number)) / 2;
