@@ -154,7 +154,6 @@ export function createAnalyzeDataTool(options: AnalyzeDataToolOptions = {}): Age
       let from = '';
       let to = '';
       let reported = 0;
-      let lastDone = 0;
       const updates: ToolUpdate[] = [];
       yield { type: 'progress', done: 0, total: size, message: `Reading ${dataset}.csv` };
       try {
@@ -183,8 +182,7 @@ export function createAnalyzeDataTool(options: AnalyzeDataToolOptions = {}): Age
             reported = Math.floor((bytes * PROGRESS_STEPS) / size);
             // The parser reads ahead of the rows handed out: `total` is reported only once every
             // row is counted (after the loop), so a progress bar never shows 100 % early.
-            lastDone = Math.min(bytes, size - 1);
-            updates.push({ type: 'progress', done: lastDone, total: size, message: `Read ${rows} ${rows === 1 ? 'row' : 'rows'}` });
+            updates.push({ type: 'progress', done: Math.min(bytes, size - 1), total: size, message: `Read ${rows} ${rows === 1 ? 'row' : 'rows'}` });
           }
           if (updates.length > 0) {
             yield* updates.splice(0);
