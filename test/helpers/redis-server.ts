@@ -28,7 +28,19 @@ export function redisServerAvailable(): boolean {
 
 /** What a test file says when Redis is missing: skip with this message, or fail on CI. */
 export const REDIS_MISSING =
-  'redis-server is not on PATH, so the Redis store tests are skipped. Install Redis (e.g. `apt-get install redis-server` or `brew install redis`) to run them; on CI (CI=true) they fail instead.';
+  'redis-server is not on PATH, so the Redis tests are skipped. Install Redis (e.g. `apt-get install redis-server` or `brew install redis`) to run them; on CI (CI=true) they fail instead.';
+
+/**
+ * Whether a test file can run its Redis tests: with `CI=true` a missing `redis-server` throws
+ * (the file fails); elsewhere it says why the tests are skipped and how to enable them.
+ * @returns true when `redis-server` is on PATH
+ */
+export function requireRedisServer(): boolean {
+  if (redisServerAvailable()) return true;
+  if (process.env.CI === 'true') throw new Error(REDIS_MISSING);
+  console.warn(REDIS_MISSING);
+  return false;
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
