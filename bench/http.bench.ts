@@ -13,15 +13,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort, cpuSeconds } from './process-helpers.ts';
 
 const N = 200_000;
 const SIZE = 16;
 const ROUNDS = 5;
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 interface Peer {
   name: string;
@@ -38,16 +36,6 @@ const PEERS: Peer[] = [
   { name: 'better-sse', script: 'servers/better-sse.ts', kinds: ['sse'] },
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function start(peer: Peer): Promise<{ child: ChildProcess; base: string }> {
   const port = await freePort();
@@ -59,11 +47,6 @@ async function start(peer: Peer): Promise<{ child: ChildProcess; base: string }>
   return { child, base: `http://127.0.0.1:${port}` };
 }
 
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // After "pid (comm) ": state is field 0, utime field 11, stime field 12.
-  return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
-}
 
 function read(url: string, separator: number | undefined): Promise<{ bytes: number; events: number; ms: number }> {
   return new Promise((resolve, reject) => {
@@ -106,14 +89,14 @@ async function measure(peer: Peer, kind: 'sse' | 'text'): Promise<Row> {
   try {
     const url = `${base}/${kind}?n=${N}&size=${SIZE}&interval=0`;
     await read(url, kind === 'sse' ? 10 : undefined);
-    const cpuBefore = cpuMicros(child.pid!);
+    const cpuBefore = cpuSeconds(child.pid!);
     const rounds: { bytes: number; events: number; ms: number }[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const round = await read(url, kind === 'sse' ? 10 : undefined);
       if (kind === 'sse' && round.events !== N) throw new Error(`${peer.name}: expected ${N} events, got ${round.events}`);
       rounds.push(round);
     }
-    const cpu = cpuMicros(child.pid!) - cpuBefore;
+    const cpu = (cpuSeconds(child.pid!) - cpuBefore) * 1e6; // µs
     rounds.sort((a, b) => a.ms - b.ms);
     const median = rounds[Math.floor(ROUNDS / 2)]!;
     return {

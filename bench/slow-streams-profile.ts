@@ -20,11 +20,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stripToJs } from './slow-streams.bench.ts';
+import { freePort } from './process-helpers.ts';
 
 const [mode = 'cpu', which = 'sluice', clientsArg = '1000', nArg = '500'] = process.argv.slice(2);
 const clients = Number(clientsArg);
@@ -45,16 +45,6 @@ interface HeapSnapshot {
   strings: string[];
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Self time per function: share of all non-idle samples, and µs per event delivered. */
 function topSelf(profile: CpuProfile, count: number, events: number): string[] {

@@ -25,11 +25,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
-import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUCKET_MS, type ClientReport } from './slow-streams-shared.ts';
+import { freePort, cpuSeconds } from './process-helpers.ts';
 
 // SLOW_CLIENTS=1000,5000 and SLOW_N=500 override the client counts and events per client.
 const CLIENTS = (process.env.SLOW_CLIENTS ?? '1000,5000').split(',').map(Number);
@@ -37,7 +37,6 @@ const N = Number(process.env.SLOW_N ?? 500);
 const INTERVAL_MS = 20;
 const RAMP_MS = 2000;
 const LOAD_GENERATORS = 2;
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 interface Peer {
   name: string;
@@ -62,16 +61,6 @@ interface Run {
   loadCpuSeconds: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RELATIVE_IMPORT = /(\bfrom\s*|\bimport\s*)'(\.{1,2}\/[^']+)\.ts'/g;
@@ -108,11 +97,6 @@ function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv): Chil
   });
 }
 
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // After "pid (comm) ": state is field 0, utime field 11, stime field 12.
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
 
 function statusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
