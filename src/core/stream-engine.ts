@@ -448,9 +448,11 @@ class Engine<T> implements StreamEngine {
       if (this.pendingText !== '') parts.push(this.pendingText);
       ok = this.sink.write(concatParts(parts));
     }
-    // Measured after the write: when the unmeasured text is all of it (a lone item, the slow-stream
-    // case), the write already flattened that very string in place, so this copies nothing.
-    this.written += this.pendingBytes + (this.unmeasured === '' ? 0 : utf8Length(this.unmeasured));
+    // Measured after the write, on the text the write already flattened when nothing of the batch
+    // was measured yet (pendingText and unmeasured then hold the same text as two ropes; measuring
+    // `unmeasured` would flatten a second copy of every batch).
+    const unmeasured = parts === undefined && this.pendingBytes === 0 ? this.pendingText : this.unmeasured;
+    this.written += this.pendingBytes + (unmeasured === '' ? 0 : utf8Length(unmeasured));
     this.pendingText = '';
     this.pendingParts = undefined;
     this.pendingBytes = 0;
