@@ -11,7 +11,7 @@
  * @module
  */
 import { connect, type Socket } from 'node:net';
-import { BUCKET_MS, MAX_BUCKET, type ClientReport } from './slow-streams-shared.ts';
+import { BUCKET_MS, GRACE_MS, MAX_BUCKET, type ClientReport } from './slow-streams-shared.ts';
 
 const NEWLINE = 10;
 
@@ -101,8 +101,7 @@ function report(): void {
 }
 
 // Bounded: whatever has not ended GRACE_MS after its last event was due is cut and counted as a
-// failure (a server that falls that far behind is saturated).
-const GRACE_MS = 15_000;
+// failure.
 const deadline = setTimeout(
   () => {
     for (const socket of sockets) socket.destroy(new Error('deadline passed'));

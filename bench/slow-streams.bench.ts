@@ -28,12 +28,14 @@ import { stripTypeScriptTypes } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BUCKET_MS, type ClientReport } from './slow-streams-shared.ts';
+import { BUCKET_MS, GRACE_MS, type ClientReport } from './slow-streams-shared.ts';
 import { freePort, cpuSeconds } from './process-helpers.ts';
 
-// SLOW_CLIENTS=1000,5000 and SLOW_N=500 override the client counts and events per client.
+// SLOW_CLIENTS=1000,5000, SLOW_N=500 and SLOW_ROUNDS=3 override the client counts, the events per
+// client and how many times each server runs at each C.
 const CLIENTS = (process.env.SLOW_CLIENTS ?? '1000,5000').split(',').map(Number);
 const N = Number(process.env.SLOW_N ?? 500);
+const ROUNDS = Math.max(1, Number(process.env.SLOW_ROUNDS ?? 3));
 const INTERVAL_MS = 20;
 const RAMP_MS = 2000;
 const LOAD_GENERATORS = 2;
@@ -171,6 +173,13 @@ function loadAverage(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
 }
 
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+};
+
+const fixed = (value: number): string => value.toFixed(2);
+
 export async function bench(): Promise<string> {
   const loadBefore = loadAverage();
   const out = mkdtempSync(join(tmpdir(), 'sluice-slow-streams-'));
@@ -178,8 +187,16 @@ export async function bench(): Promise<string> {
   try {
     const [plainJs, sluiceJs] = stripToJs([PLAIN.script, SLUICE.script], out);
     for (const clients of CLIENTS) {
-      runs.push(await measure(PLAIN, plainJs!, clients));
-      runs.push(await measure(SLUICE, sluiceJs!, clients));
+      // Rounds alternate which server goes first, so a change in the machine's load over the
+      // run hits both alike.
+      for (let round = 0; round < ROUNDS; round++) {
+        const order: [Peer, string][] = [
+          [PLAIN, plainJs!],
+          [SLUICE, sluiceJs!],
+        ];
+        if (round % 2 === 1) order.reverse();
+        for (const [peer, script] of order) runs.push(await measure(peer, script, clients));
+      }
     }
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -187,7 +204,7 @@ export async function bench(): Promise<string> {
   const lines = [
     `### Many slow streams: C clients, each ${N} SSE events of 16 bytes, one every ${INTERVAL_MS} ms`,
     '',
-    `Each server is a fresh process (bench/servers/slow-*.ts) running the same token generator; two load-generator processes on raw sockets open the C clients over ${RAMP_MS / 1000} s and check every client got all ${N} events. Server CPU from /proc/<pid>/stat over the run (µs/event: per event delivered), peak RSS = VmHWM, idle RSS = VmRSS before the first client, KB/client = (peak − idle) / C; lateness = arrival at the client minus due time. Load average (1 min) of this machine: ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs: a saturated machine delays events and inflates CPU times.`,
+    `Each server is a fresh process (bench/servers/slow-*.ts) running the same token generator, ${ROUNDS} times at each C, alternating which server goes first; two load-generator processes on raw sockets open the C clients over ${RAMP_MS / 1000} s and check every client got all ${N} events (a client is cut ${GRACE_MS / 1000} s after its last event was due). Server CPU from /proc/<pid>/stat over the run (µs/event: per event delivered), peak RSS = VmHWM, idle RSS = VmRSS before the first client, KB/client = (peak − idle) / C; lateness = arrival at the client minus due time. Load average (1 min) of this machine: ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs: a saturated machine delays events (lateness of seconds) and inflates CPU times.`,
     '',
     '| C | server | clients with all events | server CPU s | µs/event | peak RSS MB | idle RSS MB | KB/client | lateness p50 ms | p99 ms | load-gen CPU s |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -200,14 +217,22 @@ export async function bench(): Promise<string> {
   }
   lines.push(
     '',
-    '| C | sluice / plain: server CPU | CPU per event | peak RSS | lateness p50 | p99 | all events delivered |',
+    `Ratios, sluice / plain: the median of ${ROUNDS} runs of each server, and the range of the ${ROUNDS} rounds' own ratios.`,
+    '',
+    '| C | server CPU | CPU per event | peak RSS | lateness p50 | p99 | all events delivered |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   );
   for (const clients of CLIENTS) {
-    const plain = runs.find((r) => r.clients === clients && r.peer === PLAIN)!;
-    const sluice = runs.find((r) => r.clients === clients && r.peer === SLUICE)!;
+    const plain = runs.filter((r) => r.clients === clients && r.peer === PLAIN);
+    const sluice = runs.filter((r) => r.clients === clients && r.peer === SLUICE);
+    const column = (metric: (run: Run) => number): string => {
+      const rounds = sluice.map((run, i) => metric(run) / metric(plain[i]!));
+      const range = rounds.length > 1 ? ` (${fixed(Math.min(...rounds))}–${fixed(Math.max(...rounds))})` : '';
+      return `${ratio(median(sluice.map(metric)), median(plain.map(metric)))}${range}`;
+    };
+    const complete = [...plain, ...sluice].every((run) => run.complete === clients);
     lines.push(
-      `| ${clients.toLocaleString('en')} | ${ratio(sluice.cpuSeconds, plain.cpuSeconds)} | ${ratio(sluice.cpuSeconds / sluice.events, plain.cpuSeconds / plain.events)} | ${ratio(sluice.peakRssMb, plain.peakRssMb)} | ${ratio(sluice.p50, plain.p50)} | ${ratio(sluice.p99, plain.p99)} | ${sluice.complete === clients && plain.complete === clients ? 'yes' : '**no**: ratios not comparable'} |`,
+      `| ${clients.toLocaleString('en')} | ${column((r) => r.cpuSeconds)} | ${column((r) => r.cpuSeconds / r.events)} | ${column((r) => r.peakRssMb)} | ${column((r) => r.p50)} | ${column((r) => r.p99)} | ${complete ? 'yes' : '**no**: ratios not comparable'} |`,
     );
   }
   const failed = runs.filter((run) => run.complete !== run.clients);
