@@ -277,6 +277,24 @@ describe('tools a client declares: offered to the model, their calls streamed ba
     expect(answer).toContain('18');
   });
 
+  it('/v1/chat `tools`, round trip: the client copies the tool-call event into an assistant message, answers it in a `tool` message, and the next run answers from its result', async () => {
+    const tools = [{ name: 'get_weather', description: 'Get the current weather for a city', inputSchema: weatherSchema }];
+    const question = { role: 'user', content: 'What is the weather in Paris?' };
+    const first = (await askNative(server.url, { messages: [question], tools })).map((event) => JSON.parse(event.data) as AgentEvent);
+    const call = first.find((event) => event.type === 'tool-call');
+    expect(call).toMatchObject({ toolName: 'get_weather', input: { city: expect.stringMatching(/paris/i) } });
+    expect(first.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool-calls' });
+    // The client runs its tool, then sends the conversation back: the `tool-call` event as it came, and its result.
+    const result = { type: 'tool-result', toolCallId: call!.type === 'tool-call' ? call!.toolCallId : '', toolName: 'get_weather', output: { city: 'Paris', celsius: 18, sky: 'sunny' } };
+    const events = await askNative(server.url, { messages: [question, { role: 'assistant', content: [call] }, { role: 'tool', content: [result] }], tools });
+    expect(events.map((event) => event.id)).toEqual(events.map((_, i) => String(i + 1)));
+    const second = events.map((event) => JSON.parse(event.data) as AgentEvent);
+    expect(second.some((event) => event.type.startsWith('tool-'))).toBe(false);
+    const answer = second.map((event) => (event.type === 'text-delta' ? event.delta : '')).join('');
+    expect(answer).toContain('18');
+    expect(second.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+  });
+
   it('a model that asks for the client’s tool (fake provider): offered next to the built-ins, streamed back, finish reason tool-calls', async () => {
     const offered: ChatRequest[] = [];
     const fakeProvider: Provider = async function* (request) {
@@ -304,5 +322,38 @@ describe('tools a client declares: offered to the model, their calls streamed ba
     } finally {
       await fake.close();
     }
+  });
+});
+
+describe('/v1/chat messages with parts: a conversation the providers could not take is a 400 that says why', () => {
+  const call = { type: 'tool-call', toolCallId: 'call_1', toolName: 'get_weather', input: { city: 'Paris' } };
+  const result = { type: 'tool-result', toolCallId: 'call_1', toolName: 'get_weather', output: { celsius: 18 } };
+  const question = { role: 'user', content: 'What is the weather in Paris?' };
+  const asked = { role: 'assistant', content: [call] };
+  const cases: [string, unknown[], string][] = [
+    ['a tool-result no earlier tool-call has', [question, asked, { role: 'tool', content: [{ ...result, toolCallId: 'call_9' }] }], 'Invalid `messages.2.content.0.toolCallId`: no earlier assistant tool-call has the id "call_9".'],
+    ['a tool-result before any call', [question, { role: 'tool', content: [result] }], 'Invalid `messages.1.content.0.toolCallId`: no earlier assistant tool-call has the id "call_1".'],
+    ['a second tool-result for one call', [question, asked, { role: 'tool', content: [result] }, { role: 'tool', content: [result] }], 'Invalid `messages.3.content.0.toolCallId`: the tool-call "call_1" already has a tool-result.'],
+    ['a tool-result naming another tool than its call', [question, asked, { role: 'tool', content: [{ ...result, toolName: 'get_time' }] }], 'Invalid `messages.2.content.0.toolName`: the tool-call "call_1" is to "get_weather", not "get_time".'],
+    ['a tool-call with no result before the next user message', [question, asked, question], 'Invalid `messages.1.content.0`: the tool-call "call_1" has no tool-result: send its result in a message with role "tool" right after this assistant message.'],
+    ['a tool-call with no result at the end', [question, asked], 'Invalid `messages.1.content.0`: the tool-call "call_1" has no tool-result'],
+    ['two tool-calls with one id', [question, asked, { role: 'tool', content: [result] }, asked], 'Invalid `messages.3.content.0.toolCallId`: an earlier tool-call already has the id "call_1"; each call needs its own.'],
+    ['a tool-call part in a user message', [{ role: 'user', content: [call] }], 'Invalid `messages.0.content.0.type`: a tool-call part cannot be in a user message; it belongs in an assistant message'],
+    ['a tool-result part in a user message', [question, asked, { role: 'user', content: [result] }], 'Invalid `messages.2.content.0.type`: a tool-result part cannot be in a user message; it belongs in a message with role "tool"'],
+    ['a text part in a tool message', [question, asked, { role: 'tool', content: [result, { type: 'text', text: '18' }] }], 'Invalid `messages.2.content.1.type`: a text part cannot be in a tool message'],
+    ['a tool message with a string', [question, asked, { role: 'tool', content: '18' }], 'Invalid `messages.2.content`: a "tool" message takes an array of tool-result parts, not a string.'],
+    ['a part of an unknown type', [{ role: 'user', content: [{ type: 'image', url: 'https://example.com/a.png' }] }], 'Invalid `messages.0.content.0.type`: expected `type` to be "text", "reasoning", "tool-call" or "tool-result".'],
+    ['a tool-call without input', [question, { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'call_1', toolName: 'get_weather' }] }], 'Invalid `messages.1.content.0.input`: `input` is required (any JSON value).'],
+    ['content that is neither a string nor parts', [{ role: 'user', content: 42 }], 'Invalid `messages.0.content`: expected a string or an array of parts.'],
+    ['an empty array of parts', [{ role: 'user', content: [] }], 'Invalid `messages.0.content`: an array of parts needs at least one part.'],
+    ['more than 256 parts in a message', [{ role: 'user', content: Array.from({ length: 257 }, () => ({ type: 'text', text: 'a' })) }], 'Invalid `messages.0.content`: Too big: expected array to have <=256 items.'],
+    ['a toolCallId over 256 characters', [question, { role: 'assistant', content: [{ ...call, toolCallId: 'c'.repeat(257) }] }], 'Invalid `messages.1.content.0.toolCallId`: Too big: expected string to have <=256 characters.'],
+  ];
+  it.each(cases)('%s', async (_, messages, message) => {
+    const response = await fetch(`${server.url}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages }) });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('invalid_request');
+    expect(body.error.message.slice(0, message.length)).toBe(message);
   });
 });

@@ -10,6 +10,10 @@ import type { AgentEvent } from '../src/protocol/types.ts';
 import { createAnthropicProvider, createOpenAIProvider } from '../src/providers/index.ts';
 import { createReplayServer, readReplayFixture } from '../src/providers/replay/index.ts';
 import type { ReplayServer } from '../src/providers/replay/index.ts';
+import { createApp } from '../src/server/app.ts';
+import { createModelRegistry } from '../src/server/models.ts';
+import { startServer } from './helpers/http.ts';
+import { agentEvents, readEvents } from './helpers/sse-events.ts';
 import { collect, FIXTURES, within } from './providers-helpers.ts';
 
 const fixture = (folder: string, file: string) => readReplayFixture(new URL(`${folder}/`, FIXTURES), file);
@@ -172,5 +176,91 @@ describe('runAgent with the real SDKs', () => {
     const second = server.requests.slice(before)[1];
     await within(second!.closed, 1000, 'the second upstream connection stayed open');
     expect(second!.aborted).toBe(true);
+  });
+});
+
+describe('a client’s own tool on POST /v1/chat: the call and result it sends back reach the provider in the provider’s shape', () => {
+  const weatherSchema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+  const call = (toolCallId: string, city: string) => ({ type: 'tool-call', toolCallId, toolName: 'get_weather', input: { city } });
+
+  /** POSTs `body` to `/v1/chat` of an app whose `openai:` and `anthropic:` models are the replay server; the upstream requests and the answer's events. */
+  async function chat(body: unknown) {
+    const models = createModelRegistry({
+      env: {},
+      providers: { openai: openai('single'), anthropic: createAnthropicProvider({ apiKey: 'test-key', baseURL: server.url }) },
+    });
+    const app = await startServer(createApp({ models, env: {} }));
+    try {
+      const before = server.requests.length;
+      const response = await fetch(`${app.url}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(response.status).toBe(200);
+      const events = agentEvents((await readEvents(response)).events);
+      return { upstream: server.requests.slice(before), events };
+    } finally {
+      await app.close();
+    }
+  }
+
+  it('OpenAI Chat: the tool-call part becomes the assistant’s tool_calls, the tool-result part a `tool` message with its tool_call_id', async () => {
+    const { upstream, events } = await chat({
+      model: 'openai:gpt-4.1-mini',
+      messages: [
+        { role: 'user', content: 'What is the weather in Paris?' },
+        { role: 'assistant', content: [{ type: 'text', text: 'Let me check.' }, call('call_1', 'Paris')] },
+        { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'call_1', toolName: 'get_weather', output: { city: 'Paris', celsius: 18 } }] },
+      ],
+      tools: [{ name: 'get_weather', description: 'Get the current weather for a city', inputSchema: weatherSchema }],
+    });
+    expect(upstream).toHaveLength(1);
+    const sent = upstream[0]!.json as { messages: unknown[]; tools: { function: { name: string } }[] };
+    expect(sent.messages).toEqual([
+      { role: 'user', content: 'What is the weather in Paris?' },
+      { role: 'assistant', content: 'Let me check.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"city":"Paris","celsius":18}' },
+    ]);
+    expect(sent.tools.map((tool) => tool.function.name)).toContain('get_weather');
+    expect(events.filter((e) => e.type.startsWith('tool-'))).toEqual([]);
+    expect(events.at(-1)).toMatchObject({ type: 'finish', data: { finishReason: 'stop' } });
+  });
+
+  it('Anthropic: the tool-call parts become tool_use blocks, the tool-result parts tool_result blocks of a user message (is_error kept), reasoning with its signature a thinking block', async () => {
+    const { upstream, events } = await chat({
+      model: 'anthropic:claude-haiku-4-5',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: [{ type: 'text', text: 'Weather in Paris and in Atlantis?' }] },
+        { role: 'assistant', content: [{ type: 'reasoning', text: 'Two cities.', signature: 'sig-1' }, call('toolu_1', 'Paris'), call('toolu_2', 'Atlantis')] },
+        {
+          role: 'tool',
+          content: [
+            { type: 'tool-result', toolCallId: 'toolu_1', toolName: 'get_weather', output: { celsius: 18 } },
+            { type: 'tool-result', toolCallId: 'toolu_2', toolName: 'get_weather', output: 'unknown city: Atlantis', isError: true },
+          ],
+        },
+      ],
+      tools: [{ name: 'get_weather', inputSchema: weatherSchema }],
+    });
+    expect(upstream).toHaveLength(1);
+    const sent = upstream[0]!.json as { system: unknown; messages: unknown[] };
+    expect(sent.system).toBe('Be brief.');
+    expect(sent.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Weather in Paris and in Atlantis?' }] },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'thinking', thinking: 'Two cities.', signature: 'sig-1' },
+          { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } },
+          { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: { city: 'Atlantis' } },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_1', content: '{"celsius":18}' },
+          { type: 'tool_result', tool_use_id: 'toolu_2', content: 'unknown city: Atlantis', is_error: true },
+        ],
+      },
+    ]);
+    expect(events.at(-1)).toMatchObject({ type: 'finish', data: { finishReason: 'stop' } });
   });
 });

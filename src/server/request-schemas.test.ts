@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { AgUiRunBody, AiSdkChatBody, fromAgUiMessages, fromOpenAiMessages, fromOpenAiToolChoice, fromOpenAiTools, fromUiMessages, OpenAiChatBody } from './request-schemas.ts';
+import {
+  AgUiRunBody,
+  AiSdkChatBody,
+  fromAgUiMessages,
+  fromOpenAiMessages,
+  fromOpenAiToolChoice,
+  fromOpenAiTools,
+  fromUiMessages,
+  NativeChatBody,
+  OpenAiChatBody,
+} from './request-schemas.ts';
 
 describe('request conversion', () => {
   it('turns OpenAI tool calls and tool results into parts, naming results after their call', () => {
@@ -73,5 +83,41 @@ describe('request conversion', () => {
       { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'c1', toolName: 'get_weather', output: { c: 3 } }] },
       { role: 'assistant', content: 'It is 3°C.' },
     ]);
+  });
+
+  it('takes /v1/chat parts as the provider’s MessagePart: agent events copied as they are, optional fields only when given, unknown fields dropped', () => {
+    const body = NativeChatBody.parse({
+      messages: [
+        { role: 'system', content: [{ type: 'text', text: 'be brief' }] },
+        { role: 'user', content: 'weather in Paris and Oslo?' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'reasoning', text: 'two calls' },
+            { type: 'tool-call', toolCallId: 'c1', toolName: 'get_weather', input: { city: 'Paris' } },
+            { type: 'tool-call', toolCallId: 'c2', toolName: 'get_weather', input: { city: 'Oslo' }, extra: true },
+          ],
+        },
+        { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'c1', toolName: 'get_weather', output: null }] },
+        { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'c2', toolName: 'get_weather', output: 'timed out', isError: true }] },
+        { role: 'assistant', content: [{ type: 'text', text: 'Paris: no data; Oslo: timed out.' }] },
+      ],
+    });
+    expect(body.messages).toEqual([
+      { role: 'system', content: [{ type: 'text', text: 'be brief' }] },
+      { role: 'user', content: 'weather in Paris and Oslo?' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'reasoning', text: 'two calls' },
+          { type: 'tool-call', toolCallId: 'c1', toolName: 'get_weather', input: { city: 'Paris' } },
+          { type: 'tool-call', toolCallId: 'c2', toolName: 'get_weather', input: { city: 'Oslo' } },
+        ],
+      },
+      { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'c1', toolName: 'get_weather', output: null }] },
+      { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'c2', toolName: 'get_weather', output: 'timed out', isError: true }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'Paris: no data; Oslo: timed out.' }] },
+    ]);
+    expect(Object.keys((body.messages[2]!.content as object[])[0]!)).toEqual(['type', 'text']);
   });
 });

@@ -6,12 +6,16 @@
  */
 import { z } from 'zod';
 import type { ChatMessage, MessagePart, ToolDefinition } from '../providers/types.ts';
+import { quote } from './http-error.ts';
 
 const MAX_MESSAGES = 1000;
 
 const jsonSchema = z.record(z.string(), z.unknown());
 
 // ---------- POST /v1/chat -------------------------------------------------------------------
+
+/** The most parts one message may have. */
+const MAX_PARTS = 256;
 
 const nativeTool = z
   .object({
@@ -26,12 +30,149 @@ const nativeTool = z
     return out;
   });
 
-/** `POST /v1/chat`: `{"messages":[{"role","content"}], "model"?, "tools"?}`. */
+const toolCallId = z.string().min(1).max(256);
+const toolName = z.string().min(1).max(128);
+/** Any JSON value, but present: `null` says "nothing" (a missing key is a mistake, not a value). */
+const present = (field: string) => z.unknown().refine((value) => value !== undefined, `\`${field}\` is required (any JSON value)`);
+
+/**
+ * A message part: the provider layer's `MessagePart`, with the fields of the agent events, so a
+ * client can copy a `tool-call` event into an assistant message and answer it with a `tool-result`.
+ */
+const nativePart = z.discriminatedUnion(
+  'type',
+  [
+    z.object({ type: z.literal('text'), text: z.string() }),
+    z.object({ type: z.literal('reasoning'), text: z.string(), signature: z.string().optional() }),
+    z.object({ type: z.literal('tool-call'), toolCallId, toolName, input: present('input') }),
+    z.object({ type: z.literal('tool-result'), toolCallId, toolName, output: present('output'), isError: z.boolean().optional() }),
+  ],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union' ? 'expected `type` to be "text", "reasoning", "tool-call" or "tool-result"' : undefined,
+  },
+);
+
+const nativeParts = z.array(nativePart).min(1, 'an array of parts needs at least one part').max(MAX_PARTS);
+
+/**
+ * `content`: a string, or an array of parts. Chosen by the value's type rather than with
+ * `z.union`, so a bad part is reported where it is (a union only says "Invalid input").
+ */
+const nativeContent = z.unknown().transform((value, ctx): string | MessagePart[] => {
+  if (typeof value === 'string') return value;
+  if (!Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: 'expected a string or an array of parts' });
+    return z.NEVER;
+  }
+  const parsed = nativeParts.safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue } as Parameters<typeof ctx.addIssue>[0]);
+    return z.NEVER;
+  }
+  return parsed.data.map((part): MessagePart => {
+    if (part.type === 'reasoning') return part.signature === undefined ? { type: 'reasoning', text: part.text } : { type: 'reasoning', text: part.text, signature: part.signature };
+    if (part.type === 'tool-call') return { type: 'tool-call', toolCallId: part.toolCallId, toolName: part.toolName, input: part.input };
+    if (part.type === 'tool-result') {
+      const result: MessagePart = { type: 'tool-result', toolCallId: part.toolCallId, toolName: part.toolName, output: part.output };
+      if (part.isError !== undefined) result.isError = part.isError;
+      return result;
+    }
+    return part;
+  });
+});
+
+/** The part types each role may carry. */
+const PARTS_OF_ROLE: Record<ChatMessage['role'], readonly MessagePart['type'][]> = {
+  system: ['text'],
+  user: ['text'],
+  assistant: ['text', 'reasoning', 'tool-call'],
+  tool: ['tool-result'],
+};
+
+/** Where a part that a role may not carry belongs instead. */
+const WHERE_PART_BELONGS: Record<MessagePart['type'], string> = {
+  text: 'in a system, user or assistant message',
+  reasoning: 'in an assistant message',
+  'tool-call': 'in an assistant message (copy the `tool-call` event there)',
+  'tool-result': 'in a message with role "tool", right after the assistant message with its tool-call',
+};
+
+/**
+ * Checks that roles and parts fit, and that tool calls and results pair up the way the providers
+ * require: every tool-result answers a tool-call of the assistant message just before (ids unique
+ * in the conversation, the same `toolName`), and every tool-call has its result before the next
+ * system, user or assistant message (or the end).
+ */
+function checkConversation(messages: ChatMessage[], ctx: z.RefinementCtx): void {
+  const calls = new Map<string, { toolName: string; answered: boolean }>();
+  /** The calls of the latest assistant message still waiting for their result: id -> where the call is. */
+  const pending = new Map<string, (string | number)[]>();
+  const unanswered = (): boolean => {
+    const [id, path] = pending.entries().next().value ?? [];
+    if (id === undefined || path === undefined) return false;
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `the tool-call ${quote(id)} has no tool-result: send its result in a message with role "tool" right after this assistant message`,
+    });
+    return true;
+  };
+  for (const [i, message] of messages.entries()) {
+    const parts = typeof message.content === 'string' ? [] : message.content;
+    if (message.role === 'tool' && typeof message.content === 'string') {
+      ctx.addIssue({ code: 'custom', path: [i, 'content'], message: 'a "tool" message takes an array of tool-result parts, not a string' });
+      return;
+    }
+    for (const [j, part] of parts.entries()) {
+      if (!PARTS_OF_ROLE[message.role].includes(part.type)) {
+        ctx.addIssue({ code: 'custom', path: [i, 'content', j, 'type'], message: `a ${part.type} part cannot be in a ${message.role} message; it belongs ${WHERE_PART_BELONGS[part.type]}` });
+        return;
+      }
+    }
+    // Results come right after their calls: any other message first leaves a call unanswered.
+    if (message.role !== 'tool' && unanswered()) return;
+    for (const [j, part] of parts.entries()) {
+      const path = [i, 'content', j];
+      if (part.type === 'tool-call') {
+        if (calls.has(part.toolCallId)) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'toolCallId'], message: `an earlier tool-call already has the id ${quote(part.toolCallId)}; each call needs its own` });
+          return;
+        }
+        calls.set(part.toolCallId, { toolName: part.toolName, answered: false });
+        pending.set(part.toolCallId, path);
+      } else if (part.type === 'tool-result') {
+        // A call not answered yet is always one of the latest assistant message's (see above).
+        const call = calls.get(part.toolCallId);
+        if (call === undefined || call.answered) {
+          const problem = call === undefined ? `no earlier assistant tool-call has the id ${quote(part.toolCallId)}` : `the tool-call ${quote(part.toolCallId)} already has a tool-result`;
+          ctx.addIssue({ code: 'custom', path: [...path, 'toolCallId'], message: problem });
+          return;
+        }
+        if (call.toolName !== part.toolName) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'toolName'], message: `the tool-call ${quote(part.toolCallId)} is to ${quote(call.toolName)}, not ${quote(part.toolName)}` });
+          return;
+        }
+        call.answered = true;
+        pending.delete(part.toolCallId);
+      }
+    }
+  }
+  unanswered();
+}
+
+/**
+ * `POST /v1/chat`: `{"messages":[{"role","content"}], "model"?, "tools"?}`. `content` is a string,
+ * or an array of parts (`text`, `reasoning`, `tool-call`, `tool-result`); role `tool` carries the
+ * results of the client's own tools, answering the tool-calls of the assistant message before it.
+ */
 export const NativeChatBody = z.object({
   messages: z
-    .array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() }))
+    .array(z.object({ role: z.enum(['system', 'user', 'assistant', 'tool']), content: nativeContent }))
     .min(1, 'at least one message is needed')
-    .max(MAX_MESSAGES),
+    .max(MAX_MESSAGES)
+    .transform((messages): ChatMessage[] => messages.map((m) => ({ role: m.role, content: m.content })))
+    .superRefine(checkConversation),
   model: z.string().min(1).optional(),
   tools: z.array(nativeTool).max(128).optional(),
 });
