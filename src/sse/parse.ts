@@ -26,28 +26,37 @@ const MIN_ASCII_COPY = 64;
 const MAX_ASCII_COPY = 64 * 1024;
 /** Text reads skipped by `asciiBytes` after one that was not ASCII. */
 const ASCII_RETRY_AFTER = 16;
-const STREAM: TextDecodeOptions = { stream: true };
+/** Reads longer than this are not copied into the parser's reused buffer (see `feedBytes`). */
+const MAX_JOIN_COPY = 64 * 1024;
 
 /**
- * Whether `bytes` ends with an ASCII byte or a whole multi-byte UTF-8 sequence, so that a streaming
- * decoder holds nothing back after it. Errs on the side of `false` (the caller then decodes in
- * streaming mode, which is always right): a read that ends on a lead byte, a cut sequence, or stray
- * continuation bytes.
- * @param bytes - a read
- * @param length - its length, at least 1
- * @returns true when the read ends on a character boundary
+ * How many bytes at the end of `bytes[0, length)` a streaming UTF-8 decoder holds back for the next
+ * read: a lead byte followed by fewer continuation bytes than its character needs, the first of them
+ * within the lead's bounds. Anything else (a whole character, an invalid byte or sequence) it has
+ * already turned into characters or U+FFFD. Before a byte that is not a continuation byte its state
+ * is always empty, so the bytes before the tail decode the same without streaming.
+ * @see https://encoding.spec.whatwg.org/#utf-8-decoder
+ * @param bytes - a read, with any bytes held back from the one before
+ * @param length - how many bytes of `bytes` to look at
+ * @returns 0 to 3
  */
-function endsOnCharacterBoundary(bytes: Uint8Array, length: number): boolean {
-  const last = bytes[length - 1] ?? 0;
-  if (last < 0x80) return true;
-  if (last >= 0xc0) return false;
-  // Walk back over up to three continuation bytes to the lead byte.
-  for (let i = length - 2; i >= 0 && i >= length - 4; i--) {
-    const byte = bytes[i] ?? 0;
-    if (byte >= 0xc0) return (byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2) === length - i;
-    if (byte < 0x80) return false;
+function incompleteTail(bytes: Uint8Array, length: number): number {
+  // The last lead byte, among the last three bytes.
+  for (let i = length - 1; i >= 0 && i >= length - 3; i--) {
+    const lead = bytes[i] as number;
+    if (lead < 0x80) return 0;
+    if (lead < 0xc0) continue;
+    const have = length - i;
+    // C0, C1 and F5 to FF are never lead bytes: 0 makes them complete (as errors).
+    const needs = lead < 0xc2 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead < 0xf5 ? 4 : 0;
+    if (have >= needs) return 0;
+    if (have === 1) return 1;
+    const second = bytes[i + 1] as number;
+    const lower = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+    const upper = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+    return second >= lower && second <= upper ? have : 0;
   }
-  return false;
+  return 0;
 }
 
 // Byte tests. The hot loops read code units from the text with `charCodeAt`, or from the read's
@@ -219,14 +228,18 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
   let skipLineFeed = false;
   let bomPending = true;
 
-  // One streaming decoder per stream. Each read is decoded as it comes: measured, decoding and then
+  // Bytes are decoded a read at a time without `stream: true`, which in Node skips the streaming
+  // bookkeeping (about a fifth of the cost of decoding a read of a few hundred bytes) and the
+  // joining of a cut character's string to the read's, which the first search would then copy
+  // again. The parser holds back a cut character's first bytes itself (see `incompleteTail`) and
+  // puts them before the next read, in one buffer reused for this. Measured, decoding and then
   // searching the text (memchr-fast `String#indexOf`) beats searching the bytes first
   // (`Uint8Array#indexOf` is a plain loop). `ignoreBOM: true` keeps U+FEFF in the output: only
   // the stream's first one is ours to drop.
   let decoder: TextDecoder | undefined;
-  // The decoder may hold back the start of a character cut at the end of the last read. False only
-  // when it surely does not (see `endsOnCharacterBoundary`).
-  let decoderPending = false;
+  const held = new Uint8Array(3);
+  let heldLength = 0;
+  let joined: Uint8Array = new Uint8Array(0);
   // The last event type of an aligned read (see `parseByteLines`), with its bytes.
   let lastType = '';
   const lastTypeBytes = new Uint8Array(32);
@@ -561,18 +574,31 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
     }
   }
 
-  function decode(bytes: Uint8Array): string {
+  /**
+   * Decodes a read and parses it. The text is the read's bytes after those held back from the last
+   * read and before those held back for the next; when it is as long as they are, it has one
+   * character per byte (each step of the decoder turns n bytes into at most n UTF-16 units), and the
+   * bytes go to `feedText` as well.
+   */
+  function feedBytes(bytes: Uint8Array): void {
+    let input = bytes;
+    let length = bytes.length;
+    if (heldLength > 0) {
+      length += heldLength;
+      input = joined.length >= length ? joined : new Uint8Array(Math.max(length, Math.min(2 * joined.length, MAX_JOIN_COPY)));
+      if (input.length <= MAX_JOIN_COPY) joined = input;
+      for (let i = 0; i < heldLength; i++) input[i] = held[i] as number;
+      input.set(bytes, heldLength);
+      heldLength = 0;
+    }
+    const tail = incompleteTail(input, length);
+    for (let i = 0; i < tail; i++) held[i] = input[length - tail + i] as number;
+    heldLength = tail;
+    length -= tail;
+    if (length === 0) return;
     decoder ??= new TextDecoder('utf-8', { ignoreBOM: true });
-    const length = bytes.length;
-    if (length === 0) return '';
-    // A read that ends on a whole character, with nothing held back from the previous one, decodes
-    // the same without `stream: true`, and that call is cheaper (in Node it skips the streaming
-    // bookkeeping, about a fifth of the cost of decoding a read of a few hundred bytes).
-    if (!decoderPending && endsOnCharacterBoundary(bytes, length)) return decoder.decode(bytes);
-    // `stream: true` holds back a UTF-8 sequence cut at the end of the read until the next one.
-    const text = decoder.decode(bytes, STREAM);
-    decoderPending = !endsOnCharacterBoundary(bytes, length);
-    return text;
+    const text = decoder.decode(length === input.length ? input : input.subarray(0, length));
+    feedText(text, text.length === length ? input : undefined, false);
   }
 
   /**
@@ -597,8 +623,7 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
 
   function reset(): void {
     // A partial line and an undispatched event are discarded: the spec dispatches only on a blank line.
-    decoder = undefined;
-    decoderPending = false;
+    heldLength = 0;
     partial.length = 0;
     partialLength = 0;
     stopped = false;
@@ -617,15 +642,7 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
         throw new Error(`Cannot feed the SSE parser: it stopped at a line or event longer than maxBufferSize (${maxBufferSize} characters). Call \`reset()\` to parse a new stream.`);
       }
       if (typeof chunk === 'string') feedText(chunk, undefined, true);
-      else if (chunk instanceof Uint8Array) {
-        // With nothing held back from the last read, a text as long as its bytes has one character
-        // per byte: each decoding step turns n bytes into at most n UTF-16 units (a valid sequence
-        // of 2-4 bytes into 1 or 2, an invalid byte or cut sequence into one U+FFFD), so equal
-        // totals mean every step was one byte to one character, at the same index.
-        const fresh = !decoderPending;
-        const text = decode(chunk);
-        feedText(text, fresh && text.length === chunk.length ? chunk : undefined, false);
-      }
+      else if (chunk instanceof Uint8Array) feedBytes(chunk);
       else {
         throw new TypeError(`Expected a string or a Uint8Array, got ${chunk === null ? 'null' : typeof chunk}.`);
       }
