@@ -290,8 +290,8 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
 
   /**
    * The line `text[start, end)` by the spec's general rule: a comment, or a field split at the
-   * first colon. Serves the lines the hot loop does not take apart itself (comments, `retry`,
-   * unknown fields, a field without a colon) and lines joined from pieces of several reads.
+   * first colon. Serves the lines the hot loops do not take apart themselves: comments, `retry`,
+   * unknown fields, a field without a colon, and lines too short for their field-name tests.
    * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
    */
   function parseLine(text: string, start: number, end: number): void {
@@ -555,13 +555,13 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
         }
         return;
       }
-      partial.push(text.slice(pos, end));
+      // The line, with its LF, goes through the same loop as the lines that come whole.
+      partial.push(text.slice(pos, end + 1));
       const line = partial.join('');
       partial.length = 0;
       partialLength = 0;
-      if (line.length > limit) return overflow(line.length);
-      parseLine(line, 0, line.length);
-      if (data !== undefined && data.length > limit) return overflow(data.length);
+      if (line.length - 1 > limit) return overflow(line.length - 1);
+      if (parseTextLines(line, 0) === -1) return;
       pos = end + 1;
     }
 
