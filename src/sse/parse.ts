@@ -373,10 +373,16 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
         type = text.slice(start, end);
       } else if (room && isIdPrefix(text, pos, first)) {
         const start = valueStart(text, pos + 2, length);
+        // IDs are short: read up to the LF, or to a control character such as NUL (which calls for
+        // `nextIdBuffer`; a value without one, it would keep as it is).
         end = start;
-        while (end < length && text.charCodeAt(end) !== LF) end++;
-        if (end === length) break;
-        id = nextIdBuffer(id, text.slice(start, end));
+        while (end < length && text.charCodeAt(end) > LF) end++;
+        if (end < length && text.charCodeAt(end) === LF) id = text.slice(start, end);
+        else {
+          end = text.indexOf('\n', end);
+          if (end === -1) break;
+          id = nextIdBuffer(id, text.slice(start, end));
+        }
       } else {
         end = text.indexOf('\n', pos);
         if (end === -1) break;
@@ -473,9 +479,13 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
       } else if (room && isIdPrefixInBytes(bytes, pos, first)) {
         const start = valueStartInBytes(bytes, pos + 2);
         end = start;
-        while (end < length && bytes[end] !== LF) end++;
-        if (end === length) break;
-        id = nextIdBuffer(id, text.slice(start, end));
+        while (end < length && (bytes[end] as number) > LF) end++;
+        if (end < length && bytes[end] === LF) id = text.slice(start, end);
+        else {
+          end = text.indexOf('\n', end);
+          if (end === -1) break;
+          id = nextIdBuffer(id, text.slice(start, end));
+        }
       } else {
         end = text.indexOf('\n', pos);
         if (end === -1) break;
