@@ -24,8 +24,9 @@ const CR_LINE_ENDINGS = /\r\n?/g;
 /** Text reads shorter than this, or longer than the next, are not copied to bytes (see `asciiBytes`). */
 const MIN_ASCII_COPY = 64;
 const MAX_ASCII_COPY = 64 * 1024;
-/** Text reads skipped by `asciiBytes` after one that was not ASCII. */
+/** Text reads skipped by `asciiBytes` after one that was not ASCII, doubling up to the second after each further one. */
 const ASCII_RETRY_AFTER = 16;
+const ASCII_RETRY_AFTER_MAX = 1024;
 /** Reads longer than this are not copied into the parser's reused buffer (see `feedBytes`). */
 const MAX_JOIN_COPY = 64 * 1024;
 
@@ -249,6 +250,7 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
   let encoder: TextEncoder | undefined;
   let scratch = new Uint8Array(0);
   let asciiSkip = 0;
+  let asciiRetryAfter = ASCII_RETRY_AFTER;
 
   /**
    * The hot loop keeps the parser's state in locals (a `try/finally` to write it back measured 8%
@@ -614,8 +616,8 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
   /**
    * The bytes of a text read when it is all ASCII (one byte per character), for
    * {@link parseByteLines}: `encodeInto` is a vectorised copy, cheaper than the `charCodeAt`
-   * calls it saves. After a read that is not ASCII the next ones are not tried for a while: a stream
-   * in another script would pay for the copy on every read and never use it.
+   * calls it saves. After a read that is not ASCII the next ones are not tried for a while, longer
+   * each time: a stream in another script would pay for the copy on every read and never use it.
    */
   function asciiBytes(text: string): Uint8Array | undefined {
     if (asciiSkip > 0) {
@@ -626,8 +628,12 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
     if (length > MAX_ASCII_COPY) return undefined;
     if (scratch.length < length) scratch = new Uint8Array(Math.max(length, scratch.length * 2));
     const { read, written } = (encoder ??= new TextEncoder()).encodeInto(text, scratch);
-    if (read === length && written === length) return scratch;
-    asciiSkip = ASCII_RETRY_AFTER;
+    if (read === length && written === length) {
+      asciiRetryAfter = ASCII_RETRY_AFTER;
+      return scratch;
+    }
+    asciiSkip = asciiRetryAfter;
+    asciiRetryAfter = Math.min(2 * asciiRetryAfter, ASCII_RETRY_AFTER_MAX);
     return undefined;
   }
 
