@@ -63,6 +63,33 @@ describe('createParser', () => {
     expect(parseEverySplit(bytes).events).toEqual([message('a\uFFFDb\uFFFD')]);
   });
 
+  it('decodes a character cut between reads as the whole stream decodes it, valid or not', () => {
+    // Lead bytes with narrower second-byte ranges (E0, ED, F0, F4), cut and invalid sequences,
+    // bytes that are never lead bytes, and a four-byte character (two UTF-16 units).
+    const sequences = [
+      [0xe0, 0xa0, 0x80],
+      [0xe0, 0x9f, 0x80],
+      [0xed, 0x9f, 0xbf],
+      [0xed, 0xa0, 0x80],
+      [0xf0, 0x90, 0x80, 0x80],
+      [0xf0, 0x8f, 0xbf, 0xbf],
+      [0xf4, 0x8f, 0xbf, 0xbf],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xc2, 0x80],
+      [0xc1, 0xbf],
+      [0xf5, 0x80, 0x80, 0x80],
+      [0xe6, 0xb5, 0x41],
+      [0xf0, 0x9f, 0x98],
+      [0xf0, 0x9f, 0x98, 0x80],
+      [0x80, 0xbf],
+    ];
+    for (const sequence of sequences) {
+      const value = [...encoder.encode('a'), ...sequence, ...encoder.encode('b')];
+      const expected = new TextDecoder().decode(Uint8Array.from(value));
+      expect(parseEverySplit([...encoder.encode('data: '), ...value, 10, 10]).events, sequence.join(' ')).toEqual([message(expected)]);
+    }
+  });
+
   it('ignores one leading byte order mark and keeps any other', () => {
     expect(parseEverySplit('\uFEFFdata: a\n\n').events).toEqual([message('a')]);
     // A second BOM is part of the first line's field name, which is then unknown.
@@ -337,6 +364,15 @@ describe('createParser maxBufferSize', () => {
     // `data: ` and five CJK characters are 11 characters, 21 bytes.
     for (const result of limitedEverySplit('data: 世界世界世\n\n', 11)) expect(result).toEqual({ events: [message('世界世界世')], errors: [] });
     for (const result of limitedEverySplit('data: 世界世界世界\n\n', 11)) expect(result.errors.map((error) => error.size)).toEqual([12]);
+  });
+
+  it('counts the characters of a read as a streaming decoder gives them, holding back only a valid cut sequence', () => {
+    // E0 80 is no start of a character: both bytes are U+FFFD at once, and the line is 10 characters.
+    const invalid = runLimited([Uint8Array.of(...encoder.encode('data: ab'), 0xe0, 0x80), encoder.encode('cd\n\n')], 8);
+    expect(invalid.errors.map((error) => error.size)).toEqual([10]);
+    // E0 A0 may be: it waits for the next read, and the line is 8 characters until then.
+    const cut = runLimited([Uint8Array.of(...encoder.encode('data: ab'), 0xe0, 0xa0), Uint8Array.of(0x80, ...encoder.encode('cd\n\n'))], 8);
+    expect(cut.errors.map((error) => error.size)).toEqual([11]);
   });
 
   it('stops after the error: feed throws until reset, which starts a new stream', () => {

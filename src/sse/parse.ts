@@ -24,30 +24,40 @@ const CR_LINE_ENDINGS = /\r\n?/g;
 /** Text reads shorter than this, or longer than the next, are not copied to bytes (see `asciiBytes`). */
 const MIN_ASCII_COPY = 64;
 const MAX_ASCII_COPY = 64 * 1024;
-/** Text reads skipped by `asciiBytes` after one that was not ASCII. */
+/** Text reads skipped by `asciiBytes` after one that was not ASCII, doubling up to the second after each further one. */
 const ASCII_RETRY_AFTER = 16;
-const STREAM: TextDecodeOptions = { stream: true };
+const ASCII_RETRY_AFTER_MAX = 1024;
+/** Reads longer than this are not copied into the parser's reused buffer (see `feedBytes`). */
+const MAX_JOIN_COPY = 64 * 1024;
 
 /**
- * Whether `bytes` ends with an ASCII byte or a whole multi-byte UTF-8 sequence, so that a streaming
- * decoder holds nothing back after it. Errs on the side of `false` (the caller then decodes in
- * streaming mode, which is always right): a read that ends on a lead byte, a cut sequence, or stray
- * continuation bytes.
- * @param bytes - a read
- * @param length - its length, at least 1
- * @returns true when the read ends on a character boundary
+ * How many bytes at the end of `bytes[0, length)` a streaming UTF-8 decoder holds back for the next
+ * read: a lead byte followed by fewer continuation bytes than its character needs, the first of them
+ * within the lead's bounds. Anything else (a whole character, an invalid byte or sequence) it has
+ * already turned into characters or U+FFFD. Before a byte that is not a continuation byte its state
+ * is always empty, so the bytes before the tail decode the same without streaming.
+ * @see https://encoding.spec.whatwg.org/#utf-8-decoder
+ * @param bytes - a read, with any bytes held back from the one before
+ * @param length - how many bytes of `bytes` to look at
+ * @returns 0 to 3
  */
-function endsOnCharacterBoundary(bytes: Uint8Array, length: number): boolean {
-  const last = bytes[length - 1] ?? 0;
-  if (last < 0x80) return true;
-  if (last >= 0xc0) return false;
-  // Walk back over up to three continuation bytes to the lead byte.
-  for (let i = length - 2; i >= 0 && i >= length - 4; i--) {
-    const byte = bytes[i] ?? 0;
-    if (byte >= 0xc0) return (byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2) === length - i;
-    if (byte < 0x80) return false;
+function incompleteTail(bytes: Uint8Array, length: number): number {
+  // The last lead byte, among the last three bytes.
+  for (let i = length - 1; i >= 0 && i >= length - 3; i--) {
+    const lead = bytes[i] as number;
+    if (lead < 0x80) return 0;
+    if (lead < 0xc0) continue;
+    const have = length - i;
+    // C0, C1 and F5 to FF are never lead bytes: 0 makes them complete (as errors).
+    const needs = lead < 0xc2 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead < 0xf5 ? 4 : 0;
+    if (have >= needs) return 0;
+    if (have === 1) return 1;
+    const second = bytes[i + 1] as number;
+    const lower = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+    const upper = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+    return second >= lower && second <= upper ? have : 0;
   }
-  return false;
+  return 0;
 }
 
 // Byte tests. The hot loops read code units from the text with `charCodeAt`, or from the read's
@@ -219,14 +229,18 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
   let skipLineFeed = false;
   let bomPending = true;
 
-  // One streaming decoder per stream. Each read is decoded as it comes: measured, decoding and then
+  // Bytes are decoded a read at a time without `stream: true`, which in Node skips the streaming
+  // bookkeeping (about a fifth of the cost of decoding a read of a few hundred bytes) and the
+  // joining of a cut character's string to the read's, which the first search would then copy
+  // again. The parser holds back a cut character's first bytes itself (see `incompleteTail`) and
+  // puts them before the next read, in one buffer reused for this. Measured, decoding and then
   // searching the text (memchr-fast `String#indexOf`) beats searching the bytes first
   // (`Uint8Array#indexOf` is a plain loop). `ignoreBOM: true` keeps U+FEFF in the output: only
   // the stream's first one is ours to drop.
   let decoder: TextDecoder | undefined;
-  // The decoder may hold back the start of a character cut at the end of the last read. False only
-  // when it surely does not (see `endsOnCharacterBoundary`).
-  let decoderPending = false;
+  const held = new Uint8Array(3);
+  let heldLength = 0;
+  let joined: Uint8Array = new Uint8Array(0);
   // The last event type of an aligned read (see `parseByteLines`), with its bytes.
   let lastType = '';
   const lastTypeBytes = new Uint8Array(32);
@@ -236,6 +250,7 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
   let encoder: TextEncoder | undefined;
   let scratch = new Uint8Array(0);
   let asciiSkip = 0;
+  let asciiRetryAfter = ASCII_RETRY_AFTER;
 
   /**
    * The hot loop keeps the parser's state in locals (a `try/finally` to write it back measured 8%
@@ -277,8 +292,8 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
 
   /**
    * The line `text[start, end)` by the spec's general rule: a comment, or a field split at the
-   * first colon. Serves the lines the hot loop does not take apart itself (comments, `retry`,
-   * unknown fields, a field without a colon) and lines joined from pieces of several reads.
+   * first colon. Serves the lines the hot loops do not take apart themselves: comments, `retry`,
+   * unknown fields, a field without a colon, and lines too short for their field-name tests.
    * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
    */
   function parseLine(text: string, start: number, end: number): void {
@@ -360,10 +375,16 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
         type = text.slice(start, end);
       } else if (room && isIdPrefix(text, pos, first)) {
         const start = valueStart(text, pos + 2, length);
+        // IDs are short: read up to the LF, or to a control character such as NUL (which calls for
+        // `nextIdBuffer`; a value without one, it would keep as it is).
         end = start;
-        while (end < length && text.charCodeAt(end) !== LF) end++;
-        if (end === length) break;
-        id = nextIdBuffer(id, text.slice(start, end));
+        while (end < length && text.charCodeAt(end) > LF) end++;
+        if (end < length && text.charCodeAt(end) === LF) id = text.slice(start, end);
+        else {
+          end = text.indexOf('\n', end);
+          if (end === -1) break;
+          id = nextIdBuffer(id, text.slice(start, end));
+        }
       } else {
         end = text.indexOf('\n', pos);
         if (end === -1) break;
@@ -460,9 +481,13 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
       } else if (room && isIdPrefixInBytes(bytes, pos, first)) {
         const start = valueStartInBytes(bytes, pos + 2);
         end = start;
-        while (end < length && bytes[end] !== LF) end++;
-        if (end === length) break;
-        id = nextIdBuffer(id, text.slice(start, end));
+        while (end < length && (bytes[end] as number) > LF) end++;
+        if (end < length && bytes[end] === LF) id = text.slice(start, end);
+        else {
+          end = text.indexOf('\n', end);
+          if (end === -1) break;
+          id = nextIdBuffer(id, text.slice(start, end));
+        }
       } else {
         end = text.indexOf('\n', pos);
         if (end === -1) break;
@@ -542,13 +567,13 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
         }
         return;
       }
-      partial.push(text.slice(pos, end));
+      // The line, with its LF, goes through the same loop as the lines that come whole.
+      partial.push(text.slice(pos, end + 1));
       const line = partial.join('');
       partial.length = 0;
       partialLength = 0;
-      if (line.length > limit) return overflow(line.length);
-      parseLine(line, 0, line.length);
-      if (data !== undefined && data.length > limit) return overflow(data.length);
+      if (line.length - 1 > limit) return overflow(line.length - 1);
+      if (parseTextLines(line, 0) === -1) return;
       pos = end + 1;
     }
 
@@ -561,25 +586,38 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
     }
   }
 
-  function decode(bytes: Uint8Array): string {
+  /**
+   * Decodes a read and parses it. The text is the read's bytes after those held back from the last
+   * read and before those held back for the next; when it is as long as they are, it has one
+   * character per byte (each step of the decoder turns n bytes into at most n UTF-16 units), and the
+   * bytes go to `feedText` as well.
+   */
+  function feedBytes(bytes: Uint8Array): void {
+    let input = bytes;
+    let length = bytes.length;
+    if (heldLength > 0) {
+      length += heldLength;
+      input = joined.length >= length ? joined : new Uint8Array(Math.max(length, Math.min(2 * joined.length, MAX_JOIN_COPY)));
+      if (input.length <= MAX_JOIN_COPY) joined = input;
+      for (let i = 0; i < heldLength; i++) input[i] = held[i] as number;
+      input.set(bytes, heldLength);
+      heldLength = 0;
+    }
+    const tail = incompleteTail(input, length);
+    for (let i = 0; i < tail; i++) held[i] = input[length - tail + i] as number;
+    heldLength = tail;
+    length -= tail;
+    if (length === 0) return;
     decoder ??= new TextDecoder('utf-8', { ignoreBOM: true });
-    const length = bytes.length;
-    if (length === 0) return '';
-    // A read that ends on a whole character, with nothing held back from the previous one, decodes
-    // the same without `stream: true`, and that call is cheaper (in Node it skips the streaming
-    // bookkeeping, about a fifth of the cost of decoding a read of a few hundred bytes).
-    if (!decoderPending && endsOnCharacterBoundary(bytes, length)) return decoder.decode(bytes);
-    // `stream: true` holds back a UTF-8 sequence cut at the end of the read until the next one.
-    const text = decoder.decode(bytes, STREAM);
-    decoderPending = !endsOnCharacterBoundary(bytes, length);
-    return text;
+    const text = decoder.decode(length === input.length ? input : input.subarray(0, length));
+    feedText(text, text.length === length ? input : undefined, false);
   }
 
   /**
    * The bytes of a text read when it is all ASCII (one byte per character), for
    * {@link parseByteLines}: `encodeInto` is a vectorised copy, cheaper than the `charCodeAt`
-   * calls it saves. After a read that is not ASCII the next ones are not tried for a while: a stream
-   * in another script would pay for the copy on every read and never use it.
+   * calls it saves. After a read that is not ASCII the next ones are not tried for a while, longer
+   * each time: a stream in another script would pay for the copy on every read and never use it.
    */
   function asciiBytes(text: string): Uint8Array | undefined {
     if (asciiSkip > 0) {
@@ -590,15 +628,18 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
     if (length > MAX_ASCII_COPY) return undefined;
     if (scratch.length < length) scratch = new Uint8Array(Math.max(length, scratch.length * 2));
     const { read, written } = (encoder ??= new TextEncoder()).encodeInto(text, scratch);
-    if (read === length && written === length) return scratch;
-    asciiSkip = ASCII_RETRY_AFTER;
+    if (read === length && written === length) {
+      asciiRetryAfter = ASCII_RETRY_AFTER;
+      return scratch;
+    }
+    asciiSkip = asciiRetryAfter;
+    asciiRetryAfter = Math.min(2 * asciiRetryAfter, ASCII_RETRY_AFTER_MAX);
     return undefined;
   }
 
   function reset(): void {
     // A partial line and an undispatched event are discarded: the spec dispatches only on a blank line.
-    decoder = undefined;
-    decoderPending = false;
+    heldLength = 0;
     partial.length = 0;
     partialLength = 0;
     stopped = false;
@@ -617,15 +658,7 @@ export function createParser(options: ParserOptions = {}): EventSourceParser {
         throw new Error(`Cannot feed the SSE parser: it stopped at a line or event longer than maxBufferSize (${maxBufferSize} characters). Call \`reset()\` to parse a new stream.`);
       }
       if (typeof chunk === 'string') feedText(chunk, undefined, true);
-      else if (chunk instanceof Uint8Array) {
-        // With nothing held back from the last read, a text as long as its bytes has one character
-        // per byte: each decoding step turns n bytes into at most n UTF-16 units (a valid sequence
-        // of 2-4 bytes into 1 or 2, an invalid byte or cut sequence into one U+FFFD), so equal
-        // totals mean every step was one byte to one character, at the same index.
-        const fresh = !decoderPending;
-        const text = decode(chunk);
-        feedText(text, fresh && text.length === chunk.length ? chunk : undefined, false);
-      }
+      else if (chunk instanceof Uint8Array) feedBytes(chunk);
       else {
         throw new TypeError(`Expected a string or a Uint8Array, got ${chunk === null ? 'null' : typeof chunk}.`);
       }
