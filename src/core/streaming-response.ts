@@ -130,10 +130,13 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
       const onClientGone = (): void => {
         const reason: unknown = clientSignal.reason ?? disconnected();
         engine.cancel(reason, 'disconnected');
-        // Whoever reads the body (if anyone still does) learns it will get no more.
+        // Whoever reads the body (if anyone still does) learns it will get no more. Closed, not
+        // errored: the client it was for is gone, so there is nobody to tell of a failure, and an
+        // errored body makes servers log a stack for every ordinary disconnect (@hono/node-server
+        // prints the reason of each one).
         if (!bodyOver) {
           bodyOver = true;
-          controller.error(reason);
+          controller.close();
         }
       };
       clientSignal.addEventListener('abort', onClientGone, { once: true });

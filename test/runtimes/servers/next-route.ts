@@ -6,5 +6,5 @@ import { streamingResponse } from 'sluice';
 import { story } from '../story.ts';
 
 export function GET(request: Request): Promise<Response> {
-  return streamingResponse(story(request.url));
+  return streamingResponse(story(request.url), { request });
 }
