@@ -203,7 +203,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
   const resume = streamRoutes(streams);
   const events = eventRoutes(streams);
   const jobs = jobRoutes(streams, tools);
-  const files = createFilesRoute({ dir: options.filesDir ?? (env.SLUICE_FILES_DIR?.trim() || BUNDLED_SAMPLES_DIR) });
+  const files = createFilesRoute({ dir: options.filesDir ?? (env.SLUICE_FILES_DIR?.trim() || BUNDLED_SAMPLES_DIR), sendTimeoutMs: streams.sendTimeoutMs ?? 0 });
   const metricsText: RouteHandler = async (_req, res) => {
     const text = await metrics.registry.metrics();
     res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });

@@ -40,6 +40,12 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 export interface FilesRouteOptions {
   /** The folder served. @defaultValue `SLUICE_FILES_DIR`, else the bundled samples */
   dir?: string | URL;
+  /**
+   * Ends a download whose client read nothing for this long (the socket took no byte), so that
+   * stalled downloads never pile up; 0 turns it off. @defaultValue 0 (the app passes
+   * `SLUICE_SEND_TIMEOUT_MS`)
+   */
+  sendTimeoutMs?: number;
 }
 
 /**
@@ -91,6 +97,7 @@ function matchesEtag(header: string, etag: string): boolean {
  */
 export function createFilesRoute(options: FilesRouteOptions = {}): RouteHandler {
   const configured = options.dir ?? process.env.SLUICE_FILES_DIR ?? BUNDLED_SAMPLES_DIR;
+  const sendTimeoutMs = options.sendTimeoutMs ?? 0;
   const dir = typeof configured === 'string' ? configured : decodeURIComponent(configured.pathname);
   let root: Promise<string> | undefined;
 
@@ -155,6 +162,10 @@ export function createFilesRoute(options: FilesRouteOptions = {}): RouteHandler 
       // The read stream owns the handle from here (autoClose), and pipeline's backpressure keeps
       // memory at about one chunk; a client that leaves destroys both ends.
       const body = createReadStream('', { fd: handle, start, end, highWaterMark: CHUNK_BYTES });
+      // A client that stops reading leaves the socket with no activity (pipeline writes only as it
+      // drains): end it after the send timeout, as streams are. Node resets the socket's timeout
+      // for keep-alive when the response finishes.
+      if (sendTimeoutMs > 0) res.setTimeout(sendTimeoutMs, () => res.destroy());
       await pipeline(body, res).catch((error: unknown) => {
         // The client leaving mid-download is not a server error.
         if (res.destroyed || (error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
