@@ -3,7 +3,7 @@
  *
  *   npm run example:sources        then: curl -N http://localhost:3002/<route>
  *
- * Node fast path (sendStream):  /array /generator /async-generator /readable-stream /node-readable /function
+ * Node path (sendStream):       /array /generator /async-generator /readable-stream /node-readable /function
  * Formats:                      /ndjson /sse
  * Web path (streamingResponse): /web  — the same Response a Hono or Next.js handler would return
  */

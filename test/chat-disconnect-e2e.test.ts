@@ -67,9 +67,9 @@ function postAndDrop(path: string, body: unknown, marker: string): Promise<numbe
 
 const CASES: [string, string, string, unknown, string][] = [
   ['openai via /v1/chat', 'openai:gpt-4o-mini', '/v1/chat', {}, 'event: text-delta'],
-  ['anthropic via /v1/chat', 'anthropic:claude-sonnet-4-5', '/v1/chat', {}, 'event: text-delta'],
+  ['anthropic via /v1/chat', 'anthropic:claude-haiku-4-5', '/v1/chat', {}, 'event: text-delta'],
   ['openai-compatible via /v1/chat', 'openai-compatible:qwen', '/v1/chat', {}, 'event: text-delta'],
-  ['anthropic via /v1/chat/completions', 'anthropic:claude-sonnet-4-5', '/v1/chat/completions', { stream: true }, '"content":'],
+  ['anthropic via /v1/chat/completions', 'anthropic:claude-haiku-4-5', '/v1/chat/completions', { stream: true }, '"content":'],
 ];
 
 describe.each(CASES)('%s', (_name, model, path, extra, marker) => {

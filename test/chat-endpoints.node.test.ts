@@ -98,7 +98,7 @@ describe('bad input gets a clear JSON error with the right status', () => {
     ['no messages', () => chat({ messages: [] }), 400, 'invalid_request'],
     ['a bad role', () => chat({ messages: [{ role: 'wizard', content: 'x' }] }), 400, 'invalid_request'],
     ['an unknown model', () => chat({ messages: [{ role: 'user', content: 'x' }], model: 'nope' }), 400, 'unknown_model'],
-    ['a missing provider key', () => chat({ messages: [{ role: 'user', content: 'x' }], model: 'anthropic:claude-sonnet-4-5' }), 500, 'provider_api_key_missing'],
+    ['a missing provider key', () => chat({ messages: [{ role: 'user', content: 'x' }], model: 'anthropic:claude-haiku-4-5' }), 500, 'provider_api_key_missing'],
     ['a body that is not JSON', () => fetch(`${server.url}/v1/chat`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' }), 415, 'unsupported_media_type'],
     [
       'a body over the limit',
@@ -120,7 +120,7 @@ describe('bad input gets a clear JSON error with the right status', () => {
   });
 
   it('names the missing key’s variable', async () => {
-    const response = await chat({ messages: [{ role: 'user', content: 'x' }], model: 'anthropic:claude-sonnet-4-5' });
+    const response = await chat({ messages: [{ role: 'user', content: 'x' }], model: 'anthropic:claude-haiku-4-5' });
     expect(((await response.json()) as { error: { message: string } }).error.message).toContain('ANTHROPIC_API_KEY');
   });
 

@@ -3,7 +3,7 @@
  * progressively — the client receives the first chunk while the producer is still running.
  * Each producer yields one chunk, then waits on a gate that only the client's receipt of that
  * chunk opens: a server that buffered the body would never deliver it, and the test would fail.
- * Run through both the Node fast path (sendStream) and the Web path (streamingResponse).
+ * Run through both the Node path (sendStream) and the Web path (streamingResponse).
  */
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';

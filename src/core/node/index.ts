@@ -1,5 +1,5 @@
 /**
- * The Node adapter: the fast path onto `http.ServerResponse`, and Web `Response`s served on Node.
+ * The Node adapter: streams straight onto `http.ServerResponse`, and Web `Response`s served on Node.
  *
  * @module
  */

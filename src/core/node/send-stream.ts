@@ -1,5 +1,5 @@
 /**
- * The Node fast path: any source straight onto an `http.ServerResponse` (Node's `http`, Express,
+ * The Node path: any source straight onto an `http.ServerResponse` (Node's `http`, Express,
  * Fastify's `reply.raw`, Next.js pages API), without Web Streams in between.
  *
  * @module
