@@ -1,6 +1,6 @@
 /**
  * The core layer: any source to streamed bytes, with backpressure, cancellation, heartbeats and
- * errors done right. Runs on Web Streams only; the Node fast path is `sluice/node`.
+ * errors done right. Runs on Web Streams only; the Node path (straight onto `res`, no Web Streams) is `sluice/node`.
  *
  * @module
  */
