@@ -10,6 +10,7 @@ const TIMING = [
   'test/providers-disconnect.test.ts',
   'test/chat-disconnect-e2e.test.ts',
   'test/files-large.node.test.ts',
+  'test/files-send-timeout.node.test.ts',
   'test/runtimes/runtimes.node.test.ts',
   'test/streams-redis.node.test.ts',
   'test/store-redis-failover.test.ts',

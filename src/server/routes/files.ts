@@ -162,17 +162,47 @@ export function createFilesRoute(options: FilesRouteOptions = {}): RouteHandler 
       // The read stream owns the handle from here (autoClose), and pipeline's backpressure keeps
       // memory at about one chunk; a client that leaves destroys both ends.
       const body = createReadStream('', { fd: handle, start, end, highWaterMark: CHUNK_BYTES });
-      // A client that stops reading leaves the socket with no activity (pipeline writes only as it
-      // drains): end it after the send timeout, as streams are. Node resets the socket's timeout
-      // for keep-alive when the response finishes.
-      if (sendTimeoutMs > 0) res.setTimeout(sendTimeoutMs, () => res.destroy());
+      // A client that stops reading leaves the response waiting for 'drain': end it once it has
+      // waited the send timeout, as streams are. (A socket timeout would not do: Node skips its
+      // first expiry while writes are pending, which lets a stalled download stay twice as long.)
+      const stopWatching = sendTimeoutMs > 0 ? watchDrain(res, sendTimeoutMs) : undefined;
       await pipeline(body, res).catch((error: unknown) => {
         // The client leaving mid-download is not a server error.
         if (res.destroyed || (error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
         throw error;
-      });
+      }).finally(stopWatching);
     } finally {
       if (!handedOver) await handle.close();
     }
+  };
+}
+
+/**
+ * Destroys `res` when it has waited for 'drain' for `timeoutMs` (its client stopped reading),
+ * checking a few times per timeout, so it is cut between 1 and 1.25 times the timeout.
+ * @returns stops watching
+ */
+function watchDrain(res: ServerResponse, timeoutMs: number): () => void {
+  let waitingSince: number | undefined;
+  const onDrain = (): void => {
+    waitingSince = undefined;
+  };
+  const timer = setInterval(
+    () => {
+      if (!res.writableNeedDrain) {
+        waitingSince = undefined;
+        return;
+      }
+      const now = performance.now();
+      waitingSince ??= now;
+      if (now - waitingSince >= timeoutMs) res.destroy();
+    },
+    Math.max(10, Math.min(1_000, Math.floor(timeoutMs / 4))),
+  );
+  timer.unref();
+  res.on('drain', onDrain);
+  return () => {
+    clearInterval(timer);
+    res.off('drain', onDrain);
   };
 }
