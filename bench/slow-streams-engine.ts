@@ -57,7 +57,11 @@ function countingSink(): Sink & { writes: number; readonly bytes: number } {
 
 async function bare(sink: Sink): Promise<void> {
   const controller = new AbortController();
-  for await (const event of tokens(controller.signal)) sink.write(`data: ${event.data}\n\n`);
+  for await (const event of tokens(controller.signal)) {
+    const frame = `data: ${event.data}\n\n`;
+    // ASCII: its length is its size in bytes.
+    sink.write(frame, frame.length);
+  }
   sink.end();
 }
 

@@ -15,8 +15,12 @@ import type { Format, Source, StreamOptions, StreamOutcome, StreamResult } from 
 export interface Sink {
   /** Sends the status and headers; `flushNow` when no body byte follows at once. */
   commit(status: number, headers: Record<string, string>, flushNow: boolean): void;
-  /** Writes one chunk; false when the consumer is full (the engine then waits for `resume()`). */
-  write(chunk: string | Uint8Array): boolean;
+  /**
+   * Writes one chunk, `bytes` long in UTF-8 (the engine counts every chunk anyway, so sinks that
+   * need the size need not measure it again); false when the consumer is full (the engine then
+   * waits for `resume()`).
+   */
+  write(chunk: string | Uint8Array, bytes: number): boolean;
   /** Ends the body cleanly. */
   end(): void;
   /** Ends the body as a failed transfer (no clean end of the chunked body). */
@@ -366,8 +370,9 @@ class Engine<T> implements StreamEngine {
 
   /** Writes a chunk that is not a batch of items (heartbeat, error or abort signal), counting its bytes. */
   private writeOther(chunk: string | Uint8Array): boolean {
-    this.written += typeof chunk === 'string' ? utf8Length(chunk) : chunk.byteLength;
-    return this.sink.write(chunk);
+    const bytes = typeof chunk === 'string' ? utf8Length(chunk) : chunk.byteLength;
+    this.written += bytes;
+    return this.sink.write(chunk, bytes);
   }
 
   /** The sink is full: wait for `resume()`, for at most the send timeout. */
@@ -436,23 +441,23 @@ class Engine<T> implements StreamEngine {
     const parts = this.pendingParts;
     if (this.pendingText === '' && parts === undefined) return;
     if (!this.committed) this.commit(false);
+    // When nothing of the batch was measured yet, pendingText and unmeasured hold the same text as
+    // two ropes: measure pendingText, the one the write sends, so only one copy is flattened.
+    const unmeasured = parts === undefined && this.pendingBytes === 0 ? this.pendingText : this.unmeasured;
+    const bytes = this.pendingBytes + (unmeasured === '' ? 0 : utf8Length(unmeasured));
     let ok: boolean;
     if (parts === undefined) {
-      ok = this.sink.write(this.pendingText);
+      ok = this.sink.write(this.pendingText, bytes);
     } else if (parts.length === 1 && this.pendingText === '') {
-      ok = this.sink.write(parts[0] as Uint8Array | string);
+      ok = this.sink.write(parts[0] as Uint8Array | string, bytes);
     } else {
       // Several pieces ready at once leave in one write. (Node's cork()/uncork() would do this
       // without a copy, but a corked ServerResponse can miss its 'drain' event on Node 24 and
       // stall the stream; copying at most one batch is cheap.)
       if (this.pendingText !== '') parts.push(this.pendingText);
-      ok = this.sink.write(concatParts(parts));
+      ok = this.sink.write(concatParts(parts), bytes);
     }
-    // Measured after the write, on the text the write already flattened when nothing of the batch
-    // was measured yet (pendingText and unmeasured then hold the same text as two ropes; measuring
-    // `unmeasured` would flatten a second copy of every batch).
-    const unmeasured = parts === undefined && this.pendingBytes === 0 ? this.pendingText : this.unmeasured;
-    this.written += this.pendingBytes + (unmeasured === '' ? 0 : utf8Length(unmeasured));
+    this.written += bytes;
     this.pendingText = '';
     this.pendingParts = undefined;
     this.pendingBytes = 0;

@@ -81,7 +81,7 @@ class ResponseSink implements Sink {
     if (flushNow) this.res.flushHeaders();
   }
 
-  write(chunk: string | Uint8Array): boolean {
+  write(chunk: string | Uint8Array, bytes: number): boolean {
     const res = this.res;
     if (res.destroyed) return false;
     const socket = res.socket;
@@ -90,7 +90,7 @@ class ResponseSink implements Sink {
       // The chunk, framed as a chunk of the chunked body by hand, in one socket write: what
       // res.write() would send as four buffers gathered into a writev. Slow streams write one
       // small event at a time, and this is most of what each costs in JavaScript.
-      const ok = socket.write(`${Buffer.byteLength(chunk).toString(16)}\r\n${chunk}\r\n`);
+      const ok = socket.write(`${bytes.toString(16)}\r\n${chunk}\r\n`);
       // Bypassing res.write(), the response does not know it must emit 'drain': listen to the socket.
       if (!ok && !this.socketDrain) {
         this.socketDrain = true;
