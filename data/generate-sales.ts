@@ -6,20 +6,9 @@
  *   npx node data/generate-sales.ts
  */
 import { writeFileSync } from 'node:fs';
+import { createSeededRandom } from '../src/providers/replay/seeded-random.ts';
 
-/** mulberry32: a small, fast, seeded PRNG. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const next = random(20250101);
+const next = createSeededRandom(20250101);
 const pick = <T>(items: readonly (readonly [T, number])[]): T => {
   const total = items.reduce((sum, [, weight]) => sum + weight, 0);
   let r = next() * total;

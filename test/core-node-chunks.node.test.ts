@@ -64,16 +64,18 @@ function parseChunked(bytes: Buffer, from = 0): { head: string; chunks: Buffer[]
 
 const TEXTS = ['数字 1\n', 'emoji 🎉 ok\n', 'plain ascii\n', 'Ünïcödé ß\n', '𝄞 and 中文 mixed\n'];
 
+/** TEXTS, 5 ms apart: one write each (the first carries the head, the others go straight to the socket). */
+async function* texts(): AsyncGenerator<string> {
+  for (const text of TEXTS) {
+    await sleep(5);
+    yield text;
+  }
+}
+
 it('frames every chunk with its size in UTF-8 bytes, Chinese and emoji included', async () => {
   let result: Promise<StreamResult> | undefined;
   const port = await listen((_req, res) => {
-    result = sendStream(res, async function* () {
-      for (const text of TEXTS) {
-        // One write each: the first carries the head, the others go straight to the socket.
-        await sleep(5);
-        yield text;
-      }
-    });
+    result = sendStream(res, texts);
   });
   const bytes = await exchange(port, 'GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
   const { chunks } = parseChunked(bytes);
@@ -140,12 +142,7 @@ it('keeps pipelined streams on one connection in order, each whole', async () =>
 
 it('sends an HTTP/1.0 client the body unframed, ended by closing the connection', async () => {
   const port = await listen((_req, res) => {
-    void sendStream(res, async function* () {
-      for (const text of TEXTS) {
-        await sleep(5);
-        yield text;
-      }
-    });
+    void sendStream(res, texts);
   });
   const bytes = await exchange(port, 'GET / HTTP/1.0\r\nhost: x\r\n\r\n');
   const headEnd = bytes.indexOf('\r\n\r\n');
@@ -156,12 +153,7 @@ it('sends an HTTP/1.0 client the body unframed, ended by closing the connection'
 it('answers a HEAD with the head alone and still ends the stream', async () => {
   let result: Promise<StreamResult> | undefined;
   const port = await listen((_req, res) => {
-    result = sendStream(res, async function* () {
-      for (const text of TEXTS) {
-        await sleep(5);
-        yield text;
-      }
-    });
+    result = sendStream(res, texts);
   });
   const bytes = await exchange(port, 'HEAD / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
   const text = bytes.toString('latin1');
