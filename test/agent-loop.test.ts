@@ -48,6 +48,29 @@ function scriptedModel(calls: { id: string; name: string; input: unknown }[], an
 const types = (events: AgentEvent[]): string[] => events.map((event) => event.type);
 const terminals = (events: AgentEvent[]): AgentEvent[] => events.filter((e) => e.type === 'finish' || e.type === 'error' || e.type === 'abort');
 
+
+/** A tool that reports progress once, then waits until its signal aborts; `started` and `cleaned` open when it starts and when its finally runs. */
+function waitingTool() {
+  const started = gate<AbortSignal>();
+  const cleaned = gate();
+  const wait = tool({
+    name: 'wait',
+    description: 'Waits until stopped.',
+    input: z.object({}),
+    async *execute(_input, { signal }) {
+      try {
+        started.open(signal);
+        yield { type: 'progress', done: 0, total: 1 };
+        await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+        return 'never';
+      } finally {
+        cleaned.open();
+      }
+    },
+  });
+  return { wait, started, cleaned };
+}
+
 describe('runAgent', () => {
   it('streams a tool’s first progress to the client before the tool has finished', async () => {
     const release = gate();
@@ -173,23 +196,7 @@ describe('runAgent', () => {
   });
 
   it('aborting mid-tool aborts the tool’s signal, runs its finally and ends with one abort', async () => {
-    const started = gate<AbortSignal>();
-    const cleaned = gate();
-    const wait = tool({
-      name: 'wait',
-      description: 'Waits until stopped.',
-      input: z.object({}),
-      async *execute(_input, { signal }) {
-        try {
-          started.open(signal);
-          yield { type: 'progress', done: 0, total: 1 };
-          await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
-          return 'never';
-        } finally {
-          cleaned.open();
-        }
-      },
-    });
+    const { wait, started, cleaned } = waitingTool();
     const controller = new AbortController();
     const model = scriptedModel([{ id: 'c1', name: 'wait', input: {} }]);
     const events: AgentEvent[] = [];
@@ -206,23 +213,7 @@ describe('runAgent', () => {
   });
 
   it('leaving the stream early (break) aborts the running tools', async () => {
-    const started = gate<AbortSignal>();
-    const cleaned = gate();
-    const wait = tool({
-      name: 'wait',
-      description: 'Waits until stopped.',
-      input: z.object({}),
-      async *execute(_input, { signal }) {
-        try {
-          started.open(signal);
-          yield { type: 'progress', done: 0, total: 1 };
-          await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
-          return 'never';
-        } finally {
-          cleaned.open();
-        }
-      },
-    });
+    const { wait, started, cleaned } = waitingTool();
     for await (const event of runAgent({ provider: scriptedModel([{ id: 'c1', name: 'wait', input: {} }]), model: 'm', messages: [], tools: [wait] })) {
       if (event.type === 'progress') break;
     }
