@@ -13,6 +13,11 @@ export interface ToolOptions<Schema extends z.ZodType, Output> {
   description: string;
   /** The input's schema; its JSON Schema is offered to the model, and the model's input is checked against it. */
   input: Schema;
+  /**
+   * Whether a person must approve each call before it runs (`true`, or a function of the validated input).
+   * @defaultValue false
+   */
+  needsApproval?: boolean | ((input: z.output<Schema>) => boolean | Promise<boolean>);
   execute(input: z.output<Schema>, context: ToolContext): ToolExecuteResult<Output>;
 }
 
@@ -53,5 +58,6 @@ export function tool<Schema extends z.ZodType, Output>(options: ToolOptions<Sche
       throw new TypeError(`Invalid input for \`${options.name}\`: ${problems.join('; ')}.`);
     },
     execute: options.execute,
+    ...(options.needsApproval === undefined ? {} : { needsApproval: options.needsApproval }),
   };
 }

@@ -62,6 +62,13 @@ export interface AgentTool<Input = unknown, Output = unknown> {
    */
   parseInput(input: unknown): Input;
   /**
+   * Whether a person must approve a call before it runs: `true`, or a function of the validated
+   * input. The run then sends `approval-request` and waits for the decision (see {@link ApprovalGate});
+   * a denied call does not run, and the model is told it was denied.
+   * @defaultValue false
+   */
+  needsApproval?: boolean | ((input: Input) => boolean | Promise<boolean>);
+  /**
    * Runs the tool.
    * @param input - the validated input
    * @param context - the call's id and signal
@@ -72,3 +79,42 @@ export interface AgentTool<Input = unknown, Output = unknown> {
 /** Any tool, whatever its input and output types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyAgentTool = AgentTool<any, any>;
+
+/** A tool call waiting for a person's decision (the `approval-request` event without its type). */
+export interface ApprovalRequest {
+  approvalId: string;
+  toolCallId: string;
+  toolName: string;
+  input: unknown;
+}
+
+/** A decision on an {@link ApprovalRequest}. */
+export interface ApprovalDecision {
+  approved: boolean;
+  reason?: string;
+}
+
+/**
+ * Where the agent loop asks for approvals. The server's gate keeps them in the stream store (any
+ * instance can answer, and a timeout denies); `sluice chat` asks on the terminal.
+ */
+export interface ApprovalGate {
+  /**
+   * Makes the request answerable; called before its `approval-request` event is sent, so no
+   * answer can come before the request is known.
+   */
+  open(request: ApprovalRequest): Promise<void>;
+  /**
+   * Waits for the decision.
+   * @param request - the request, as given to `open`
+   * @param signal - the run's signal: rejects with its reason when it aborts
+   */
+  wait(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalDecision>;
+}
+
+/** A decision already taken on a call of the conversation's last assistant message (a client that answers with its next request). */
+export interface DecidedApproval extends ApprovalDecision {
+  toolCallId: string;
+  /** The id of the request being answered, when the client knows it. */
+  approvalId?: string;
+}

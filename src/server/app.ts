@@ -17,6 +17,9 @@ import { appsOf } from './shutdown.ts';
 import { Router, type RouteHandler } from './router.ts';
 import { createModelRegistry, type ModelRegistry } from './models.ts';
 import { chatRoutes } from './routes/chat.ts';
+import { approvalRoutes } from './routes/approvals.ts';
+import { APPROVAL_TIMEOUT_ENV, DEFAULT_APPROVAL_TIMEOUT_MS } from './approval-gate.ts';
+import { createPublishEventTool } from '../agent/tools/publish-event.ts';
 import { demoNumbers } from './routes/demo-numbers.ts';
 import { eventRoutes } from './routes/events.ts';
 import { BUNDLED_SAMPLES_DIR, createFilesRoute } from './routes/files.ts';
@@ -62,6 +65,8 @@ export interface AppOptions {
    * @defaultValue the built-in tools (`createBuiltinTools()`)
    */
   tools?: readonly AnyAgentTool[];
+  /** How long a run waits for a tool approval before the call is denied (reason `timeout`). @defaultValue `SLUICE_APPROVAL_TIMEOUT_MS`, else 600000 */
+  approvalTimeoutMs?: number;
   /** Origins whose browsers may call the API (`*` for any). @defaultValue `SLUICE_CORS_ORIGINS` (comma-separated), else none */
   corsOrigins?: readonly string[];
   /** The folder `GET /v1/files/:name` serves. @defaultValue `SLUICE_FILES_DIR`, else the bundled samples (`dist/samples/`) */
@@ -197,9 +202,12 @@ export function createApp(options: AppOptions = {}): AppHandler {
     sendTimeoutMs: options.sendTimeoutMs ?? readMs(env, 'SLUICE_SEND_TIMEOUT_MS', 30_000),
     onResponse: (result) => metrics.observeResponse(result),
   };
-  const tools = options.tools ?? createBuiltinTools();
+  // `publish_event` publishes through this app's store, like POST /v1/events (and needs approval).
+  const tools = options.tools ?? [...createBuiltinTools(), createPublishEventTool({ publish: async (topic, event) => (await store()).publish(topic, event) })];
   const models = options.models ?? createModelRegistry(options.env === undefined ? {} : { env: options.env });
-  const chat = chatRoutes({ models, streams, tools });
+  const approvalTimeoutMs = options.approvalTimeoutMs ?? (readMs(env, APPROVAL_TIMEOUT_ENV, DEFAULT_APPROVAL_TIMEOUT_MS) || DEFAULT_APPROVAL_TIMEOUT_MS);
+  const chat = chatRoutes({ models, streams, tools, approvalTimeoutMs });
+  const approvals = approvalRoutes(streams);
   const resume = streamRoutes(streams);
   const events = eventRoutes(streams);
   const jobs = jobRoutes(streams, tools);
@@ -233,6 +241,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
     .get('/v1/models', chat.models)
     .get('/v1/streams/:id', resume.resume, resume.resumeHead)
     .on('DELETE', '/v1/streams/:id', resume.stop)
+    .on('POST', '/v1/streams/:id/approvals/:approvalId', approvals.answer)
     .get('/v1/events', events.subscribe, events.subscribeHead)
     .on('POST', '/v1/events', events.publish)
     .on('POST', '/v1/jobs', jobs.create)

@@ -143,3 +143,17 @@ local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'v', ARGV[2]
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return id
 `;
+
+/**
+ * KEYS: approval. ARGV: answer JSON, channel.
+ * Records the first answer of a pending approval (`''` while pending) and publishes it; returns
+ * 1 when recorded, 2 when it was answered already, 0 when there is no such approval.
+ */
+export const ANSWER_APPROVAL = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+if current ~= '' then return 2 end
+redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+redis.call('PUBLISH', ARGV[2], ARGV[1])
+return 1
+`;

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runAgent } from '../../agent/run-agent.ts';
-import type { AnyAgentTool } from '../../agent/types.ts';
+import type { AnyAgentTool, ApprovalGate, DecidedApproval } from '../../agent/types.ts';
 import { isAbortError } from '../../core/errors.ts';
 import { agUi } from '../../protocol/ag-ui.ts';
 import { aiSdkUiStream } from '../../protocol/ai-sdk-ui-stream.ts';
@@ -35,6 +35,8 @@ import {
 import type { RouteHandler } from '../router.ts';
 import { answerWithFollower, startRun, type StreamContext } from '../runs/stream-context.ts';
 import { chatMessageId } from './streams.ts';
+import { answerClientApprovals, approvalsForRun, pauseForApprovals, uiApprovalResponses } from '../approval-continuation.ts';
+import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../approval-gate.ts';
 
 /** What the chat routes need from the app. */
 export interface ChatRouteOptions {
@@ -43,6 +45,14 @@ export interface ChatRouteOptions {
   streams: StreamContext;
   /** The tools the agent runs itself (`/v1/chat`, `/api/chat`, `/v1/ag-ui`). */
   tools: readonly AnyAgentTool[];
+  /** How long a run waits for an approval before the call is denied (reason `timeout`). @defaultValue 600000 */
+  approvalTimeoutMs?: number;
+}
+
+/** The agent's approval options for one run. */
+interface RunApprovals {
+  approvals?: ApprovalGate;
+  decidedApprovals?: readonly DecidedApproval[];
 }
 
 /**
@@ -56,13 +66,31 @@ function generation(
   model: string | undefined,
   request: Omit<ChatRequest, 'model'>,
   mode: 'agent' | 'gateway' = 'agent',
+  approvals: RunApprovals = {},
 ): (signal: AbortSignal) => AsyncIterable<AgentEvent> {
   // Resolve now, so an unknown model or a missing key is answered before any byte.
   const resolved = options.models.resolve(model);
   if (mode === 'gateway') return (signal) => resolved.provider({ ...request, model: resolved.modelId }, { signal });
   const { messages, tools: clientTools, ...rest } = request;
   return (signal) =>
-    runAgent({ ...rest, provider: resolved.provider, model: resolved.modelId, messages, tools: options.tools, ...(clientTools ? { clientTools } : {}), signal });
+    runAgent({ ...rest, ...approvals, provider: resolved.provider, model: resolved.modelId, messages, tools: options.tools, ...(clientTools ? { clientTools } : {}), signal });
+}
+
+/**
+ * AG-UI `resume` entries as approval answers: `resolved` with a payload `{approved, reason?}` (a
+ * bare `resolved` approves), `cancelled` denies.
+ */
+function agUiResumeAnswers(resume: unknown): { approvalId: string; toolCallId: string; approved: boolean; reason?: string }[] {
+  if (!Array.isArray(resume)) return [];
+  const out: { approvalId: string; toolCallId: string; approved: boolean; reason?: string }[] = [];
+  for (const entry of resume as { interruptId?: unknown; status?: unknown; payload?: unknown }[]) {
+    if (typeof entry?.interruptId !== 'string') continue;
+    const payload = (typeof entry.payload === 'object' && entry.payload !== null ? entry.payload : {}) as { approved?: unknown; reason?: unknown };
+    const approved = entry.status === 'resolved' && payload.approved !== false;
+    const reason = typeof payload.reason === 'string' ? payload.reason : entry.status === 'cancelled' ? 'cancelled' : undefined;
+    out.push({ approvalId: entry.interruptId, toolCallId: '', approved, ...(reason === undefined ? {} : { reason }) });
+  }
+  return out;
 }
 
 /**
@@ -74,14 +102,17 @@ const NO_RESUME = { detachGraceMs: 0 } as const;
 /** Builds the chat route handlers. */
 export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' | 'agUi' | 'completions' | 'models', RouteHandler> {
   const { streams } = options;
+  const approvalTimeoutMs = options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
   return {
     async chat(req: IncomingMessage, res: ServerResponse) {
       const owner = streams.auth.ownerOf(req);
       const body = await readJson(req, NativeChatBody);
       const request: Omit<ChatRequest, 'model'> = { messages: body.messages };
       if (body.tools) request.tools = body.tools;
-      const source = generation(options, body.model, request);
+      const approvals = approvalsForRun(streams.store, approvalTimeoutMs);
+      const source = generation(options, body.model, request, 'agent', { approvals: approvals.gate });
       const run = await startRun(streams, { source, owner });
+      approvals.bind(run);
       // The first response is a follower like any resume, from the start.
       return answerWithFollower(streams, res, { id: run.id, after: 0, format: negotiateAgentFormat(req.headers.accept), first: true });
     },
@@ -89,24 +120,68 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
     async aiSdk(req, res) {
       const owner = streams.auth.ownerOf(req);
       const body = await readJson(req, AiSdkChatBody);
-      const source = generation(options, body.model, { messages: fromUiMessages(body.messages) });
+      const store = await streams.store();
+      // `addToolApprovalResponse`'s request: the answers go to the chat's waiting run, and this
+      // response follows it from the request it answers.
+      const decided = uiApprovalResponses(body.messages);
+      if (decided.length > 0 && body.id !== undefined) {
+        const streamId = await store.getChatStream(body.id, owner);
+        const info = streamId === undefined ? undefined : await store.info(streamId);
+        if (streamId !== undefined && info !== undefined && info.owner === owner) {
+          const answered = await answerClientApprovals(store, streamId, decided);
+          if (answered !== undefined) {
+            const format = aiSdkUiStream({ messageId: chatMessageId(streamId) });
+            return answerWithFollower(streams, res, { id: streamId, after: answered.after, format, until: pauseForApprovals(format, info.lastId, answered.answered) });
+          }
+        }
+      }
+      const approvals = approvalsForRun(streams.store, approvalTimeoutMs);
+      // The run that asked is gone (expired): the decisions are carried out by a new run, from the messages.
+      const source = generation(options, body.model, { messages: fromUiMessages(body.messages) }, 'agent', {
+        approvals: approvals.gate,
+        ...(decided.length > 0 ? { decidedApprovals: decided } : {}),
+      });
       const meta: Record<string, string> = {};
       if (body.id !== undefined) meta.chatId = body.id;
       const run = await startRun(streams, { source, owner, meta });
+      approvals.bind(run);
       // Remembered before the first byte: a reload right after can already resume it.
-      if (body.id !== undefined) await (await streams.store()).setChatStream(body.id, run.id, owner);
-      return answerWithFollower(streams, res, { id: run.id, after: 0, format: aiSdkUiStream({ messageId: chatMessageId(run.id) }), first: true });
+      if (body.id !== undefined) await store.setChatStream(body.id, run.id, owner);
+      // Decisions on an earlier message go on in that message.
+      const lastId = decided.length > 0 ? (body.messages.at(-1) as { id?: string } | undefined)?.id : undefined;
+      const format = aiSdkUiStream({ messageId: lastId ?? chatMessageId(run.id) });
+      return answerWithFollower(streams, res, { id: run.id, after: 0, format, first: true, until: pauseForApprovals(format, 0) });
     },
 
     async agUi(req, res) {
       const body = await readJson(req, AgUiRunBody);
+      const owner = streams.auth.ownerOf(req);
+      const store = await streams.store();
+      const threadKey = `ag-ui:${body.threadId}`;
+      // AG-UI 1.0's resume: the answers to the interrupts of the thread's run, which goes on here.
+      const resume = agUiResumeAnswers((body as { resume?: unknown }).resume);
+      if (resume.length > 0) {
+        const streamId = await store.getChatStream(threadKey, owner);
+        const info = streamId === undefined ? undefined : await store.info(streamId);
+        const answered = streamId !== undefined && info !== undefined && info.owner === owner ? await answerClientApprovals(store, streamId, resume) : undefined;
+        if (streamId === undefined || info === undefined || answered === undefined) {
+          throw new HttpError(409, 'interrupt_expired', `The run that asked for ${resume.map((entry) => JSON.stringify(entry.approvalId)).join(', ')} is gone (expired, or another API key's); start a new run.`);
+        }
+        const format = agUi({ threadId: body.threadId, runId: body.runId });
+        return answerWithFollower(streams, res, { id: streamId, after: answered.after, format, until: pauseForApprovals(format, info.lastId, answered.answered) });
+      }
       const request: Omit<ChatRequest, 'model'> = { messages: fromAgUiMessages(body.messages) };
       const tools = fromAgUiTools(body.tools);
       if (tools) request.tools = tools;
       const model = (body.forwardedProps as { model?: unknown } | undefined)?.model;
-      const source = generation(options, typeof model === 'string' ? model : undefined, request);
-      const run = await startRun(streams, { source, owner: streams.auth.ownerOf(req), ...NO_RESUME });
-      return answerWithFollower(streams, res, { id: run.id, after: 0, format: agUi({ threadId: body.threadId, runId: body.runId }), first: true });
+      const approvals = approvalsForRun(streams.store, approvalTimeoutMs);
+      const source = generation(options, typeof model === 'string' ? model : undefined, request, 'agent', { approvals: approvals.gate });
+      const run = await startRun(streams, { source, owner, ...NO_RESUME });
+      approvals.bind(run);
+      // The thread's run, for the `resume` that answers its interrupts.
+      await store.setChatStream(threadKey, run.id, owner);
+      const format = agUi({ threadId: body.threadId, runId: body.runId });
+      return answerWithFollower(streams, res, { id: run.id, after: 0, format, first: true, until: pauseForApprovals(format, 0) });
     },
 
     async completions(req, res) {

@@ -71,6 +71,11 @@ export interface FollowStreamOptions {
   first?: boolean;
   /** Told when this follower leaves (the detach grace). */
   onLeave?: (id: string) => void;
+  /**
+   * Told each event before it is sent; when it returns true, the response ends cleanly after that
+   * event while the stream goes on (a client that answers approvals with a new request).
+   */
+  until?: (stored: StoredEvent) => boolean;
 }
 
 /**
@@ -90,8 +95,10 @@ export function followStream(res: ServerResponse, options: FollowStreamOptions):
   const events = (signal: AbortSignal): AsyncIterator<AgentEvent> & AsyncIterable<AgentEvent> => {
     const stored = store.read(id, { after, signal })[Symbol.asyncIterator]();
     let first = options.first === true;
+    let last = false;
     const unwrap = (result: IteratorResult<StoredEvent>): IteratorResult<AgentEvent> => {
       if (result.done === true) return result;
+      if (options.until?.(result.value) === true) last = true;
       const { event } = result.value;
       if (first && event.type === 'error') {
         throw new SluiceError(event.code, event.message, { status: event.status !== undefined && event.status >= 400 ? event.status : 502 });
@@ -100,7 +107,7 @@ export function followStream(res: ServerResponse, options: FollowStreamOptions):
       return { done: false, value: event };
     };
     const iterator: AsyncIterator<AgentEvent> & AsyncIterable<AgentEvent> = {
-      next: () => stored.next().then(unwrap),
+      next: () => (last ? stored.return?.().then(() => ({ done: true as const, value: undefined })) ?? Promise.resolve({ done: true as const, value: undefined }) : stored.next().then(unwrap)),
       return: async () => {
         await stored.return?.();
         return { done: true, value: undefined };

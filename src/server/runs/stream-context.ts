@@ -11,7 +11,7 @@ import type { StreamInfo, StreamStore } from '../../store/types.ts';
 import type { Auth } from '../auth.ts';
 import { STREAM_HEADERS } from '../../core/stream-engine.ts';
 import { HttpError } from '../http-error.ts';
-import { followStream, type FollowerSet } from './follow-stream.ts';
+import { followStream, type FollowerSet, type FollowStreamOptions } from './follow-stream.ts';
 import type { Run, RunManager, StartRunOptions } from './run-manager.ts';
 
 /** The response header naming a stream (resume it at `GET /v1/streams/<id>`). */
@@ -73,7 +73,7 @@ export async function startRun(context: StreamContext, options: StartRunOptions)
 export async function answerWithFollower(
   context: StreamContext,
   res: ServerResponse,
-  options: { id: string; after?: number; format: Format<AgentEvent>; headers?: Record<string, string>; first?: boolean },
+  options: { id: string; after?: number; format: Format<AgentEvent>; headers?: Record<string, string>; first?: boolean; until?: FollowStreamOptions['until'] },
 ): Promise<StreamResult> {
   const store = await context.store();
   const runs = await context.runs();
@@ -89,6 +89,7 @@ export async function answerWithFollower(
   };
   if (options.after !== undefined) follow.after = options.after;
   if (options.first !== undefined) follow.first = options.first;
+  if (options.until !== undefined) follow.until = options.until;
   const result = await followStream(res, follow);
   context.onResponse?.(result);
   return result;

@@ -1,0 +1,117 @@
+/**
+ * Approvals answered the way a protocol's own client answers them, with its next request (the AI
+ * SDK's `POST /api/chat` carrying `approval-responded` parts, AG-UI's `resume`): the answers go to
+ * the store, and the new response follows the same stream from the request it answers, ending
+ * again wherever the run waits for the client.
+ *
+ * @module
+ */
+import type { ApprovalGate } from '../agent/types.ts';
+import type { DecidedApproval } from '../agent/types.ts';
+import { createApprovalPause } from '../protocol/approval-pause.ts';
+import type { StoredEvent, StreamStore } from '../store/types.ts';
+import { createStoreApprovalGate } from './approval-gate.ts';
+
+/** A decision a client sent, with the approval it answers. */
+export type ClientApproval = DecidedApproval & { approvalId: string };
+
+/**
+ * The approval gate of a run about to start, and `bind(run)` to call once it has (its stream id
+ * becomes known, and its hold on the detach grace ends with it).
+ */
+export function approvalsForRun(store: () => Promise<StreamStore>, timeoutMs: number): { gate: ApprovalGate; bind(run: { id: string; done: Promise<void> }): void } {
+  let resolveId!: (id: string) => void;
+  const streamId = new Promise<string>((resolve) => (resolveId = resolve));
+  let gate: ReturnType<typeof createStoreApprovalGate> | undefined;
+  const lazy: ApprovalGate & { close(): void } = {
+    async open(request) {
+      gate ??= createStoreApprovalGate({ store: await store(), streamId, timeoutMs });
+      return gate.open(request);
+    },
+    async wait(request, signal) {
+      gate ??= createStoreApprovalGate({ store: await store(), streamId, timeoutMs });
+      return gate.wait(request, signal);
+    },
+    close() {
+      gate?.close();
+    },
+  };
+  return {
+    gate: lazy,
+    bind(run) {
+      resolveId(run.id);
+      void run.done.finally(() => lazy.close());
+    },
+  };
+}
+
+/**
+ * Answers a client's approvals in stream `streamId` and finds where its continuation starts.
+ * @returns `after` (follow from after the last answered request) and the answered ids, or
+ *   undefined when the stream has none of these approvals (it expired: the caller goes on from
+ *   the messages instead)
+ */
+export async function answerClientApprovals(store: StreamStore, streamId: string, approvals: readonly ClientApproval[]): Promise<{ after: number; answered: Set<string> } | undefined> {
+  const answered = new Set<string>();
+  for (const approval of approvals) {
+    const answer = approval.reason === undefined ? { approved: approval.approved } : { approved: approval.approved, reason: approval.reason };
+    // `already_answered`: another tab, the REST route or the timeout was first; the log says what happened.
+    if ((await store.answerApproval(streamId, approval.approvalId, answer)) !== 'not_found') answered.add(approval.approvalId);
+  }
+  if (answered.size === 0) return undefined;
+  const info = await store.info(streamId);
+  if (info === undefined) return undefined;
+  let after = 0;
+  const controller = new AbortController();
+  try {
+    for await (const stored of store.read(streamId, { after: 0, signal: controller.signal })) {
+      if (stored.event.type === 'approval-request' && answered.has(stored.event.approvalId)) after = stored.id;
+      if (stored.id >= info.lastId) break;
+    }
+  } finally {
+    controller.abort();
+  }
+  return { after, answered };
+}
+
+/**
+ * The `until` of a follower whose client answers approvals with a new request: tells the codec to
+ * end the response where the run waits for approvals, once the follower is past the replay.
+ * @param codec - the response's codec
+ * @param replayEnd - the stream's last event id when the follower started (earlier events are replay: a request answered later in the log is no reason to stop)
+ * @param answered - approvals this very request answered
+ */
+export function pauseForApprovals(codec: { pauseForApproval(): void }, replayEnd: number, answered?: ReadonlySet<string>): (stored: StoredEvent) => boolean {
+  const pause = createApprovalPause(answered === undefined ? {} : { answered });
+  return (stored) => {
+    const waiting = pause.add(stored.event);
+    if (waiting && stored.id >= replayEnd) {
+      codec.pauseForApproval();
+      return true;
+    }
+    return false;
+  };
+}
+
+/**
+ * The approval decisions in an AI SDK request: the tool parts of the last assistant message in
+ * state `approval-responded` (what `addToolApprovalResponse` sends).
+ * @param messages - the request's UI messages
+ */
+export function uiApprovalResponses(messages: readonly { role: string; parts: readonly { type: string }[] }[]): ClientApproval[] {
+  const last = messages.at(-1);
+  if (last?.role !== 'assistant') return [];
+  const out: ClientApproval[] = [];
+  for (const part of last.parts as readonly Record<string, unknown>[]) {
+    if (part.state !== 'approval-responded' || typeof part.toolCallId !== 'string') continue;
+    const approval = part.approval as { id?: unknown; approved?: unknown; reason?: unknown } | undefined;
+    if (typeof approval?.id !== 'string' || typeof approval.approved !== 'boolean') continue;
+    out.push({
+      approvalId: approval.id,
+      toolCallId: part.toolCallId,
+      approved: approval.approved,
+      ...(typeof approval.reason === 'string' ? { reason: approval.reason } : {}),
+    });
+  }
+  return out;
+}

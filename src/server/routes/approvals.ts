@@ -1,0 +1,43 @@
+/**
+ * `POST /v1/streams/:id/approvals/:approvalId`: answers a pending approval of a run, on any
+ * instance sharing the store; the producing instance hears it through the store.
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { HttpError, sendJson } from '../http-error.ts';
+import { readJson } from '../read-json.ts';
+import type { RouteHandler } from '../router.ts';
+import { ownedStream, type StreamContext } from '../runs/stream-context.ts';
+
+/** The body of an answer. */
+const ApprovalBody = z.object({
+  approved: z.boolean(),
+  reason: z.string().max(1000).optional(),
+});
+
+/** The 404 of an approval that is unknown, or of a stream that is another key's. */
+function approvalNotFound(approvalId: string): HttpError {
+  return new HttpError(404, 'not_found', `No pending approval ${JSON.stringify(approvalId)} in this stream: it is unknown, expired, or belongs to another API key.`);
+}
+
+/** Builds the approval handler. */
+export function approvalRoutes(context: StreamContext): Record<'answer', RouteHandler> {
+  return {
+    async answer(req, res, { params }) {
+      const id = params.id ?? '';
+      const approvalId = params.approvalId ?? '';
+      const body = await readJson(req, ApprovalBody);
+      // Another key's stream is as unknown as a missing one.
+      await ownedStream(context, id, context.auth.ownerOf(req)).catch(() => {
+        throw approvalNotFound(approvalId);
+      });
+      const answer = body.reason === undefined ? { approved: body.approved } : { approved: body.approved, reason: body.reason };
+      const result = await (await context.store()).answerApproval(id, approvalId, answer);
+      if (result === 'not_found') throw approvalNotFound(approvalId);
+      if (result === 'already_answered') throw new HttpError(409, 'already_answered', `The approval ${JSON.stringify(approvalId)} was answered already; the first answer stands.`);
+      // 202: the run (on whichever instance) goes on; `approval-response` follows in the stream.
+      sendJson(res, 202, { id, approvalId, approved: body.approved });
+    },
+  };
+}
