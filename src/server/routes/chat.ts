@@ -130,7 +130,9 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
         if (streamId !== undefined && info !== undefined && info.owner === owner) {
           const answered = await answerClientApprovals(store, streamId, decided);
           if (answered !== undefined) {
-            const format = aiSdkUiStream({ messageId: chatMessageId(streamId) });
+            // The answer goes on in the message that asked (its id is the one the client holds).
+            const messageId = (body.messages.at(-1) as { id?: string } | undefined)?.id ?? chatMessageId(streamId);
+            const format = aiSdkUiStream({ messageId });
             return answerWithFollower(streams, res, { id: streamId, after: answered.after, format, until: pauseForApprovals(format, info.lastId, answered.answered) });
           }
         }
