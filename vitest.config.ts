@@ -18,6 +18,7 @@ const TIMING = [
   'test/web-page.node.test.ts',
   'test/web-streams.node.test.ts',
   'test/approval-redis.node.test.ts',
+  'test/approval-web.node.test.ts',
 ];
 
 export default defineConfig({

@@ -11,6 +11,7 @@ import { apiFetch, askForKey, authHeaders, describeError, httpStatus, isUnauthor
 import { createAutoScroll } from './auto-scroll.ts';
 import { parseEvent, type PageEvent } from './events.ts';
 import { createAssistantMessage, createUserMessage, type AssistantMessage } from './message.ts';
+import type { AnswerApproval } from './tool-card.ts';
 import { clearChat, loadChat, recordEvent, saveChat, type SavedChat, type Turn } from './storage.ts';
 
 /** Events that end a stream. */
@@ -149,10 +150,31 @@ export function createChat(log: HTMLElement, callbacks: ChatCallbacks): Chat {
     }
   };
 
+  /** Answers an approval of the stream a message follows (`POST /v1/streams/:id/approvals/:approvalId`). */
+  const approvalAnswerer =
+    (streamId: () => string | undefined): AnswerApproval =>
+    async (approvalId, approved) => {
+      const id = streamId();
+      if (id === undefined) return 0;
+      const response = await apiFetch(`/v1/streams/${encodeURIComponent(id)}/approvals/${encodeURIComponent(approvalId)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ approved }),
+      });
+      await response.body?.cancel();
+      return response.status;
+    };
+
   const startRun = (turn: Turn): Running => {
-    const message = createAssistantMessage(() => scroll.follow());
+    // The stream id comes with the response's head, after the message exists.
+    const holder: { run?: Running } = {};
+    const message = createAssistantMessage(
+      () => scroll.follow(),
+      approvalAnswerer(() => holder.run?.streamId),
+    );
     log.append(message.element);
-    return { message, turn, controller: new AbortController(), streamId: undefined, lastEventId: '', stopping: false, ended: false };
+    holder.run = { message, turn, controller: new AbortController(), streamId: undefined, lastEventId: '', stopping: false, ended: false };
+    return holder.run;
   };
 
   // Show the saved conversation; the last turn may be an answer still streaming on the server.
@@ -163,7 +185,10 @@ export function createChat(log: HTMLElement, callbacks: ChatCallbacks): Chat {
       continue;
     }
     const isActive = active !== undefined && index === turns.length - 1;
-    const message = createAssistantMessage(() => {});
+    const message = createAssistantMessage(
+      () => {},
+      isActive ? approvalAnswerer(() => active.streamId) : undefined,
+    );
     for (const event of turn.events ?? []) message.apply(event);
     if (!isActive) message.settle();
     log.append(message.element);
