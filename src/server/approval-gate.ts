@@ -12,6 +12,8 @@ import type { StreamStore } from '../store/types.ts';
 export const APPROVAL_TIMEOUT_ENV = 'SLUICE_APPROVAL_TIMEOUT_MS';
 /** How long a run waits for a decision by default: 10 minutes. */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 600_000;
+/** The reason recorded for an approval whose run was stopped while it waited. */
+export const STOPPED_REASON = 'stopped';
 /** The reason of a decision nobody gave in time. */
 export const APPROVAL_TIMEOUT_REASON = 'timeout';
 
@@ -68,6 +70,8 @@ export function createStoreApprovalGate(options: StoreApprovalGateOptions): Stor
         ]);
       } catch (error) {
         if (local.signal.aborted && !signal.aborted) return { approved: false, reason: APPROVAL_TIMEOUT_REASON };
+        // The run was stopped while it waited: the approval is closed, so a late answer gets 409.
+        if (signal.aborted) store.answerApproval(id, request.approvalId, { approved: false, reason: STOPPED_REASON }).catch(() => undefined);
         throw error;
       } finally {
         clearTimeout(timer);

@@ -21,6 +21,11 @@ function approvalNotFound(approvalId: string): HttpError {
   return new HttpError(404, 'not_found', `No pending approval ${JSON.stringify(approvalId)} in this stream: it is unknown, expired, or belongs to another API key.`);
 }
 
+/** The 409 of an approval answered already, or whose run has ended. */
+function alreadyAnswered(approvalId: string): HttpError {
+  return new HttpError(409, 'already_answered', `The approval ${JSON.stringify(approvalId)} was answered already (or its run has ended); the first answer stands.`);
+}
+
 /** Builds the approval handler. */
 export function approvalRoutes(context: StreamContext): Record<'answer', RouteHandler> {
   return {
@@ -29,13 +34,14 @@ export function approvalRoutes(context: StreamContext): Record<'answer', RouteHa
       const approvalId = params.approvalId ?? '';
       const body = await readJson(req, ApprovalBody);
       // Another key's stream is as unknown as a missing one.
-      await ownedStream(context, id, context.auth.ownerOf(req)).catch(() => {
+      const info = await ownedStream(context, id, context.auth.ownerOf(req)).catch(() => {
         throw approvalNotFound(approvalId);
       });
+      if (info.state === 'done') throw alreadyAnswered(approvalId);
       const answer = body.reason === undefined ? { approved: body.approved } : { approved: body.approved, reason: body.reason };
       const result = await (await context.store()).answerApproval(id, approvalId, answer);
       if (result === 'not_found') throw approvalNotFound(approvalId);
-      if (result === 'already_answered') throw new HttpError(409, 'already_answered', `The approval ${JSON.stringify(approvalId)} was answered already; the first answer stands.`);
+      if (result === 'already_answered') throw alreadyAnswered(approvalId);
       // 202: the run (on whichever instance) goes on; `approval-response` follows in the stream.
       sendJson(res, 202, { id, approvalId, approved: body.approved });
     },

@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { aiSdkUiStream } from '../../protocol/ai-sdk-ui-stream.ts';
 import { negotiateAgentFormat } from '../../protocol/negotiate-agent-format.ts';
+import { pauseForApprovals } from '../approval-continuation.ts';
 import { sendJson } from '../http-error.ts';
 import type { RouteHandler } from '../router.ts';
 import { ABORT_REASONS } from '../runs/run-manager.ts';
@@ -65,7 +66,10 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
       if (context.draining()) throw shuttingDown();
       const streamId = await activeChatStream(req, params.chatId ?? '');
       if (streamId === undefined) return noChatStream(res);
-      return answerWithFollower(context, res, { id: streamId, after: 0, format: aiSdkUiStream({ messageId: chatMessageId(streamId) }) });
+      const format = aiSdkUiStream({ messageId: chatMessageId(streamId) });
+      // A run waiting for approval: the replay ends where it waits, so `useChat` can answer it.
+      const lastId = (await (await context.store()).info(streamId))?.lastId ?? 0;
+      return answerWithFollower(context, res, { id: streamId, after: 0, format, until: pauseForApprovals(format, lastId) });
     },
 
     /** `HEAD /api/chat/:chatId/stream`: 204, or the head a resume would get, without following. */
