@@ -19,6 +19,7 @@ const TIMING = [
   'test/web-streams.node.test.ts',
   'test/approval-redis.node.test.ts',
   'test/approval-web.node.test.ts',
+  'test/approval-react.node.test.ts',
 ];
 
 export default defineConfig({
