@@ -61,7 +61,9 @@ export const DEFAULT_PUBLISH_TOPIC = 'announcements';
  * "Announce that the release is out" → `{topic: 'announcements', data: {text: 'the release is out'}}`.
  */
 function publishInput(question: string): Record<string, unknown> {
-  const topic = /\b(?:topic|channel)\s+[`"'“]?([A-Za-z0-9._:/-]{1,128})/i.exec(question)?.[1] ?? /(?:主题|频道)\s*[`"'“「]?([A-Za-z0-9._:/-]{1,128})/.exec(question)?.[1] ?? DEFAULT_PUBLISH_TOPIC;
+  const named = /\b(?:topic|channel)\s+[`"'“]?([A-Za-z0-9._:/-]{1,128})/i.exec(question)?.[1] ?? /(?:主题|频道)\s*[`"'“「]?([A-Za-z0-9._:/-]{1,128})/.exec(question)?.[1] ?? DEFAULT_PUBLISH_TOPIC;
+  // "on channel team-7: build passed": the colon ends the name here, though topics may hold one.
+  const topic = named.replace(/[:./-]+$/, '') || DEFAULT_PUBLISH_TOPIC;
   const quoted = /["“「'`]([^"”」'`]+)["”」'`]/.exec(question.replace(/\b(?:topic|channel)\s+[`"'“]?[A-Za-z0-9._:/-]+[`"'”]?/gi, ''))?.[1];
   const after = /\bthat\s+(.+)$/i.exec(question)?.[1] ?? /[:：]\s*(.+)$/.exec(question)?.[1];
   const text = (quoted ?? after ?? question.replace(PUBLISH, ''))
