@@ -222,7 +222,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
           },
           (error: unknown) => onWarn(`sluice: connecting to the MCP servers failed: ${error instanceof Error ? error.message : String(error)}`),
         );
-  const mcp = mcpRoutes({ tools, auth });
+  const mcp = mcpRoutes({ tools, auth, allowedOrigins: cors.origins });
   const models = options.models ?? createModelRegistry(options.env === undefined ? {} : { env: options.env });
   const chat = chatRoutes({ models, streams, tools: agentTools });
   const resume = streamRoutes(streams);

@@ -30,6 +30,12 @@ export interface McpRouteOptions {
   /** The tools served. */
   tools: readonly AnyAgentTool[];
   auth: Auth;
+  /**
+   * Browser origins that may call `/mcp` besides this machine's own (`localhost`, `127.0.0.1`,
+   * `[::1]`); `*` allows any. Requests without an `Origin` (non-browser clients) are not affected.
+   * @defaultValue none (the app passes `SLUICE_CORS_ORIGINS`)
+   */
+  allowedOrigins?: readonly string[];
   /** A session without requests for this long is closed. @defaultValue 1800000 (30 minutes) */
   sessionIdleMs?: number;
   /** Sessions open at once on this instance; an `initialize` past it gets 503. @defaultValue 1000 */
@@ -59,6 +65,24 @@ function requestIdsOf(body: unknown): (string | number)[] {
   return messages.flatMap((message) =>
     typeof message === 'object' && message !== null && typeof message.method === 'string' && (typeof message.id === 'string' || typeof message.id === 'number') ? [message.id] : [],
   );
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Whether a browser's `Origin` may call `/mcp`. A page on another site reaching a local server
+ * through DNS rebinding sends its own origin, whatever the `Host`: refusing foreign origins is
+ * what the spec asks of servers to stop that.
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#security-warning
+ */
+function originAllowed(origin: string, allowed: readonly string[]): boolean {
+  if (allowed.includes('*') || allowed.includes(origin)) return true;
+  try {
+    return LOOPBACK_HOSTS.has(new URL(origin).hostname);
+  } catch {
+    // `null` (a sandboxed page, a file) or garbage: not an origin we can trust.
+    return false;
+  }
 }
 
 /** The `/mcp` handler, and what the app calls at shutdown. */
@@ -128,6 +152,10 @@ export function mcpRoutes(options: McpRouteOptions): McpRoutes {
   };
 
   const handle: RouteHandler = async (req, res) => {
+    const origin = req.headers.origin;
+    if (typeof origin === 'string' && !originAllowed(origin, options.allowedOrigins ?? [])) {
+      return sendRpcError(res, 403, -32000, `Forbidden: the origin ${JSON.stringify(origin)} may not call /mcp (allow it with SLUICE_CORS_ORIGINS).`);
+    }
     const owner = options.auth.ownerOf(req);
     const header = req.headers[SESSION_HEADER];
     const sessionId = typeof header === 'string' ? header : undefined;
