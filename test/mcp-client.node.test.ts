@@ -11,11 +11,12 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { connectMcpServers } from '../src/agent/mcp/mcp-client.ts';
 import type { McpServersConfig } from '../src/agent/mcp/mcp-config.ts';
 import { runTool } from '../src/agent/run-tool.ts';
+import { runChat } from '../src/cli/chat.ts';
 import { tool } from '../src/agent/tool.ts';
 import type { AgentEvent } from '../src/protocol/types.ts';
 import type { Provider } from '../src/providers/types.ts';
@@ -215,6 +216,29 @@ describe('server-everything over stdio', () => {
       await connection.close();
     }
   }, 15_000);
+});
+
+describe('sluice chat (in process) with SLUICE_MCP_SERVERS', () => {
+  beforeAll(() => {
+    // The demo model reads its pacing from process.env.
+    vi.stubEnv('SLUICE_LOCAL_TTFT_MS', '0');
+    vi.stubEnv('SLUICE_LOCAL_TPS', '0');
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('the demo model calls the MCP tool the question names, marked like the built-ins', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const env = { SLUICE_LOCAL_TTFT_MS: '0', SLUICE_LOCAL_TPS: '0', SLUICE_MCP_SERVERS: JSON.stringify({ everything: { command: process.execPath, args: [EVERYTHING, 'stdio'] } }) };
+    const code = await runChat(['use everything__echo to say hello'], { stdout: { write: (text: string) => out.push(text) }, stderr: { write: (text: string) => err.push(text) }, env });
+    const text = out.join('');
+    expect(code, err.join('')).toBe(0);
+    expect(text).toMatch(/\[tool call\] everything__echo \{"message":".*hello.*"\}/);
+    expect(text).toMatch(/\[tool result\] everything__echo "Echo: .*hello/);
+    expect(err).toEqual([]);
+  }, 20_000);
 });
 
 describe('server-everything over Streamable HTTP', () => {
