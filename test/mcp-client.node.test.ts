@@ -29,6 +29,7 @@ import { agentEvents, readEvents, type ReceivedEvent } from './helpers/sse-event
 const root = fileURLToPath(new URL('..', import.meta.url));
 const EVERYTHING = join(root, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 const RECORDER = fileURLToPath(new URL('./mcp-stdio-recorder.ts', import.meta.url));
+const DYING = fileURLToPath(new URL('./mcp-dying-server.ts', import.meta.url));
 const LONG = 'everything__trigger-long-running-operation';
 
 /**
@@ -216,6 +217,23 @@ describe('server-everything over stdio', () => {
       await connection.close();
     }
   }, 15_000);
+});
+
+describe('a stdio server that dies', () => {
+  it('fails the call it died in with a clear message, and is started again for the next call', async () => {
+    const connection = await connectMcpServers({ dying: { command: process.execPath, args: [DYING] } }, { stderr: 'ignore' });
+    const call = (name: string) => runTool(connection.tools.find((candidate) => candidate.name === name)!, { toolCallId: 'c', input: {}, signal: undefined, timeoutMs: 10_000, emit: () => undefined });
+    try {
+      const first = await call('dying__pid');
+      expect(first.ok).toBe(true);
+      expect(await call('dying__die')).toEqual({ ok: false, message: expect.stringMatching(/^The MCP server "dying" closed the connection during `die`: /) });
+      const second = await call('dying__pid');
+      expect(second.ok).toBe(true);
+      expect((second as { output: unknown }).output).not.toBe((first as { output: unknown }).output);
+    } finally {
+      await connection.close();
+    }
+  }, 20_000);
 });
 
 describe('sluice chat (in process) with SLUICE_MCP_SERVERS', () => {
