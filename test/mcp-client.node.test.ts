@@ -24,6 +24,7 @@ import { createApp, serve, startupLog, type AppHandler } from '../src/server/app
 import { createModelRegistry } from '../src/server/models.ts';
 import { shutdownServer } from '../src/server/shutdown.ts';
 import { deferred, startServer, type TestServer } from './helpers/http.ts';
+import { createParser } from '../src/sse/parse.ts';
 import { agentEvents, readEvents, type ReceivedEvent } from './helpers/sse-events.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -126,6 +127,16 @@ async function startRecordingProxy(target: string): Promise<{ server: TestServer
     res.end();
   });
   return { server, seen };
+}
+
+/** Reads a response's agent events in the background, into `events` as they arrive. */
+function collectEvents(response: Response): { events: ReceivedEvent[]; done: Promise<void> } {
+  const events: ReceivedEvent[] = [];
+  const parser = createParser({ onEvent: (event) => events.push(...agentEvents([event])) });
+  const done = (async () => {
+    for await (const chunk of response.body!) parser.feed(chunk);
+  })();
+  return { events, done };
 }
 
 /** The events of a run up to its end: ids consecutive, progress and result of `call_1` in order. */
@@ -325,13 +336,35 @@ describe('sluice’s /mcp as the MCP server of another sluice', () => {
     const { app, server } = await startApp({ upstream: { url: `${upstream.url}/mcp` } }, callingModel('upstream__wait', {}));
     try {
       const response = await chat(server.url);
-      const reader = readEvents(response);
+      const live = collectEvents(response);
       await started.promise;
+      // Stop once the progress reached this side: the call is mid-way for both.
+      await expect.poll(() => live.events.some((event) => event.type === 'progress')).toBe(true);
       await fetch(`${server.url}/v1/streams/${response.headers.get('x-stream-id')!}`, { method: 'DELETE' });
       await expect(aborted.promise).resolves.toMatch(/stop|cancel|closed/i);
-      const events = agentEvents((await reader).events);
+      await live.done;
+      const events = live.events;
       expect(events.filter((event) => event.type === 'progress')[0]!.data).toMatchObject({ toolCallId: 'call_1', done: 1, total: 3 });
       expect(events.at(-1)!.type).toBe('abort');
+    } finally {
+      await app.shutdown({ drainMs: 0 });
+      await server.close();
+      await upstreamApp.shutdown({ drainMs: 0 });
+      await upstream.close();
+    }
+  }, 20_000);
+
+  it('a server that restarted (its sessions gone, 404) gets a new session and the call goes through', async () => {
+    let upstreamApp = createApp({ env: {} });
+    const upstream = await startServer((req, res) => upstreamApp(req, res));
+    const { app, server } = await startApp({ upstream: { url: `${upstream.url}/mcp` } }, callingModel('upstream__calculator', { expression: '6*7' }));
+    const before = upstreamApp;
+    try {
+      // A new app behind the same address knows none of the old sessions.
+      upstreamApp = createApp({ env: {} });
+      await before.shutdown({ drainMs: 0 });
+      const events = agentEvents((await readEvents(await chat(server.url))).events);
+      expect(events.find((event) => event.type === 'tool-result')?.data).toMatchObject({ toolName: 'upstream__calculator', output: { value: '42' } });
     } finally {
       await app.shutdown({ drainMs: 0 });
       await server.close();

@@ -84,6 +84,8 @@ function withTimeout(ms: number, signal: AbortSignal | undefined, what: () => st
 /** One server: connected on first use and again after its connection closed (a stdio server that died). */
 class McpServerClient implements McpToolCaller {
   private connection: Promise<Client> | undefined;
+  /** The client `connection` resolved to, once it did. */
+  private connected: Client | undefined;
   readonly name: string;
   private readonly config: McpServerConfig;
   private readonly options: Required<Pick<ConnectMcpServersOptions, 'connectTimeoutMs' | 'callTimeoutMs' | 'stderr'>>;
@@ -117,20 +119,26 @@ class McpServerClient implements McpToolCaller {
             ...(this.config.headers === undefined ? {} : { requestInit: { headers: this.config.headers } }),
           })
         : await this.stdioTransport(this.config);
-    const forget = (): void => {
-      this.connection = undefined;
-    };
-    client.onclose = forget;
+    // A connection that closes (a stdio server that exited) is made again on the next call; a
+    // newer connection made meanwhile is left alone.
+    client.onclose = () => this.forget(client);
     const connectSignal = withTimeout(this.options.connectTimeoutMs, signal, () => `it did not answer within ${this.options.connectTimeoutMs} ms`);
     try {
       await client.connect(transport, { signal: connectSignal, timeout: this.options.connectTimeoutMs });
+      this.connected = client;
       return client;
     } catch (error) {
-      forget();
+      this.connection = undefined;
       await client.close().catch(() => undefined);
       const reason = connectSignal.aborted ? messageOf(connectSignal.reason) : messageOf(error);
       throw new Error(`The MCP server "${this.name}" (${this.where()}) is unreachable: ${reason}.`, { cause: error });
     }
+  }
+
+  private forget(client: Client): void {
+    if (this.connected !== client) return;
+    this.connected = undefined;
+    this.connection = undefined;
   }
 
   private async stdioTransport(config: Extract<McpServerConfig, { command: string }>) {
@@ -158,17 +166,29 @@ class McpServerClient implements McpToolCaller {
   }
 
   async callTool(name: string, input: Record<string, unknown>, options: { signal: AbortSignal; onprogress: (progress: Progress) => void }): Promise<CallToolResult> {
-    const client = await this.client(options.signal);
-    try {
+    const call = async (client: Client): Promise<CallToolResult> =>
       // With `onprogress` the SDK sends a progress token; with `signal` an abort sends
       // `notifications/cancelled` for the request.
       // @see https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/cancellation
-      return (await client.callTool({ name, arguments: input }, undefined, {
+      (await client.callTool({ name, arguments: input }, undefined, {
         signal: options.signal,
         onprogress: options.onprogress,
         timeout: this.options.callTimeoutMs,
         resetTimeoutOnProgress: true,
       })) as CallToolResult;
+    const client = await this.client(options.signal);
+    try {
+      try {
+        return await call(client);
+      } catch (error) {
+        // An HTTP server that no longer knows the session (it restarted, or expired it) answers
+        // 404, and the client must initialize a new one; the call is sent again on it, once.
+        // @see https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#session-management
+        if (this.transport !== 'http' || (error as { code?: unknown }).code !== 404 || options.signal.aborted) throw error;
+        this.forget(client);
+        await client.close().catch(() => undefined);
+        return await call(await this.client(options.signal));
+      }
     } catch (error) {
       if (options.signal.aborted) throw error;
       const code = (error as { code?: unknown }).code;
@@ -182,6 +202,7 @@ class McpServerClient implements McpToolCaller {
   async close(): Promise<void> {
     const connection = this.connection;
     this.connection = undefined;
+    this.connected = undefined;
     const client = await connection?.catch(() => undefined);
     await client?.close();
   }
