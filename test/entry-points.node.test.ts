@@ -64,7 +64,8 @@ function dependenciesIn(urls: string[]): string[] {
   return [...names].sort();
 }
 
-const DEPENDENCIES = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }).dependencies;
+// The optional peer dependencies: each layer loads only its own (the repository installs them all as devDependencies).
+const DEPENDENCIES = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { peerDependencies: Record<string, string> }).peerDependencies;
 
 // The README's entry-point table, column "loads".
 describe.each([
