@@ -52,7 +52,7 @@ beforeAll(async () => {
   if (!existsSync(join(root, 'dist', 'core', 'node', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first.');
   const pack = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], root);
   if (pack.code !== 0) throw new Error(`npm pack failed: ${pack.stderr}`);
-  [packed] = JSON.parse(pack.stdout) as PackResult[];
+  packed = (JSON.parse(pack.stdout) as PackResult[])[0]!;
 
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'hello-sluice', version: '1.0.0', private: true, type: 'module' }, null, 2));
