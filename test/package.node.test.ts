@@ -6,6 +6,8 @@
  * missing says which package to install. Slow (npm runs several times): in the `timing` project.
  */
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +122,26 @@ describe('the npm package', () => {
     expect(error).toMatchObject({ name: 'MissingDependencyError', code: 'missing_dependency' });
     expect(error.message).toMatch(missing);
     expect(error.message).toContain(install);
+  });
+
+  it('runs `sluice tail` with nothing else installed, and `sluice serve` names what to install', { timeout: 60_000 }, async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end('event: greeting\nid: 1\ndata: {"hello":"世界"}\n\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const bin = join(project, 'node_modules', '.bin', 'sluice');
+      const tail = await run(bin, ['tail', `http://127.0.0.1:${port}/`, '--no-reconnect'], project, 30_000);
+      expect(tail).toMatchObject({ code: 0, stderr: '' });
+      expect(tail.stdout).toBe('[greeting #1] {"hello":"世界"}\n');
+      const serve = await run(bin, ['serve'], project, 30_000);
+      expect(serve.code).toBe(1);
+      expect(serve.stderr).toMatch(/^sluice: The package "[^"]+" is not installed: .*sluice\/server: npm install zod openai @anthropic-ai\/sdk minisearch csv-parse prom-client/);
+    } finally {
+      server.close();
+    }
   });
 
   it('loads sluice/protocol once its peer is installed (zod, offline from the npm cache)', { timeout: 120_000 }, async () => {
