@@ -144,6 +144,15 @@ describe('the npm package', () => {
     }
   });
 
+  it('has a package-lock.json that npm ci accepts (every optional dependency listed, for every platform)', { timeout: 120_000 }, async () => {
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { os?: string[] }> };
+    // vite's win32-only optional dependency: npm ci refused the lock without it ("Missing: … from lock file").
+    expect(lock.packages['node_modules/napi-windows-process-start-time']?.os).toEqual(['win32']);
+    const ci = await run('npm', ['ci', '--dry-run', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'], root);
+    expect(ci.stderr).not.toMatch(/npm error/);
+    expect(ci.code).toBe(0);
+  });
+
   it('loads sluice/protocol once its peer is installed (zod, offline from the npm cache)', { timeout: 120_000 }, async () => {
     const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
     const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', `zod@${lock.packages['node_modules/zod']!.version}`], project);
