@@ -21,7 +21,8 @@ import { createModelRegistry, type ModelRegistry } from './models.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { demoNumbers } from './routes/demo-numbers.ts';
 import { eventRoutes } from './routes/events.ts';
-import { BUNDLED_SAMPLES_DIR, createFilesRoute } from './routes/files.ts';
+import { createFilesRoute } from './routes/files.ts';
+import { createSampleFilesRoute } from './routes/sample-files.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { mcpRoutes } from './routes/mcp.ts';
 import { streamRoutes } from './routes/streams.ts';
@@ -67,7 +68,7 @@ export interface AppOptions {
   tools?: readonly AnyAgentTool[];
   /** Origins whose browsers may call the API (`*` for any). @defaultValue `SLUICE_CORS_ORIGINS` (comma-separated), else none */
   corsOrigins?: readonly string[];
-  /** The folder `GET /v1/files/:name` serves. @defaultValue `SLUICE_FILES_DIR`, else the bundled samples (`dist/samples/`) */
+  /** The folder `GET /v1/files/:name` serves. @defaultValue `SLUICE_FILES_DIR`, else the bundled samples (`dist/samples/`, and `large-sample.bin` written on first use to a temp folder) */
   filesDir?: string | URL;
   /**
    * MCP servers whose tools the agent offers beside `tools` (named `<server>__<tool>`); `POST /mcp`
@@ -228,7 +229,11 @@ export function createApp(options: AppOptions = {}): AppHandler {
   const resume = streamRoutes(streams);
   const events = eventRoutes(streams);
   const jobs = jobRoutes(streams, tools);
-  const files = createFilesRoute({ dir: options.filesDir ?? (env.SLUICE_FILES_DIR?.trim() || BUNDLED_SAMPLES_DIR), sendTimeoutMs: streams.sendTimeoutMs ?? 0 });
+  const filesDir = options.filesDir ?? (env.SLUICE_FILES_DIR?.trim() || undefined);
+  const files =
+    filesDir === undefined
+      ? createSampleFilesRoute({ sendTimeoutMs: streams.sendTimeoutMs ?? 0 })
+      : createFilesRoute({ dir: filesDir, sendTimeoutMs: streams.sendTimeoutMs ?? 0 });
   const metricsText: RouteHandler = async (_req, res) => {
     const text = await metrics.registry.metrics();
     res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });

@@ -18,8 +18,8 @@
  * @module
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createClient, ErrorReply } from 'redis';
 import { isAbortError } from '../core/errors.ts';
+import { importOptional } from '../core/require-optional.ts';
 import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
 import { StoreError, isStoreError, producerLostEvent } from './errors.ts';
 import { RedisFollower, type FeedEntry, type FollowerBackend } from './redis-follower.ts';
@@ -34,6 +34,8 @@ import type {
   StreamWriter,
   TopicEvent,
 } from './types.ts';
+
+const { createClient, ErrorReply } = await importOptional('redis', () => import('redis'));
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions extends StoreOptions {

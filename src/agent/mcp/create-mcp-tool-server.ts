@@ -11,6 +11,7 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { DEFAULT_TOOL_TIMEOUT_MS } from '../run-agent.ts';
 import { runTool } from '../run-tool.ts';
 import type { AnyAgentTool } from '../types.ts';
+import { importOptional } from '../../core/require-optional.ts';
 
 /** Options of {@link createMcpToolServer}. */
 export interface McpToolServerOptions {
@@ -59,8 +60,8 @@ export async function createMcpToolServer(tools: readonly AnyAgentTool[], option
   const toolTimeoutMs = options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
   if (!(toolTimeoutMs > 0)) throw new RangeError(`Expected \`toolTimeoutMs\` to be a number > 0, got ${String(toolTimeoutMs)}.`);
   const [{ Server }, { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError }] = await Promise.all([
-    import('@modelcontextprotocol/sdk/server/index.js'),
-    import('@modelcontextprotocol/sdk/types.js'),
+    importOptional('@modelcontextprotocol/sdk', () => import('@modelcontextprotocol/sdk/server/index.js')),
+    importOptional('@modelcontextprotocol/sdk', () => import('@modelcontextprotocol/sdk/types.js')),
   ]);
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   const server = new Server({ name: options.name ?? 'sluice', version: options.version ?? '0.1.0' }, { capabilities: { tools: {} } });

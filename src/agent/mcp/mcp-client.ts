@@ -10,6 +10,7 @@ import type { CallToolResult, Progress, Tool } from '@modelcontextprotocol/sdk/t
 import type { AnyAgentTool } from '../types.ts';
 import type { McpServerConfig, McpServersConfig } from './mcp-config.ts';
 import { toMcpAgentTools, type McpToolInfo } from './mcp-tools.ts';
+import { importOptional } from '../../core/require-optional.ts';
 
 /** Milliseconds a server may take to connect and list its tools. */
 export const DEFAULT_MCP_CONNECT_TIMEOUT_MS = 10_000;
@@ -111,11 +112,11 @@ class McpServerClient implements McpToolCaller {
   }
 
   private async connect(signal: AbortSignal | undefined): Promise<Client> {
-    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+    const { Client } = await importOptional('@modelcontextprotocol/sdk', () => import('@modelcontextprotocol/sdk/client/index.js'));
     const client = new Client({ name: 'sluice', version: '0.1.0' });
     const transport =
       'url' in this.config
-        ? new (await import('@modelcontextprotocol/sdk/client/streamableHttp.js')).StreamableHTTPClientTransport(new URL(this.config.url), {
+        ? new (await importOptional('@modelcontextprotocol/sdk', () => import('@modelcontextprotocol/sdk/client/streamableHttp.js'))).StreamableHTTPClientTransport(new URL(this.config.url), {
             ...(this.config.headers === undefined ? {} : { requestInit: { headers: this.config.headers } }),
           })
         : await this.stdioTransport(this.config);
@@ -142,7 +143,7 @@ class McpServerClient implements McpToolCaller {
   }
 
   private async stdioTransport(config: Extract<McpServerConfig, { command: string }>) {
-    const { StdioClientTransport, getDefaultEnvironment } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+    const { StdioClientTransport, getDefaultEnvironment } = await importOptional('@modelcontextprotocol/sdk', () => import('@modelcontextprotocol/sdk/client/stdio.js'));
     return new StdioClientTransport({
       command: config.command,
       args: config.args ?? [],

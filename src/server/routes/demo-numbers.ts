@@ -3,12 +3,14 @@
  *
  * @module
  */
-import { z } from 'zod';
+import { importOptional } from '../../core/require-optional.ts';
 import { sleep } from '../../core/sleep.ts';
 import { text } from '../../core/text-format.ts';
 import { sendStream } from '../../core/node/send-stream.ts';
 import { HttpError } from '../http-error.ts';
 import type { RouteHandler } from '../router.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 const Query = z.object({
   count: z.coerce.number().int().min(0).max(100_000).default(10),

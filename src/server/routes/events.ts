@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import { importOptional } from '../../core/require-optional.ts';
 import { sendStream } from '../../core/node/send-stream.ts';
 import type { SseMessage } from '../../sse/encode.ts';
 import { sse } from '../../sse/sse-format.ts';
@@ -13,6 +13,8 @@ import { HttpError, sendJson } from '../http-error.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
 import { sendStreamHead, shuttingDown, type StreamContext } from '../runs/stream-context.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** What a topic name may be: 1 to 128 letters, digits, `.`, `_`, `-`, `:` or `/`. */
 const TOPIC = /^[A-Za-z0-9._:/-]{1,128}$/;

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import { importOptional } from '../../core/require-optional.ts';
 import { createEventChannel } from '../../agent/event-channel.ts';
 import { runTool } from '../../agent/run-tool.ts';
 import { createBuiltinTools } from '../../agent/tools/builtin-tools.ts';
@@ -20,6 +20,8 @@ import { sendJson } from '../http-error.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
 import { answerWithFollower, lastEventId, ownedStream, sendStreamHead, shuttingDown, startRun, STREAM_ID_HEADER, streamNotFound, type StreamContext } from '../runs/stream-context.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** The stream kind of a job (`StreamInfo.kind`): only these are followed at `/v1/jobs/:id/events`. */
 export const JOB_STREAM_KIND = 'job';

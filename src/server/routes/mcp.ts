@@ -19,6 +19,7 @@ import type { AnyAgentTool } from '../../agent/types.ts';
 import type { Auth } from '../auth.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
+import { importOptional } from '../../core/require-optional.ts';
 
 /** The header carrying the session id. */
 const SESSION_HEADER = 'mcp-session-id';
@@ -171,7 +172,7 @@ export function mcpRoutes(options: McpRouteOptions): McpRoutes {
       sweep();
       if (sessions.size >= maxSessions) return sendRpcError(res, 503, -32000, `This instance has ${maxSessions} MCP sessions open; retry later.`);
     }
-    const { StreamableHTTPServerTransport } = await import('@modelcontextprotocol/sdk/server/streamableHttp.js');
+    const { StreamableHTTPServerTransport } = await importOptional('@modelcontextprotocol/sdk', () => import('@modelcontextprotocol/sdk/server/streamableHttp.js'));
     const server = await createMcpToolServer(options.tools, options.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: options.toolTimeoutMs });
     const session: Session = { server, transport: undefined as unknown as StreamableHTTPServerTransport, owner, lastSeen: Date.now(), busy: 0 };
     session.transport = new StreamableHTTPServerTransport({
