@@ -10,19 +10,22 @@ import { isAbortError, isSluiceError } from '../core/errors.ts';
 import type { StreamStore } from '../store/types.ts';
 import { createAuth, parseApiKeys } from './auth.ts';
 import { createCors, parseCorsOrigins } from './cors.ts';
-import { HttpError, quote, sendError, sendJson } from './http-error.ts';
+import { HttpError, quote, sendError, sendJson, truncate } from './http-error.ts';
 import { createLimitedServer, SERVER_LIMITS_ENV, serverLimitsFromEnv, type ServerLimits } from './limits.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
+import { parseTrustProxy } from './quotas/client-address.ts';
+import { DEFAULT_MAX_EVENT_BYTES } from './quotas/check-event-data.ts';
+import { createQuotas, QUOTA_ENV, quotaLimitsFromEnv, type QuotaLimits } from './quotas/quotas.ts';
 import { appsOf } from './shutdown.ts';
 import { Router, type RouteHandler } from './router.ts';
 import { createModelRegistry, type ModelRegistry } from './models.ts';
 import { chatRoutes } from './routes/chat.ts';
-import { demoNumbers } from './routes/demo-numbers.ts';
+import { createDemoNumbers } from './routes/demo-numbers.ts';
 import { eventRoutes } from './routes/events.ts';
 import { BUNDLED_SAMPLES_DIR, createFilesRoute } from './routes/files.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { streamRoutes } from './routes/streams.ts';
-import { webAsset, webFavicon, webPage } from './routes/web.ts';
+import { createWebAssetRoute, sourceMapsFromEnv, webFavicon, webPage } from './routes/web.ts';
 import { createFollowerSet } from './runs/follow-stream.ts';
 import { loadStore, redactUrl } from './runs/load-store.ts';
 import { createRunManager, type RunManager } from './runs/run-manager.ts';
@@ -66,6 +69,11 @@ export interface AppOptions {
   corsOrigins?: readonly string[];
   /** The folder `GET /v1/files/:name` serves. @defaultValue `SLUICE_FILES_DIR`, else the bundled samples (`dist/samples/`) */
   filesDir?: string | URL;
+  /**
+   * Quotas per API key (per client address when auth is off); `0` turns one off. See docs/limits.md.
+   * @defaultValue each from its `SLUICE_LIMIT_*` variable, else `DEFAULT_QUOTA_LIMITS`
+   */
+  limits?: Partial<QuotaLimits>;
 }
 
 /** A Node request listener serving the sluice HTTP API, with its lifecycle. */
@@ -157,6 +165,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
   const auth = createAuth(apiKeys);
   const cors = createCors(options.corsOrigins ?? parseCorsOrigins(env.SLUICE_CORS_ORIGINS));
   const redisUrl = env.REDIS_URL?.trim();
+  const maxEventBytes = readMs(env, 'SLUICE_MAX_EVENT_BYTES', DEFAULT_MAX_EVENT_BYTES);
   let draining = false;
   let shutdownPromise: Promise<void> | undefined;
 
@@ -186,12 +195,21 @@ export function createApp(options: AppOptions = {}): AppHandler {
   runs().catch(() => (runsPromise = undefined));
   if (redisUrl !== undefined && redisUrl !== '' && options.store === undefined) watchRedis(store, redactUrl(redisUrl), onWarn, () => shutdownPromise !== undefined);
 
+  const quotas = createQuotas({
+    limits: { ...quotaLimitsFromEnv(env), ...options.limits },
+    trustProxy: parseTrustProxy(env.SLUICE_TRUST_PROXY),
+    backend: () => store().then((loaded) => loaded.quotaBackend?.()),
+    onRefused: (limit) => metrics.rateLimited.inc({ limit }),
+    onWarn,
+  });
+  for (const limit of Object.keys(QUOTA_ENV)) metrics.rateLimited.inc({ limit }, 0);
   const followers = createFollowerSet((open) => metrics.openConnections.set(open));
   const streams: StreamContext = {
     store,
     runs,
     followers,
     auth,
+    quotas,
     draining: () => draining,
     heartbeatMs: options.heartbeatMs,
     sendTimeoutMs: options.sendTimeoutMs ?? readMs(env, 'SLUICE_SEND_TIMEOUT_MS', 30_000),
@@ -201,10 +219,12 @@ export function createApp(options: AppOptions = {}): AppHandler {
   const models = options.models ?? createModelRegistry(options.env === undefined ? {} : { env: options.env });
   const chat = chatRoutes({ models, streams, tools });
   const resume = streamRoutes(streams);
-  const events = eventRoutes(streams);
+  const events = eventRoutes(streams, { maxEventBytes, sharedTopicPrefix: env.SLUICE_SHARED_TOPIC_PREFIX?.trim() || undefined });
   const jobs = jobRoutes(streams, tools);
   const files = createFilesRoute({ dir: options.filesDir ?? (env.SLUICE_FILES_DIR?.trim() || BUNDLED_SAMPLES_DIR), sendTimeoutMs: streams.sendTimeoutMs ?? 0 });
-  const metricsText: RouteHandler = async (_req, res) => {
+  const metricsText: RouteHandler = async (req, res) => {
+    // With keys on, the metrics are the operators' (they count every key's traffic): a key is needed.
+    auth.ownerOf(req);
     const text = await metrics.registry.metrics();
     res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
     res.end(text);
@@ -218,13 +238,13 @@ export function createApp(options: AppOptions = {}): AppHandler {
   // headers (or their 404) without following (see Router.get).
   const router = new Router()
     .on('GET', '/', webPage)
-    .get('/assets/:file', webAsset)
+    .get('/assets/:file', createWebAssetRoute({ sourceMaps: sourceMapsFromEnv(env.SLUICE_SOURCE_MAPS) }))
     .on('HEAD', '/', webPage)
     .get('/favicon.svg', webFavicon)
     .get('/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }))
     .get('/readyz', readyz)
     .get('/metrics', metricsText)
-    .get('/demo/numbers', demoNumbers)
+    .get('/demo/numbers', createDemoNumbers({ quotas, auth }))
     .on('POST', '/v1/chat', chat.chat)
     .on('POST', '/api/chat', chat.aiSdk)
     .get('/api/chat/:chatId/stream', resume.resumeChat, resume.resumeChatHead)
@@ -240,7 +260,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
     .get('/v1/files/:name', files);
 
   /** Answers an error that escaped a route; errors without a status of their own are also reported. */
-  const answerError = (res: ServerResponse, error: unknown): void => {
+  const answerError = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {
     // An abort is the client leaving (or the stream being stopped), never a failure to report.
     if (isAbortError(error)) {
       if (!res.headersSent && !res.destroyed) sendError(res, error);
@@ -248,8 +268,9 @@ export function createApp(options: AppOptions = {}): AppHandler {
       return;
     }
     if (!isSluiceError(error) || error.status >= 500) {
-      // Refusals of a draining instance are expected, not failures.
-      if (!(isSluiceError(error) && (error.code === 'shutting_down' || error.code === 'not_ready'))) onError(error);
+      // Refusals of a draining instance are expected, not failures; a full store is one line, not a stack.
+      if (isSluiceError(error) && error.code === 'store_full') onWarn(`sluice: refused ${req.method ?? 'GET'} ${truncate(req.url ?? '')} (503 store_full): ${error.message}`);
+      else if (!(isSluiceError(error) && (error.code === 'shutting_down' || error.code === 'not_ready'))) onError(error);
     }
     // After the head there is no status left to give: end the transfer as failed.
     if (res.headersSent) res.destroy();
@@ -272,9 +293,9 @@ export function createApp(options: AppOptions = {}): AppHandler {
       if (draining && req.method !== 'GET' && req.method !== 'HEAD' && !DURING_DRAIN.has(url.pathname)) throw shuttingDown();
       const { handler: route, params } = router.match(req.method ?? 'GET', url.pathname);
       const result = route(req, res, { url, params });
-      if (result instanceof Promise) result.catch((error: unknown) => answerError(res, error));
+      if (result instanceof Promise) result.catch((error: unknown) => answerError(req, res, error));
     } catch (error) {
-      answerError(res, error);
+      answerError(req, res, error);
     }
   };
 
@@ -301,6 +322,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
     shutdown(shutdownOptions: { drainMs?: number } = {}): Promise<void> {
       shutdownPromise ??= (async () => {
         draining = true;
+        quotas.close();
         // With a shared store (Redis), clients resume on another instance now while the
         // generations here go on writing to it. With memory, no other instance has their events:
         // followers stay and see their generation finish within the drain.

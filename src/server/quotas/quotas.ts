@@ -1,0 +1,371 @@
+/**
+ * Quotas and rate limits per API key (per client address when auth is off): running generations,
+ * running jobs, open followers, topics, new generations and publishes per minute. Shared by every
+ * instance through the store's backend (Redis) when it offers one, else counted in this process.
+ * Per-minute limits are rate-limiter-flexible's (loaded on first use, never by `sluice/node` or
+ * `sluice/core`); concurrency limits are leases that go back on release and lapse on their own
+ * when an instance dies without releasing them.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { isStoreError } from '../../store/errors.ts';
+import type { LeaseSet, QuotaBackend } from '../../store/types.ts';
+import type * as RateLimiterFlexible from 'rate-limiter-flexible';
+import { HttpError } from '../http-error.ts';
+import { clientAddress, parseTrustProxy, type TrustedProxies } from './client-address.ts';
+
+/** The limits, by the name a refusal and `sluice_rate_limited_total{limit}` give them. */
+export type LimitName = 'streams' | 'streams_per_minute' | 'jobs' | 'followers' | 'publish_per_minute' | 'topics';
+
+/** Every limit's value; `0` turns a limit off. */
+export type QuotaLimits = Record<LimitName, number>;
+
+/** The limits held at once (leases), as opposed to counted per minute. */
+export type ConcurrencyLimit = 'streams' | 'jobs' | 'followers' | 'topics';
+/** The limits counted per minute. */
+export type RateLimit = 'streams_per_minute' | 'publish_per_minute';
+
+/**
+ * The defaults: enough for the demo page (and a few tabs of it) from one address, small enough
+ * that one key cannot hold a small deployment's store, connections or model bill.
+ */
+export const DEFAULT_QUOTA_LIMITS: Readonly<QuotaLimits> = {
+  streams: 20,
+  streams_per_minute: 120,
+  jobs: 10,
+  followers: 256,
+  publish_per_minute: 600,
+  topics: 20,
+};
+
+/** The environment variable of each limit. */
+export const QUOTA_ENV: Readonly<Record<LimitName, string>> = {
+  streams: 'SLUICE_LIMIT_STREAMS',
+  streams_per_minute: 'SLUICE_LIMIT_STREAMS_PER_MINUTE',
+  jobs: 'SLUICE_LIMIT_JOBS',
+  followers: 'SLUICE_LIMIT_FOLLOWERS',
+  publish_per_minute: 'SLUICE_LIMIT_PUBLISH_PER_MINUTE',
+  topics: 'SLUICE_LIMIT_TOPICS',
+};
+
+/** What each limit counts, for refusals: "… <what> for this API key …". */
+const WHAT: Readonly<Record<LimitName, string>> = {
+  streams: 'running generations at once',
+  streams_per_minute: 'new generations per minute',
+  jobs: 'running jobs at once',
+  followers: 'open followers and subscriptions at once',
+  publish_per_minute: 'publishes per minute',
+  topics: 'topics with a history',
+};
+
+/** The `Retry-After` of a concurrency refusal: a slot frees when something running ends, which no one can date. */
+export const CONCURRENCY_RETRY_AFTER_S = 5;
+/** How long a lease lasts without renewal: an instance that dies frees its slots within this. */
+export const LEASE_TTL_MS = 30_000;
+/** How long a topic counts against `topics` after its last publish (the store's history lifetime). */
+export const TOPIC_LEASE_MS = 3_600_000;
+
+/**
+ * Reads the limits set in the environment (whole numbers ≥ 0; `0` turns a limit off).
+ * @param env - the environment
+ * @returns every limit, the unset ones at their defaults
+ * @throws RangeError on a value that is not a whole number ≥ 0
+ */
+export function quotaLimitsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): QuotaLimits {
+  const limits = { ...DEFAULT_QUOTA_LIMITS };
+  for (const name of Object.keys(QUOTA_ENV) as LimitName[]) {
+    const raw = env[QUOTA_ENV[name]]?.trim();
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0) throw new RangeError(`Expected ${QUOTA_ENV[name]} to be a whole number ≥ 0 (0 turns the limit off), got ${JSON.stringify(raw).slice(0, 40)}.`);
+    limits[name] = value;
+  }
+  return limits;
+}
+
+/** A slot of a concurrency limit, held until released. */
+export interface QuotaLease {
+  /** Gives the slot back (once; later calls do nothing). */
+  release(): void;
+}
+
+/** Options of {@link createQuotas}. */
+export interface QuotasOptions {
+  /** @defaultValue {@link DEFAULT_QUOTA_LIMITS} */
+  limits?: Partial<QuotaLimits>;
+  /** Whose `X-Forwarded-For` is believed. @defaultValue nobody's */
+  trustProxy?: TrustedProxies;
+  /** The shared counters (the store's `quotaBackend()`), once the store is loaded; undefined counts in this process. */
+  backend?: () => Promise<QuotaBackend | undefined>;
+  /** Told each refusal (`sluice_rate_limited_total{limit}`). */
+  onRefused?: (limit: LimitName) => void;
+  /** Reports a failure of the shared counters (the limit is then counted in this process). @defaultValue console.warn */
+  onWarn?: (message: string) => void;
+}
+
+/** The quotas of one app. */
+export interface Quotas {
+  readonly limits: Readonly<QuotaLimits>;
+  /** Who a request counts against: `key:<owner>` with a key, else `ip:<client address>`. */
+  subject(req: IncomingMessage, owner: string | undefined): string;
+  /**
+   * Counts one against a per-minute limit.
+   * @throws HttpError 429 `rate_limited` with `Retry-After` when it is used up
+   */
+  consume(subject: string, limit: RateLimit): Promise<void>;
+  /**
+   * Takes a slot of a concurrency limit (`holder` names it: taking the same holder again renews it).
+   * @throws HttpError 429 `rate_limited` with `Retry-After` when every slot is taken
+   */
+  acquire(subject: string, limit: ConcurrencyLimit, holder?: string): Promise<QuotaLease>;
+  /**
+   * A new generation (or job): counted per minute, and holding a slot of `limit` until it is done
+   * (its detach grace included).
+   * @throws HttpError 429 before `start` is called
+   */
+  startRun<R extends { readonly done: Promise<void> }>(req: IncomingMessage, owner: string | undefined, limit: 'streams' | 'jobs', start: () => Promise<R>): Promise<R>;
+  /**
+   * A generation that is no run (a non-streaming completion): counted per minute, and holding a
+   * slot of `streams` while `work` runs.
+   * @throws HttpError 429 before `work` is called
+   */
+  generate<T>(req: IncomingMessage, owner: string | undefined, work: () => Promise<T>): Promise<T>;
+  /**
+   * A follower (a resume, a subscription, the numbers demo): holds a slot of `followers` while
+   * `answer` runs.
+   * @throws HttpError 429 before `answer` is called
+   */
+  follow<T>(req: IncomingMessage, owner: string | undefined, answer: () => Promise<T>): Promise<T>;
+  /** Stops renewing leases (the app is shutting down). */
+  close(): void;
+}
+
+/** The 429 of a limit. */
+export function rateLimited(limit: LimitName, value: number, subject: string, retryAfterS: number): HttpError {
+  const who = subject.startsWith('key:') ? 'this API key' : 'this client address';
+  return new HttpError(429, 'rate_limited', `Limit \`${limit}\` reached: at most ${value} ${WHAT[limit]} for ${who} (${QUOTA_ENV[limit]}); retry after ${retryAfterS} s.`, {
+    headers: { 'retry-after': String(retryAfterS) },
+  });
+}
+
+/** The `Retry-After` of a full store: finished streams are evicted as soon as room is needed. */
+export const STORE_FULL_RETRY_AFTER_S = 5;
+
+/**
+ * The answer to a store that is full: `503 store_full` with `Retry-After` (the request was
+ * refused before anything started; nothing else is failed for it).
+ * @param error - what the store threw
+ * @returns the HTTP error for a `full` store error, else `error` as it is
+ */
+export function toStoreRefusal(error: unknown): unknown {
+  if (!isStoreError(error) || error.code !== 'full') return error;
+  return new HttpError(503, 'store_full', `The stream store is full: ${error.message}`, { cause: error, headers: { 'retry-after': String(STORE_FULL_RETRY_AFTER_S) } });
+}
+
+/** Leases counted in this process. */
+export function createMemoryLeaseSet(): LeaseSet {
+  const sets = new Map<string, Map<string, number>>();
+  return {
+    acquire(key, holder, limit, ttlMs) {
+      const now = Date.now();
+      let set = sets.get(key);
+      if (set === undefined) sets.set(key, (set = new Map()));
+      for (const [name, expires] of set) if (expires <= now) set.delete(name);
+      if (!set.has(holder) && set.size >= limit) return Promise.resolve(false);
+      set.set(holder, now + ttlMs);
+      return Promise.resolve(true);
+    },
+    renew(held, ttlMs) {
+      const expires = Date.now() + ttlMs;
+      for (const [key, holder] of held) {
+        const set = sets.get(key);
+        if (set?.has(holder)) set.set(holder, expires);
+      }
+      return Promise.resolve();
+    },
+    release(key, holder) {
+      const set = sets.get(key);
+      set?.delete(holder);
+      if (set?.size === 0) sets.delete(key);
+      return Promise.resolve();
+    },
+  };
+}
+
+type RateLimiterModule = typeof RateLimiterFlexible;
+interface Limiter {
+  consume(key: string): Promise<unknown>;
+}
+
+/** rate-limiter-flexible is CommonJS: its exports are the namespace or its default, depending on the loader. */
+async function loadRateLimiter(): Promise<RateLimiterModule> {
+  const loaded = (await import('rate-limiter-flexible')) as RateLimiterModule & { default?: RateLimiterModule };
+  return loaded.RateLimiterMemory === undefined && loaded.default !== undefined ? loaded.default : loaded;
+}
+
+/**
+ * Creates the quotas of an app.
+ * @param options - limits, trusted proxies, the shared backend
+ * @returns the quotas
+ */
+export function createQuotas(options: QuotasOptions = {}): Quotas {
+  const limits: QuotaLimits = { ...DEFAULT_QUOTA_LIMITS, ...options.limits };
+  const trust = options.trustProxy ?? parseTrustProxy(undefined);
+  const onWarn = options.onWarn ?? ((message: string) => console.warn(message));
+  const memoryLeases = createMemoryLeaseSet();
+  let backendPromise: Promise<QuotaBackend | undefined> | undefined;
+  const backend = (): Promise<QuotaBackend | undefined> => {
+    backendPromise ??= (options.backend?.() ?? Promise.resolve(undefined)).catch(() => {
+      backendPromise = undefined;
+      return undefined;
+    });
+    return backendPromise;
+  };
+  const limiters = new Map<RateLimit, Promise<Limiter>>();
+  const limiter = (name: RateLimit): Promise<Limiter> => {
+    let found = limiters.get(name);
+    if (found === undefined) {
+      found = Promise.all([loadRateLimiter(), backend()]).then(([module, shared]) => {
+        const base = { points: limits[name], duration: 60, keyPrefix: name };
+        const local = new module.RateLimiterMemory(base);
+        if (shared === undefined) return local;
+        // While Redis is unreachable the limit is counted in this process (the insurance limiter)
+        // rather than refusing everyone or letting everything through.
+        return new module.RateLimiterRedis({
+          ...base,
+          keyPrefix: `${shared.keyPrefix}${name}`,
+          storeClient: shared.client,
+          useRedisPackage: true,
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: local,
+        });
+      });
+      found.catch(() => limiters.delete(name));
+      limiters.set(name, found);
+    }
+    return found;
+  };
+
+  /** Held leases, renewed together while held: `${key}\n${holder}` → [key, holder, set]. */
+  const held = new Map<string, readonly [string, string, LeaseSet]>();
+  let renewTimer: ReturnType<typeof setInterval> | undefined;
+  const renew = (): void => {
+    const bySet = new Map<LeaseSet, (readonly [string, string])[]>();
+    for (const [key, holder, set] of held.values()) {
+      let list = bySet.get(set);
+      if (list === undefined) bySet.set(set, (list = []));
+      list.push([key, holder]);
+    }
+    for (const [set, list] of bySet) set.renew(list, LEASE_TTL_MS).catch((error: unknown) => onWarn(`sluice: renewing quota leases failed: ${error instanceof Error ? error.message : String(error)}`));
+  };
+  const track = (): void => {
+    if (held.size > 0 && renewTimer === undefined) {
+      renewTimer = setInterval(renew, LEASE_TTL_MS / 3);
+      // Never keeps a process alive on its own.
+      renewTimer.unref();
+    } else if (held.size === 0 && renewTimer !== undefined) {
+      clearInterval(renewTimer);
+      renewTimer = undefined;
+    }
+  };
+
+  const quotas: Quotas = {
+    limits,
+    subject(req, owner) {
+      return owner !== undefined ? `key:${owner}` : `ip:${clientAddress(req, trust)}`;
+    },
+
+    async consume(subject, name) {
+      const points = limits[name];
+      if (points === 0) return;
+      try {
+        await (await limiter(name)).consume(subject);
+      } catch (error) {
+        const wait = (error as { msBeforeNext?: unknown } | null)?.msBeforeNext;
+        if (typeof wait !== 'number') throw error;
+        options.onRefused?.(name);
+        throw rateLimited(name, points, subject, Math.max(1, Math.ceil(wait / 1000)));
+      }
+    },
+
+    async acquire(subject, name, holder = randomUUID()) {
+      const limit = limits[name];
+      if (limit === 0) return { release: () => {} };
+      const shared = await backend();
+      const key = `${shared?.keyPrefix ?? ''}${name}:${subject}`;
+      const ttl = name === 'topics' ? TOPIC_LEASE_MS : LEASE_TTL_MS;
+      let set = shared?.leases ?? memoryLeases;
+      let ok: boolean;
+      try {
+        ok = await set.acquire(key, holder, limit, ttl);
+      } catch (error) {
+        // The shared counters are unreachable: count in this process rather than refuse everyone.
+        onWarn(`sluice: the shared quota counters failed (${error instanceof Error ? error.message : String(error)}); counting ${name} in this process.`);
+        set = memoryLeases;
+        ok = await set.acquire(key, holder, limit, ttl);
+      }
+      if (!ok) {
+        options.onRefused?.(name);
+        throw rateLimited(name, limit, subject, CONCURRENCY_RETRY_AFTER_S);
+      }
+      // A topic's slot is not held by anything running: it lapses an hour after its last publish.
+      if (name === 'topics') return { release: () => {} };
+      const id = `${key}\n${holder}`;
+      held.set(id, [key, holder, set]);
+      track();
+      let released = false;
+      return {
+        release() {
+          if (released) return;
+          released = true;
+          held.delete(id);
+          track();
+          set.release(key, holder).catch(() => undefined /* it lapses by itself within LEASE_TTL_MS */);
+        },
+      };
+    },
+
+    async startRun(req, owner, name, start) {
+      const subject = quotas.subject(req, owner);
+      await quotas.consume(subject, 'streams_per_minute');
+      const lease = await quotas.acquire(subject, name);
+      let run;
+      try {
+        run = await start();
+      } catch (error) {
+        lease.release();
+        throw toStoreRefusal(error);
+      }
+      void run.done.finally(() => lease.release());
+      return run;
+    },
+
+    async generate(req, owner, work) {
+      const subject = quotas.subject(req, owner);
+      await quotas.consume(subject, 'streams_per_minute');
+      const lease = await quotas.acquire(subject, 'streams');
+      try {
+        return await work();
+      } finally {
+        lease.release();
+      }
+    },
+
+    async follow(req, owner, answer) {
+      const lease = await quotas.acquire(quotas.subject(req, owner), 'followers');
+      try {
+        return await answer();
+      } finally {
+        lease.release();
+      }
+    },
+
+    close() {
+      held.clear();
+      track();
+    },
+  };
+  return quotas;
+}
