@@ -101,6 +101,8 @@ export interface QuotasOptions {
   backend?: () => Promise<QuotaBackend | undefined>;
   /** Told each refusal (`sluice_rate_limited_total{limit}`). */
   onRefused?: (limit: LimitName) => void;
+  /** The window of the per-minute limits, in whole seconds (tests shorten it). @defaultValue 60 */
+  rateWindowS?: number;
   /** Reports a failure of the shared counters (the limit is then counted in this process). @defaultValue console.warn */
   onWarn?: (message: string) => void;
 }
@@ -228,7 +230,7 @@ export function createQuotas(options: QuotasOptions = {}): Quotas {
     let found = limiters.get(name);
     if (found === undefined) {
       found = Promise.all([loadRateLimiter(), backend()]).then(([module, shared]) => {
-        const base = { points: limits[name], duration: 60, keyPrefix: name };
+        const base = { points: limits[name], duration: options.rateWindowS ?? 60, keyPrefix: name };
         const local = new module.RateLimiterMemory(base);
         if (shared === undefined) return local;
         // While Redis is unreachable the limit is counted in this process (the insurance limiter)
