@@ -195,6 +195,26 @@ describe.skipIf(!available)('the attacks on Redis', () => {
     expect(seen).toEqual(['before', 'after']);
   });
 
+  it('a one-key flood of generations over two instances leaves another key\'s chats finishing', async () => {
+    const options = { apiKeys: ['g1', 'g2'], limits: { streams: 4 } };
+    const [a, b] = [await start(options), await start(options)];
+    const statuses: number[] = [];
+    const opened: Response[] = [];
+    for (let i = 0; i < 40; i++) {
+      const response = await chat(i % 2 === 0 ? a : b, 'g1');
+      statuses.push(response.status);
+      if (response.status === 200) opened.push(response);
+      else await response.body?.cancel();
+    }
+    expect(statuses.filter((status) => status === 200)).toHaveLength(4);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(36);
+    const chats = await Promise.all([chat(a, 'g2'), chat(b, 'g2')]);
+    expect(chats.map((response) => response.status)).toEqual([200, 200]);
+    releaseAll();
+    for (const response of chats) expect(await response.text()).toContain('event: finish');
+    await Promise.all(opened.map((response) => response.text()));
+  });
+
   it('refuses 1 MB events and keeps each topic\'s history under its byte cap (1 MiB) in Redis', async () => {
     const a = await start({ apiKeys: ['f1'], limits: { publish_per_minute: 0 } });
     const before = Number(/used_memory:(\d+)/.exec(await redisCommand(redis.port, ['INFO', 'memory']))?.[1]);

@@ -215,7 +215,16 @@ async function loadRateLimiter(): Promise<RateLimiterModule> {
 export function createQuotas(options: QuotasOptions = {}): Quotas {
   const limits: QuotaLimits = { ...DEFAULT_QUOTA_LIMITS, ...options.limits };
   const trust = options.trustProxy ?? parseTrustProxy(undefined);
-  const onWarn = options.onWarn ?? ((message: string) => console.warn(message));
+  const warn = options.onWarn ?? ((message: string) => console.warn(message));
+  // One line per outage of the shared counters, not one per request.
+  let failing = false;
+  const onWarn = (message: string): void => {
+    if (!failing) warn(message);
+    failing = true;
+  };
+  const recovered = (): void => {
+    failing = false;
+  };
   const memoryLeases = createMemoryLeaseSet();
   let backendPromise: Promise<QuotaBackend | undefined> | undefined;
   const backend = (): Promise<QuotaBackend | undefined> => {
@@ -302,9 +311,10 @@ export function createQuotas(options: QuotasOptions = {}): Quotas {
       let ok: boolean;
       try {
         ok = await set.acquire(key, holder, limit, ttl);
+        if (set !== memoryLeases) recovered();
       } catch (error) {
         // The shared counters are unreachable: count in this process rather than refuse everyone.
-        onWarn(`sluice: the shared quota counters failed (${error instanceof Error ? error.message : String(error)}); counting ${name} in this process.`);
+        onWarn(`sluice: the shared quota counters failed (${error instanceof Error ? error.message : String(error)}); counting in this process until they answer.`);
         set = memoryLeases;
         ok = await set.acquire(key, holder, limit, ttl);
       }
