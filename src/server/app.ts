@@ -7,6 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createBuiltinTools } from '../agent/tools/builtin-tools.ts';
 import type { AnyAgentTool } from '../agent/types.ts';
 import { isAbortError, isSluiceError } from '../core/errors.ts';
+import { isStoreError } from '../store/errors.ts';
 import type { StreamStore } from '../store/types.ts';
 import { createAuth, parseApiKeys } from './auth.ts';
 import { createCors, parseCorsOrigins } from './cors.ts';
@@ -184,7 +185,8 @@ export function createApp(options: AppOptions = {}): AppHandler {
       createRunManager({
         store: loaded,
         detachGraceMs,
-        onError,
+        // A running stream the full store refused is one line in the log, not a stack trace.
+        onError: (error) => (isStoreError(error) && error.code === 'full' ? onWarn(`sluice: a running stream was stopped: ${error.message}`) : onError(error)),
         onActiveChange: (active) => metrics.activeStreams.set(active),
         observe: () => {
           const run = metrics.observeRun();

@@ -372,7 +372,7 @@ class MemoryStore implements StreamStore {
     (this.#sweepTimer as { unref?: () => void }).unref?.();
   }
 
-  /** The bytes of stored events now (for tests and metrics). */
+  /** The UTF-8 bytes of stored stream events and topic histories now (for tests and metrics). */
   get bytes(): number {
     return this.#bytes;
   }
