@@ -228,6 +228,19 @@ describe('the publish flood', () => {
     expect(instance.errors).toEqual([]);
   });
 
+  it('logs one line, not a stack trace, when the full store stops a running stream', async () => {
+    const big: Provider = async function* bigModel() {
+      yield { type: 'message-start', messageId: 'msg_big', model: 'big' } satisfies AgentEvent;
+      yield { type: 'text-delta', id: 't', delta: 'b'.repeat(5000) } satisfies AgentEvent;
+      yield { type: 'finish', finishReason: 'stop' } satisfies AgentEvent;
+    };
+    const instance = await start({ store: createMemoryStore({ maxBytes: 4000 }), models: createModelRegistry({ env: {}, providers: { local: big } }) });
+    const response = await fetch(`${instance.url}/v1/chat`, { method: 'POST', headers: json(), body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) });
+    await response.body?.cancel();
+    await vi.waitFor(() => expect(instance.warnings.filter((line) => line.startsWith('sluice: a running stream was stopped: '))).toHaveLength(1), { timeout: 5000 });
+    expect(instance.errors).toEqual([]);
+  });
+
   it('counts stored bytes in UTF-8, not UTF-16 units', async () => {
     const store = createMemoryStore();
     await store.publish('t', { data: '数'.repeat(1000) });
