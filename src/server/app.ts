@@ -4,6 +4,8 @@
  * @module
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { connectMcpServers, type McpConnection } from '../agent/mcp/mcp-client.ts';
+import { MCP_SERVERS_ENV, parseMcpServers, type McpServersConfig } from '../agent/mcp/mcp-config.ts';
 import { createBuiltinTools } from '../agent/tools/builtin-tools.ts';
 import type { AnyAgentTool } from '../agent/types.ts';
 import { isAbortError, isSluiceError } from '../core/errors.ts';
@@ -25,6 +27,7 @@ import { createDemoNumbers } from './routes/demo-numbers.ts';
 import { eventRoutes } from './routes/events.ts';
 import { BUNDLED_SAMPLES_DIR, createFilesRoute } from './routes/files.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { mcpRoutes } from './routes/mcp.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { createWebAssetRoute, sourceMapsFromEnv, webFavicon, webPage } from './routes/web.ts';
 import { createFollowerSet } from './runs/follow-stream.ts';
@@ -75,6 +78,11 @@ export interface AppOptions {
    * @defaultValue each from its `SLUICE_LIMIT_*` variable, else `DEFAULT_QUOTA_LIMITS`
    */
   limits?: Partial<QuotaLimits>;
+  /**
+   * MCP servers whose tools the agent offers beside `tools` (named `<server>__<tool>`); `POST /mcp`
+   * serves `tools` only. @defaultValue `SLUICE_MCP_SERVERS` (JSON, see `parseMcpServers`), else none
+   */
+  mcpServers?: McpServersConfig;
 }
 
 /** A Node request listener serving the sluice HTTP API, with its lifecycle. */
@@ -98,6 +106,8 @@ export interface AppHandler {
    * closed. Resolves when all that is done.
    */
   shutdown(options?: { drainMs?: number }): Promise<void>;
+  /** Settles once the MCP servers are connected or known to be unreachable ({@link serve} waits for it). */
+  readonly mcpReady: Promise<void>;
 }
 
 /** An alias of {@link AppHandler}. */
@@ -218,8 +228,23 @@ export function createApp(options: AppOptions = {}): AppHandler {
     onResponse: (result) => metrics.observeResponse(result),
   };
   const tools = options.tools ?? createBuiltinTools();
+  // The agent's tools: the app's, then the MCP servers' once they are connected.
+  const agentTools = [...tools];
+  const mcpServers = options.mcpServers ?? parseMcpServers(env[MCP_SERVERS_ENV]);
+  let mcpConnection: McpConnection | undefined;
+  const mcpReady =
+    Object.keys(mcpServers).length === 0
+      ? Promise.resolve()
+      : connectMcpServers(mcpServers).then(
+          (connection) => {
+            mcpConnection = connection;
+            agentTools.push(...connection.tools);
+          },
+          (error: unknown) => onWarn(`sluice: connecting to the MCP servers failed: ${error instanceof Error ? error.message : String(error)}`),
+        );
+  const mcp = mcpRoutes({ tools, auth, allowedOrigins: cors.origins });
   const models = options.models ?? createModelRegistry(options.env === undefined ? {} : { env: options.env });
-  const chat = chatRoutes({ models, streams, tools });
+  const chat = chatRoutes({ models, streams, tools: agentTools });
   const resume = streamRoutes(streams);
   const events = eventRoutes(streams, { maxEventBytes, sharedTopicPrefix: env.SLUICE_SHARED_TOPIC_PREFIX?.trim() || undefined });
   const jobs = jobRoutes(streams, tools);
@@ -259,7 +284,10 @@ export function createApp(options: AppOptions = {}): AppHandler {
     .on('POST', '/v1/events', events.publish)
     .on('POST', '/v1/jobs', jobs.create)
     .get('/v1/jobs/:id/events', jobs.events, jobs.head)
-    .get('/v1/files/:name', files);
+    .get('/v1/files/:name', files)
+    .on('POST', '/mcp', mcp.handle)
+    .on('GET', '/mcp', mcp.handle)
+    .on('DELETE', '/mcp', mcp.handle);
 
   /** Answers an error that escaped a route; errors without a status of their own are also reported. */
   const answerError = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {
@@ -318,9 +346,12 @@ export function createApp(options: AppOptions = {}): AppHandler {
           ? `auth: on (${apiKeys.length} API key${apiKeys.length === 1 ? '' : 's'}; /v1/* and /api/* need Authorization: Bearer <key> or x-api-key)`
           : 'auth: off (set SLUICE_API_KEYS=key1,key2 to require API keys on /v1/* and /api/*)',
         cors.origins.length > 0 ? `CORS: ${cors.origins.join(', ')}` : 'CORS: off (set SLUICE_CORS_ORIGINS=https://app.example.com to allow browsers from other origins)',
+        mcpConnection?.describe() ??
+          (Object.keys(mcpServers).length > 0 ? `MCP: connecting to ${Object.keys(mcpServers).join(', ')}` : 'MCP: no servers (set SLUICE_MCP_SERVERS to offer their tools); sluice\'s tools are served at POST /mcp'),
       ];
     },
     drainMs,
+    mcpReady,
     shutdown(shutdownOptions: { drainMs?: number } = {}): Promise<void> {
       shutdownPromise ??= (async () => {
         draining = true;
@@ -333,6 +364,9 @@ export function createApp(options: AppOptions = {}): AppHandler {
         const manager = await runsPromise?.catch(() => undefined);
         await manager?.drain(shutdownOptions.drainMs ?? drainMs);
         followers.dropAll();
+        await mcp.close();
+        await mcpReady;
+        await mcpConnection?.close();
         // A store the caller gave is the caller's to close.
         if (options.store === undefined) await loadedStore?.close();
       })();
@@ -361,7 +395,7 @@ export interface ServeOptions extends AppOptions, ServerLimits {
  * const server = await serve({ port: 3000, maxConnections: 5000 });
  * ```
  */
-export function serve(options: ServeOptions = {}): Promise<Server> {
+export async function serve(options: ServeOptions = {}): Promise<Server> {
   const env = options.env ?? process.env;
   const fromEnv = serverLimitsFromEnv(env);
   const limits: ServerLimits = {};
@@ -371,9 +405,12 @@ export function serve(options: ServeOptions = {}): Promise<Server> {
   }
   // The limits wrap the app in a listener of their own, which keeps the app reachable
   // (WRAPPED_LISTENER): `shutdownServer()` and `startupLog()` find it through the server.
-  const server = createLimitedServer(createApp(options), limits);
+  const app = createApp(options);
+  const server = createLimitedServer(app, limits);
   const port = options.port ?? Number(env.PORT?.trim() || 3000);
   const host = options.host ?? (env.HOST?.trim() || '127.0.0.1');
+  // The startup log lists the MCP servers with their tool counts.
+  await app.mcpReady;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
