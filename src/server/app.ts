@@ -18,7 +18,8 @@ import { createLimitedServer, SERVER_LIMITS_ENV, serverLimitsFromEnv, type Serve
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 import { parseTrustProxy } from './quotas/client-address.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from './quotas/check-event-data.ts';
-import { createQuotas, QUOTA_ENV, quotaLimitsFromEnv, type QuotaLimits } from './quotas/quotas.ts';
+import { QUOTA_ENV, quotaLimitsFromEnv, type QuotaLimits } from './quotas/quota-limits.ts';
+import { createQuotas } from './quotas/quotas.ts';
 import { appsOf } from './shutdown.ts';
 import { Router, type RouteHandler } from './router.ts';
 import { createModelRegistry, type ModelRegistry } from './models.ts';

@@ -10,80 +10,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isStoreError } from '../../store/errors.ts';
 import type { LeaseSet, QuotaBackend } from '../../store/types.ts';
 import type * as RateLimiterFlexible from 'rate-limiter-flexible';
-import { HttpError } from '../http-error.ts';
 import { clientAddress, parseTrustProxy, type TrustedProxies } from './client-address.ts';
+import { createMemoryLeaseSet } from './memory-lease-set.ts';
+import { DEFAULT_QUOTA_LIMITS, type ConcurrencyLimit, type LimitName, type QuotaLimits, type RateLimit } from './quota-limits.ts';
+import { CONCURRENCY_RETRY_AFTER_S, rateLimited, toStoreRefusal } from './refusals.ts';
 
-/** The limits, by the name a refusal and `sluice_rate_limited_total{limit}` give them. */
-export type LimitName = 'streams' | 'streams_per_minute' | 'jobs' | 'followers' | 'publish_per_minute' | 'topics';
-
-/** Every limit's value; `0` turns a limit off. */
-export type QuotaLimits = Record<LimitName, number>;
-
-/** The limits held at once (leases), as opposed to counted per minute. */
-export type ConcurrencyLimit = 'streams' | 'jobs' | 'followers' | 'topics';
-/** The limits counted per minute. */
-export type RateLimit = 'streams_per_minute' | 'publish_per_minute';
-
-/**
- * The defaults: enough for the demo page (and a few tabs of it) from one address, small enough
- * that one key cannot hold a small deployment's store, connections or model bill.
- */
-export const DEFAULT_QUOTA_LIMITS: Readonly<QuotaLimits> = {
-  streams: 20,
-  streams_per_minute: 120,
-  jobs: 10,
-  followers: 256,
-  publish_per_minute: 600,
-  topics: 20,
-};
-
-/** The environment variable of each limit. */
-export const QUOTA_ENV: Readonly<Record<LimitName, string>> = {
-  streams: 'SLUICE_LIMIT_STREAMS',
-  streams_per_minute: 'SLUICE_LIMIT_STREAMS_PER_MINUTE',
-  jobs: 'SLUICE_LIMIT_JOBS',
-  followers: 'SLUICE_LIMIT_FOLLOWERS',
-  publish_per_minute: 'SLUICE_LIMIT_PUBLISH_PER_MINUTE',
-  topics: 'SLUICE_LIMIT_TOPICS',
-};
-
-/** What each limit counts, for refusals: "… <what> for this API key …". */
-const WHAT: Readonly<Record<LimitName, string>> = {
-  streams: 'running generations at once',
-  streams_per_minute: 'new generations per minute',
-  jobs: 'running jobs at once',
-  followers: 'open followers and subscriptions at once',
-  publish_per_minute: 'publishes per minute',
-  topics: 'topics with a history',
-};
-
-/** The `Retry-After` of a concurrency refusal: a slot frees when something running ends, which no one can date. */
-export const CONCURRENCY_RETRY_AFTER_S = 5;
 /** How long a lease lasts without renewal: an instance that dies frees its slots within this. */
 export const LEASE_TTL_MS = 30_000;
 /** How long a topic counts against `topics` after its last publish (the store's history lifetime). */
 export const TOPIC_LEASE_MS = 3_600_000;
-
-/**
- * Reads the limits set in the environment (whole numbers ≥ 0; `0` turns a limit off).
- * @param env - the environment
- * @returns every limit, the unset ones at their defaults
- * @throws RangeError on a value that is not a whole number ≥ 0
- */
-export function quotaLimitsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): QuotaLimits {
-  const limits = { ...DEFAULT_QUOTA_LIMITS };
-  for (const name of Object.keys(QUOTA_ENV) as LimitName[]) {
-    const raw = env[QUOTA_ENV[name]]?.trim();
-    if (raw === undefined || raw === '') continue;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 0) throw new RangeError(`Expected ${QUOTA_ENV[name]} to be a whole number ≥ 0 (0 turns the limit off), got ${JSON.stringify(raw).slice(0, 40)}.`);
-    limits[name] = value;
-  }
-  return limits;
-}
 
 /** A slot of a concurrency limit, held until released. */
 export interface QuotaLease {
@@ -142,58 +79,6 @@ export interface Quotas {
   follow<T>(req: IncomingMessage, owner: string | undefined, answer: () => Promise<T>): Promise<T>;
   /** Stops renewing leases (the app is shutting down). */
   close(): void;
-}
-
-/** The 429 of a limit. */
-export function rateLimited(limit: LimitName, value: number, subject: string, retryAfterS: number): HttpError {
-  const who = subject.startsWith('key:') ? 'this API key' : 'this client address';
-  return new HttpError(429, 'rate_limited', `Limit \`${limit}\` reached: at most ${value} ${WHAT[limit]} for ${who} (${QUOTA_ENV[limit]}); retry after ${retryAfterS} s.`, {
-    headers: { 'retry-after': String(retryAfterS) },
-  });
-}
-
-/** The `Retry-After` of a full store: finished streams are evicted as soon as room is needed. */
-export const STORE_FULL_RETRY_AFTER_S = 5;
-
-/**
- * The answer to a store that is full: `503 store_full` with `Retry-After` (the request was
- * refused before anything started; nothing else is failed for it).
- * @param error - what the store threw
- * @returns the HTTP error for a `full` store error, else `error` as it is
- */
-export function toStoreRefusal(error: unknown): unknown {
-  if (!isStoreError(error) || error.code !== 'full') return error;
-  return new HttpError(503, 'store_full', `The stream store is full: ${error.message}`, { cause: error, headers: { 'retry-after': String(STORE_FULL_RETRY_AFTER_S) } });
-}
-
-/** Leases counted in this process. */
-export function createMemoryLeaseSet(): LeaseSet {
-  const sets = new Map<string, Map<string, number>>();
-  return {
-    acquire(key, holder, limit, ttlMs) {
-      const now = Date.now();
-      let set = sets.get(key);
-      if (set === undefined) sets.set(key, (set = new Map()));
-      for (const [name, expires] of set) if (expires <= now) set.delete(name);
-      if (!set.has(holder) && set.size >= limit) return Promise.resolve(false);
-      set.set(holder, now + ttlMs);
-      return Promise.resolve(true);
-    },
-    renew(held, ttlMs) {
-      const expires = Date.now() + ttlMs;
-      for (const [key, holder] of held) {
-        const set = sets.get(key);
-        if (set?.has(holder)) set.set(holder, expires);
-      }
-      return Promise.resolve();
-    },
-    release(key, holder) {
-      const set = sets.get(key);
-      set?.delete(holder);
-      if (set?.size === 0) sets.delete(key);
-      return Promise.resolve();
-    },
-  };
 }
 
 type RateLimiterModule = typeof RateLimiterFlexible;

@@ -15,7 +15,7 @@ import type { SseMessage } from '../../sse/encode.ts';
 import { sse } from '../../sse/sse-format.ts';
 import { HttpError, sendJson } from '../http-error.ts';
 import { checkEventData, DEFAULT_MAX_EVENT_BYTES } from '../quotas/check-event-data.ts';
-import { toStoreRefusal } from '../quotas/quotas.ts';
+import { toStoreRefusal } from '../quotas/refusals.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
 import { sendStreamHead, shuttingDown, type StreamContext } from '../runs/stream-context.ts';
