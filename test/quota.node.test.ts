@@ -10,7 +10,7 @@ import type { AgentEvent } from '../src/protocol/types.ts';
 import type { Provider } from '../src/providers/types.ts';
 import { createApp, type AppHandler, type AppOptions } from '../src/server/app.ts';
 import { createModelRegistry } from '../src/server/models.ts';
-import { clientAddress, parseTrustProxy } from '../src/server/quotas/client-address.ts';
+import { addressBucket, clientAddress, parseTrustProxy } from '../src/server/quotas/client-address.ts';
 import { createQuotas } from '../src/server/quotas/quotas.ts';
 import { startServer, type TestServer } from './helpers/http.ts';
 
@@ -256,5 +256,16 @@ describe('per-minute windows and client addresses', () => {
     expect(clientAddress(request('198.51.100.9', '203.0.113.7'), trusted)).toBe('198.51.100.9');
     expect(() => parseTrustProxy('10.0.0.0/33')).toThrow(RangeError);
     expect(() => parseTrustProxy('proxy.example')).toThrow(RangeError);
+  });
+
+  it('counts IPv4 clients per address and IPv6 clients per /64', () => {
+    expect(addressBucket('203.0.113.7')).toBe('203.0.113.7');
+    expect(addressBucket('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(addressBucket('2001:db8:1:2::9')).toBe('2001:db8:1:2::/64');
+    expect(addressBucket('2001:0db8:0001:0002:ffff::')).toBe('2001:db8:1:2::/64');
+    expect(addressBucket('2001:db8:1:3::9')).toBe('2001:db8:1:3::/64');
+    expect(addressBucket('64:ff9b::192.0.2.1')).toBe('64:ff9b:0:0::/64');
+    expect(addressBucket('::1')).toBe('0:0:0:0::/64');
+    expect(addressBucket('unknown')).toBe('unknown');
   });
 });

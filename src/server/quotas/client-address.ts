@@ -60,6 +60,41 @@ export function parseTrustProxy(value: string | undefined): TrustedProxies {
   };
 }
 
+/** The eight 16-bit groups of an IPv6 address, or undefined when it is not one. */
+function ipv6Groups(address: string): number[] | undefined {
+  let text = address;
+  const zone = text.indexOf('%');
+  if (zone !== -1) text = text.slice(0, zone);
+  if (text.includes('.')) {
+    // An IPv4 address in the last 32 bits (`64:ff9b::192.0.2.1`).
+    const colon = text.lastIndexOf(':');
+    const octets = text.slice(colon + 1).split('.').map(Number);
+    if (octets.length !== 4) return undefined;
+    const [a = 0, b = 0, c = 0, d = 0] = octets;
+    text = `${text.slice(0, colon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const gap = text.indexOf('::');
+  const head = (gap === -1 ? text : text.slice(0, gap)).split(':').filter((group) => group !== '');
+  const tail = gap === -1 ? [] : text.slice(gap + 2).split(':').filter((group) => group !== '');
+  const missing = 8 - head.length - tail.length;
+  if (missing < 0 || (gap === -1 && missing !== 0)) return undefined;
+  const groups = [...head, ...Array.from({ length: missing }, () => '0'), ...tail].map((group) => Number.parseInt(group, 16));
+  return groups.every((group) => Number.isInteger(group) && group >= 0 && group <= 0xffff) ? groups : undefined;
+}
+
+/**
+ * What limits count per when there is no key: an IPv4 address as it is, an IPv6 address by its
+ * /64 prefix — one host (one customer of a provider) is usually given a whole /64, and counting
+ * single IPv6 addresses would let it make up new ones at will.
+ * @param address - a client address (from {@link clientAddress})
+ * @returns the address, or its IPv6 /64 as `2001:db8:1:2::/64`
+ */
+export function addressBucket(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const groups = ipv6Groups(address);
+  return groups === undefined ? address : `${groups.slice(0, 4).map((group) => group.toString(16)).join(':')}::/64`;
+}
+
 /**
  * The client address of a request. `X-Forwarded-For` is read only when the socket's peer is a
  * trusted proxy, from its right end (the hop that proxy saw) leftwards past the other trusted

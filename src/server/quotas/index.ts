@@ -4,7 +4,7 @@
  * @module
  */
 export { checkEventData, DEFAULT_MAX_EVENT_BYTES, jsonDepth, MAX_EVENT_DEPTH } from './check-event-data.ts';
-export { clientAddress, normalizeAddress, parseTrustProxy } from './client-address.ts';
+export { addressBucket, clientAddress, normalizeAddress, parseTrustProxy } from './client-address.ts';
 export type { TrustedProxies } from './client-address.ts';
 export { createMemoryLeaseSet } from './memory-lease-set.ts';
 export { DEFAULT_QUOTA_LIMITS, QUOTA_ENV, quotaLimitsFromEnv } from './quota-limits.ts';

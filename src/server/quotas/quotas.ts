@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { LeaseSet, QuotaBackend } from '../../store/types.ts';
 import type * as RateLimiterFlexible from 'rate-limiter-flexible';
-import { clientAddress, parseTrustProxy, type TrustedProxies } from './client-address.ts';
+import { addressBucket, clientAddress, parseTrustProxy, type TrustedProxies } from './client-address.ts';
 import { createMemoryLeaseSet } from './memory-lease-set.ts';
 import { DEFAULT_QUOTA_LIMITS, type ConcurrencyLimit, type LimitName, type QuotaLimits, type RateLimit } from './quota-limits.ts';
 import { CONCURRENCY_RETRY_AFTER_S, rateLimited, toStoreRefusal } from './refusals.ts';
@@ -47,7 +47,7 @@ export interface QuotasOptions {
 /** The quotas of one app. */
 export interface Quotas {
   readonly limits: Readonly<QuotaLimits>;
-  /** Who a request counts against: `key:<owner>` with a key, else `ip:<client address>`. */
+  /** Who a request counts against: `key:<owner>` with a key, else `ip:<client address>` (IPv6: its /64). */
   subject(req: IncomingMessage, owner: string | undefined): string;
   /**
    * Counts one against a per-minute limit.
@@ -170,7 +170,7 @@ export function createQuotas(options: QuotasOptions = {}): Quotas {
   const quotas: Quotas = {
     limits,
     subject(req, owner) {
-      return owner !== undefined ? `key:${owner}` : `ip:${clientAddress(req, trust)}`;
+      return owner !== undefined ? `key:${owner}` : `ip:${addressBucket(clientAddress(req, trust))}`;
     },
 
     async consume(subject, name) {
