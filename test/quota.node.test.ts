@@ -231,6 +231,19 @@ describe('the other limits', () => {
   });
 });
 
+describe('the startup log', () => {
+  it('says which limits are in force and whom they count against', async () => {
+    const keyed = createApp({ env: { SLUICE_LIMIT_STREAMS: '3', SLUICE_LIMIT_TOPICS: '0' }, apiKeys: ['k'], onWarn: () => {} });
+    expect(keyed.describe()).toContain(
+      'limits per API key: 3 running generations, 120 new a minute, 10 jobs, 256 followers, 600 publishes a minute, no limit topics (SLUICE_LIMIT_*, see docs/limits.md)',
+    );
+    const open = createApp({ env: {}, onWarn: () => {} });
+    expect(open.describe().some((line) => line.startsWith('limits per client address: 20 running generations'))).toBe(true);
+    await Promise.all([keyed.shutdown({ drainMs: 0 }), open.shutdown({ drainMs: 0 })]);
+    expect(() => createApp({ env: { SLUICE_LIMIT_STREAMS: 'many' } })).toThrow('Expected SLUICE_LIMIT_STREAMS to be a whole number ≥ 0 (0 turns the limit off), got "many".');
+  });
+});
+
 describe('per-minute windows and client addresses', () => {
   it('refuses past the window\'s points and accepts again once the window has passed', async () => {
     const quotas = createQuotas({ limits: { publish_per_minute: 2 }, rateWindowS: 1 });

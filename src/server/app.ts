@@ -19,7 +19,7 @@ import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 import { parseTrustProxy } from './quotas/client-address.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from './quotas/check-event-data.ts';
 import { QUOTA_ENV, quotaLimitsFromEnv, type QuotaLimits } from './quotas/quota-limits.ts';
-import { createQuotas } from './quotas/quotas.ts';
+import { createQuotas, describeLimits } from './quotas/quotas.ts';
 import { appsOf } from './shutdown.ts';
 import { Router, type RouteHandler } from './router.ts';
 import { createModelRegistry, type ModelRegistry } from './models.ts';
@@ -346,6 +346,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
         apiKeys.length > 0
           ? `auth: on (${apiKeys.length} API key${apiKeys.length === 1 ? '' : 's'}; /v1/* and /api/* need Authorization: Bearer <key> or x-api-key)`
           : 'auth: off (set SLUICE_API_KEYS=key1,key2 to require API keys on /v1/* and /api/*)',
+        describeLimits(quotas.limits, apiKeys.length > 0),
         cors.origins.length > 0 ? `CORS: ${cors.origins.join(', ')}` : 'CORS: off (set SLUICE_CORS_ORIGINS=https://app.example.com to allow browsers from other origins)',
         mcpConnection?.describe() ??
           (Object.keys(mcpServers).length > 0 ? `MCP: connecting to ${Object.keys(mcpServers).join(', ')}` : 'MCP: no servers (set SLUICE_MCP_SERVERS to offer their tools); sluice\'s tools are served at POST /mcp'),

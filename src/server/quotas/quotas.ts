@@ -266,3 +266,17 @@ export function createQuotas(options: QuotasOptions = {}): Quotas {
   };
   return quotas;
 }
+
+/**
+ * The startup log's line on the limits.
+ * @param limits - the limits in force
+ * @param keyed - whether auth is on (limits count per key) or off (per client address)
+ * @returns one line
+ */
+export function describeLimits(limits: Readonly<QuotaLimits>, keyed: boolean): string {
+  const value = (name: LimitName): string => (limits[name] === 0 ? 'no limit' : String(limits[name]));
+  return (
+    `limits per ${keyed ? 'API key' : 'client address'}: ${value('streams')} running generations, ${value('streams_per_minute')} new a minute, ` +
+    `${value('jobs')} jobs, ${value('followers')} followers, ${value('publish_per_minute')} publishes a minute, ${value('topics')} topics (SLUICE_LIMIT_*, see docs/limits.md)`
+  );
+}
