@@ -13,7 +13,9 @@ import type { Provider } from '../src/providers/types.ts';
 import { createApp, type AppHandler, type AppOptions } from '../src/server/app.ts';
 import { createAuth } from '../src/server/auth.ts';
 import { createModelRegistry } from '../src/server/models.ts';
+import { createQuotas } from '../src/server/quotas/quotas.ts';
 import { createRedisStore } from '../src/store/redis.ts';
+import type { QuotaBackend } from '../src/store/types.ts';
 import { startServer, type TestServer } from './helpers/http.ts';
 import { redisCommand, requireRedisServer, startRedisServer, type RedisServer } from './helpers/redis-server.ts';
 
@@ -155,6 +157,23 @@ describe.skipIf(!available)('limits shared by two instances on one Redis', () =>
     expect(third.message).toContain('`topics`');
     releaseAll();
     await Promise.all([one.text(), two.text()]);
+  });
+
+  it('counts a per-minute limit in Redis for every instance, and accepts again once the window has passed', async () => {
+    const store = createRedisStore({ url: redis.url, keyPrefix: `window-${randomUUID()}:` });
+    // While Redis is not connected yet, each instance counts in its own memory (docs/limits.md).
+    await vi.waitFor(async () => expect(await store.ready()).toBe(true), { timeout: 5000 });
+    const backend = (): Promise<QuotaBackend | undefined> => Promise.resolve(store.quotaBackend!());
+    // Two instances' quotas on one Redis, with a one-second window.
+    const [a, b] = [createQuotas({ backend, limits: { publish_per_minute: 2 }, rateWindowS: 1 }), createQuotas({ backend, limits: { publish_per_minute: 2 }, rateWindowS: 1 })];
+    await a.consume('key:w', 'publish_per_minute');
+    await b.consume('key:w', 'publish_per_minute');
+    await expect(a.consume('key:w', 'publish_per_minute')).rejects.toMatchObject({ status: 429, code: 'rate_limited', headers: { 'retry-after': '1' } });
+    await expect(b.consume('key:w', 'publish_per_minute')).rejects.toMatchObject({ status: 429 });
+    await vi.waitFor(() => b.consume('key:w', 'publish_per_minute'), { timeout: 3000, interval: 100 });
+    a.close();
+    b.close();
+    await store.close();
   });
 
   it('lets the leases of an instance that died lapse by themselves', async () => {
