@@ -203,6 +203,14 @@ describe.skipIf(!available)('the attacks on Redis', () => {
     expect(o1Seen).toEqual(['o1-secret']);
   });
 
+  it('keeps a topic\'s byte counter apart from every topic name (`t` and `t:bytes` are two topics)', async () => {
+    const a = await start({ apiKeys: ['n1'] });
+    expect((await publish(a, { topic: 'names', data: 'first' }, 'n1')).status).toBe(202);
+    expect((await publish(a, { topic: 'names:bytes', data: 'second' }, 'n1')).status).toBe(202);
+    expect(await subscribeUntil(a, 'names:bytes', 'n1', (data) => data === 'second')).toEqual(['second']);
+    expect(await subscribeUntil(a, 'names', 'n1', (data) => data === 'first')).toEqual(['first']);
+  });
+
   it('refuses the poisoned publish with 400 and the topic keeps working', async () => {
     const a = await start({ apiKeys: ['p1'] });
     expect((await publish(a, { topic: 'poison', data: 'before' }, 'p1')).status).toBe(202);
@@ -241,7 +249,7 @@ describe.skipIf(!available)('the attacks on Redis', () => {
     for (let i = 0; i < 60; i++) expect((await publish(a, { topic: 'flood', data: 'y'.repeat(60_000) }, 'f1')).status).toBe(202);
     const owner = createAuth(['f1']).ownerOf({ headers: bearer('f1') } as unknown as IncomingMessage) ?? '';
     const topicKey = `sluice:topic:~${encodeURIComponent(owner)}:flood`;
-    const kept = Number(await redisCommand(redis.port, ['GET', `${topicKey}:bytes`]));
+    const kept = Number(await redisCommand(redis.port, ['GET', `${topicKey}~bytes`]));
     expect(kept).toBeLessThanOrEqual(1024 * 1024);
     // `{"data":"…"}`: 60,011 bytes an event, so 17 of them fit in 1 MiB.
     expect(kept).toBe(17 * 60_011);

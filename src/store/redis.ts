@@ -458,7 +458,7 @@ class RedisStore implements StreamStore {
     const size = utf8Length(json);
     if (size > this.#maxTopicBytes) throw new StoreError('full', `The event is ${size} bytes; a topic's history keeps at most ${this.#maxTopicBytes} (maxTopicBytes).`);
     const key = this.#topicKey(topic, options.owner);
-    return (await this.#run(SCRIPTS.publish, [key, `${key}:bytes`], [this.#topicHistory, json, this.#ttl, String(size), String(this.#maxTopicBytes)])) as string;
+    return (await this.#run(SCRIPTS.publish, [key, `${key}~bytes`], [this.#topicHistory, json, this.#ttl, String(size), String(this.#maxTopicBytes)])) as string;
   }
 
   subscribe(topic: string, options: { after?: string; signal?: AbortSignal; owner?: string | undefined } = {}): AsyncIterable<TopicEvent> {
@@ -820,7 +820,10 @@ class RedisStore implements StreamStore {
     return `${this.#prefix}chat:${encodeURIComponent(owner ?? '')}:${chatId}`;
   }
 
-  /** An owned topic's key has `~` (never in a topic name) before its owner: no name reaches another owner's. */
+  /**
+   * An owned topic's key has `~` (never in a topic name) before its owner: no name reaches another
+   * owner's. Its byte counter is the key and `~bytes`, which no topic's key can be either.
+   */
   #topicKey(topic: string, owner: string | undefined): string {
     return owner === undefined ? `${this.#prefix}topic:${topic}` : `${this.#prefix}topic:~${encodeURIComponent(owner)}:${topic}`;
   }
