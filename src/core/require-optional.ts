@@ -14,7 +14,7 @@ export const OPTIONAL_DEPENDENCIES_BY_SUBPATH = {
   'sluice/providers': ['openai', '@anthropic-ai/sdk', 'minisearch'],
   'sluice/agent': ['zod', 'minisearch', 'csv-parse'],
   'sluice/store/redis': ['redis'],
-  'sluice/server': ['zod', 'openai', '@anthropic-ai/sdk', 'minisearch', 'csv-parse', 'prom-client'],
+  'sluice/server': ['zod', 'openai', '@anthropic-ai/sdk', 'minisearch', 'csv-parse', 'prom-client', 'rate-limiter-flexible'],
   'MCP (SLUICE_MCP_SERVERS, POST /mcp)': ['@modelcontextprotocol/sdk'],
 } as const satisfies Record<string, readonly string[]>;
 

@@ -48,6 +48,8 @@ export interface ServerMetrics {
   readonly clientDisconnects: Counter;
   /** `sluice_stream_errors_total{code}`: runs that ended with an `error` event. */
   readonly streamErrors: Counter<'code'>;
+  /** `sluice_rate_limited_total{limit}`: requests refused with 429 `rate_limited`, by the limit they hit. */
+  readonly rateLimited: Counter<'limit'>;
   /**
    * Starts watching a run (time to first token, tokens, errors).
    * @returns the run's observer; time to first token counts from this call
@@ -97,6 +99,12 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     labelNames: ['code'] as const,
     registers,
   });
+  const rateLimited = new promClient.Counter({
+    name: 'sluice_rate_limited_total',
+    help: 'Requests refused with 429 rate_limited, by the limit they reached (see docs/limits.md).',
+    labelNames: ['limit'] as const,
+    registers,
+  });
   // Zero series from the start, so dashboards and rate() see them before the first event.
   tokens.inc({ kind: 'text' }, 0);
   tokens.inc({ kind: 'reasoning' }, 0);
@@ -111,6 +119,7 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     bytesSent,
     clientDisconnects,
     streamErrors,
+    rateLimited,
     observeRun() {
       const startedAt = performance.now();
       let first = true;
