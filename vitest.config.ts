@@ -20,6 +20,7 @@ const TIMING = [
   'test/approval-redis.node.test.ts',
   'test/approval-web.node.test.ts',
   'test/approval-react.node.test.ts',
+  'test/package.node.test.ts',
 ];
 
 export default defineConfig({

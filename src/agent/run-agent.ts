@@ -51,6 +51,8 @@ export interface RunAgentOptions {
    * has ended): before the first model call, the approved ones run and the others are denied.
    */
   decidedApprovals?: readonly DecidedApproval[];
+  /** Who the run belongs to: passed to each tool's context (`publish_event` publishes on that owner's topics). */
+  owner?: string | undefined;
   /**
    * Model calls at most; the tools the last one asks for still run, then the run ends.
    * @defaultValue `SLUICE_MAX_STEPS`, else 5
@@ -416,7 +418,7 @@ async function* runCalls(calls: readonly PlannedCall[], context: CallContext): A
           channel.push({ type: 'tool-output-denied', toolCallId: call.toolCallId, toolName: call.toolName, ...(decision.reason === undefined ? {} : { reason: decision.reason }) });
           return;
         }
-        outcomes.set(call.toolCallId, await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push }));
+        outcomes.set(call.toolCallId, await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push, owner: options.owner }));
       }
       const outcome = outcomes.get(call.toolCallId) as ToolOutcome;
       channel.push(

@@ -39,6 +39,8 @@ export interface ToolContext {
   toolCallId: string;
   /** Aborts when the request is stopped or the tool's timeout runs out; pass it to whatever the tool waits on. */
   signal: AbortSignal;
+  /** Who the run belongs to (the server passes its API key's owner id; undefined when auth is off). */
+  owner?: string;
 }
 
 /**

@@ -11,10 +11,10 @@ import type { AgentTool } from '../types.ts';
 /** Options of {@link createPublishEventTool}. */
 export interface PublishEventToolOptions {
   /**
-   * Publishes on a topic (the server passes the stream store's `publish`).
+   * Publishes on a topic (the server passes the stream store's `publish`, on the run's owner's topics).
    * @returns the published event's id
    */
-  publish(topic: string, event: { event?: string; data: unknown }): Promise<string>;
+  publish(topic: string, event: { event?: string; data: unknown }, context: { owner: string | undefined }): Promise<string>;
 }
 
 /** The input of `publish_event`. */
@@ -54,8 +54,8 @@ export function createPublishEventTool(options: PublishEventToolOptions): AgentT
     description: 'Publishes an event on an event-push topic, visible to every subscriber at once. A person must approve each call.',
     input,
     needsApproval: true,
-    async execute({ topic, event, data }) {
-      const id = await options.publish(topic, event === undefined ? { data } : { event, data });
+    async execute({ topic, event, data }, { owner }) {
+      const id = await options.publish(topic, event === undefined ? { data } : { event, data }, { owner });
       return { id };
     },
   });

@@ -7,7 +7,11 @@
  * @module
  */
 import type { ChatRequest } from '../types.ts';
+import { namesToolExactly } from './plan-tool-call.ts';
 import { searchDocs } from './search-docs.ts';
+
+/** The tools this planner knows. */
+const BUILTIN_NAMES: ReadonlySet<string> = new Set(['calculator', 'search_docs', 'analyze_data', 'generate_report', 'publish_event']);
 
 /** A call of a built-in tool the demo model decided to make. */
 export interface PlannedBuiltinCall {
@@ -103,6 +107,9 @@ export function planBuiltinCall(request: ChatRequest, question: string): Planned
   const choice = request.toolChoice ?? 'auto';
   if (choice === 'none' || typeof choice === 'object' || question === '') return undefined;
   const offered = new Set((request.tools ?? []).map((tool) => tool.name));
+  // A question that names another offered tool exactly ("use everything__echo", an MCP server's
+  // tool) is that tool's, even when it also looks like arithmetic or a docs question.
+  if ([...offered].some((name) => !BUILTIN_NAMES.has(name) && namesToolExactly(question, name))) return undefined;
   // Publishing is asked for in so many words; it comes first so that numbers in the message are not taken for arithmetic.
   if (offered.has('publish_event') && PUBLISH.test(question)) return { toolName: 'publish_event', input: publishInput(question), reason: 'publish' };
   const expression = offered.has('calculator') ? findExpression(question) : undefined;

@@ -49,10 +49,11 @@ export interface ChatRouteOptions {
   approvalTimeoutMs?: number;
 }
 
-/** The agent's approval options for one run. */
+/** The agent's approval options for one run, and whose run it is. */
 interface RunApprovals {
   approvals?: ApprovalGate;
   decidedApprovals?: readonly DecidedApproval[];
+  owner?: string | undefined;
 }
 
 /**
@@ -110,8 +111,8 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const request: Omit<ChatRequest, 'model'> = { messages: body.messages };
       if (body.tools) request.tools = body.tools;
       const approvals = approvalsForRun(streams.store, approvalTimeoutMs);
-      const source = generation(options, body.model, request, 'agent', { approvals: approvals.gate });
-      const run = await startRun(streams, { source, owner });
+      const source = generation(options, body.model, request, 'agent', { approvals: approvals.gate, owner });
+      const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner }));
       approvals.bind(run);
       // The first response is a follower like any resume, from the start.
       return answerWithFollower(streams, res, { id: run.id, after: 0, format: negotiateAgentFormat(req.headers.accept), first: true });
@@ -141,11 +142,12 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       // The run that asked is gone (expired): the decisions are carried out by a new run, from the messages.
       const source = generation(options, body.model, { messages: fromUiMessages(body.messages) }, 'agent', {
         approvals: approvals.gate,
+        owner,
         ...(decided.length > 0 ? { decidedApprovals: decided } : {}),
       });
       const meta: Record<string, string> = {};
       if (body.id !== undefined) meta.chatId = body.id;
-      const run = await startRun(streams, { source, owner, meta });
+      const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner, meta }));
       approvals.bind(run);
       // Remembered before the first byte: a reload right after can already resume it.
       if (body.id !== undefined) await store.setChatStream(body.id, run.id, owner);
@@ -177,8 +179,8 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       if (tools) request.tools = tools;
       const model = (body.forwardedProps as { model?: unknown } | undefined)?.model;
       const approvals = approvalsForRun(streams.store, approvalTimeoutMs);
-      const source = generation(options, typeof model === 'string' ? model : undefined, request, 'agent', { approvals: approvals.gate });
-      const run = await startRun(streams, { source, owner, ...NO_RESUME });
+      const source = generation(options, typeof model === 'string' ? model : undefined, request, 'agent', { approvals: approvals.gate, owner });
+      const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner, ...NO_RESUME }));
       approvals.bind(run);
       // The thread's run, for the `resume` that answers its interrupts.
       await store.setChatStream(threadKey, run.id, owner);
@@ -203,7 +205,8 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const source = generation(options, body.model, request, 'gateway');
       const meta = { id: `chatcmpl-${randomUUID().replaceAll('-', '')}`, model: body.model, created: Math.floor(Date.now() / 1000) };
       if (body.stream) {
-        const run = await startRun(streams, { source, owner: streams.auth.ownerOf(req), ...NO_RESUME });
+        const owner = streams.auth.ownerOf(req);
+        const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner, ...NO_RESUME }));
         return answerWithFollower(streams, res, { id: run.id, after: 0, format: openaiChunks({ ...meta, includeUsage: body.stream_options?.include_usage === true }), first: true });
       }
       const controller = new AbortController();
@@ -213,7 +216,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       res.on('close', onClose);
       if (res.destroyed) onClose();
       try {
-        const completion = await toChatCompletion(source(controller.signal), { ...meta, signal: controller.signal });
+        const completion = await streams.quotas.generate(req, streams.auth.ownerOf(req), () => toChatCompletion(source(controller.signal), { ...meta, signal: controller.signal }));
         if (!res.destroyed) sendJson(res, 200, completion);
       } catch (error) {
         // The client left and the generation stopped for it: a disconnect, not a failure. There is

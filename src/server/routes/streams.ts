@@ -41,9 +41,10 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
       if (context.draining()) throw shuttingDown();
       const id = params.id ?? '';
       const after = lastEventId(req, url);
-      await ownedStream(context, id, context.auth.ownerOf(req));
+      const owner = context.auth.ownerOf(req);
+      await ownedStream(context, id, owner);
       // Codecs never number events: the SSE codec starts at the store's next id.
-      return answerWithFollower(context, res, { id, after, format: negotiateAgentFormat(req.headers.accept, { firstId: after + 1 }) });
+      return context.quotas.follow(req, owner, () => answerWithFollower(context, res, { id, after, format: negotiateAgentFormat(req.headers.accept, { firstId: after + 1 }) }));
     },
 
     /** `HEAD /v1/streams/:id`: the head a resume would get (or its 404), without following. */
@@ -69,7 +70,9 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
       const format = aiSdkUiStream({ messageId: chatMessageId(streamId) });
       // A run waiting for approval: the replay ends where it waits, so `useChat` can answer it.
       const lastId = (await (await context.store()).info(streamId))?.lastId ?? 0;
-      return answerWithFollower(context, res, { id: streamId, after: 0, format, until: pauseForApprovals(format, lastId) });
+      return context.quotas.follow(req, context.auth.ownerOf(req), () =>
+        answerWithFollower(context, res, { id: streamId, after: 0, format, until: pauseForApprovals(format, lastId) }),
+      );
     },
 
     /** `HEAD /api/chat/:chatId/stream`: 204, or the head a resume would get, without following. */
