@@ -4,9 +4,12 @@
  *
  * @module
  */
-import { z } from 'zod';
+import type { output as ZodOutput } from 'zod';
+import { importOptional } from '../../core/require-optional.ts';
 import { tool } from '../tool.ts';
 import type { AgentTool } from '../types.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** Options of {@link createPublishEventTool}. */
 export interface PublishEventToolOptions {
@@ -48,7 +51,7 @@ const input = z.object({
  * createPublishEventTool({ publish: (topic, event) => store.publish(topic, event) });
  * ```
  */
-export function createPublishEventTool(options: PublishEventToolOptions): AgentTool<z.output<typeof input>, { id: string }> {
+export function createPublishEventTool(options: PublishEventToolOptions): AgentTool<ZodOutput<typeof input>, { id: string }> {
   return tool({
     name: 'publish_event',
     description: 'Publishes an event on an event-push topic, visible to every subscriber at once. A person must approve each call.',

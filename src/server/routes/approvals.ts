@@ -4,11 +4,13 @@
  *
  * @module
  */
-import { z } from 'zod';
+import { importOptional } from '../../core/require-optional.ts';
 import { HttpError, sendJson } from '../http-error.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
 import { ownedStream, type StreamContext } from '../runs/stream-context.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** The body of an answer. */
 const ApprovalBody = z.object({
