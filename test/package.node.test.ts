@@ -18,7 +18,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'sluice-package-'));
 const project = join(work, 'app');
 const MAX_UNPACKED_BYTES = 5 * 1024 * 1024;
-const PEERS = ['@anthropic-ai/sdk', 'csv-parse', 'minisearch', 'openai', 'prom-client', 'redis', 'zod'];
+const PEERS = ['@anthropic-ai/sdk', '@modelcontextprotocol/sdk', 'csv-parse', 'minisearch', 'openai', 'prom-client', 'rate-limiter-flexible', 'redis', 'zod'];
 
 interface PackResult {
   filename: string;

@@ -13,13 +13,14 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { z } from 'zod';
 import { createMcpToolServer } from '../../agent/mcp/create-mcp-tool-server.ts';
 import type { AnyAgentTool } from '../../agent/types.ts';
 import type { Auth } from '../auth.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
 import { importOptional } from '../../core/require-optional.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** The header carrying the session id. */
 const SESSION_HEADER = 'mcp-session-id';
