@@ -105,3 +105,14 @@ describe('AG-UI', () => {
     expect(events.at(-1)).toMatchObject({ type: 'RUN_FINISHED', outcome: { type: 'success' } });
   });
 });
+
+describe('createMessageAccumulator', () => {
+  it('keeps each call’s approval and decision, and marks the denied call', async () => {
+    const { accumulateAgentEvents } = await import('../src/protocol/message-accumulator.ts');
+    const message = await accumulateAgentEvents(APPROVAL_EVENTS);
+    const [approved, denied] = message.toolCalls;
+    expect(approved).toMatchObject({ toolCallId: 'call_p', approval: { approvalId: 'apr_1', approved: true }, output: { id: '1' } });
+    expect(approved!.denied).toBeUndefined();
+    expect(denied).toMatchObject({ toolCallId: 'call_q', approval: { approvalId: 'apr_2', approved: false, reason: 'not now' }, denied: { reason: 'not now' } });
+  });
+});
