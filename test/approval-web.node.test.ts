@@ -1,8 +1,9 @@
 /**
- * The page's approval card in Chromium, two tabs on one conversation: the question that makes the
- * local model call `publish_event` shows the card with Approve / Deny in both tabs (the second
- * tab resumes the stream from the saved conversation); Approve in one; both show the tool's result
- * and the answer; the published event appears in the first tab's push panel.
+ * The page's approval card in Chromium, tabs on one conversation: the question that makes the
+ * local model call `publish_event` shows the card with Approve / Deny in every tab (one open
+ * before the question follows it, one opened later resumes it from the saved conversation);
+ * Approve in one; all show the tool's result and the answer; the published event appears in the
+ * first tab's push panel.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -42,7 +43,7 @@ async function open(context: BrowserContext, hash: string): Promise<{ page: Page
 const CARD = '.tool-card[data-state=approval] .approval button:has-text("Approve")';
 
 describe.skipIf(!available)('the approval card', () => {
-  it('shows in two tabs; Approve in one; both show the result; the event reaches the push panel', async () => {
+  it('shows in every tab (one open before the question, one opened later); Approve in one; all show the result; the event reaches the push panel', async () => {
     const context = await browser.newContext({ viewport: { width: 900, height: 800 } });
     const topic = `page-${crypto.randomUUID().slice(0, 8)}`;
     const first = await open(context, '#streams');
@@ -51,18 +52,23 @@ describe.skipIf(!available)('the approval card', () => {
     await first.page.click('#push .row button');
     await first.page.waitForSelector('#push [role=status]:has-text("Subscribed")', { timeout: 10_000 });
 
+    // A second tab of the same conversation, open before the question is asked: it follows the
+    // answer the first tab starts (the conversation's storage event) and shows the same card.
+    const second = await open(context, '#chat');
+    await second.page.waitForSelector('#view-chat:not([hidden])', { timeout: 10_000 });
     await first.page.click('#tab-chat');
     await first.page.fill('#input', `Publish "launch at noon" on topic ${topic}`);
     await first.page.click('#send');
     await first.page.waitForSelector(CARD, { timeout: 15_000 });
     expect(await first.page.textContent('.tool-card[data-state=approval] .tool-input')).toContain(topic);
-
-    // A second tab of the same conversation resumes the waiting stream and shows the same card.
-    const second = await open(context, '#chat');
     await second.page.waitForSelector(CARD, { timeout: 15_000 });
+    expect(await second.page.textContent('.msg.user')).toContain('launch at noon');
+    // A third tab opened now resumes the waiting stream from the saved conversation.
+    const third = await open(context, '#chat');
+    await third.page.waitForSelector(CARD, { timeout: 15_000 });
     await second.page.click(CARD);
 
-    for (const { page } of [first, second]) {
+    for (const { page } of [first, second, third]) {
       await page.waitForSelector('.tool-card[data-state=done] .approval[data-decision=approved]', { state: 'attached', timeout: 15_000 });
       await page.waitForSelector('.msg.assistant[data-end=finish]', { timeout: 15_000 });
       const output = JSON.parse((await page.textContent('.tool-card[data-state=done] .tool-output')) ?? '{}') as { id?: string };
@@ -76,6 +82,7 @@ describe.skipIf(!available)('the approval card', () => {
     await first.page.waitForSelector(`#push li:has-text('message: {"text":"launch at noon"}')`, { timeout: 10_000 });
     expect(first.errors).toEqual([]);
     expect(second.errors).toEqual([]);
+    expect(third.errors).toEqual([]);
     await context.close();
   });
 
