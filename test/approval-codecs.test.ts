@@ -116,3 +116,18 @@ describe('createMessageAccumulator', () => {
     expect(denied).toMatchObject({ toolCallId: 'call_q', approval: { approvalId: 'apr_2', approved: false, reason: 'not now' }, denied: { reason: 'not now' } });
   });
 });
+
+describe('createApprovalPause with client tools', () => {
+  it('a client tool call in the same step does not keep the response from pausing', () => {
+    const events: AgentEvent[] = [
+      { type: 'step-start', step: 1 },
+      { type: 'tool-call', toolCallId: 'c_client', toolName: 'confirm_in_ui', input: {} },
+      { type: 'tool-call', toolCallId: 'c_pub', toolName: 'publish_event', input: {} },
+      { type: 'approval-request', approvalId: 'a', toolCallId: 'c_pub', toolName: 'publish_event', input: {} },
+    ];
+    const without = createApprovalPause();
+    expect(events.map((event) => without.add(event)).at(-1)).toBe(false);
+    const pause = createApprovalPause({ clientTools: new Set(['confirm_in_ui']) });
+    expect(events.map((event) => pause.add(event)).at(-1)).toBe(true);
+  });
+});

@@ -20,10 +20,11 @@ export interface ApprovalPause {
 
 /**
  * Creates an {@link ApprovalPause}.
- * @param options - `answered`: approval ids this client has just answered (their requests do not count as pending)
+ * @param options - `answered`: approval ids this client has just answered (their requests do not
+ *   count as pending); `clientTools`: tools the client runs itself (their calls stay open in the run)
  * @returns a fresh tracker for one response
  */
-export function createApprovalPause(options: { answered?: ReadonlySet<string> } = {}): ApprovalPause {
+export function createApprovalPause(options: { answered?: ReadonlySet<string>; clientTools?: ReadonlySet<string> } = {}): ApprovalPause {
   /** Tool calls of the current step that have not settled (no result, error or denial yet). */
   const open = new Set<string>();
   const pending = new Map<string, ApprovalRequestEvent>();
@@ -40,7 +41,8 @@ export function createApprovalPause(options: { answered?: ReadonlySet<string> } 
           open.clear();
           return false;
         case 'tool-call':
-          open.add(event.toolCallId);
+          // A client tool's call is the client's to answer after the run: nothing here waits for it.
+          if (options.clientTools?.has(event.toolName) !== true) open.add(event.toolCallId);
           return false;
         case 'tool-result':
         case 'tool-error':

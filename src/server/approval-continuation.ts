@@ -80,9 +80,15 @@ export async function answerClientApprovals(store: StreamStore, streamId: string
  * @param codec - the response's codec
  * @param replayEnd - the stream's last event id when the follower started (earlier events are replay: a request answered later in the log is no reason to stop)
  * @param answered - approvals this very request answered
+ * @param clientTools - tools the client runs itself (AG-UI frontend tools)
  */
-export function pauseForApprovals(codec: { pauseForApproval(): void }, replayEnd: number, answered?: ReadonlySet<string>): (stored: StoredEvent) => boolean {
-  const pause = createApprovalPause(answered === undefined ? {} : { answered });
+export function pauseForApprovals(
+  codec: { pauseForApproval(): void },
+  replayEnd: number,
+  answered?: ReadonlySet<string>,
+  clientTools?: ReadonlySet<string>,
+): (stored: StoredEvent) => boolean {
+  const pause = createApprovalPause({ ...(answered === undefined ? {} : { answered }), ...(clientTools === undefined ? {} : { clientTools }) });
   return (stored) => {
     const waiting = pause.add(stored.event);
     if (waiting && stored.id >= replayEnd) {

@@ -185,7 +185,8 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       // The thread's run, for the `resume` that answers its interrupts.
       await store.setChatStream(threadKey, run.id, owner);
       const format = agUi({ threadId: body.threadId, runId: body.runId });
-      return answerWithFollower(streams, res, { id: run.id, after: 0, format, first: true, until: pauseForApprovals(format, 0) });
+      const clientTools = new Set((tools ?? []).map((tool) => tool.name));
+      return answerWithFollower(streams, res, { id: run.id, after: 0, format, first: true, until: pauseForApprovals(format, 0, undefined, clientTools) });
     },
 
     async completions(req, res) {
