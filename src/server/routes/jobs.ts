@@ -16,6 +16,7 @@ import { DATASETS } from '../../agent/tools/analyze-data.ts';
 import type { AnyAgentTool } from '../../agent/types.ts';
 import { negotiateAgentFormat } from '../../protocol/negotiate-agent-format.ts';
 import type { AgentEvent } from '../../protocol/types.ts';
+import { aheadOfLog } from '../../store/errors.ts';
 import { sendJson } from '../http-error.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
@@ -95,9 +96,11 @@ export function jobRoutes(context: StreamContext, tools: readonly AnyAgentTool[]
     if (found === undefined) throw new TypeError(`No built-in tool named ${name}.`);
     return found;
   };
-  const followable = async (req: Parameters<RouteHandler>[0], id: string): Promise<void> => {
+  /** The job's stream when the request may follow it from `after`. */
+  const followable = async (req: Parameters<RouteHandler>[0], id: string, after: number): Promise<void> => {
     const info = await ownedStream(context, id, context.auth.ownerOf(req));
     if (info.kind !== JOB_STREAM_KIND) throw streamNotFound(id);
+    if (after > info.lastId) throw aheadOfLog(id, after, info.lastId);
   };
   return {
     async create(req, res) {
@@ -115,14 +118,14 @@ export function jobRoutes(context: StreamContext, tools: readonly AnyAgentTool[]
       if (context.draining()) throw shuttingDown();
       const id = params.id ?? '';
       const after = lastEventId(req, url);
-      await followable(req, id);
-      return answerWithFollower(context, res, { id, after, format: negotiateAgentFormat(req.headers.accept, { firstId: after + 1 }) });
+      await followable(req, id, after);
+      return answerWithFollower(context, res, { id, after, format: negotiateAgentFormat(req.headers.accept) });
     },
 
     /** `HEAD /v1/jobs/:id/events`: the stream's headers (or its 404), without following it. */
-    async head(req, res, { params }) {
+    async head(req, res, { url, params }) {
       const id = params.id ?? '';
-      await followable(req, id);
+      await followable(req, id, lastEventId(req, url));
       sendStreamHead(res, negotiateAgentFormat(req.headers.accept), { [STREAM_ID_HEADER]: id });
     },
   };

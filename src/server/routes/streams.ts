@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { aiSdkUiStream } from '../../protocol/ai-sdk-ui-stream.ts';
 import { negotiateAgentFormat } from '../../protocol/negotiate-agent-format.ts';
+import { aheadOfLog } from '../../store/errors.ts';
 import { sendJson } from '../http-error.ts';
 import type { RouteHandler } from '../router.ts';
 import { ABORT_REASONS } from '../runs/run-manager.ts';
@@ -40,15 +41,18 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
       if (context.draining()) throw shuttingDown();
       const id = params.id ?? '';
       const after = lastEventId(req, url);
-      await ownedStream(context, id, context.auth.ownerOf(req));
-      // Codecs never number events: the SSE codec starts at the store's next id.
-      return answerWithFollower(context, res, { id, after, format: negotiateAgentFormat(req.headers.accept, { firstId: after + 1 }) });
+      const info = await ownedStream(context, id, context.auth.ownerOf(req));
+      if (after > info.lastId) throw aheadOfLog(id, after, info.lastId);
+      // The events with an id greater than `after`, in order, then live; each with its id in the log.
+      return answerWithFollower(context, res, { id, after, format: negotiateAgentFormat(req.headers.accept) });
     },
 
     /** `HEAD /v1/streams/:id`: the head a resume would get (or its 404), without following. */
-    async resumeHead(req, res, { params }) {
+    async resumeHead(req, res, { url, params }) {
       const id = params.id ?? '';
-      await ownedStream(context, id, context.auth.ownerOf(req));
+      const after = lastEventId(req, url);
+      const info = await ownedStream(context, id, context.auth.ownerOf(req));
+      if (after > info.lastId) throw aheadOfLog(id, after, info.lastId);
       sendStreamHead(res, negotiateAgentFormat(req.headers.accept), { [STREAM_ID_HEADER]: id });
     },
 

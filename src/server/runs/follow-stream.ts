@@ -7,8 +7,8 @@
 import type { ServerResponse } from 'node:http';
 import { SluiceError } from '../../core/errors.ts';
 import { sendStream } from '../../core/node/send-stream.ts';
-import type { Format, StreamResult } from '../../core/types.ts';
-import type { AgentEvent } from '../../protocol/types.ts';
+import type { StreamResult } from '../../core/types.ts';
+import type { AgentFormat } from '../../protocol/agent-format.ts';
 import type { StoredEvent, StreamStore } from '../../store/types.ts';
 
 /** The responses following streams on this instance, so shutdown can end them. */
@@ -57,8 +57,8 @@ export interface FollowStreamOptions {
   id: string;
   /** Replay the events after this id (0 = from the start). @defaultValue 0 */
   after?: number;
-  /** A fresh codec for this response; the native SSE codec is `agentSse({ firstId: after + 1 })`. */
-  format: Format<AgentEvent>;
+  /** A fresh codec for this response. It gets the log's events with their ids (codecs never number events). */
+  format: AgentFormat;
   headers?: Record<string, string>;
   heartbeatMs?: number | undefined;
   /** Ends a follower whose client stopped reading for this long (`sendStream`'s `sendTimeoutMs`). */
@@ -87,20 +87,23 @@ export function followStream(res: ServerResponse, options: FollowStreamOptions):
   followers.add(res);
   // A plain iterator over the store's, not an async generator: one promise hop less per event
   // on the path every response takes.
-  const events = (signal: AbortSignal): AsyncIterator<AgentEvent> & AsyncIterable<AgentEvent> => {
-    const stored = store.read(id, { after, signal })[Symbol.asyncIterator]();
-    let first = options.first === true;
-    const unwrap = (result: IteratorResult<StoredEvent>): IteratorResult<AgentEvent> => {
-      if (result.done === true) return result;
+  const events = (signal: AbortSignal): AsyncIterable<StoredEvent> => {
+    const log = store.read(id, { after, signal });
+    if (options.first !== true) return log;
+    const stored = log[Symbol.asyncIterator]();
+    // The first response of a run: an `error` as its first event becomes an HTTP error status.
+    let first = true;
+    const check = (result: IteratorResult<StoredEvent>): IteratorResult<StoredEvent> => {
+      if (result.done === true || !first) return result;
+      first = false;
       const { event } = result.value;
-      if (first && event.type === 'error') {
+      if (event.type === 'error') {
         throw new SluiceError(event.code, event.message, { status: event.status !== undefined && event.status >= 400 ? event.status : 502 });
       }
-      first = false;
-      return { done: false, value: event };
+      return result;
     };
-    const iterator: AsyncIterator<AgentEvent> & AsyncIterable<AgentEvent> = {
-      next: () => stored.next().then(unwrap),
+    const iterator: AsyncIterator<StoredEvent> & AsyncIterable<StoredEvent> = {
+      next: () => stored.next().then(check),
       return: async () => {
         await stored.return?.();
         return { done: true, value: undefined };
@@ -109,7 +112,7 @@ export function followStream(res: ServerResponse, options: FollowStreamOptions):
     };
     return iterator;
   };
-  const streamOptions: Parameters<typeof sendStream<AgentEvent>>[2] = { format: options.format, headers: options.headers ?? {} };
+  const streamOptions: Parameters<typeof sendStream<StoredEvent>>[2] = { format: options.format, headers: options.headers ?? {} };
   if (options.heartbeatMs !== undefined) streamOptions.heartbeatMs = options.heartbeatMs;
   if (options.sendTimeoutMs !== undefined) streamOptions.sendTimeoutMs = options.sendTimeoutMs;
   return sendStream(res, events, streamOptions).finally(() => {
