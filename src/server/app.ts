@@ -25,8 +25,8 @@ import { streamRoutes } from './routes/streams.ts';
 import { webAsset, webFavicon, webPage } from './routes/web.ts';
 import { createFollowerSet } from './runs/follow-stream.ts';
 import { loadStore, redactUrl } from './runs/load-store.ts';
-import { createRunManager, type RunManager } from './runs/run-manager.ts';
-import { shuttingDown, type StreamContext } from './runs/stream-context.ts';
+import { createRunManager } from './runs/run-manager.ts';
+import { createStreams, shuttingDown, type StreamContext, type Streams } from './runs/stream-context.ts';
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -169,41 +169,48 @@ export function createApp(options: AppOptions = {}): AppHandler {
     }
     return storePromise;
   };
-  let runsPromise: Promise<RunManager> | undefined;
-  const runs = (): Promise<RunManager> =>
-    (runsPromise ??= store().then((loaded) =>
-      createRunManager({
-        store: loaded,
-        detachGraceMs,
-        onError,
-        onActiveChange: (active) => metrics.activeStreams.set(active),
-        observe: () => {
-          const run = metrics.observeRun();
-          return (event) => run.event(event);
-        },
-      }),
-    ));
-  runs().catch(() => (runsPromise = undefined));
+  const followers = createFollowerSet((open) => metrics.openConnections.set(open));
+  const sendTimeoutMs = options.sendTimeoutMs ?? readMs(env, 'SLUICE_SEND_TIMEOUT_MS', 30_000);
+  // The store, its runs and the followers, built once the store is loaded: a request awaits it once.
+  let streamsPromise: Promise<Streams> | undefined;
+  const loadStreams = (): Promise<Streams> => {
+    if (streamsPromise === undefined) {
+      streamsPromise = store().then((loaded) =>
+        createStreams({
+          store: loaded,
+          runs: createRunManager({
+            store: loaded,
+            detachGraceMs,
+            onError,
+            onActiveChange: (active) => metrics.activeStreams.set(active),
+            observe: () => {
+              const run = metrics.observeRun();
+              return (event) => run.event(event);
+            },
+          }),
+          followers,
+          draining: () => draining,
+          heartbeatMs: options.heartbeatMs,
+          sendTimeoutMs,
+          onResponse: (result) => metrics.observeResponse(result),
+        }),
+      );
+      // A failed load is tried again on the next request.
+      streamsPromise.catch(() => (streamsPromise = undefined));
+    }
+    return streamsPromise;
+  };
+  loadStreams().catch(() => undefined);
   if (redisUrl !== undefined && redisUrl !== '' && options.store === undefined) watchRedis(store, redactUrl(redisUrl), onWarn, () => shutdownPromise !== undefined);
 
-  const followers = createFollowerSet((open) => metrics.openConnections.set(open));
-  const streams: StreamContext = {
-    store,
-    runs,
-    followers,
-    auth,
-    draining: () => draining,
-    heartbeatMs: options.heartbeatMs,
-    sendTimeoutMs: options.sendTimeoutMs ?? readMs(env, 'SLUICE_SEND_TIMEOUT_MS', 30_000),
-    onResponse: (result) => metrics.observeResponse(result),
-  };
+  const streams: StreamContext = { streams: loadStreams, draining: () => draining };
   const tools = options.tools ?? createBuiltinTools();
   const models = options.models ?? createModelRegistry(options.env === undefined ? {} : { env: options.env });
   const chat = chatRoutes({ models, streams, tools });
   const resume = streamRoutes(streams);
   const events = eventRoutes(streams);
   const jobs = jobRoutes(streams, tools);
-  const files = createFilesRoute({ dir: options.filesDir ?? (env.SLUICE_FILES_DIR?.trim() || BUNDLED_SAMPLES_DIR), sendTimeoutMs: streams.sendTimeoutMs ?? 0 });
+  const files = createFilesRoute({ dir: options.filesDir ?? (env.SLUICE_FILES_DIR?.trim() || BUNDLED_SAMPLES_DIR), sendTimeoutMs });
   const metricsText: RouteHandler = async (_req, res) => {
     const text = await metrics.registry.metrics();
     res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
@@ -268,10 +275,11 @@ export function createApp(options: AppOptions = {}): AppHandler {
     try {
       // Before auth: a browser's preflight carries no credentials.
       if (cors.handle(req, res)) return;
-      if (PROTECTED.test(url.pathname)) auth.ownerOf(req);
+      // The owner is computed once per request (a 401 here when auth is on and the key is bad).
+      const owner = PROTECTED.test(url.pathname) ? auth.ownerOf(req) : undefined;
       if (draining && req.method !== 'GET' && req.method !== 'HEAD' && !DURING_DRAIN.has(url.pathname)) throw shuttingDown();
       const { handler: route, params } = router.match(req.method ?? 'GET', url.pathname);
-      const result = route(req, res, { url, params });
+      const result = route(req, res, { url, params, owner });
       if (result instanceof Promise) result.catch((error: unknown) => answerError(res, error));
     } catch (error) {
       answerError(res, error);
@@ -306,8 +314,8 @@ export function createApp(options: AppOptions = {}): AppHandler {
         // followers stay and see their generation finish within the drain.
         const loadedStore = await storePromise?.catch(() => undefined);
         if (loadedStore !== undefined && loadedStore.kind !== 'memory') followers.dropAll();
-        const manager = await runsPromise?.catch(() => undefined);
-        await manager?.drain(shutdownOptions.drainMs ?? drainMs);
+        const loaded = await streamsPromise?.catch(() => undefined);
+        await loaded?.runs.drain(shutdownOptions.drainMs ?? drainMs);
         followers.dropAll();
         // A store the caller gave is the caller's to close.
         if (options.store === undefined) await loadedStore?.close();

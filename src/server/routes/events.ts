@@ -5,9 +5,8 @@
  *
  * @module
  */
+import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
-import { sendStream } from '../../core/node/send-stream.ts';
-import type { SseMessage } from '../../sse/encode.ts';
 import { sse } from '../../sse/sse-format.ts';
 import { HttpError, sendJson } from '../http-error.ts';
 import { readJson } from '../read-json.ts';
@@ -46,36 +45,27 @@ function topicOf(url: URL): string {
   return topic;
 }
 
+/**
+ * The topic event id a subscription starts after: `Last-Event-ID` header, else `?last_event_id=`.
+ * @throws HttpError 400 when it is not an event id of a topic
+ */
+function topicEventId(req: IncomingMessage, url: URL): string | undefined {
+  const header = req.headers['last-event-id'];
+  const after = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('last_event_id') ?? undefined;
+  if (after !== undefined && after !== '' && !TOPIC_EVENT_ID.test(after)) {
+    throw new HttpError(400, 'invalid_last_event_id', `Expected Last-Event-ID to be an event id of this topic, got ${JSON.stringify(after)}.`);
+  }
+  return after === '' ? undefined : after;
+}
+
 /** Builds the event push handlers. */
 export function eventRoutes(context: StreamContext): Record<'subscribe' | 'subscribeHead' | 'publish', RouteHandler> {
   return {
     async subscribe(req, res, { url }) {
       if (context.draining()) throw shuttingDown();
       const topic = topicOf(url);
-      const header = req.headers['last-event-id'];
-      const after = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('last_event_id') ?? undefined;
-      if (after !== undefined && after !== '' && !TOPIC_EVENT_ID.test(after)) {
-        throw new HttpError(400, 'invalid_last_event_id', `Expected Last-Event-ID to be an event id of this topic, got ${JSON.stringify(after)}.`);
-      }
-      const store = await context.store();
-      context.followers.add(res);
-      async function* messages(signal: AbortSignal): AsyncGenerator<SseMessage> {
-        const options: { after?: string; signal: AbortSignal } = { signal };
-        if (after !== undefined && after !== '') options.after = after;
-        for await (const event of store.subscribe(topic, options)) {
-          const message: SseMessage = { id: event.id, data: event.data };
-          if (event.event !== undefined) message.event = event.event;
-          yield message;
-        }
-      }
-      const streamOptions: Parameters<typeof sendStream<SseMessage | string>>[2] = { format: sse() };
-      if (context.heartbeatMs !== undefined) streamOptions.heartbeatMs = context.heartbeatMs;
-      if (context.sendTimeoutMs !== undefined) streamOptions.sendTimeoutMs = context.sendTimeoutMs;
-      // An idle topic still answers at once: the head is not held for the first event.
-      streamOptions.holdHeadersMs = 0;
-      const result = await sendStream(res, messages, streamOptions).finally(() => context.followers.delete(res));
-      context.onResponse?.(result);
-      return result;
+      const after = topicEventId(req, url);
+      return (await context.streams()).followTopic(res, topic, after);
     },
 
     /** `HEAD /v1/events?topic=T`: the head a subscription would get (or its 400), without subscribing. */
@@ -89,7 +79,7 @@ export function eventRoutes(context: StreamContext): Record<'subscribe' | 'subsc
       const body = await readJson(req, PublishBody);
       const event: { event?: string; data: unknown } = { data: body.data };
       if (body.event !== undefined) event.event = body.event;
-      const id = await (await context.store()).publish(body.topic, event);
+      const id = await (await context.streams()).store.publish(body.topic, event);
       sendJson(res, 202, { id });
     },
   };
