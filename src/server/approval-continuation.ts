@@ -11,36 +11,24 @@ import type { DecidedApproval } from '../agent/types.ts';
 import { createApprovalPause } from '../protocol/approval-pause.ts';
 import type { StoredEvent, StreamStore } from '../store/types.ts';
 import { createStoreApprovalGate } from './approval-gate.ts';
+import type { Streams } from './runs/stream-context.ts';
 
 /** A decision a client sent, with the approval it answers. */
 export type ClientApproval = DecidedApproval & { approvalId: string };
 
 /**
- * The approval gate of a run about to start, and `bind(run)` to call once it has (its stream id
- * becomes known, and its hold on the detach grace ends with it).
+ * The approval gate of a run about to start with stream id `id`, and `bind(run)` to call once it
+ * has started (its hold on the detach grace ends with it).
+ * @param streams - the instance's streams (store and run manager)
+ * @param id - the run's stream id, chosen before it starts
+ * @param timeoutMs - how long a call waits for a decision
  */
-export function approvalsForRun(store: () => Promise<StreamStore>, timeoutMs: number): { gate: ApprovalGate; bind(run: { id: string; done: Promise<void> }): void } {
-  let resolveId!: (id: string) => void;
-  const streamId = new Promise<string>((resolve) => (resolveId = resolve));
-  let gate: ReturnType<typeof createStoreApprovalGate> | undefined;
-  const lazy: ApprovalGate & { close(): void } = {
-    async open(request) {
-      gate ??= createStoreApprovalGate({ store: await store(), streamId, timeoutMs });
-      return gate.open(request);
-    },
-    async wait(request, signal) {
-      gate ??= createStoreApprovalGate({ store: await store(), streamId, timeoutMs });
-      return gate.wait(request, signal);
-    },
-    close() {
-      gate?.close();
-    },
-  };
+export function approvalsForRun(streams: Pick<Streams, 'store' | 'runs'>, id: string, timeoutMs: number): { gate: ApprovalGate; bind(run: { done: Promise<void> }): void } {
+  const gate = createStoreApprovalGate({ store: streams.store, streamId: id, attach: () => streams.runs.attach(id), timeoutMs });
   return {
-    gate: lazy,
+    gate,
     bind(run) {
-      resolveId(run.id);
-      void run.done.finally(() => lazy.close());
+      void run.done.finally(() => gate.close());
     },
   };
 }

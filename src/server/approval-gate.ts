@@ -20,8 +20,10 @@ export const APPROVAL_TIMEOUT_REASON = 'timeout';
 /** Options of {@link createStoreApprovalGate}. */
 export interface StoreApprovalGateOptions {
   store: StreamStore;
-  /** The run's stream id (known once the run has started). */
-  streamId: Promise<string>;
+  /** The run's stream id. */
+  streamId: string;
+  /** Counts the run as followed until the returned function is called (the run manager's `attach`). */
+  attach: () => () => void;
   /** After this long without an answer the call is denied with reason `timeout`. */
   timeoutMs: number;
 }
@@ -43,18 +45,16 @@ export interface StoreApprovalGate extends ApprovalGate {
  * @returns the gate
  */
 export function createStoreApprovalGate(options: StoreApprovalGateOptions): StoreApprovalGate {
-  const { store, timeoutMs } = options;
+  const { store, timeoutMs, streamId: id } = options;
   let release: (() => void) | undefined;
   let closed = false;
   return {
     async open(request: ApprovalRequest): Promise<void> {
-      const id = await options.streamId;
       await store.openApproval(id, request.approvalId);
-      if (release === undefined && !closed) release = store.attach(id);
+      if (release === undefined && !closed) release = options.attach();
     },
 
     async wait(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalDecision> {
-      const id = await options.streamId;
       const local = new AbortController();
       const timer = setTimeout(() => {
         // The timeout is an answer like any other: the first answer wins, here or on another instance.

@@ -8,7 +8,7 @@ import { importOptional } from '../../core/require-optional.ts';
 import { HttpError, sendJson } from '../http-error.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
-import { ownedStream, type StreamContext } from '../runs/stream-context.ts';
+import type { StreamContext } from '../runs/stream-context.ts';
 
 const { z } = await importOptional('zod', () => import('zod'));
 
@@ -31,17 +31,18 @@ function alreadyAnswered(approvalId: string): HttpError {
 /** Builds the approval handler. */
 export function approvalRoutes(context: StreamContext): Record<'answer', RouteHandler> {
   return {
-    async answer(req, res, { params }) {
+    async answer(req, res, { params, owner }) {
       const id = params.id ?? '';
       const approvalId = params.approvalId ?? '';
       const body = await readJson(req, ApprovalBody);
+      const streams = await context.streams();
       // Another key's stream is as unknown as a missing one.
-      const info = await ownedStream(context, id, context.auth.ownerOf(req)).catch(() => {
+      const info = await streams.find(id, owner).catch(() => {
         throw approvalNotFound(approvalId);
       });
       if (info.state === 'done') throw alreadyAnswered(approvalId);
       const answer = body.reason === undefined ? { approved: body.approved } : { approved: body.approved, reason: body.reason };
-      const result = await (await context.store()).answerApproval(id, approvalId, answer);
+      const result = await streams.store.answerApproval(id, approvalId, answer);
       if (result === 'not_found') throw approvalNotFound(approvalId);
       if (result === 'already_answered') throw alreadyAnswered(approvalId);
       // 202: the run (on whichever instance) goes on; `approval-response` follows in the stream.

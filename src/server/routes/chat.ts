@@ -33,7 +33,7 @@ import {
   OpenAiChatBody,
 } from '../request-schemas.ts';
 import type { RouteHandler } from '../router.ts';
-import { answerWithFollower, startRun, type StreamContext } from '../runs/stream-context.ts';
+import type { StreamContext } from '../runs/stream-context.ts';
 import { chatMessageId } from './streams.ts';
 import { answerClientApprovals, approvalsForRun, pauseForApprovals, uiApprovalResponses } from '../approval-continuation.ts';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../approval-gate.ts';
@@ -102,43 +102,46 @@ const NO_RESUME = { detachGraceMs: 0 } as const;
 
 /** Builds the chat route handlers. */
 export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' | 'agUi' | 'completions' | 'models', RouteHandler> {
-  const { streams } = options;
+  const context = options.streams;
   const approvalTimeoutMs = options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
   return {
-    async chat(req: IncomingMessage, res: ServerResponse) {
-      const owner = streams.auth.ownerOf(req);
+    async chat(req: IncomingMessage, res: ServerResponse, { owner }) {
       const body = await readJson(req, NativeChatBody);
       const request: Omit<ChatRequest, 'model'> = { messages: body.messages };
       if (body.tools) request.tools = body.tools;
-      const approvals = approvalsForRun(streams.store, approvalTimeoutMs);
+      const format = negotiateAgentFormat(req.headers.accept);
+      const streams = await context.streams();
+      const id = randomUUID();
+      const approvals = approvalsForRun(streams, id, approvalTimeoutMs);
       const source = generation(options, body.model, request, 'agent', { approvals: approvals.gate, owner });
-      const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner }));
+      const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ id, source, owner }));
       approvals.bind(run);
       // The first response is a follower like any resume, from the start.
-      return answerWithFollower(streams, res, { id: run.id, after: 0, format: negotiateAgentFormat(req.headers.accept), first: true });
+      return streams.follow(res, { id: run.id, format, run });
     },
 
-    async aiSdk(req, res) {
-      const owner = streams.auth.ownerOf(req);
+    async aiSdk(req, res, { owner }) {
       const body = await readJson(req, AiSdkChatBody);
-      const store = await streams.store();
+      const streams = await context.streams();
       // `addToolApprovalResponse`'s request: the answers go to the chat's waiting run, and this
       // response follows it from the request it answers.
       const decided = uiApprovalResponses(body.messages);
+      const lastMessageId = (body.messages.at(-1) as { id?: string } | undefined)?.id;
       if (decided.length > 0 && body.id !== undefined) {
-        const streamId = await store.getChatStream(body.id, owner);
-        const info = streamId === undefined ? undefined : await store.info(streamId);
-        if (streamId !== undefined && info !== undefined && info.owner === owner) {
-          const answered = await answerClientApprovals(store, streamId, decided);
+        const waiting = await streams.store.getChatStream(body.id, owner);
+        const info = waiting === undefined ? undefined : await streams.store.info(waiting);
+        if (waiting !== undefined && info !== undefined && info.owner === owner) {
+          const answered = await answerClientApprovals(streams.store, waiting, decided);
           if (answered !== undefined) {
             // The answer goes on in the message that asked (its id is the one the client holds).
-            const messageId = (body.messages.at(-1) as { id?: string } | undefined)?.id ?? chatMessageId(streamId);
-            const format = aiSdkUiStream({ messageId });
-            return answerWithFollower(streams, res, { id: streamId, after: answered.after, format, until: pauseForApprovals(format, info.lastId, answered.answered) });
+            const format = aiSdkUiStream({ messageId: lastMessageId ?? chatMessageId(waiting) });
+            const until = pauseForApprovals(format, info.lastId, answered.answered);
+            return context.quotas.follow(req, owner, () => streams.follow(res, { id: waiting, after: answered.after, format, until }));
           }
         }
       }
-      const approvals = approvalsForRun(streams.store, approvalTimeoutMs);
+      const id = randomUUID();
+      const approvals = approvalsForRun(streams, id, approvalTimeoutMs);
       // The run that asked is gone (expired): the decisions are carried out by a new run, from the messages.
       const source = generation(options, body.model, { messages: fromUiMessages(body.messages) }, 'agent', {
         approvals: approvals.gate,
@@ -147,49 +150,53 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       });
       const meta: Record<string, string> = {};
       if (body.id !== undefined) meta.chatId = body.id;
-      const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner, meta }));
+      const run = await context.quotas.startRun(req, owner, 'streams', async () => {
+        // Remembered before the run starts (a reload right after can already resume it), so that
+        // nothing is awaited between starting the run and following it: a failure here starts nothing.
+        if (body.id !== undefined) await streams.store.setChatStream(body.id, id, owner);
+        return streams.start({ id, source, owner, meta });
+      });
       approvals.bind(run);
-      // Remembered before the first byte: a reload right after can already resume it.
-      if (body.id !== undefined) await store.setChatStream(body.id, run.id, owner);
       // Decisions on an earlier message go on in that message.
-      const lastId = decided.length > 0 ? (body.messages.at(-1) as { id?: string } | undefined)?.id : undefined;
-      const format = aiSdkUiStream({ messageId: lastId ?? chatMessageId(run.id) });
-      return answerWithFollower(streams, res, { id: run.id, after: 0, format, first: true, until: pauseForApprovals(format, 0) });
+      const format = aiSdkUiStream({ messageId: decided.length > 0 && lastMessageId !== undefined ? lastMessageId : chatMessageId(id) });
+      return streams.follow(res, { id, format, run, until: pauseForApprovals(format, 0) });
     },
 
-    async agUi(req, res) {
+    async agUi(req, res, { owner }) {
       const body = await readJson(req, AgUiRunBody);
-      const owner = streams.auth.ownerOf(req);
-      const store = await streams.store();
+      const streams = await context.streams();
       const threadKey = `ag-ui:${body.threadId}`;
+      const format = agUi({ threadId: body.threadId, runId: body.runId });
       // AG-UI 1.0's resume: the answers to the interrupts of the thread's run, which goes on here.
       const resume = agUiResumeAnswers((body as { resume?: unknown }).resume);
       if (resume.length > 0) {
-        const streamId = await store.getChatStream(threadKey, owner);
-        const info = streamId === undefined ? undefined : await store.info(streamId);
-        const answered = streamId !== undefined && info !== undefined && info.owner === owner ? await answerClientApprovals(store, streamId, resume) : undefined;
-        if (streamId === undefined || info === undefined || answered === undefined) {
+        const waiting = await streams.store.getChatStream(threadKey, owner);
+        const info = waiting === undefined ? undefined : await streams.store.info(waiting);
+        const answered = waiting !== undefined && info !== undefined && info.owner === owner ? await answerClientApprovals(streams.store, waiting, resume) : undefined;
+        if (waiting === undefined || info === undefined || answered === undefined) {
           throw new HttpError(409, 'interrupt_expired', `The run that asked for ${resume.map((entry) => JSON.stringify(entry.approvalId)).join(', ')} is gone (expired, or another API key's); start a new run.`);
         }
-        const format = agUi({ threadId: body.threadId, runId: body.runId });
-        return answerWithFollower(streams, res, { id: streamId, after: answered.after, format, until: pauseForApprovals(format, info.lastId, answered.answered) });
+        const until = pauseForApprovals(format, info.lastId, answered.answered);
+        return context.quotas.follow(req, owner, () => streams.follow(res, { id: waiting, after: answered.after, format, until }));
       }
       const request: Omit<ChatRequest, 'model'> = { messages: fromAgUiMessages(body.messages) };
       const tools = fromAgUiTools(body.tools);
       if (tools) request.tools = tools;
       const model = (body.forwardedProps as { model?: unknown } | undefined)?.model;
-      const approvals = approvalsForRun(streams.store, approvalTimeoutMs);
+      const id = randomUUID();
+      const approvals = approvalsForRun(streams, id, approvalTimeoutMs);
       const source = generation(options, typeof model === 'string' ? model : undefined, request, 'agent', { approvals: approvals.gate, owner });
-      const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner, ...NO_RESUME }));
+      const run = await context.quotas.startRun(req, owner, 'streams', async () => {
+        // The thread's run, for the `resume` that answers its interrupts.
+        await streams.store.setChatStream(threadKey, id, owner);
+        return streams.start({ id, source, owner, ...NO_RESUME });
+      });
       approvals.bind(run);
-      // The thread's run, for the `resume` that answers its interrupts.
-      await store.setChatStream(threadKey, run.id, owner);
-      const format = agUi({ threadId: body.threadId, runId: body.runId });
       const clientTools = new Set((tools ?? []).map((tool) => tool.name));
-      return answerWithFollower(streams, res, { id: run.id, after: 0, format, first: true, until: pauseForApprovals(format, 0, undefined, clientTools) });
+      return streams.follow(res, { id, format, run, until: pauseForApprovals(format, 0, undefined, clientTools) });
     },
 
-    async completions(req, res) {
+    async completions(req, res, { owner }) {
       const body = await readJson(req, OpenAiChatBody);
       const request: Omit<ChatRequest, 'model'> = { messages: fromOpenAiMessages(body.messages) };
       const tools = fromOpenAiTools(body.tools);
@@ -206,9 +213,10 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const source = generation(options, body.model, request, 'gateway');
       const meta = { id: `chatcmpl-${randomUUID().replaceAll('-', '')}`, model: body.model, created: Math.floor(Date.now() / 1000) };
       if (body.stream) {
-        const owner = streams.auth.ownerOf(req);
-        const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner, ...NO_RESUME }));
-        return answerWithFollower(streams, res, { id: run.id, after: 0, format: openaiChunks({ ...meta, includeUsage: body.stream_options?.include_usage === true }), first: true });
+        const format = openaiChunks({ ...meta, includeUsage: body.stream_options?.include_usage === true });
+        const streams = await context.streams();
+        const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ source, owner, ...NO_RESUME }));
+        return streams.follow(res, { id: run.id, format, run });
       }
       const controller = new AbortController();
       const onClose = (): void => {
@@ -217,7 +225,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       res.on('close', onClose);
       if (res.destroyed) onClose();
       try {
-        const completion = await streams.quotas.generate(req, streams.auth.ownerOf(req), () => toChatCompletion(source(controller.signal), { ...meta, signal: controller.signal }));
+        const completion = await context.quotas.generate(req, owner, () => toChatCompletion(source(controller.signal), { ...meta, signal: controller.signal }));
         if (!res.destroyed) sendJson(res, 200, completion);
       } catch (error) {
         // The client left and the generation stopped for it: a disconnect, not a failure. There is
