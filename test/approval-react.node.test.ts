@@ -2,7 +2,8 @@
  * The React example (`examples/react-chat`: `@ai-sdk/react`'s `useChat`, unchanged, served next to
  * sluice by `serve.ts`) in Chromium: an answer streams in; a reload mid-answer resumes it
  * (`resume: true` → `GET /api/chat/:id/stream`, no second `POST`); Approve on a tool that needs
- * approval runs it and the answer uses its result; Stop stops the generation on the server.
+ * approval runs it and the answer uses its result, also after a reload while it waits; Stop stops
+ * the generation on the server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -70,7 +71,7 @@ async function ask(page: Page, question: string): Promise<void> {
 }
 
 describe.skipIf(!available)('examples/react-chat (useChat) in Chromium', () => {
-  it('streams an answer, resumes it after a reload mid-answer, and runs a tool after Approve', async () => {
+  it('streams an answer, resumes it after a reload mid-answer, and runs a tool after Approve (also after a reload while it waits)', async () => {
     const context = await browser.newContext({ viewport: { width: 900, height: 800 } });
     const page = await context.newPage();
     const errors = collectErrors(page);
@@ -105,6 +106,10 @@ describe.skipIf(!available)('examples/react-chat (useChat) in Chromium', () => {
     // Approve: the tool runs and the answer uses its result.
     await ask(page, 'Publish "hello from react" on topic react-news');
     await page.waitForSelector('.tool[data-state=approval-requested] button:has-text("Approve")', { timeout: 20_000 });
+    // A reload while the run waits: the resumed stream stops again where it waits, with the buttons.
+    await page.reload();
+    await page.waitForSelector('.tool[data-state=approval-requested] button:has-text("Approve")', { timeout: 20_000 });
+    await waitUntil(async () => (await page.getAttribute('.status', 'data-status')) === 'ready', 'the resumed chat did not become ready while waiting', 10_000);
     await page.click('.tool[data-state=approval-requested] button:has-text("Approve")');
     const published = '.tool[data-state=output-available]:has-text("publish_event") .tool-output';
     await page.waitForSelector(published, { timeout: 20_000 });
