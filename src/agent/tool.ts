@@ -13,6 +13,8 @@ export interface ToolOptions<Schema extends z.ZodType, Output> {
   description: string;
   /** The input's schema; its JSON Schema is offered to the model, and the model's input is checked against it. */
   input: Schema;
+  /** Whether it may run again after a takeover (see {@link AgentTool.idempotent}). @defaultValue false */
+  idempotent?: boolean;
   execute(input: z.output<Schema>, context: ToolContext): ToolExecuteResult<Output>;
 }
 
@@ -53,5 +55,6 @@ export function tool<Schema extends z.ZodType, Output>(options: ToolOptions<Sche
       throw new TypeError(`Invalid input for \`${options.name}\`: ${problems.join('; ')}.`);
     },
     execute: options.execute,
+    ...(options.idempotent === undefined ? {} : { idempotent: options.idempotent }),
   };
 }
