@@ -46,6 +46,12 @@ export interface ServerMetrics {
   /** `sluice_stream_errors_total{code}`: runs that ended with an `error` event. */
   readonly streamErrors: Counter<'code'>;
   /**
+   * `sluice_takeovers_total{outcome}`: runs this instance took over from the log (`resumed`), took
+   * over but could not continue (`failed`, ended `producer_lost`), found out of takeovers
+   * (`exhausted`, ended `producer_lost`), and handed to another instance while draining (`handed_over`).
+   */
+  readonly takeovers: Counter<'outcome'>;
+  /**
    * Starts watching a run (time to first token, tokens, errors).
    * @returns the run's observer; time to first token counts from this call
    */
@@ -94,7 +100,14 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     labelNames: ['code'] as const,
     registers,
   });
+  const takeovers = new Counter({
+    name: 'sluice_takeovers_total',
+    help: 'Runs taken over from the log after their producer died or drained, by outcome (resumed, failed, exhausted, handed_over).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   // Zero series from the start, so dashboards and rate() see them before the first event.
+  for (const outcome of ['resumed', 'failed', 'exhausted', 'handed_over']) takeovers.inc({ outcome }, 0);
   tokens.inc({ kind: 'text' }, 0);
   tokens.inc({ kind: 'reasoning' }, 0);
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
@@ -108,6 +121,7 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     bytesSent,
     clientDisconnects,
     streamErrors,
+    takeovers,
     observeRun() {
       const startedAt = performance.now();
       let first = true;

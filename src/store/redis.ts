@@ -263,7 +263,6 @@ class RedisStore implements StreamStore {
   readonly #runsKey: string;
   #scanCursor = 0;
   #scanning = false;
-  readonly #leaseMs: number;
 
   constructor(options: RedisStoreOptions) {
     this.#prefix = options.keyPrefix ?? DEFAULTS.keyPrefix;
@@ -271,7 +270,6 @@ class RedisStore implements StreamStore {
     this.#ttl = String(this.#ttlMs);
     const leaseMs = checkNumber('leaseMs', options.leaseMs, DEFAULTS.leaseMs);
     this.#lease = String(leaseMs);
-    this.#leaseMs = leaseMs;
     this.#runsKey = `${this.#prefix}takeover-runs`;
     // Renew often enough that neither the lease nor the keys' time to live runs out between two heartbeats.
     const heartbeatMs = Math.min(checkNumber('heartbeatMs', options.heartbeatMs, DEFAULTS.heartbeatMs), leaseMs / 2, this.#ttlMs / 2);
