@@ -389,13 +389,14 @@ export interface AgentResumeState {
   /** The step in progress (1 when none had started). */
   step: number;
   /**
-   * `model`: the step's model call was unfinished; `text`/`reasoning` is what it had written.
+   * `model`: the step's model call was unfinished; `text`/`reasoning` is what it had written, and
+   * `opened` whether it had written any part at all (then the provider continues rather than restarts).
    * `tools`: the model call finished (`step-finish` written) asking for `calls`; `results` holds the
    * results written so far (by call id). `end`: the last step finished without tools; only the
    * terminal events are missing.
    */
   phase:
-    | { kind: 'model'; text: string; reasoning: string }
+    | { kind: 'model'; text: string; reasoning: string; opened?: boolean }
     | { kind: 'tools'; assistant: ChatMessage; calls: ToolCallEvent[]; results: Map<string, Extract<MessagePart, { type: 'tool-result' }>> }
     | { kind: 'end'; finishReason: FinishReason };
 }
@@ -416,6 +417,8 @@ export function rebuildAgentState(messages: readonly ChatMessage[], events: read
   let stepFinish: FinishReason | undefined;
   let text = '';
   let reasoning = '';
+  /** Whether the unfinished step had written any part (opened, maybe without a delta yet). */
+  let opened = false;
   let results = new Map<string, Extract<MessagePart, { type: 'tool-result' }>>();
   const close = (): void => {
     // The previous step is over: its messages join the conversation as the loop sent them.
@@ -437,6 +440,7 @@ export function rebuildAgentState(messages: readonly ChatMessage[], events: read
         stepFinish = undefined;
         text = '';
         reasoning = '';
+        opened = false;
         results = new Map();
         break;
       case 'step-finish':
@@ -457,10 +461,13 @@ export function rebuildAgentState(messages: readonly ChatMessage[], events: read
         results.set(event.toolCallId, { type: 'tool-result', toolCallId: event.toolCallId, toolName: event.toolName, output: event.message, isError: true });
         break;
       default:
-        if (stepFinish === undefined) current.add(event);
+        if (stepFinish === undefined) {
+          if (event.type === 'text-start' || event.type === 'reasoning-start' || event.type === 'tool-call-start') opened = true;
+          current.add(event);
+        }
     }
   }
-  if (stepFinish === undefined) return { messages: conversation, step, phase: { kind: 'model', text, reasoning } };
+  if (stepFinish === undefined) return { messages: conversation, step, phase: { kind: 'model', text, reasoning, opened: opened || text !== '' || reasoning !== '' } };
   if (current.calls.length === 0) return { messages: conversation, step, phase: { kind: 'end', finishReason: stepFinish } };
   return { messages: conversation, step, phase: { kind: 'tools', assistant: current.toMessage(), calls: current.calls, results } };
 }
@@ -515,7 +522,8 @@ async function* resumeLoop(
     }
     if (phase.kind === 'model') {
       yield { type: 'step-start', step: state.step, takeover: true };
-      const continuation = phase.text === '' && phase.reasoning === '' ? undefined : { text: phase.text, ...(phase.reasoning === '' ? {} : { reasoning: phase.reasoning }) };
+      const written = phase.opened === true || phase.text !== '' || phase.reasoning !== '';
+      const continuation = written ? { text: phase.text, ...(phase.reasoning === '' ? {} : { reasoning: phase.reasoning }) } : undefined;
       yield* steps(options, signal, serverTools, clientTools, definitions, { step: state.step, seamed: true, ...(continuation ? { continuation } : {}) });
       return;
     }

@@ -83,7 +83,7 @@ return 1
  * this instance takes runs over, else `observe`), now (epoch ms), leaseMs.
  * When the stream runs without a lease: a run with a stored request and takeovers left is claimed by
  * a `claim` caller (token + 1 fences the old writer, the lease is set for the new token, the count
- * goes up) and returns `{lastId, 2, token, takeovers, request}`; an `observe` caller leaves such a run
+ * goes up) and returns `{lastId, 2, token, takeovers, request, maxTakeovers}`; an `observe` caller leaves such a run
  * one lease time for an instance that takes runs over. Otherwise the stream is ended: token + 1 and
  * the terminal event; returns `{id, 1, 0, 0, '', exhausted}` (exhausted 1 when the run had used up its
  * takeovers). A leased stream returns `{lastId, 0}`, a done one `{lastId, 1}`, an unknown one -1.
@@ -102,7 +102,7 @@ if s[4] == '1' then
       redis.call('HSET', KEYS[2], 'token', token, 'takeovers', takeovers + 1)
       redis.call('HDEL', KEYS[2], 'orphanedAt')
       redis.call('SET', KEYS[3], token, 'PX', ARGV[6])
-      return {tonumber(s[2]), 2, token, takeovers + 1, redis.call('GET', KEYS[4]) or ''}
+      return {tonumber(s[2]), 2, token, takeovers + 1, redis.call('GET', KEYS[4]) or '', tonumber(s[6])}
     end
     local now = tonumber(ARGV[5])
     if not s[7] then

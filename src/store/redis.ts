@@ -788,12 +788,12 @@ class RedisStore implements StreamStore {
       this.#lease,
     ])) as -1 | [number, number, number?, number?, string?, number?];
     if (result === -1) return -1;
-    const [lastId, outcome, token, takeovers, request, exhausted] = result;
+    const [lastId, outcome, token, takeovers, request, last] = result;
     if (outcome === 2 && handler !== undefined) {
-      this.#claimed(handler, id, keys, lastId, token ?? 0, takeovers ?? 0, request ?? '');
+      this.#claimed(handler, id, keys, lastId, token ?? 0, [takeovers ?? 0, last ?? 0], request ?? '');
       return [lastId, 0];
     }
-    if (outcome === 1 && exhausted === 1) {
+    if (outcome === 1 && last === 1) {
       try {
         this.#takeoverHandler?.exhausted?.(id);
       } catch (error) {
@@ -804,7 +804,7 @@ class RedisStore implements StreamStore {
   }
 
   /** This instance won a lost producer's lease: its writer now, and the handler continues the run. */
-  #claimed(handler: TakeoverHandler, id: string, keys: StreamKeys, lastId: number, token: number, takeovers: number, request: string): void {
+  #claimed(handler: TakeoverHandler, id: string, keys: StreamKeys, lastId: number, token: number, [takeovers, maxTakeovers]: [number, number], request: string): void {
     const writer = new RedisWriter(this, id, token, keys);
     this.#writers.add(writer);
     const hand = async (): Promise<void> => {
@@ -815,7 +815,7 @@ class RedisStore implements StreamStore {
         await writer.handOver();
         return;
       }
-      handler.claimed({ info, writer, request: request === '' ? undefined : (JSON.parse(request) as unknown), lastId, takeovers });
+      handler.claimed({ info, writer, request: request === '' ? undefined : (JSON.parse(request) as unknown), lastId, takeovers, maxTakeovers });
     };
     hand().catch((error: unknown) => {
       this.#onError(error);

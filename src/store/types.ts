@@ -69,6 +69,8 @@ export interface TakeoverClaim {
   lastId: number;
   /** This takeover's number: 1 for the first. */
   takeovers: number;
+  /** How many the run may have (stored at its creation). */
+  maxTakeovers: number;
 }
 
 /** What {@link StreamStore.onTakeover} calls. */

@@ -284,7 +284,7 @@ export function createRunManager(options: RunManagerOptions): RunManager {
       const create: Parameters<StreamStore['create']>[0] = { id, kind: runOptions.kind ?? 'chat' };
       if (runOptions.owner !== undefined) create.owner = runOptions.owner;
       if (runOptions.meta !== undefined) create.meta = runOptions.meta;
-      const resumable = options.takeover !== undefined && runOptions.request !== undefined;
+      const resumable = options.takeover !== undefined && options.takeover.maxTakeovers > 0 && runOptions.request !== undefined;
       if (resumable) {
         create.request = runOptions.request;
         create.maxTakeovers = options.takeover?.maxTakeovers ?? 0;
@@ -370,7 +370,8 @@ export function createRunManager(options: RunManagerOptions): RunManager {
         }
         takeover.onOutcome?.('resumed', 1);
         // Nobody here holds it yet: the detach grace counts from now, whoever follows it elsewhere.
-        const run = launch(claim.info.id, claim.info.kind, claim.writer, source, claim.info.kind === 'chat' ? graceMs : undefined, true);
+        // It can be handed over again (when this instance drains) while it has takeovers left.
+        const run = launch(claim.info.id, claim.info.kind, claim.writer, source, claim.info.kind === 'chat' ? graceMs : undefined, claim.takeovers < claim.maxTakeovers);
         run.release();
       },
       (error: unknown) => {
