@@ -34,11 +34,14 @@ async function cutAndResume(messages: ChatMessage[], tools: readonly AnyAgentToo
 describe('an agent run continued from its log', () => {
   const question: ChatMessage[] = [{ role: 'user', content: 'What is backpressure?' }];
 
-  it('cut at every event of an answer: the text and reasoning equal the uninterrupted run, one seam, ends finish', async () => {
-    const full = await collect(runAgent({ provider, model: 'local', messages: question }));
+  it.each([
+    ['without tools', [] as AnyAgentTool[]],
+    ['with the built-in tools (search_docs, then the answer in step 2)', createBuiltinTools()],
+  ])('cut at every event of an answer (%s): the text and reasoning equal the uninterrupted run, one seam, ends finish', async (_name, tools) => {
+    const full = await collect(runAgent({ provider, model: 'local', messages: question, tools }));
     expect(full.at(-1)?.type).toBe('finish');
     for (let cut = 1; cut < full.length - 1; cut++) {
-      const { head, rest } = await cutAndResume(question, [], cut);
+      const { head, rest } = await cutAndResume(question, tools, cut);
       const all = [...head, ...rest];
       expect(textOf(all), `cut at ${cut}`).toBe(textOf(full));
       expect(reasoningOf(all), `cut at ${cut}`).toBe(reasoningOf(full));

@@ -102,12 +102,37 @@ class StepMessage {
   readonly calls: ToolCallEvent[] = [];
   finish: FinishEvent | undefined;
   usage: Usage | undefined;
+  /** Parts a takeover's seam interrupted: the next part of the same kind continues them. */
+  private readonly carried = new Map<'text' | 'reasoning', Extract<MessagePart, { type: 'text' | 'reasoning' }>>();
+
+  /** The step was taken over with this much written: the continuation's parts extend it. */
+  resume(continuation: { text: string; reasoning?: string }): void {
+    for (const [type, text] of [['reasoning', continuation.reasoning ?? ''], ['text', continuation.text]] as const) {
+      if (text === '') continue;
+      const part = { type, text };
+      this.parts.push(part);
+      this.carried.set(type, part);
+    }
+  }
+
+  /** A seam in the log: the parts open now are continued by the next ones of their kind. */
+  carryOver(): void {
+    for (const part of this.open.values()) this.carried.set(part.type, part);
+    this.open.clear();
+  }
 
   add(event: AgentEvent): void {
     switch (event.type) {
       case 'text-start':
       case 'reasoning-start': {
-        const part = event.type === 'text-start' ? { type: 'text' as const, text: '' } : { type: 'reasoning' as const, text: '' };
+        const kind = event.type === 'text-start' ? 'text' : 'reasoning';
+        const carried = this.carried.get(kind);
+        if (carried !== undefined) {
+          this.carried.delete(kind);
+          this.open.set(event.id, carried);
+          break;
+        }
+        const part = kind === 'text' ? { type: 'text' as const, text: '' } : { type: 'reasoning' as const, text: '' };
         this.open.set(event.id, part);
         this.parts.push(part);
         break;
@@ -256,6 +281,8 @@ async function* steps(
     if (options.providerOptions !== undefined) request.providerOptions = options.providerOptions;
 
     const result = new StepMessage();
+    // A continued step: what the old producer wrote is part of the message that goes back to the model.
+    if (seamed && from.continuation !== undefined) result.resume(from.continuation);
     const startedCalls = new Set<string>();
     let stepStarted = false;
     try {
@@ -433,7 +460,11 @@ export function rebuildAgentState(messages: readonly ChatMessage[], events: read
   for (const event of events) {
     switch (event.type) {
       case 'step-start':
-        if (event.takeover === true && event.step === step) break; // an earlier seam: the same step goes on
+        if (event.takeover === true && event.step === step) {
+          // An earlier seam: the same step goes on, its open parts continued by the next ones.
+          current.carryOver();
+          break;
+        }
         close();
         step = event.step;
         current = new StepMessage();

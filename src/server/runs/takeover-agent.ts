@@ -49,7 +49,8 @@ function isStoredAgentRequest(value: unknown): value is StoredAgentRequest {
 
 /**
  * The `resume` of agent runs: resolves the stored model here (a model this instance cannot serve
- * throws, and the run ends `producer_lost`), rebuilds the run's state from its log and continues it.
+ * throws, and the run ends `producer_lost`), offers the tools the run was offered (by name, those
+ * this instance has), rebuilds the run's state from its log and continues it.
  * @param models - this instance's models
  * @param tools - this instance's tools
  */
@@ -58,13 +59,14 @@ export function agentResume(models: ModelRegistry, tools: readonly AnyAgentTool[
     if (!isStoredAgentRequest(request)) throw new TypeError('The stored request is not an agent run this instance can continue.');
     const resolved = models.resolve(request.model);
     const state = rebuildAgentState(request.messages, events);
+    const offered = tools.filter((tool) => request.tools.includes(tool.name));
     return (signal) =>
       resumeAgent({
         provider: resolved.provider,
         model: resolved.modelId,
         messages: state.messages,
         state,
-        tools,
+        tools: offered,
         ...(request.clientTools ? { clientTools: request.clientTools } : {}),
         ...(request.toolChoice === undefined ? {} : { toolChoice: request.toolChoice }),
         ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
