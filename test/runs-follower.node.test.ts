@@ -9,6 +9,7 @@ import type { Provider } from '../src/providers/types.ts';
 import { createApp, type AppHandler } from '../src/server/app.ts';
 import { createModelRegistry } from '../src/server/models.ts';
 import { createFollowerSet, followStream } from '../src/server/runs/follow-stream.ts';
+import { createRunManager } from '../src/server/runs/run-manager.ts';
 import { agentSse } from '../src/protocol/agent-sse.ts';
 import { StoreError } from '../src/store/errors.ts';
 import { createMemoryStore } from '../src/store/memory.ts';
@@ -85,5 +86,41 @@ describe('followStream', () => {
       http.closeAllConnections();
       await new Promise((resolve) => http.close(resolve));
     }
+  });
+});
+
+describe('the run manager counts followers on this instance at once', () => {
+  it('with a grace of 0 and a store that has not recorded any attach yet, a followed run is never aborted; it is once its last follower leaves', async () => {
+    const base = createMemoryStore();
+    // As a Redis whose attach has not landed: the store knows of no follower, ever.
+    const lagging = new Proxy(base, {
+      get: (target, key) => {
+        if (key === 'attach') return () => () => undefined;
+        const value: unknown = Reflect.get(target, key);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as StreamStore;
+    const runs = createRunManager({ store: lagging, detachGraceMs: 0, onError: () => undefined });
+    let stopped: unknown;
+    const run = await runs.start({
+      source: async function* (signal) {
+        yield { type: 'text-delta', id: 't', delta: 'waiting' };
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        stopped = signal.reason;
+      },
+    });
+    // Held by the starting request, then by a follower that takes over: several periodic checks pass.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const leave = runs.attach(run.id);
+    run.release();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(stopped).toBeUndefined();
+    leave();
+    await run.done;
+    expect(String(stopped)).toContain('detached');
+    const events: string[] = [];
+    for await (const { event } of base.read(run.id)) events.push(event.type === 'abort' ? `abort:${event.reason ?? ''}` : event.type);
+    expect(events).toEqual(['text-delta', 'abort:detached']);
+    await runs.drain(0);
   });
 });

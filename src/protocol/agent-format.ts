@@ -22,15 +22,6 @@ export interface LoggedEvent {
  */
 export type AgentItem = AgentEvent | LoggedEvent;
 
-/**
- * The event of an item, with the log's id when it has one.
- * @param item - a bare event or a logged one
- * @returns the event and its id (undefined for a bare event)
- */
-export function fromItem(item: AgentItem): { event: AgentEvent; id: number | undefined } {
-  return 'type' in item ? { event: item, id: undefined } : { event: item.event, id: item.id };
-}
-
 /** The event of an item (for codecs that carry no ids). */
 export function eventOf(item: AgentItem): AgentEvent {
   return 'type' in item ? item : item.event;

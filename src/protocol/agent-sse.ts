@@ -5,7 +5,7 @@
  */
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
-import { fromItem, type AbortableAgentFormat, type AgentItem } from './agent-format.ts';
+import type { AbortableAgentFormat, AgentItem } from './agent-format.ts';
 import { AGENT_EVENT_TYPES, isTerminalEvent, type AgentEvent, type ErrorEvent } from './types.ts';
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set(AGENT_EVENT_TYPES);
@@ -48,9 +48,10 @@ export function agentSse(): AbortableAgentFormat {
     contentType: SSE_CONTENT_TYPE,
     heartbeat: KEEP_ALIVE_COMMENT,
     encode(item: AgentItem) {
-      const { event, id } = fromItem(item);
-      if (id !== undefined && !(Number.isSafeInteger(id) && id >= 1)) throw new TypeError(`Expected a logged event's id to be an integer ≥ 1, got ${String(id)}.`);
-      return frame(event, id);
+      if ('type' in item) return frame(item, undefined);
+      const { id } = item;
+      if (!(Number.isSafeInteger(id) && id >= 1)) throw new TypeError(`Expected a logged event's id to be an integer ≥ 1, got ${String(id)}.`);
+      return frame(item.event, id);
     },
     encodeError(error) {
       if (ended) return '';
