@@ -14,10 +14,14 @@ export const CONTINUE_PROMPT =
  * Anthropic: the unfinished text as the last (assistant) message, which the Messages API continues
  * as a prefill. The API refuses a final assistant message that ends with white space, so that is
  * trimmed (the model writes it again if it belongs there). Without text there is nothing to prefill.
+ * With extended thinking on (`providerOptions.anthropic.thinking`), Anthropic does not accept a
+ * prefilled response: the text is given back and the model asked to continue, as with OpenAI.
  * @param request - the step's request
  * @returns the messages to send
  */
 export function messagesWithPrefill(request: ChatRequest): ChatMessage[] {
+  const thinking = (request.providerOptions?.['anthropic']?.['thinking'] as { type?: unknown } | undefined)?.type;
+  if (thinking !== undefined && thinking !== 'disabled') return messagesAskingToContinue(request);
   const text = request.continuation?.text.trimEnd() ?? '';
   if (text === '') return request.messages;
   return [...request.messages, { role: 'assistant', content: [{ type: 'text', text }] }];
