@@ -19,6 +19,7 @@ const TIMING = [
   'test/web-page.node.test.ts',
   'test/web-streams.node.test.ts',
   'test/takeover-redis.node.test.ts',
+  'test/takeover-store.test.ts',
 ];
 
 export default defineConfig({
