@@ -20,6 +20,7 @@ const TIMING = [
   'test/web-streams.node.test.ts',
   'test/takeover-redis.node.test.ts',
   'test/takeover-store.test.ts',
+  'test/takeover-runs.test.ts',
 ];
 
 export default defineConfig({

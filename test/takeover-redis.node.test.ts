@@ -163,9 +163,10 @@ afterAll(async () => {
 
 describe.skipIf(!available)('another instance takes a run over from the log', () => {
   it('the producer killed with SIGKILL mid-answer (local model): the follower on B gets the whole answer, the same text, ids contiguous', async () => {
-    const reference = agentEvents((await readEvents(await post(b, QUESTION))).events);
-    expect(reference.at(-1)?.type).toBe('finish');
     const doomed = await instance('cli');
+    // The uninterrupted run of the same request on the same configuration.
+    const reference = agentEvents((await readEvents(await post(doomed, QUESTION))).events);
+    expect(reference.at(-1)?.type).toBe('finish');
     const { follower } = await startFollowed(doomed, QUESTION, (events) => events.filter((event) => event.type === 'text-delta').length >= 5);
     doomed.kill('SIGKILL');
     await doomed.exited;
@@ -221,9 +222,9 @@ describe.skipIf(!available)('another instance takes a run over from the log', ()
   it('SIGTERM on the producer during a long report: the follower gets the complete report ending finish; the old instance exits within its drain time', async () => {
     const drainMs = 10_000;
     const reportQuestion = { messages: [{ role: 'user', content: 'Write a report on backpressure' }] };
-    const reference = agentEvents((await readEvents(await post(b, reportQuestion))).events);
-    expect(reference.at(-1)?.type).toBe('finish');
     const leaving = await instance('cli', { SLUICE_DRAIN_MS: String(drainMs) });
+    const reference = agentEvents((await readEvents(await post(leaving, reportQuestion))).events);
+    expect(reference.at(-1)?.type).toBe('finish');
     const { follower } = await startFollowed(leaving, reportQuestion, (events) => events.some((event) => event.type === 'progress'));
     const termAt = performance.now();
     leaving.kill('SIGTERM');

@@ -361,7 +361,17 @@ export function createRunManager(options: RunManagerOptions): RunManager {
   function takeOver(claim: TakeoverClaim): void {
     const takeover = options.takeover;
     if (takeover === undefined) return;
-    adoptClaim(store, claim, takeover).then(
+    const adopt = async (): Promise<(signal: AbortSignal) => AsyncIterable<AgentEvent>> => {
+      // This instance's own producer of the run stalled past its lease and lost it to the claim (its
+      // appends are refused now): it stops before the run goes on here.
+      const previous = runs.get(claim.info.id);
+      if (previous !== undefined) {
+        previous.abort(ABORT_REASONS.stopped);
+        await previous.done;
+      }
+      return adoptClaim(store, claim, takeover);
+    };
+    adopt().then(
       (source) => {
         if (draining) {
           // Claimed as this instance began to drain: another instance has it next.
