@@ -18,6 +18,7 @@ const TIMING = [
   'test/providers-timeouts.test.ts',
   'test/web-page.node.test.ts',
   'test/web-streams.node.test.ts',
+  'test/package.node.test.ts',
   'test/takeover-redis.node.test.ts',
   'test/takeover-store.test.ts',
   'test/takeover-runs.test.ts',

@@ -8,7 +8,7 @@
  * Multi-request load: runs in the sequential `timing` project.
  */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLocalProvider } from '../src/providers/local/index.ts';
 import { createApp, type AppHandler } from '../src/server/app.ts';
 import { createModelRegistry } from '../src/server/models.ts';
@@ -18,6 +18,8 @@ import { requireRedisServer, startRedisServer, type RedisServer } from './helper
 const available = requireRedisServer();
 const CHATS = 300;
 const LATENCY_MS = 75;
+/** One client address makes every chat here: the per-address limits are off. */
+const NO_LIMITS = { streams: 0, streams_per_minute: 0, followers: 0 };
 
 /** A TCP proxy to `port` that delays every chunk, each way, by `ms` (in order). */
 function delayingProxy(port: number, ms: number): Promise<{ url: string; close: () => Promise<void> }> {
@@ -59,11 +61,13 @@ beforeAll(async () => {
   redis = await startRedisServer();
   proxy = await delayingProxy(redis.port, LATENCY_MS);
   const local = createLocalProvider({ ttftMs: 300, tokensPerSecond: 40 });
-  app = createApp({ env: { REDIS_URL: proxy.url }, detachGraceMs: 0, models: createModelRegistry({ env: {}, providers: { local } }), onWarn: () => undefined });
+  app = createApp({ env: { REDIS_URL: proxy.url }, detachGraceMs: 0, limits: NO_LIMITS, models: createModelRegistry({ env: {}, providers: { local } }), onWarn: () => undefined });
   server = await startServer(app);
 }, 30_000);
 
 afterAll(async () => {
+  // The generations stop as their clients leave (grace 0): let them end before Redis goes away.
+  if (app !== undefined) await vi.waitFor(async () => expect((await app.metrics.activeStreams.get()).values[0]?.value).toBe(0), { timeout: 20_000 });
   await app?.shutdown({ drainMs: 0 });
   await server?.close();
   await proxy?.close();

@@ -72,7 +72,8 @@ interface Instance {
 
 async function instance(store: StreamStore): Promise<Instance> {
   const local = createLocalProvider({ ttftMs: 5, tokensPerSecond: 1500 });
-  const app = createApp({ env: {}, store: faultable(store), models: createModelRegistry({ env: {}, providers: { local } }), onError: () => undefined });
+  // One client address makes every request here: the per-address limits are off.
+  const app = createApp({ env: {}, limits: { streams: 0, streams_per_minute: 0, followers: 0 }, store: faultable(store), models: createModelRegistry({ env: {}, providers: { local } }), onError: () => undefined });
   return { app, server: await startServer(app) };
 }
 

@@ -83,7 +83,9 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const source = generation(options, body.model, request);
       const format = negotiateAgentFormat(req.headers.accept);
       const streams = await context.streams();
-      const run = await streams.start({ source, owner, request: storedAgentRequest(body.model, request, options.tools) });
+      const run = await context.quotas.startRun(req, owner, 'streams', () =>
+        streams.start({ source, owner, request: storedAgentRequest(body.model, request, options.tools) }),
+      );
       // The first response is a follower like any resume, from the start.
       return streams.follow(res, { id: run.id, format, run });
     },
@@ -96,10 +98,12 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const meta: Record<string, string> = {};
       if (body.id !== undefined) meta.chatId = body.id;
       const streams = await context.streams();
-      // Remembered before the run starts (a reload right after can already resume it), so that
-      // nothing is awaited between starting the run and following it: a failure here starts nothing.
-      if (body.id !== undefined) await streams.store.setChatStream(body.id, id, owner);
-      const run = await streams.start({ id, source, owner, meta, request: storedAgentRequest(body.model, request, options.tools) });
+      const run = await context.quotas.startRun(req, owner, 'streams', async () => {
+        // Remembered before the run starts (a reload right after can already resume it), so that
+        // nothing is awaited between starting the run and following it: a failure here starts nothing.
+        if (body.id !== undefined) await streams.store.setChatStream(body.id, id, owner);
+        return streams.start({ id, source, owner, meta, request: storedAgentRequest(body.model, request, options.tools) });
+      });
       return streams.follow(res, { id, format: aiSdkUiStream({ messageId: chatMessageId(id) }), run });
     },
 
@@ -112,7 +116,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const source = generation(options, typeof model === 'string' ? model : undefined, request);
       const format = agUi({ threadId: body.threadId, runId: body.runId });
       const streams = await context.streams();
-      const run = await streams.start({ source, owner, ...NO_RESUME });
+      const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ source, owner, ...NO_RESUME }));
       return streams.follow(res, { id: run.id, format, run });
     },
 
@@ -135,7 +139,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       if (body.stream) {
         const format = openaiChunks({ ...meta, includeUsage: body.stream_options?.include_usage === true });
         const streams = await context.streams();
-        const run = await streams.start({ source, owner, ...NO_RESUME });
+        const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ source, owner, ...NO_RESUME }));
         return streams.follow(res, { id: run.id, format, run });
       }
       const controller = new AbortController();
@@ -145,7 +149,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       res.on('close', onClose);
       if (res.destroyed) onClose();
       try {
-        const completion = await toChatCompletion(source(controller.signal), { ...meta, signal: controller.signal });
+        const completion = await context.quotas.generate(req, owner, () => toChatCompletion(source(controller.signal), { ...meta, signal: controller.signal }));
         if (!res.destroyed) sendJson(res, 200, completion);
       } catch (error) {
         // The client left and the generation stopped for it: a disconnect, not a failure. There is

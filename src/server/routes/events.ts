@@ -1,17 +1,25 @@
 /**
  * Real-time event push: `GET /v1/events?topic=T` subscribes (SSE, `Last-Event-ID` replays within
  * the topic's history), `POST /v1/events` publishes `{"topic","event"?,"data"}` and answers
- * `202 {"id"}`. Across instances when the store is Redis.
+ * `202 {"id"}`. Across instances when the store is Redis. With API keys, a topic is its key's own:
+ * another key neither reads nor publishes it, whatever name it uses, except under the prefix
+ * `SLUICE_SHARED_TOPIC_PREFIX` shares on purpose. Publishes count against the key's
+ * `publish_per_minute` and `topics`, subscriptions against its `followers`; event data is checked
+ * (depth, size) so whatever is accepted can be replayed.
  *
  * @module
  */
 import type { IncomingMessage } from 'node:http';
-import { z } from 'zod';
+import { importOptional } from '../../core/require-optional.ts';
 import { sse } from '../../sse/sse-format.ts';
 import { HttpError, sendJson } from '../http-error.ts';
+import { checkEventData, DEFAULT_MAX_EVENT_BYTES } from '../quotas/check-event-data.ts';
+import { toStoreRefusal } from '../quotas/refusals.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
 import { sendStreamHead, shuttingDown, type StreamContext } from '../runs/stream-context.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** What a topic name may be: 1 to 128 letters, digits, `.`, `_`, `-`, `:` or `/`. */
 const TOPIC = /^[A-Za-z0-9._:/-]{1,128}$/;
@@ -58,14 +66,28 @@ function topicEventId(req: IncomingMessage, url: URL): string | undefined {
   return after === '' ? undefined : after;
 }
 
+/** Options of {@link eventRoutes}. */
+export interface EventRouteOptions {
+  /** The most UTF-8 bytes of one event's `data` JSON. @defaultValue 65536 (`SLUICE_MAX_EVENT_BYTES`) */
+  maxEventBytes?: number;
+  /** Topics whose name starts with this are shared by every key (`SLUICE_SHARED_TOPIC_PREFIX`). @defaultValue none */
+  sharedTopicPrefix?: string | undefined;
+}
+
 /** Builds the event push handlers. */
-export function eventRoutes(context: StreamContext): Record<'subscribe' | 'subscribeHead' | 'publish', RouteHandler> {
+export function eventRoutes(context: StreamContext, options: EventRouteOptions = {}): Record<'subscribe' | 'subscribeHead' | 'publish', RouteHandler> {
+  const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  const shared = options.sharedTopicPrefix;
+  /** The owner a topic belongs to in the store: the key's, unless the name is shared on purpose. */
+  const topicOwner = (topic: string, owner: string | undefined): string | undefined =>
+    shared !== undefined && shared !== '' && topic.startsWith(shared) ? undefined : owner;
   return {
-    async subscribe(req, res, { url }) {
+    async subscribe(req, res, { url, owner }) {
       if (context.draining()) throw shuttingDown();
       const topic = topicOf(url);
       const after = topicEventId(req, url);
-      return (await context.streams()).followTopic(res, topic, after);
+      const streams = await context.streams();
+      return context.quotas.follow(req, owner, () => streams.followTopic(res, topic, { after, owner: topicOwner(topic, owner) }));
     },
 
     /** `HEAD /v1/events?topic=T`: the head a subscription would get (or its 400), without subscribing. */
@@ -74,12 +96,20 @@ export function eventRoutes(context: StreamContext): Record<'subscribe' | 'subsc
       sendStreamHead(res, sse());
     },
 
-    async publish(req, res) {
+    async publish(req, res, { owner }) {
       if (context.draining()) throw shuttingDown();
       const body = await readJson(req, PublishBody);
+      checkEventData(body.data, maxEventBytes);
+      const subject = context.quotas.subject(req, owner);
+      await context.quotas.consume(subject, 'publish_per_minute');
+      const inStore = topicOwner(body.topic, owner);
+      // One slot per topic (its name in its namespace), kept while its history lives.
+      await context.quotas.acquire(subject, 'topics', `${inStore ?? ''}/${body.topic}`);
       const event: { event?: string; data: unknown } = { data: body.data };
       if (body.event !== undefined) event.event = body.event;
-      const id = await (await context.streams()).store.publish(body.topic, event);
+      const id = await (await context.streams()).store.publish(body.topic, event, { owner: inStore }).catch((error: unknown) => {
+        throw toStoreRefusal(error);
+      });
       sendJson(res, 202, { id });
     },
   };

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import { importOptional } from '../../core/require-optional.ts';
 import { createEventChannel } from '../../agent/event-channel.ts';
 import { runTool } from '../../agent/run-tool.ts';
 import { createBuiltinTools } from '../../agent/tools/builtin-tools.ts';
@@ -20,6 +20,8 @@ import { sendJson } from '../http-error.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
 import { lastEventId, sendStreamHead, shuttingDown, STREAM_ID_HEADER, streamNotFound, type StreamContext, type Streams } from '../runs/stream-context.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** The stream kind of a job (`StreamInfo.kind`): only these are followed at `/v1/jobs/:id/events`. */
 export const JOB_STREAM_KIND = 'job';
@@ -106,7 +108,10 @@ export function jobRoutes(context: StreamContext, tools: readonly AnyAgentTool[]
       const tool = find(JOB_TOOLS[kind]);
       // Validated like the model's calls are, before the job starts (the schemas above match).
       const parsed = tool.parseInput(input);
-      const run = await (await context.streams()).start({ kind: JOB_STREAM_KIND, detachable: false, source: jobSource(tool, parsed), owner, meta: { job: kind } });
+      const streams = await context.streams();
+      const run = await context.quotas.startRun(req, owner, 'jobs', () =>
+        streams.start({ kind: JOB_STREAM_KIND, detachable: false, source: jobSource(tool, parsed), owner, meta: { job: kind } }),
+      );
       // Nobody follows from here: a job goes on by itself (no detach grace).
       run.release();
       const location = jobEventsPath(run.id);
@@ -120,7 +125,7 @@ export function jobRoutes(context: StreamContext, tools: readonly AnyAgentTool[]
       const format = negotiateAgentFormat(req.headers.accept);
       const streams = await context.streams();
       await findJob(streams, id, owner, after);
-      return streams.follow(res, { id, after, format });
+      return context.quotas.follow(req, owner, () => streams.follow(res, { id, after, format }));
     },
 
     /** `HEAD /v1/jobs/:id/events`: the stream's headers (or its 404 or 409), without following it. */

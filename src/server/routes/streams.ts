@@ -44,7 +44,7 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
       const streams = await context.streams();
       await streams.find(id, owner, after);
       // The events with an id greater than `after`, in order, then live; each with its id in the log.
-      return streams.follow(res, { id, after, format });
+      return context.quotas.follow(req, owner, () => streams.follow(res, { id, after, format }));
     },
 
     /** `HEAD /v1/streams/:id`: the head a resume would get (or its 404 or 409), without following. */
@@ -65,12 +65,12 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
       else sendJson(res, 200, { id, status: 'done' });
     },
 
-    async resumeChat(_req, res, { params, owner }) {
+    async resumeChat(req, res, { params, owner }) {
       if (context.draining()) throw shuttingDown();
       const streams = await context.streams();
       const id = await activeChatStream(streams, params.chatId ?? '', owner);
       if (id === undefined) return noChatStream(res);
-      return streams.follow(res, { id, format: aiSdkUiStream({ messageId: chatMessageId(id) }) });
+      return context.quotas.follow(req, owner, () => streams.follow(res, { id, format: aiSdkUiStream({ messageId: chatMessageId(id) }) }));
     },
 
     /** `HEAD /api/chat/:chatId/stream`: 204, or the head a resume would get, without following. */

@@ -12,10 +12,11 @@ import { STREAM_HEADERS } from '../../core/stream-engine.ts';
 import type { Format, StreamResult } from '../../core/types.ts';
 import type { AgentFormat } from '../../protocol/agent-format.ts';
 import { aheadOfLog } from '../../store/errors.ts';
-import type { StreamInfo, StreamStore, TopicEvent } from '../../store/types.ts';
+import type { StreamInfo, StreamStore } from '../../store/types.ts';
 import type { SseMessage } from '../../sse/encode.ts';
 import { sse } from '../../sse/sse-format.ts';
 import { HttpError } from '../http-error.ts';
+import type { Quotas } from '../quotas/quotas.ts';
 import { logEvents, respond, type FollowerSet, type RespondOptions } from './follow-stream.ts';
 import type { RunManager, StartedRun, StartRunOptions } from './run-manager.ts';
 
@@ -26,6 +27,8 @@ export const STREAM_ID_HEADER = 'x-stream-id';
 export interface StreamContext {
   /** The streams of this instance, once the store is loaded (Redis is imported lazily): await it once per request. */
   streams(): Promise<Streams>;
+  /** The per-key (per-address) quotas new runs and followers count against. */
+  quotas: Quotas;
   /** Whether the instance is shutting down: new streams get 503. */
   draining(): boolean;
 }
@@ -56,8 +59,11 @@ export interface Streams {
   find(id: string, owner: string | undefined, after?: number): Promise<StreamInfo>;
   /** Answers with a follower of a stream: the events after `after`, each with its id in the log, then live. */
   follow(res: ServerResponse, options: FollowOptions): Promise<StreamResult>;
-  /** Answers with a subscription to a topic: its events after `after` (within its history), then live. */
-  followTopic(res: ServerResponse, topic: string, after: string | undefined): Promise<StreamResult>;
+  /**
+   * Answers with a subscription to a topic: its events after `after` (within its history), then live.
+   * `owner` is the namespace the topic lives in (undefined: shared).
+   */
+  followTopic(res: ServerResponse, topic: string, options: { after?: string | undefined; owner?: string | undefined }): Promise<StreamResult>;
 }
 
 /** Options of {@link createStreams}. */
@@ -126,21 +132,22 @@ export function createStreams(options: CreateStreamsOptions): Streams {
       return respond(res, logEvents(store, id, after, run !== undefined), follower);
     },
 
-    followTopic(res, topic, after) {
+    followTopic(res, topic, { after, owner }) {
       const follower = base(sse());
       // An idle topic still answers at once: the head is not held for the first event.
       follower.holdHeadersMs = 0;
-      return respond(res, topicMessages(store, topic, after), follower);
+      return respond(res, topicMessages(store, topic, after, owner), follower);
     },
   };
 }
 
 /** A topic's events as SSE messages, each with its id in the topic's history. */
-function topicMessages(store: StreamStore, topic: string, after: string | undefined): (signal: AbortSignal) => AsyncIterable<SseMessage> {
+function topicMessages(store: StreamStore, topic: string, after: string | undefined, owner: string | undefined): (signal: AbortSignal) => AsyncIterable<SseMessage> {
   return async function* messages(signal) {
-    const options: { after?: string; signal: AbortSignal } = { signal };
+    const options: { after?: string; signal: AbortSignal; owner?: string } = { signal };
     if (after !== undefined && after !== '') options.after = after;
-    for await (const event of store.subscribe(topic, options) as AsyncIterable<TopicEvent>) {
+    if (owner !== undefined) options.owner = owner;
+    for await (const event of store.subscribe(topic, options)) {
       const message: SseMessage = { id: event.id, data: event.data };
       if (event.event !== undefined) message.event = event.event;
       yield message;
