@@ -99,3 +99,20 @@ describe('an agent run continued from its log', () => {
     expect(textOf([...head, ...rest])).toBe(textOf(full));
   });
 });
+
+describe('tools that need approval', () => {
+  it('are never run again by a takeover, even when idempotent: tool-error "interrupted"', async () => {
+    const question: ChatMessage[] = [{ role: 'user', content: 'Write a report on backpressure' }];
+    const tools = createBuiltinTools().map((tool) => (tool.name === 'generate_report' ? { ...tool, needsApproval: true } : tool));
+    const plain = createBuiltinTools();
+    // The log of a run cut in the middle of the report (written before approvals gate it, or approved).
+    const full = await collect(runAgent({ provider, model: 'local', messages: question, tools: plain }));
+    const head = full.slice(0, full.findIndex((event) => event.type === 'progress') + 1);
+    const rest = await collect(resumeAgent({ provider, model: 'local', messages: question, tools, state: rebuildAgentState(question, head) }));
+    expect(rest.some((event) => event.type === 'progress' || event.type === 'tool-result')).toBe(false);
+    expect(rest.filter((event) => event.type === 'tool-error')).toEqual([
+      expect.objectContaining({ toolName: 'generate_report', message: INTERRUPTED_MESSAGE }),
+    ]);
+    expect(rest.at(-1)?.type).toBe('finish');
+  });
+});

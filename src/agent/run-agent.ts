@@ -513,7 +513,8 @@ export interface ResumeAgentOptions extends RunAgentOptions {
  * its log. It first writes one `step-start` with `takeover: true` (the seam) for the step in
  * progress, then: an unfinished model call is continued (the provider is given the text written so
  * far as `continuation`); a step waiting on tools gets the missing results — a tool that was running
- * is run again when it is `idempotent`, else it ends as `tool-error` "interrupted" — and the loop
+ * is run again when it is `idempotent` (and needs no approval), else it ends as `tool-error`
+ * "interrupted" — and the loop
  * goes on with the next step. Completed tool calls are never run again. Usage covers the model
  * calls made after the seam only.
  * @param options - as {@link runAgent}, plus the state
@@ -568,7 +569,8 @@ async function* resumeLoop(
       const tool = serverTools.get(call.toolName);
       let outcome: ToolOutcome;
       if (tool === undefined) outcome = { ok: false, message: `There is no tool named \`${call.toolName}\`.` };
-      else if (tool.idempotent !== true) outcome = { ok: false, message: INTERRUPTED_MESSAGE };
+      // Not idempotent, or gated by a person's approval (never run again without one): interrupted.
+      else if (tool.idempotent !== true || (tool.needsApproval !== undefined && tool.needsApproval !== false)) outcome = { ok: false, message: INTERRUPTED_MESSAGE };
       else outcome = await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push });
       results.set(
         call.toolCallId,
