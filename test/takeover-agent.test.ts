@@ -54,6 +54,13 @@ describe('an agent run continued from its log', () => {
     }
   });
 
+  it("lost before the model's first event: the run starts over with message-start, its first step-start marked takeover", async () => {
+    const full = await collect(runAgent({ provider, model: 'local', messages: question }));
+    const rest = await collect(resumeAgent({ provider, model: 'local', messages: question, state: rebuildAgentState(question, []) }));
+    expect(rest.slice(0, 2)).toEqual([full[0], { type: 'step-start', step: 1, takeover: true }]);
+    expect(rest.slice(2)).toEqual(full.slice(2));
+  });
+
   const reportQuestion: ChatMessage[] = [{ role: 'user', content: 'Write a report on backpressure' }];
 
   it('cut in the middle of an idempotent tool: it runs again, its result arrives once, the answer goes on', async () => {

@@ -222,6 +222,8 @@ interface StepsFrom {
   step: number;
   /** Whether this step's `step-start` was written already (the seam). */
   seamed: boolean;
+  /** Whether this step's `step-start` is the seam (marked `takeover`), written when the model answers, with `message-start` first. */
+  marked?: boolean;
   continuation?: { text: string; reasoning?: string };
 }
 
@@ -290,9 +292,9 @@ async function* steps(
       for await (const event of provider(request, { signal })) {
         if (!stepStarted) {
           stepStarted = true;
-          if (event.type === 'message-start' && step === 1 && from === undefined) yield event;
+          if (event.type === 'message-start' && step === 1 && (from === undefined || from.marked === true)) yield event;
           yielded = true;
-          if (!seamed) yield { type: 'step-start', step };
+          if (!seamed) yield { type: 'step-start', step, ...(from?.marked === true && step === from.step ? { takeover: true } : {}) };
         }
         result.add(event);
         switch (event.type) {
@@ -336,7 +338,7 @@ async function* steps(
       return;
     }
     if (result.finish === undefined) {
-      if (!stepStarted && !seamed) yield { type: 'step-start', step };
+      if (!stepStarted && !seamed) yield { type: 'step-start', step, ...(from?.marked === true && step === from.step ? { takeover: true } : {}) };
       yield toFailure(new AgentError('agent_step_incomplete', `The model's stream ended without \`finish\` in step ${step}.`));
       return;
     }
@@ -415,6 +417,8 @@ export interface AgentResumeState {
   messages: ChatMessage[];
   /** The step in progress (1 when none had started). */
   step: number;
+  /** Whether the log has the run's `message-start` (false: the producer died before the model's first event). */
+  messageStarted?: boolean;
   /**
    * `model`: the step's model call was unfinished; `text`/`reasoning` is what it had written, and
    * `opened` whether it had written any part at all (then the provider continues rather than restarts).
@@ -498,7 +502,10 @@ export function rebuildAgentState(messages: readonly ChatMessage[], events: read
         }
     }
   }
-  if (stepFinish === undefined) return { messages: conversation, step, phase: { kind: 'model', text, reasoning, opened: opened || text !== '' || reasoning !== '' } };
+  const messageStarted = events.some((event) => event.type === 'message-start');
+  if (stepFinish === undefined) {
+    return { messages: conversation, step, messageStarted, phase: { kind: 'model', text, reasoning, opened: opened || text !== '' || reasoning !== '' } };
+  }
   if (current.calls.length === 0) return { messages: conversation, step, phase: { kind: 'end', finishReason: stepFinish } };
   return { messages: conversation, step, phase: { kind: 'tools', assistant: current.toMessage(), calls: current.calls, results } };
 }
@@ -550,6 +557,11 @@ async function* resumeLoop(
     if (phase.kind === 'end') {
       yield { type: 'step-start', step: state.step, takeover: true };
       yield { type: 'finish', finishReason: phase.finishReason };
+      return;
+    }
+    if (phase.kind === 'model' && state.step === 1 && state.messageStarted === false && phase.opened !== true) {
+      // Nothing was written: the run starts as it would have, its first step-start marked as the seam.
+      yield* steps(options, signal, serverTools, clientTools, definitions, { step: 1, seamed: false, marked: true });
       return;
     }
     if (phase.kind === 'model') {
