@@ -19,6 +19,9 @@ const TIMING = [
   'test/web-page.node.test.ts',
   'test/web-streams.node.test.ts',
   'test/package.node.test.ts',
+  'test/takeover-redis.node.test.ts',
+  'test/takeover-store.test.ts',
+  'test/takeover-runs.test.ts',
 ];
 
 export default defineConfig({

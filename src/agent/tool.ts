@@ -16,6 +16,8 @@ export interface ToolOptions<Schema extends ZodType, Output> {
   description: string;
   /** The input's schema; its JSON Schema is offered to the model, and the model's input is checked against it. */
   input: Schema;
+  /** Whether it may run again after a takeover (see {@link AgentTool.idempotent}). @defaultValue false */
+  idempotent?: boolean;
   execute(input: ZodOutput<Schema>, context: ToolContext): ToolExecuteResult<Output>;
 }
 
@@ -56,5 +58,6 @@ export function tool<Schema extends ZodType, Output>(options: ToolOptions<Schema
       throw new TypeError(`Invalid input for \`${options.name}\`: ${problems.join('; ')}.`);
     },
     execute: options.execute,
+    ...(options.idempotent === undefined ? {} : { idempotent: options.idempotent }),
   };
 }

@@ -62,6 +62,13 @@ export interface AgentTool<Input = unknown, Output = unknown> {
    */
   parseInput(input: unknown): Input;
   /**
+   * Whether running it twice with the same input does no harm (it only reads, or computes): when
+   * the instance running it dies mid-way, the instance that takes the run over runs it again. A
+   * tool that is not (it sends, writes, charges) ends as `tool-error` "interrupted" instead, and the
+   * model goes on without its result. @defaultValue false
+   */
+  idempotent?: boolean;
+  /**
    * Whether the model's call waits for a person's approval before `execute` runs: always, or
    * when the function says so for the call's input.
    */

@@ -34,6 +34,7 @@ import {
 } from '../request-schemas.ts';
 import type { RouteHandler } from '../router.ts';
 import type { StreamContext } from '../runs/stream-context.ts';
+import { storedAgentRequest } from '../runs/takeover-agent.ts';
 import { chatMessageId } from './streams.ts';
 
 /** What the chat routes need from the app. */
@@ -82,14 +83,17 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const source = generation(options, body.model, request);
       const format = negotiateAgentFormat(req.headers.accept);
       const streams = await context.streams();
-      const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ source, owner }));
+      const run = await context.quotas.startRun(req, owner, 'streams', () =>
+        streams.start({ source, owner, request: storedAgentRequest(body.model, request, options.tools) }),
+      );
       // The first response is a follower like any resume, from the start.
       return streams.follow(res, { id: run.id, format, run });
     },
 
     async aiSdk(req, res, { owner }) {
       const body = await readJson(req, AiSdkChatBody);
-      const source = generation(options, body.model, { messages: fromUiMessages(body.messages) });
+      const request: Omit<ChatRequest, 'model'> = { messages: fromUiMessages(body.messages) };
+      const source = generation(options, body.model, request);
       const id = randomUUID();
       const meta: Record<string, string> = {};
       if (body.id !== undefined) meta.chatId = body.id;
@@ -98,7 +102,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
         // Remembered before the run starts (a reload right after can already resume it), so that
         // nothing is awaited between starting the run and following it: a failure here starts nothing.
         if (body.id !== undefined) await streams.store.setChatStream(body.id, id, owner);
-        return streams.start({ id, source, owner, meta });
+        return streams.start({ id, source, owner, meta, request: storedAgentRequest(body.model, request, options.tools) });
       });
       return streams.follow(res, { id, format: aiSdkUiStream({ messageId: chatMessageId(id) }), run });
     },
