@@ -22,6 +22,9 @@ const TIMING = [
   'test/approval-web.node.test.ts',
   'test/approval-react.node.test.ts',
   'test/package.node.test.ts',
+  'test/takeover-redis.node.test.ts',
+  'test/takeover-store.test.ts',
+  'test/takeover-runs.test.ts',
 ];
 
 export default defineConfig({

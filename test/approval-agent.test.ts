@@ -209,3 +209,21 @@ describe('the local model and publish_event', () => {
     expect(text(await ask({ approved: false, reason: 'timeout' }))).toContain('was not approved (nobody answered in time), so I did not run it and nothing was published');
   });
 });
+
+describe('takeover and approvals', () => {
+  it('a denied call is settled in the rebuilt state: a takeover never runs it or calls it interrupted', async () => {
+    const { rebuildAgentState } = await import('../src/agent/run-agent.ts');
+    const state = rebuildAgentState(USER, [
+      { type: 'message-start', messageId: 'm1' },
+      { type: 'step-start', step: 1 },
+      { type: 'tool-call', toolCallId: 'c1', toolName: 'delete_file', input: { path: 'src/a.ts' } },
+      { type: 'step-finish', step: 1, finishReason: 'tool-calls' },
+      { type: 'approval-request', approvalId: 'a1', toolCallId: 'c1', toolName: 'delete_file', input: { path: 'src/a.ts' } },
+      { type: 'approval-response', approvalId: 'a1', approved: false, reason: 'keep it' },
+      { type: 'tool-output-denied', toolCallId: 'c1', toolName: 'delete_file', reason: 'keep it' },
+    ]);
+    expect(state.phase.kind).toBe('tools');
+    const results = (state.phase as { results: Map<string, { output: unknown; isError?: boolean }> }).results;
+    expect(results.get('c1')).toMatchObject({ isError: true, output: expect.stringMatching(/^Denied: the call of `delete_file` was not approved \(reason: keep it\)/) });
+  });
+});

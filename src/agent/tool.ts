@@ -21,6 +21,8 @@ export interface ToolOptions<Schema extends ZodType, Output> {
    * @defaultValue false
    */
   needsApproval?: boolean | ((input: ZodOutput<Schema>) => boolean | Promise<boolean>);
+  /** Whether it may run again after a takeover (see {@link AgentTool.idempotent}). @defaultValue false */
+  idempotent?: boolean;
   execute(input: ZodOutput<Schema>, context: ToolContext): ToolExecuteResult<Output>;
 }
 
@@ -62,5 +64,6 @@ export function tool<Schema extends ZodType, Output>(options: ToolOptions<Schema
     },
     execute: options.execute,
     ...(options.needsApproval === undefined ? {} : { needsApproval: options.needsApproval }),
+    ...(options.idempotent === undefined ? {} : { idempotent: options.idempotent }),
   };
 }

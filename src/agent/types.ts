@@ -64,6 +64,13 @@ export interface AgentTool<Input = unknown, Output = unknown> {
    */
   parseInput(input: unknown): Input;
   /**
+   * Whether running it twice with the same input does no harm (it only reads, or computes): when
+   * the instance running it dies mid-way, the instance that takes the run over runs it again. A
+   * tool that is not (it sends, writes, charges) ends as `tool-error` "interrupted" instead, and the
+   * model goes on without its result. @defaultValue false
+   */
+  idempotent?: boolean;
+  /**
    * Whether a person must approve a call before it runs: `true`, or a function of the validated
    * input. The run then sends `approval-request` and waits for the decision (see {@link ApprovalGate});
    * a denied call does not run, and the model is told it was denied.

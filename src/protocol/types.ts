@@ -148,6 +148,11 @@ export interface ToolOutputDeniedEvent {
 export interface StepStartEvent {
   type: 'step-start';
   step: number;
+  /**
+   * True on the one `step-start` that marks where another instance took the run over from the log
+   * (its producer died or drained): what follows continues the same stream and step.
+   */
+  takeover?: boolean;
 }
 export interface StepFinishEvent {
   type: 'step-finish';

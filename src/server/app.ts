@@ -38,6 +38,8 @@ import { createWebAssetRoute, sourceMapsFromEnv, webFavicon, webPage } from './r
 import { createFollowerSet } from './runs/follow-stream.ts';
 import { loadStore, redactUrl } from './runs/load-store.ts';
 import { createRunManager } from './runs/run-manager.ts';
+import { readMaxTakeovers } from './runs/takeover.ts';
+import { agentResume } from './runs/takeover-agent.ts';
 import { createStreams, shuttingDown, type StreamContext, type Streams } from './runs/stream-context.ts';
 
 /** Options of {@link createApp}. */
@@ -178,6 +180,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
   const onWarn = options.onWarn ?? ((message: string) => console.warn(message));
   const detachGraceMs = options.detachGraceMs ?? readMs(env, 'SLUICE_DETACH_GRACE_MS', 30_000);
   const drainMs = options.drainMs ?? readMs(env, 'SLUICE_DRAIN_MS', 10_000);
+  const maxTakeovers = readMaxTakeovers(env);
   const metrics = createServerMetrics();
   const apiKeys = options.apiKeys ?? parseApiKeys(env.SLUICE_API_KEYS);
   const auth = createAuth(apiKeys);
@@ -222,6 +225,12 @@ export function createApp(options: AppOptions = {}): AppHandler {
             observe: () => {
               const run = metrics.observeRun();
               return (event) => run.event(event);
+            },
+            // Runs started here keep their request with their log; lost ones are continued here.
+            takeover: {
+              maxTakeovers,
+              resume: agentResume(models, tools),
+              onOutcome: (outcome, count) => metrics.takeovers.inc({ outcome }, count),
             },
           }),
           followers,

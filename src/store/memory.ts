@@ -75,6 +75,8 @@ interface MemoryStream {
   /** Epoch ms of the terminal event; 0 while running. */
   finishedAt: number;
   leaseTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The run's request, as JSON (kept like Redis keeps it; nothing in one process can take the run over). */
+  readonly request: string | undefined;
 }
 
 interface MemoryTopic {
@@ -399,6 +401,8 @@ class MemoryStore implements StreamStore {
         createdAt: now,
         meta: { ...options.meta },
         ...(options.owner === undefined ? {} : { owner: options.owner }),
+        token: 1,
+        takeovers: 0,
       },
       events: [],
       bytes: 0,
@@ -410,6 +414,7 @@ class MemoryStore implements StreamStore {
       detachedAt: undefined,
       finishedAt: 0,
       leaseTimer: undefined,
+      request: options.request === undefined ? undefined : JSON.stringify(options.request),
     };
     this.#streams.set(options.id, stream);
     return Promise.resolve(new MemoryWriter(this, stream));
@@ -464,6 +469,7 @@ class MemoryStore implements StreamStore {
       stream.leaseTimer = undefined;
       if (stream.finishedAt !== 0 || stream.token !== token || this.#streams.get(stream.info.id) !== stream) return;
       stream.token++;
+      stream.info.token = stream.token;
       this.append(stream, stream.token, producerLostEvent());
     }, this.#leaseMs);
     (stream.leaseTimer as { unref?: () => void }).unref?.();
@@ -480,6 +486,14 @@ class MemoryStore implements StreamStore {
       throw new RangeError(`Expected \`after\` to be an event id (an integer ≥ 0), got ${String(after)} (${typeof after}).`);
     }
     return new MemoryFollower(this, id, options);
+  }
+
+  /**
+   * Registers the instance as one that takes runs over: accepted for a uniform interface, never
+   * called, since the producers of a memory store live and die with its process (and its followers).
+   */
+  onTakeover(): () => void {
+    return () => {};
   }
 
   requestStop(id: string, reason: string): Promise<boolean> {

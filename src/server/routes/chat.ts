@@ -34,6 +34,7 @@ import {
 } from '../request-schemas.ts';
 import type { RouteHandler } from '../router.ts';
 import type { StreamContext } from '../runs/stream-context.ts';
+import { storedAgentRequest } from '../runs/takeover-agent.ts';
 import { chatMessageId } from './streams.ts';
 import { answerClientApprovals, approvalsForRun, pauseForApprovals, uiApprovalResponses } from '../approval-continuation.ts';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../approval-gate.ts';
@@ -114,7 +115,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const id = randomUUID();
       const approvals = approvalsForRun(streams, id, approvalTimeoutMs);
       const source = generation(options, body.model, request, 'agent', { approvals: approvals.gate, owner });
-      const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ id, source, owner }));
+      const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ id, source, owner, request: storedAgentRequest(body.model, request, options.tools) }));
       approvals.bind(run);
       // The first response is a follower like any resume, from the start.
       return streams.follow(res, { id: run.id, format, run });
@@ -143,7 +144,8 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const id = randomUUID();
       const approvals = approvalsForRun(streams, id, approvalTimeoutMs);
       // The run that asked is gone (expired): the decisions are carried out by a new run, from the messages.
-      const source = generation(options, body.model, { messages: fromUiMessages(body.messages) }, 'agent', {
+      const request: Omit<ChatRequest, 'model'> = { messages: fromUiMessages(body.messages) };
+      const source = generation(options, body.model, request, 'agent', {
         approvals: approvals.gate,
         owner,
         ...(decided.length > 0 ? { decidedApprovals: decided } : {}),
@@ -154,7 +156,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
         // Remembered before the run starts (a reload right after can already resume it), so that
         // nothing is awaited between starting the run and following it: a failure here starts nothing.
         if (body.id !== undefined) await streams.store.setChatStream(body.id, id, owner);
-        return streams.start({ id, source, owner, meta });
+        return streams.start({ id, source, owner, meta, request: storedAgentRequest(body.model, request, options.tools) });
       });
       approvals.bind(run);
       // Decisions on an earlier message go on in that message.
