@@ -32,6 +32,9 @@ function handingStore(): { store: StreamStore; handedOver: string[]; claimAfterH
     getChatStream: (chatId, owner) => memory.getChatStream(chatId, owner),
     publish: (topic, event) => memory.publish(topic, event),
     subscribe: (topic, options) => memory.subscribe(topic, options),
+    openApproval: (id, approvalId) => memory.openApproval(id, approvalId),
+    answerApproval: (id, approvalId, answer) => memory.answerApproval(id, approvalId, answer),
+    waitApproval: (id, approvalId, options) => memory.waitApproval(id, approvalId, options),
     ready: () => memory.ready(),
     close: () => memory.close(),
     async create(options: Parameters<StreamStore['create']>[0]): Promise<StreamWriter> {

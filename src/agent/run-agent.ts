@@ -12,7 +12,8 @@ import type { ChatMessage, ChatRequest, MessagePart, Provider, ToolDefinition } 
 import { AgentError } from './errors.ts';
 import { createEventChannel } from './event-channel.ts';
 import { runTool, type ToolOutcome } from './run-tool.ts';
-import type { AnyAgentTool } from './types.ts';
+import { decideApproval, deniedOutput } from './approval.ts';
+import type { AnyAgentTool, ApprovalGate, DecidedApproval } from './types.ts';
 
 /** The environment variable of the maximum number of steps. */
 export const MAX_STEPS_ENV = 'SLUICE_MAX_STEPS';
@@ -39,6 +40,19 @@ export interface RunAgentOptions {
   clientTools?: readonly ToolDefinition[];
   /** Aborts the model request and the running tools; the run then ends with `abort`. */
   signal?: AbortSignal;
+  /**
+   * Where calls of tools with `needsApproval` wait for a person's decision. Without it such a
+   * call is denied (reason `no_approver`) and never runs.
+   */
+  approvals?: ApprovalGate;
+  /**
+   * Decisions already taken on calls of the conversation's last assistant message that have no
+   * result yet (a client answering an approval with its next request, after the run that asked
+   * has ended): before the first model call, the approved ones run and the others are denied.
+   */
+  decidedApprovals?: readonly DecidedApproval[];
+  /** Who the run belongs to: passed to each tool's context (`publish_event` publishes on that owner's topics). */
+  owner?: string | undefined;
   /**
    * Model calls at most; the tools the last one asks for still run, then the run ends.
    * @defaultValue `SLUICE_MAX_STEPS`, else 5
@@ -270,6 +284,19 @@ async function* steps(
     return tail;
   };
 
+  const decided = from === undefined ? pendingCalls(messages, options.decidedApprovals) : [];
+  if (decided.length > 0) {
+    // The calls a client answered after the run that asked had ended: they run (or are denied)
+    // first, and the model goes on from their results.
+    yielded = true;
+    const parts = yield* runCalls(decided, { options, signal, serverTools, definitions });
+    if (signal.aborted) {
+      yield { type: 'abort', reason: abortReason(signal) };
+      return;
+    }
+    if (parts.length > 0) messages.push({ role: 'tool', content: parts });
+  }
+
   for (let step = from?.step ?? 1; ; step++) {
     const request: ChatRequest = { model: options.model, messages: [...messages] };
     // A run taken over: its first step was started (the seam's `step-start`) and may continue text.
@@ -353,46 +380,14 @@ async function* steps(
 
     // Run the server's tools of this step in parallel; their events reach the client as they happen.
     messages.push(result.toMessage());
-    const channel = createEventChannel<AgentEvent>();
-    const outcomes = new Map<string, ToolOutcome>();
-    const tasks: Promise<void>[] = [];
-    let clientCalled = false;
-    for (const call of result.calls) {
-      if (clientTools.has(call.toolName)) {
-        clientCalled = true;
-        continue;
-      }
-      const tool = serverTools.get(call.toolName);
-      const task = async (): Promise<void> => {
-        const outcome: ToolOutcome =
-          tool === undefined
-            ? { ok: false, message: `There is no tool named \`${call.toolName}\`. Offered: ${definitions.map((d) => `\`${d.name}\``).join(', ') || 'none'}.` }
-            : await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push });
-        outcomes.set(call.toolCallId, outcome);
-        channel.push(
-          outcome.ok
-            ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
-            : { type: 'tool-error', toolCallId: call.toolCallId, toolName: call.toolName, message: outcome.message },
-        );
-      };
-      tasks.push(task());
-    }
-    const settled = Promise.allSettled(tasks).finally(() => channel.close());
-    yield* channel;
-    await settled;
+    const clientCalled = result.calls.some((call) => clientTools.has(call.toolName));
+    const parts = yield* runCalls(
+      result.calls.filter((call) => !clientTools.has(call.toolName)),
+      { options, signal, serverTools, definitions },
+    );
     if (signal.aborted) {
       yield { type: 'abort', reason: abortReason(signal) };
       return;
-    }
-    const parts: MessagePart[] = [];
-    for (const call of result.calls) {
-      const outcome = outcomes.get(call.toolCallId);
-      if (outcome === undefined) continue;
-      parts.push(
-        outcome.ok
-          ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
-          : { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.message, isError: true },
-      );
     }
     if (parts.length > 0) messages.push({ role: 'tool', content: parts });
     if (clientCalled || step >= options.maxSteps) {
@@ -401,6 +396,99 @@ async function* steps(
       return;
     }
   }
+}
+
+interface CallContext {
+  options: RunOptions;
+  signal: AbortSignal;
+  serverTools: ReadonlyMap<string, AnyAgentTool>;
+  definitions: readonly ToolDefinition[];
+}
+
+/** A call to run, with the decision already taken on it when there is one. */
+type PlannedCall = ToolCallEvent & { decided?: DecidedApproval };
+
+/**
+ * The calls of the conversation's last assistant message that have no result and a decision in
+ * `decided` (calls without a decision are left alone).
+ */
+function pendingCalls(messages: readonly ChatMessage[], decided: readonly DecidedApproval[] | undefined): PlannedCall[] {
+  if (decided === undefined || decided.length === 0) return [];
+  let index = messages.length - 1;
+  while (index >= 0 && messages[index]?.role === 'tool') index--;
+  const assistant = messages[index];
+  if (assistant?.role !== 'assistant' || typeof assistant.content === 'string') return [];
+  const answered = new Set<string>();
+  for (const message of messages.slice(index + 1)) {
+    if (typeof message.content !== 'string') for (const part of message.content) if (part.type === 'tool-result') answered.add(part.toolCallId);
+  }
+  const byCall = new Map(decided.map((decision) => [decision.toolCallId, decision]));
+  const calls: PlannedCall[] = [];
+  for (const part of assistant.content) {
+    if (part.type !== 'tool-call' || answered.has(part.toolCallId)) continue;
+    const decision = byCall.get(part.toolCallId);
+    if (decision !== undefined) calls.push({ type: 'tool-call', toolCallId: part.toolCallId, toolName: part.toolName, input: part.input, decided: decision });
+  }
+  return calls;
+}
+
+/**
+ * Runs server tool calls in parallel (each asking for approval first when its tool needs it),
+ * yields their events as they happen, and returns the tool-result parts for the model.
+ */
+async function* runCalls(calls: readonly PlannedCall[], context: CallContext): AsyncGenerator<AgentEvent, MessagePart[], undefined> {
+  const { options, signal, serverTools, definitions } = context;
+  const channel = createEventChannel<AgentEvent>();
+  const outcomes = new Map<string, ToolOutcome | { denied: string | undefined }>();
+  const tasks: Promise<void>[] = [];
+  for (const call of calls) {
+    const tool = serverTools.get(call.toolName);
+    const task = async (): Promise<void> => {
+      if (tool === undefined) {
+        outcomes.set(call.toolCallId, { ok: false, message: `There is no tool named \`${call.toolName}\`. Offered: ${definitions.map((d) => `\`${d.name}\``).join(', ') || 'none'}.` });
+      } else {
+        let decision: Awaited<ReturnType<typeof decideApproval>>;
+        try {
+          decision = await decideApproval(tool, call, { gate: options.approvals, decided: call.decided, signal, emit: channel.push });
+        } catch (error) {
+          if (signal.aborted) throw error;
+          // The gate failed (the store is unreachable): the call never runs unapproved.
+          decision = { approved: false, reason: `the approval could not be asked for: ${error instanceof Error ? error.message : String(error)}` };
+        }
+        if (decision !== undefined && !decision.approved) {
+          outcomes.set(call.toolCallId, { denied: decision.reason });
+          channel.push({ type: 'tool-output-denied', toolCallId: call.toolCallId, toolName: call.toolName, ...(decision.reason === undefined ? {} : { reason: decision.reason }) });
+          return;
+        }
+        outcomes.set(call.toolCallId, await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push, owner: options.owner }));
+      }
+      const outcome = outcomes.get(call.toolCallId) as ToolOutcome;
+      channel.push(
+        outcome.ok
+          ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
+          : { type: 'tool-error', toolCallId: call.toolCallId, toolName: call.toolName, message: outcome.message },
+      );
+    };
+    tasks.push(task());
+  }
+  const settled = Promise.allSettled(tasks).finally(() => channel.close());
+  yield* channel;
+  await settled;
+  const parts: MessagePart[] = [];
+  for (const call of calls) {
+    const outcome = outcomes.get(call.toolCallId);
+    if (outcome === undefined) continue;
+    if ('denied' in outcome) {
+      parts.push({ type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: deniedOutput(call.toolName, outcome.denied), isError: true });
+    } else {
+      parts.push(
+        outcome.ok
+          ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
+          : { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.message, isError: true },
+      );
+    }
+  }
+  return parts;
 }
 
 // ---- takeover: continuing a run from its log ------------------------------------------------
@@ -495,6 +583,10 @@ export function rebuildAgentState(messages: readonly ChatMessage[], events: read
       case 'tool-error':
         results.set(event.toolCallId, { type: 'tool-result', toolCallId: event.toolCallId, toolName: event.toolName, output: event.message, isError: true });
         break;
+      case 'tool-output-denied':
+        // A denied call is settled: the model was told it was denied, and a takeover never runs it.
+        results.set(event.toolCallId, { type: 'tool-result', toolCallId: event.toolCallId, toolName: event.toolName, output: deniedOutput(event.toolName, event.reason), isError: true });
+        break;
       default:
         if (stepFinish === undefined) {
           if (event.type === 'text-start' || event.type === 'reasoning-start' || event.type === 'tool-call-start') opened = true;
@@ -583,7 +675,7 @@ async function* resumeLoop(
       if (tool === undefined) outcome = { ok: false, message: `There is no tool named \`${call.toolName}\`.` };
       // Not idempotent, or gated by a person's approval (never run again without one): interrupted.
       else if (tool.idempotent !== true || (tool.needsApproval !== undefined && tool.needsApproval !== false)) outcome = { ok: false, message: INTERRUPTED_MESSAGE };
-      else outcome = await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push });
+      else outcome = await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push, owner: options.owner });
       results.set(
         call.toolCallId,
         outcome.ok

@@ -11,7 +11,10 @@
 import { utf8Length } from '../core/utf8-length.ts';
 import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
 import { StoreError, aheadOfLog, producerLostEvent } from './errors.ts';
+import { MemoryApprovals } from './memory-approvals.ts';
 import type {
+  AnswerApprovalResult,
+  ApprovalAnswer,
   CreateStreamOptions,
   PublishOptions,
   ReadOptions,
@@ -352,6 +355,7 @@ class MemoryStore implements StreamStore {
   readonly #finished = new Map<string, MemoryStream>();
   readonly #topics = new Map<string, MemoryTopic>();
   readonly #chats = new Map<string, { streamId: string; at: number }>();
+  readonly #approvals = new MemoryApprovals();
   readonly #ttlMs: number;
   readonly #leaseMs: number;
   readonly #maxBytes: number;
@@ -591,6 +595,21 @@ class MemoryStore implements StreamStore {
     return new MemorySubscriber(record, Math.min(after, record.next - 1), options.signal);
   }
 
+  openApproval(streamId: string, approvalId: string): Promise<void> {
+    if (this.get(streamId) === undefined) return Promise.reject(new StoreError('not_found', `No stream ${JSON.stringify(streamId)}.`));
+    this.#approvals.open(streamId, approvalId);
+    return Promise.resolve();
+  }
+
+  answerApproval(streamId: string, approvalId: string, answer: ApprovalAnswer): Promise<AnswerApprovalResult> {
+    if (this.get(streamId) === undefined) return Promise.resolve('not_found');
+    return Promise.resolve(this.#approvals.answer(streamId, approvalId, answer));
+  }
+
+  waitApproval(streamId: string, approvalId: string, options: { signal?: AbortSignal } = {}): Promise<ApprovalAnswer> {
+    return this.#approvals.wait(streamId, approvalId, options.signal);
+  }
+
   ready(): Promise<boolean> {
     return Promise.resolve(!this.#closed);
   }
@@ -617,6 +636,7 @@ class MemoryStore implements StreamStore {
   }
 
   #remove(stream: MemoryStream): void {
+    this.#approvals.forget(stream.info.id);
     this.#streams.delete(stream.info.id);
     this.#finished.delete(stream.info.id);
     this.#bytes -= stream.bytes;

@@ -208,6 +208,20 @@ return id
 `;
 
 /**
+ * KEYS: approval. ARGV: answer JSON, channel.
+ * Records the first answer of a pending approval (`''` while pending) and publishes it; returns
+ * 1 when recorded, 2 when it was answered already, 0 when there is no such approval.
+ */
+export const ANSWER_APPROVAL = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+if current ~= '' then return 2 end
+redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+redis.call('PUBLISH', ARGV[2], ARGV[1])
+return 1
+`;
+
+/**
  * KEYS: lease set. ARGV: holder, limit, now, ttlMs.
  * Drops lapsed leases; adds (or renews) `holder` unless `limit` live holders are in the set.
  * Returns 1 when `holder` holds a lease now, else 0.

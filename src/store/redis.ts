@@ -26,6 +26,8 @@ import { StoreError, aheadOfLog, isStoreError, producerLostEvent } from './error
 import { RedisFollower, type FeedEntry, type FollowerBackend } from './redis-follower.ts';
 import * as scripts from './redis-scripts.ts';
 import type {
+  AnswerApprovalResult,
+  ApprovalAnswer,
   CreateStreamOptions,
   LeaseSet,
   PublishOptions,
@@ -105,6 +107,7 @@ const SCRIPTS = {
   detach: new Script(scripts.DETACH),
   detachedSince: new Script(scripts.DETACHED_SINCE),
   publish: new Script(scripts.PUBLISH),
+  answerApproval: new Script(scripts.ANSWER_APPROVAL),
   leaseAcquire: new Script(scripts.LEASE_ACQUIRE),
   leaseRenew: new Script(scripts.LEASE_RENEW),
   handOver: new Script(scripts.HAND_OVER),
@@ -258,6 +261,8 @@ class RedisStore implements StreamStore {
   /** The stop channels subscribed (or being subscribed) on the subscriber connection. */
   readonly #channels = new Set<string>();
   readonly #attached = new Map<string, number>();
+  /** Approvals waited on by this instance: their channel → a check of the key (after a reconnect, an answer published meanwhile is only in the key). */
+  readonly #approvalWaits = new Map<string, { subscribed: boolean; check: () => void; answered: (message: string) => void }>();
   readonly #feeds = new Map<string, Feed>();
   /** Every read and subscription not ended yet (in the feed or still paging), ended by close(). */
   readonly #readers = new Set<FeedFollower>();
@@ -467,6 +472,85 @@ class RedisStore implements StreamStore {
     const keys = this.#keys(id);
     const since = (await this.#run(SCRIPTS.detachedSince, [keys.state, keys.followers], [String(Date.now())])) as number;
     return since < 0 ? undefined : since;
+  }
+
+  // ---- approvals -----------------------------------------------------------------------------
+
+  async openApproval(streamId: string, approvalId: string): Promise<void> {
+    const keys = this.#keys(streamId);
+    // Pending is the empty string; it lives at least as long as a finished stream.
+    await this.#command(() => this.#cmd.sendCommand(['SET', this.#approvalKey(keys, approvalId), '', 'PX', String(this.#ttlMs * 2), 'NX']));
+  }
+
+  async answerApproval(streamId: string, approvalId: string, answer: ApprovalAnswer): Promise<AnswerApprovalResult> {
+    const key = this.#approvalKey(this.#keys(streamId), approvalId);
+    const json = JSON.stringify(answer.reason === undefined ? { approved: answer.approved } : { approved: answer.approved, reason: answer.reason });
+    const result = await this.#run(SCRIPTS.answerApproval, [key], [json, `${key}:answered`]);
+    return result === 1 ? 'answered' : result === 2 ? 'already_answered' : 'not_found';
+  }
+
+  waitApproval(streamId: string, approvalId: string, options: { signal?: AbortSignal } = {}): Promise<ApprovalAnswer> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const key = this.#approvalKey(this.#keys(streamId), approvalId);
+    const channel = `${key}:answered`;
+    return new Promise<ApprovalAnswer>((resolve, reject) => {
+      let settled = false;
+      const finish = (error: unknown, answer?: ApprovalAnswer): void => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        const wait = this.#approvalWaits.get(channel);
+        this.#approvalWaits.delete(channel);
+        if (wait?.subscribed === true) this.#sub?.unsubscribe(channel).catch((unsubscribeError: unknown) => this.#onError(unsubscribeError));
+        if (answer !== undefined) resolve(answer);
+        else reject(error);
+      };
+      const answered = (message: string): void => {
+        try {
+          finish(undefined, JSON.parse(message) as ApprovalAnswer);
+        } catch (error) {
+          finish(error);
+        }
+      };
+      // Subscribed first, then read: an answer given in between is in the key.
+      const check = (): void => {
+        this.#command(() => this.#cmd.get(key)).then(
+          (value) => {
+            if (value === null) finish(new StoreError('not_found', `No approval ${JSON.stringify(approvalId)} in stream ${JSON.stringify(streamId)}.`));
+            else if (value !== '') answered(value);
+          },
+          (error: unknown) => this.#onError(error),
+        );
+      };
+      const onAbort = (): void => finish(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#approvalWaits.set(channel, { subscribed: false, check, answered });
+      const sub = this.#subscriber();
+      // Not connected yet: the subscriber's 'ready' handler subscribes it.
+      if (sub.isReady) this.#subscribeApproval(sub, channel);
+    });
+  }
+
+  #subscribeApproval(sub: Client, channel: string): void {
+    const wait = this.#approvalWaits.get(channel);
+    if (wait === undefined) return;
+    if (wait.subscribed) {
+      wait.check();
+      return;
+    }
+    wait.subscribed = true;
+    sub.subscribe(channel, (message) => this.#approvalWaits.get(channel)?.answered(message)).then(
+      () => wait.check(),
+      (error: unknown) => {
+        wait.subscribed = false;
+        this.#onError(error);
+      },
+    );
+  }
+
+  #approvalKey(keys: StreamKeys, approvalId: string): string {
+    return `${keys.state.slice(0, -':state'.length)}:approval:${approvalId}`;
   }
 
   // ---- chats and topics ----------------------------------------------------------------------
@@ -791,6 +875,7 @@ class RedisStore implements StreamStore {
         if (this.#channels.has(writer.keys.stop)) this.#checkStop(writer);
         else this.#subscribeChannel(sub, writer);
       }
+      for (const channel of this.#approvalWaits.keys()) this.#subscribeApproval(sub, channel);
     });
     return sub;
   }

@@ -128,6 +128,16 @@ export interface TopicEvent {
   data: unknown;
 }
 
+/** A decision on a pending approval (`approval-response`). */
+export interface ApprovalAnswer {
+  approved: boolean;
+  /** Why, in the decider's words; `timeout` when nobody answered in time. */
+  reason?: string;
+}
+
+/** What {@link StreamStore.answerApproval} did: recorded it, found it answered already, or found no such pending approval. */
+export type AnswerApprovalResult = 'answered' | 'already_answered' | 'not_found';
+
 /**
  * Options shared by every backend. Times are in milliseconds.
  */
@@ -232,6 +242,24 @@ export interface StreamStore {
    * for an unknown stream.
    */
   detachedSince(id: string): Promise<number | undefined>;
+  /**
+   * Registers a pending approval of a stream's producer, so that any instance can answer it. Call
+   * it before the `approval-request` event is appended, so an answer can never come first. Kept
+   * as long as the stream (at least `ttlMs`).
+   */
+  openApproval(streamId: string, approvalId: string): Promise<void>;
+  /**
+   * Records the decision on a pending approval, once: the first answer wins (from any instance,
+   * the producer's own timeout included) and wakes {@link StreamStore.waitApproval}.
+   * @returns `answered`, `already_answered` (a later answer changes nothing), or `not_found`
+   */
+  answerApproval(streamId: string, approvalId: string, answer: ApprovalAnswer): Promise<AnswerApprovalResult>;
+  /**
+   * Resolves with the decision once one is recorded (at once when it already is), on whichever
+   * instance it was given; rejects with the signal's reason when `signal` aborts, and with code
+   * `not_found` when the approval was never opened.
+   */
+  waitApproval(streamId: string, approvalId: string, options?: { signal?: AbortSignal }): Promise<ApprovalAnswer>;
   /** Remembers (or forgets, with `undefined`) the active stream of a chat (the AI SDK's resume). */
   setChatStream(chatId: string, streamId: string | undefined, owner?: string): Promise<void>;
   /** The active stream of a chat, if any (undefined once that stream has expired). */
