@@ -6,6 +6,7 @@
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
 import type { AbortableAgentFormat } from './agent-format.ts';
+import { contentBytesOf, createPadder, withSseFiller, type PaddingOption } from './padding.ts';
 import { AGENT_EVENT_TYPES, isTerminalEvent, type AgentEvent, type ErrorEvent } from './types.ts';
 
 /** Options of {@link agentSse}. */
@@ -15,6 +16,12 @@ export interface AgentSseOptions {
    * @defaultValue 1
    */
   firstId?: number;
+  /**
+   * Token-length padding: a random-length SSE comment line in front of every frame that carries
+   * generated content (see docs/padding.md).
+   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   */
+  padding?: PaddingOption;
 }
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set(AGENT_EVENT_TYPES);
@@ -36,6 +43,7 @@ export function agentSse(options: AgentSseOptions = {}): AbortableAgentFormat {
   if (!Number.isSafeInteger(firstId) || firstId < 0) {
     throw new RangeError(`Expected \`firstId\` to be a non-negative integer, got ${String(firstId)}.`);
   }
+  const padder = createPadder(options.padding);
   let nextId = firstId;
   /** Set once a `finish`, `error` or `abort` went out: a stream has one terminal event, never two. */
   let ended = false;
@@ -49,7 +57,9 @@ export function agentSse(options: AgentSseOptions = {}): AbortableAgentFormat {
     // so the error event that follows gets the next one and ids never skip.
     const data = JSON.stringify(event);
     if (isTerminalEvent(event)) ended = true;
-    return `event: ${event.type}\nid: ${nextId++}\ndata: ${data}\n\n`;
+    const frame = `event: ${event.type}\nid: ${nextId++}\ndata: ${data}\n\n`;
+    const contentBytes = padder === undefined ? undefined : contentBytesOf(event);
+    return contentBytes === undefined ? frame : withSseFiller(frame, padder, contentBytes);
   }
   return {
     contentType: SSE_CONTENT_TYPE,

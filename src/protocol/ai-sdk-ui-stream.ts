@@ -7,6 +7,7 @@
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
 import type { AbortableAgentFormat } from './agent-format.ts';
+import { contentBytesOf, createPadder, withSseFiller, type PaddingOption } from './padding.ts';
 import type { AgentEvent, Usage } from './types.ts';
 import { usageOf } from './usage.ts';
 
@@ -26,6 +27,13 @@ export interface AiSdkUiStreamOptions {
    * @defaultValue false
    */
   sendUsage?: boolean;
+  /**
+   * Token-length padding: a random-length SSE comment line in front of every frame that carries
+   * generated content; the chunks themselves are unchanged, as the AI SDK's strict schemas need
+   * (see docs/padding.md).
+   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   */
+  padding?: PaddingOption;
 }
 
 /** Provider metadata on a part: values of any JSON shape under a provider key. */
@@ -86,6 +94,7 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AbortableAgen
   /** Data events sent per `<toolCallId>-<name>`, for their part IDs. */
   const dataCounts = new Map<string, number>();
   let usage: Usage | undefined;
+  const padder = createPadder(options.padding);
 
   function start(messageId: string | undefined): string {
     started = true;
@@ -203,8 +212,9 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AbortableAgen
   function encode(event: AgentEvent): string {
     if (ended) return '';
     const body = encodeEvent(event);
-    if (started) return body;
-    return start(event.type === 'message-start' ? event.messageId : options.messageId) + body;
+    const frames = started ? body : start(event.type === 'message-start' ? event.messageId : options.messageId) + body;
+    const contentBytes = padder === undefined || body === '' ? undefined : contentBytesOf(event);
+    return contentBytes === undefined ? frames : withSseFiller(frames, padder, contentBytes);
   }
 
   return {

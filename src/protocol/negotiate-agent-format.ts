@@ -74,7 +74,7 @@ export function pickAgentFormat(accept: string | null | undefined): AgentFormatN
 /**
  * The agent format an `Accept` header asks for (see {@link pickAgentFormat}), ready to stream.
  * @param accept - the `Accept` header, or null when there is none
- * @param options - SSE numbering, for the SSE format
+ * @param options - SSE numbering (for the SSE format) and padding (for all three)
  * @returns a fresh format for one response
  * @example
  * ```ts
@@ -83,5 +83,6 @@ export function pickAgentFormat(accept: string | null | undefined): AgentFormatN
  */
 export function negotiateAgentFormat(accept: string | null | undefined, options: AgentSseOptions = {}): Format<AgentEvent> {
   const name = pickAgentFormat(accept);
-  return name === 'text' ? agentText() : name === 'ndjson' ? agentNdjson() : agentSse(options);
+  const padding = options.padding === undefined ? {} : { padding: options.padding };
+  return name === 'text' ? agentText(padding) : name === 'ndjson' ? agentNdjson(padding) : agentSse(options);
 }
