@@ -15,30 +15,12 @@ export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 export interface AgentTextOptions {
   /**
    * Token-length padding for a format that has no room for filler: the text is written in chunks
-   * of `textChunkBytes` UTF-8 bytes (32; cut at a character boundary, so up to 3 fewer) whatever
-   * the tokens were, and each text block's remainder when the block ends. Text reaches the client
-   * that much later (see docs/padding.md).
+   * of exactly `textChunkBytes` UTF-8 bytes (32; a chunk may end inside a character) whatever the
+   * tokens were, and each text block's remainder when the block ends. Text reaches the client that
+   * much later (see docs/padding.md).
    * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
    */
   padding?: PaddingOption;
-}
-
-/**
- * Where to cut `text` so the first piece takes at most `maxBytes` UTF-8 bytes without splitting a
- * character (at least one character, so a piece always moves on).
- * @returns the index to cut at, or -1 when the whole text fits
- */
-function cutAt(text: string, maxBytes: number): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    const pair = code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
-    const size = code < 0x80 ? 1 : code < 0x800 ? 2 : pair ? 4 : 3;
-    if (bytes + size > maxBytes) return i === 0 ? (pair ? 2 : 1) : i;
-    bytes += size;
-    if (pair) i++;
-  }
-  return -1;
 }
 
 /**
@@ -56,28 +38,34 @@ function cutAt(text: string, maxBytes: number): number {
  * ```
  */
 export function agentText(options: AgentTextOptions = {}): Format<AgentEvent> {
-  const padder = createPadder(options.padding);
-  /** With padding: text not written yet, less than one chunk of it. */
-  let pending = '';
-  /** With padding: the full chunks in `pending` (and what stays); without: the text as it is. */
-  function chunks(text: string): string {
-    if (padder === undefined) return text;
-    pending += text;
-    let out = '';
-    for (let cut = cutAt(pending, padder.textChunkBytes); cut !== -1; cut = cutAt(pending, padder.textChunkBytes)) {
-      out += pending.slice(0, cut);
-      pending = pending.slice(cut);
-    }
-    return out;
-  }
-  function flush(): string {
-    const rest = pending;
-    pending = '';
-    return rest;
-  }
   // Whether text was written, and whether a block ended since: the next block starts on its own paragraph.
   let wroteText = false;
   let blockEnded = false;
+  const padder = createPadder(options.padding);
+  const encoder = new TextEncoder();
+  /** With padding: the UTF-8 bytes not written yet (less than one chunk after each call). */
+  let pending = new Uint8Array(0);
+  /**
+   * With padding, the whole chunks of `textChunkBytes` bytes that `text` completes, as bytes: a
+   * chunk may end inside a character (the client's UTF-8 decoder joins it with the next one, as it
+   * does across TCP segments), so every write has exactly a multiple of the chunk size.
+   * Without padding, the text as it is.
+   */
+  function chunks(text: string): string | Uint8Array {
+    if (padder === undefined) return text;
+    const added = encoder.encode(text);
+    const all = new Uint8Array(pending.length + added.length);
+    all.set(pending);
+    all.set(added, pending.length);
+    const whole = all.length - (all.length % padder.textChunkBytes);
+    pending = all.slice(whole);
+    return whole === 0 ? '' : all.subarray(0, whole);
+  }
+  function flush(): string | Uint8Array {
+    const rest = pending;
+    pending = new Uint8Array(0);
+    return rest.length === 0 ? '' : rest;
+  }
   return {
     contentType: TEXT_CONTENT_TYPE,
     encode(event) {
