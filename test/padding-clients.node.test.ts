@@ -26,8 +26,8 @@ const QUESTION = 'What is backpressure?';
 
 afterAll(() => setDefaultPadding(false));
 
-async function start(padding: string): Promise<TestServer> {
-  const models = createModelRegistry({ env: {}, providers: { local: createLocalProvider({ ttftMs: 0, tokensPerSecond: 0 }) } });
+async function start(padding: string, tokensPerSecond = 0): Promise<TestServer> {
+  const models = createModelRegistry({ env: {}, providers: { local: createLocalProvider({ ttftMs: 0, tokensPerSecond }) } });
   return startServer(createApp({ models, env: { SLUICE_PADDING: padding } }));
 }
 
@@ -169,11 +169,7 @@ describe('unchanged clients read the same answer with padding on and off', () =>
     expect(on.resumed).toBe(off.native);
     expect(on.ndjson).toBe(off.ndjson);
     expect(on.plain).toBe(off.plain);
-    // Plain text arrives in 32-byte chunks (each text block's remainder shorter); without padding,
-    // as the tokens came.
-    const ragged = (sizes: number[]): number => sizes.filter((size) => size % 32 !== 0).length;
-    expect(ragged(on.plainChunks)).toBeLessThanOrEqual(3);
-    expect(ragged(off.plainChunks)).toBeGreaterThan(10);
+
     // The padding is there: a comment line in each text-delta frame, `obfuscation` on OpenAI's
     // content chunks, whitespace after NDJSON's delta lines.
     const deltaFrames = on.nativeRaw.split('\n\n').filter((frame) => frame.startsWith('event: text-delta'));
@@ -182,5 +178,26 @@ describe('unchanged clients read the same answer with padding on and off', () =>
     const contentChunks = on.openaiRaw.split('\n\n').filter((frame) => frame.includes('"content":"') && !frame.includes('"role"'));
     for (const frame of contentChunks) expect(frame).toMatch(/"obfuscation":"[A-Za-z0-9_-]+"\}$/);
     for (const line of on.ndjsonRaw.split('\n').filter((l) => l.includes('"text-delta"'))) expect(line).toMatch(/\}[ \t]+$/);
+  });
+
+  it('plain text reaches the client in 32-byte chunks with padding on, token by token with it off (paced model)', async () => {
+    const chunkSizes = async (padding: string): Promise<number[]> => {
+      const server = await start(padding, 400);
+      try {
+        const response = await post(server.url, '/v1/chat', { messages: [{ role: 'user', content: QUESTION }] }, 'text/plain');
+        const sizes: number[] = [];
+        for await (const chunk of response.body!) sizes.push(chunk.byteLength);
+        return sizes;
+      } finally {
+        await server.close();
+      }
+    };
+    const ragged = (sizes: number[]): number => sizes.filter((size) => size % 32 !== 0).length;
+    const on = await chunkSizes('on');
+    const offSizes = await chunkSizes('off');
+    expect(on.length).toBeGreaterThan(5);
+    // Only each text block's remainder (a few blocks per answer) is not a whole number of chunks.
+    expect(ragged(on)).toBeLessThanOrEqual(4);
+    expect(ragged(offSizes)).toBeGreaterThan(4);
   });
 });
