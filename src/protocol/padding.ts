@@ -58,6 +58,9 @@ export interface Padder {
 
 const DEFAULT_BUCKET_BYTES = 32;
 const FILLER_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const FILLER_CODES = Uint16Array.from(FILLER_ALPHABET, (char) => char.charCodeAt(0));
+/** JSON whitespace that keeps a line one line: space and tab. */
+const WHITESPACE_CODES = Uint16Array.of(0x20, 0x09);
 const POOL_BYTES = 1024;
 
 /**
@@ -124,6 +127,14 @@ export function createPadder(option: PaddingOption | undefined): Padder | undefi
     }
     return pool[used++]!;
   };
+  // Fresh random characters for each frame (never slices of one long random string, which a
+  // compressing proxy would find again and shrink): one pass over the pool into a scratch array,
+  // then one String.fromCharCode, several times faster than adding characters one by one.
+  const scratch = new Uint16Array(2 * 256);
+  const characters = (n: number, codes: Uint16Array, mask: number): string => {
+    for (let i = 0; i < n; i++) scratch[i] = codes[next() & mask]!;
+    return String.fromCharCode.apply(null, scratch.subarray(0, n) as unknown as number[]);
+  };
   const length = (contentBytes: number): number => {
     const floor = (Math.floor(contentBytes / bucketBytes) + 1) * bucketBytes;
     // A uniform offset in [0, bucketBytes): bytes are uniform in [0, 256), scaled down.
@@ -132,18 +143,8 @@ export function createPadder(option: PaddingOption | undefined): Padder | undefi
   return {
     bucketBytes,
     textChunkBytes,
-    filler(contentBytes) {
-      const n = length(contentBytes);
-      let text = '';
-      for (let i = 0; i < n; i++) text += FILLER_ALPHABET[next() & 63];
-      return text;
-    },
-    whitespace(contentBytes) {
-      const n = length(contentBytes);
-      let text = '';
-      for (let i = 0; i < n; i++) text += (next() & 1) === 0 ? ' ' : '\t';
-      return text;
-    },
+    filler: (contentBytes) => characters(length(contentBytes), FILLER_CODES, 63),
+    whitespace: (contentBytes) => characters(length(contentBytes), WHITESPACE_CODES, 1),
   };
 }
 
