@@ -15,7 +15,9 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonDepth } from '../src/server/read-json.ts';
 import { createLocalProvider } from '../src/providers/local/index.ts';
 import { createApp } from '../src/server/app.ts';
 import { createModelRegistry } from '../src/server/models.ts';
@@ -77,6 +79,26 @@ describe('large and deep bodies', () => {
     await accepted.text();
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect(errors).toEqual([]);
+  });
+});
+
+describe('jsonDepth', () => {
+  /** The nesting depth of a value, the slow way. */
+  function depthOf(value: unknown): number {
+    if (Array.isArray(value)) return 1 + Math.max(0, ...value.map(depthOf));
+    if (typeof value === 'object' && value !== null) return 1 + Math.max(0, ...Object.values(value).map(depthOf));
+    return 0;
+  }
+
+  it('measures the nesting of any JSON text, brackets and escapes inside strings ignored', () => {
+    const tricky = fc.string({ unit: fc.constantFrom('[', ']', '{', '}', '"', '\\', 'a', '数', '\ud800') });
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.array(tricky, { maxLength: 3 }), (value, strings) => {
+        const wrapped = strings.reduce<unknown>((inner, key) => ({ [key]: [inner, key] }), value);
+        expect(jsonDepth(new TextEncoder().encode(JSON.stringify(wrapped)))).toBe(depthOf(wrapped));
+      }),
+      { seed: 16, numRuns: 300 },
+    );
   });
 });
 
