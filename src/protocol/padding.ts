@@ -26,8 +26,8 @@ export interface PaddingOptions {
    */
   bucketBytes?: number;
   /**
-   * Plain text only: the text is written in chunks of this many UTF-8 bytes (cut at a character
-   * boundary, so up to 3 bytes fewer), each text block's remainder when the block ends.
+   * Plain text only: the text is written in chunks of exactly this many UTF-8 bytes (a chunk may
+   * end inside a character), each text block's remainder when the block ends.
    * @defaultValue 32
    */
   textChunkBytes?: number;
