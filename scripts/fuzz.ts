@@ -5,7 +5,8 @@
  * never a 5xx, never an internal error, a JSON error with a code for every 4xx, no frame, field,
  * line or header added by a string. The seeded subset runs in `npm test` (test/fuzz.node.test.ts).
  *
- * Usage: `npm run fuzz -- [--runs N] [--seed S] [--only NAME]` (`FUZZ_RUNS`, `FUZZ_SEED` too).
+ * Usage: `npm run fuzz -- [--runs N] [--seed S] [--only NAME,NAME]` (`FUZZ_RUNS`, `FUZZ_SEED` too);
+ * `--only` keeps the routes whose name contains one of the comma-separated parts.
  * A failure prints the shrunk request, the seed and the path to replay it, and exits 1.
  *
  * @module
@@ -22,7 +23,8 @@ const seed = Number(values.seed ?? process.env.FUZZ_SEED ?? Math.floor(Math.rand
 if (!Number.isSafeInteger(runs) || runs < 1) throw new RangeError(`Expected --runs to be a positive integer, got ${String(values.runs ?? process.env.FUZZ_RUNS)}.`);
 if (!Number.isSafeInteger(seed)) throw new RangeError(`Expected --seed to be an integer, got ${String(values.seed ?? process.env.FUZZ_SEED)}.`);
 
-const targets = Object.entries(TARGETS).filter(([name]) => values.only === undefined || name.includes(values.only));
+const only = values.only?.split(',').map((name) => name.trim());
+const targets = Object.entries(TARGETS).filter(([name]) => only === undefined || only.some((part) => name.includes(part)));
 console.log(`sluice fuzz: ${runs} cases per route, seed ${seed}, ${targets.length} routes`);
 const app = await startFuzzApp();
 let failed = false;
