@@ -45,13 +45,13 @@ try {
     }
   }
 } finally {
+  const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  const rss = process.memoryUsage().rss;
+  // With `node --expose-gc` (NODE_OPTIONS), the heap still live after a full collection, app still up.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const live = gc === undefined ? '' : `, heap live after GC ${mib(process.memoryUsage().heapUsed)}`;
+  console.log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; RSS at the end ${mib(rss)}${live}`);
   await app.close();
 }
-const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-const rss = process.memoryUsage().rss;
-// With `node --expose-gc` (NODE_OPTIONS), the heap still live after a full collection.
-const gc = (globalThis as { gc?: () => void }).gc;
-gc?.();
-const live = gc === undefined ? '' : `, heap live after GC ${mib(process.memoryUsage().heapUsed)}`;
-console.log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; RSS at the end ${mib(rss)}${live}`);
 process.exit(failed ? 1 : 0);
