@@ -260,6 +260,15 @@ export const TARGETS: Record<string, fc.Arbitrary<FuzzRequest>> = {
       path: `${prefix}${id}${prefix === '/v1/jobs/' ? '/events' : prefix === '/api/chat/' ? '/stream' : ''}`,
       headers: lastEventId === null ? {} : { 'last-event-id': lastEventId },
     })),
+  // DESIGN's approval answers; until the route exists it answers 404, which the checks accept.
+  'POST /v1/streams/:id/approvals/:approvalId': fc
+    .tuple(segment, segment, fc.record({ approved: fc.oneof(fc.boolean(), anyJson), reason: nastyString }, { requiredKeys: [] }), fc.constantFrom(...ACCEPTS))
+    .map(([id, approvalId, body, accept]) => ({
+      method: 'POST',
+      path: `/v1/streams/${id}/approvals/${approvalId}`,
+      headers: { 'content-type': 'application/json', ...(accept === '' ? {} : { accept }) },
+      body: JSON.stringify(body),
+    })),
   'any request': fc
     .record({
       method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'PROPFIND', 'TRACE'),
