@@ -17,6 +17,7 @@ const TIMING = [
   'test/providers-timeouts.test.ts',
   'test/web-page.node.test.ts',
   'test/web-streams.node.test.ts',
+  'test/package.node.test.ts',
 ];
 
 export default defineConfig({
