@@ -449,7 +449,16 @@ export async function startFuzzApp(): Promise<FuzzApp> {
   const server: Server = await serve({
     port: 0,
     host: '127.0.0.1',
-    env: { SLUICE_DETACH_GRACE_MS: '0' },
+    // The per-key limits (429) would refuse most of a long run's chats and topics: raised so the
+    // answers are fuzzed, not only the refusals (which are JSON errors with a code all the same).
+    env: {
+      SLUICE_DETACH_GRACE_MS: '0',
+      SLUICE_LIMIT_STREAMS: '1000',
+      SLUICE_LIMIT_STREAMS_PER_MINUTE: '100000000',
+      SLUICE_LIMIT_JOBS: '1000',
+      SLUICE_LIMIT_PUBLISH_PER_MINUTE: '100000000',
+      SLUICE_LIMIT_TOPICS: '100000000',
+    },
     models: createModelRegistry({ env: {}, providers: { local: createLocalProvider({ ttftMs: 0, tokensPerSecond: 0 }) } }),
     tools: createBuiltinTools({ paceMs: 0 }),
     onError: (error) => errors.push(error),
