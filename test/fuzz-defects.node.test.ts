@@ -72,8 +72,8 @@ describe('large and deep bodies', () => {
       expect(json.error.code).toBe('invalid_request');
       expect(json.error.message).toContain('deeper than');
     }
-    // 100 levels are still accepted as a tool result.
-    const ok = `{"messages":[{"role":"assistant","content":[{"type":"tool-call","toolCallId":"c1","toolName":"calculator","input":{}}]},{"role":"tool","content":[{"type":"tool-result","toolCallId":"c1","toolName":"calculator","output":${'['.repeat(90)}1${']'.repeat(90)}}]}]}`;
+    // A tool result 55 levels deep (60 with the body around it) is still accepted.
+    const ok = `{"messages":[{"role":"assistant","content":[{"type":"tool-call","toolCallId":"c1","toolName":"calculator","input":{}}]},{"role":"tool","content":[{"type":"tool-result","toolCallId":"c1","toolName":"calculator","output":${'['.repeat(55)}1${']'.repeat(55)}}]}]}`;
     const accepted = await post('/v1/chat', ok, { accept: 'text/plain' });
     expect(accepted.status).toBe(200);
     await accepted.text();

@@ -28,11 +28,12 @@ const IDENTITY = /^\s*identity\s*$/i;
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 /**
- * The deepest nesting of arrays and objects a body may have. JSON.parse takes any depth, but what
- * comes after does not: a 50,000-deep `tool-result` output overflowed the stack in the recursive
- * code downstream (validation, conversion, JSON.stringify) and answered 500 (issue 16).
+ * The deepest nesting of arrays and objects a body may have (the body itself is level 1; a
+ * published event's data has its own limit of 64, `MAX_EVENT_DEPTH`). JSON.parse takes any depth,
+ * but what comes after does not: a 50,000-deep `tool-result` output overflowed the stack in the
+ * recursive code downstream (validation, conversion, JSON.stringify) and answered 500 (issue 16).
  */
-export const MAX_JSON_DEPTH = 100;
+export const MAX_JSON_DEPTH = 64;
 
 const OPEN_BRACKET = 0x5b;
 const OPEN_BRACE = 0x7b;
