@@ -7,6 +7,7 @@
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
 import { eventOf, type AbortableAgentFormat } from './agent-format.ts';
+import { contentBytesOf, createPadder, withSseFiller, type PaddingOption } from './padding.ts';
 import type { AgentEvent, Usage } from './types.ts';
 import { usageOf } from './usage.ts';
 
@@ -16,6 +17,13 @@ export interface AgUiOptions {
   threadId: string;
   /** The run, from the `RunAgentInput`. */
   runId: string;
+  /**
+   * Token-length padding: a random-length SSE comment line in front of every frame that carries
+   * generated content; the events themselves are unchanged, as @ag-ui/core's strict schemas need
+   * (see docs/padding.md).
+   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   */
+  padding?: PaddingOption;
 }
 
 /** The `CUSTOM` event names used for what AG-UI has no event of its own for. */
@@ -74,6 +82,7 @@ export function agUi(options: AgUiOptions): AgUiFormat {
     throw new TypeError('Expected `threadId` and `runId` strings (from the RunAgentInput).');
   }
   const { threadId, runId } = options;
+  const padder = createPadder(options.padding);
   let started = false;
   let ended = false;
   let usage: Usage | undefined;
@@ -262,9 +271,11 @@ export function agUi(options: AgUiOptions): AgUiFormat {
 
   function encode(event: AgentEvent): string {
     if (ended) return '';
-    let out = started ? '' : line({ type: 'RUN_STARTED', threadId, runId });
+    const head = started ? '' : line({ type: 'RUN_STARTED', threadId, runId });
     started = true;
-    out += encodeEvent(event);
+    const body = head + encodeEvent(event);
+    const contentBytes = padder === undefined || body === '' ? undefined : contentBytesOf(event);
+    let out = contentBytes === undefined ? body : withSseFiller(body, padder, contentBytes);
     if (pauseAfterNext && !ended && approvals.size > 0) {
       // AG-UI 1.0's human in the loop: the run ends with the approvals it waits for; the next
       // RunAgentInput's `resume` answers them and a new run goes on from here.

@@ -4,29 +4,44 @@
  * @module
  */
 import { eventOf, type AbortableAgentFormat } from './agent-format.ts';
+import { contentBytesOf, createPadder, type PaddingOption } from './padding.ts';
 import { isTerminalEvent, type AgentEvent, type ErrorEvent } from './types.ts';
 
 /** The content type of {@link agentNdjson}. */
 export const NDJSON_CONTENT_TYPE = 'application/x-ndjson';
 
+/** Options of {@link agentNdjson}. */
+export interface AgentNdjsonOptions {
+  /**
+   * Token-length padding: random-length JSON whitespace (spaces and tabs) after every line that
+   * carries generated content; every JSON parser reads the line unchanged (see docs/padding.md).
+   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   */
+  padding?: PaddingOption;
+}
+
 /**
  * Agent events as newline-delimited JSON, one event object per line. An error after the first byte
  * becomes a last `{"type":"error",…}` line and a stream stopped from outside a last
  * `{"type":"abort",…}` line, so readers see ordinary events.
+ * @param options - padding
  * @returns a fresh format for one response
  * @example
  * ```ts
  * await sendStream(res, events, { format: agentNdjson() })
  * ```
  */
-export function agentNdjson(): AbortableAgentFormat {
+export function agentNdjson(options: AgentNdjsonOptions = {}): AbortableAgentFormat {
+  const padder = createPadder(options.padding);
   /** Set once a `finish`, `error` or `abort` went out: a stream has one terminal event, never two. */
   let ended = false;
   /** One event as one line (JSON.stringify never emits a raw line break). */
   function line(event: AgentEvent): string {
-    const text = JSON.stringify(event) + '\n';
+    const json = JSON.stringify(event);
     if (isTerminalEvent(event)) ended = true;
-    return text;
+    const contentBytes = padder === undefined ? undefined : contentBytesOf(event);
+    // JSON allows whitespace after the value: the line parses to the same event.
+    return padder === undefined || contentBytes === undefined ? json + '\n' : json + padder.whitespace(contentBytes) + '\n';
   }
   return {
     contentType: NDJSON_CONTENT_TYPE,

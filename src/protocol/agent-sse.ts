@@ -6,7 +6,18 @@
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
 import type { AbortableAgentFormat, AgentItem } from './agent-format.ts';
+import { contentBytesOf, createPadder, withSseFiller, type PaddingOption } from './padding.ts';
 import { AGENT_EVENT_TYPES, isTerminalEvent, type AgentEvent, type ErrorEvent } from './types.ts';
+
+/** Options of {@link agentSse}. */
+export interface AgentSseOptions {
+  /**
+   * Token-length padding: a random-length SSE comment line in every frame that carries
+   * generated content (see docs/padding.md).
+   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   */
+  padding?: PaddingOption;
+}
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set(AGENT_EVENT_TYPES);
 
@@ -22,6 +33,7 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set(AGENT_EVENT_TYPES);
  * An error after the first byte becomes an `error` event and a stream stopped from outside an
  * `abort` event; both exist in this response only, so they carry no id either (a client's
  * `Last-Event-ID` stays at the last logged event, and its next resume skips nothing).
+ * @param options - token-length padding
  * @returns a fresh format for one response
  * @example
  * ```ts
@@ -31,7 +43,8 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set(AGENT_EVENT_TYPES);
  * await sendStream(res, events, { format: agentSse() })
  * ```
  */
-export function agentSse(): AbortableAgentFormat {
+export function agentSse(options: AgentSseOptions = {}): AbortableAgentFormat {
+  const padder = createPadder(options.padding);
   /** Set once a `finish`, `error` or `abort` went out: a stream has one terminal event, never two. */
   let ended = false;
   function frame(event: AgentEvent, id: number | undefined): string {
@@ -42,7 +55,9 @@ export function agentSse(): AbortableAgentFormat {
     // JSON.stringify never emits a raw line break, so the data is always one line.
     const data = JSON.stringify(event);
     if (isTerminalEvent(event)) ended = true;
-    return id === undefined ? `event: ${event.type}\ndata: ${data}\n\n` : `event: ${event.type}\nid: ${id}\ndata: ${data}\n\n`;
+    const frame = id === undefined ? `event: ${event.type}\ndata: ${data}\n\n` : `event: ${event.type}\nid: ${id}\ndata: ${data}\n\n`;
+    const contentBytes = padder === undefined ? undefined : contentBytesOf(event);
+    return contentBytes === undefined ? frame : withSseFiller(frame, padder, contentBytes);
   }
   return {
     contentType: SSE_CONTENT_TYPE,

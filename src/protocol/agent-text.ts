@@ -5,9 +5,22 @@
  */
 import { SluiceError } from '../core/errors.ts';
 import { eventOf, type AgentFormat } from './agent-format.ts';
+import { createPadder, type PaddingOption } from './padding.ts';
 
 /** The content type of {@link agentText}. */
 export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
+
+/** Options of {@link agentText}. */
+export interface AgentTextOptions {
+  /**
+   * Token-length padding for a format that has no room for filler: the text is written in chunks
+   * of exactly `textChunkBytes` UTF-8 bytes (32; a chunk may end inside a character) whatever the
+   * tokens were, and each text block's remainder when the block ends. Text reaches the client that
+   * much later (see docs/padding.md).
+   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   */
+  padding?: PaddingOption;
+}
 
 /**
  * Agent events as plain text: text deltas only, no reasoning and no tool traffic; separate text
@@ -15,16 +28,43 @@ export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
  * in-band error signal, so an `error` or `abort` event (or a thrown error) after the first byte
  * aborts the transfer, and the client sees an incomplete body rather than a truncated success;
  * before the first byte it becomes a real HTTP error.
+ * With padding the text is written in fixed-size chunks, not as the tokens came.
+ * @param options - padding
  * @returns a fresh format for one response
  * @example
  * ```ts
  * await sendStream(res, events, { format: agentText() })
  * ```
  */
-export function agentText(): AgentFormat {
+export function agentText(options: AgentTextOptions = {}): AgentFormat {
   // Whether text was written, and whether a block ended since: the next block starts on its own paragraph.
   let wroteText = false;
   let blockEnded = false;
+  const padder = createPadder(options.padding);
+  const encoder = new TextEncoder();
+  /** With padding: the UTF-8 bytes not written yet (less than one chunk after each call). */
+  let pending = new Uint8Array(0);
+  /**
+   * With padding, the whole chunks of `textChunkBytes` bytes that `text` completes, as bytes: a
+   * chunk may end inside a character (the client's UTF-8 decoder joins it with the next one, as it
+   * does across TCP segments), so every write has exactly a multiple of the chunk size.
+   * Without padding, the text as it is.
+   */
+  function chunks(text: string): string | Uint8Array {
+    if (padder === undefined) return text;
+    const added = encoder.encode(text);
+    const all = new Uint8Array(pending.length + added.length);
+    all.set(pending);
+    all.set(added, pending.length);
+    const whole = all.length - (all.length % padder.textChunkBytes);
+    pending = all.slice(whole);
+    return whole === 0 ? '' : all.subarray(0, whole);
+  }
+  function flush(): string | Uint8Array {
+    const rest = pending;
+    pending = new Uint8Array(0);
+    return rest.length === 0 ? '' : rest;
+  }
   return {
     contentType: TEXT_CONTENT_TYPE,
     encode(item) {
@@ -33,12 +73,13 @@ export function agentText(): AgentFormat {
         const separator = blockEnded && wroteText ? '\n\n' : '';
         blockEnded = false;
         wroteText ||= event.delta !== '';
-        return separator + event.delta;
+        return chunks(separator + event.delta);
       }
       if (event.type === 'text-end') {
         blockEnded = true;
-        return '';
+        return flush();
       }
+      if (event.type === 'finish') return flush();
       if (event.type === 'error') {
         throw new SluiceError(event.code, event.message, { status: event.status !== undefined && event.status >= 400 ? event.status : 502 });
       }

@@ -7,6 +7,7 @@
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
 import { eventOf, type AbortableAgentFormat } from './agent-format.ts';
+import { contentBytesOf, createPadder, withSseFiller, type PaddingOption } from './padding.ts';
 import type { AgentEvent, Usage } from './types.ts';
 import { usageOf } from './usage.ts';
 
@@ -26,6 +27,13 @@ export interface AiSdkUiStreamOptions {
    * @defaultValue false
    */
   sendUsage?: boolean;
+  /**
+   * Token-length padding: a random-length SSE comment line in front of every frame that carries
+   * generated content; the chunks themselves are unchanged, as the AI SDK's strict schemas need
+   * (see docs/padding.md).
+   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   */
+  padding?: PaddingOption;
 }
 
 /** Provider metadata on a part: values of any JSON shape under a provider key. */
@@ -90,6 +98,7 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AiSdkUiStream
   /** Data events sent per `<toolCallId>-<name>`, for their part IDs. */
   const dataCounts = new Map<string, number>();
   let usage: Usage | undefined;
+  const padder = createPadder(options.padding);
 
   function start(messageId: string | undefined): string {
     started = true;
@@ -216,12 +225,14 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AiSdkUiStream
 
   function encode(event: AgentEvent): string {
     if (ended) return '';
-    let body = encodeEvent(event);
-    if (!started) body = start(event.type === 'message-start' ? event.messageId : options.messageId) + body;
+    const body = encodeEvent(event);
+    const frames = started ? body : start(event.type === 'message-start' ? event.messageId : options.messageId) + body;
+    const contentBytes = padder === undefined || body === '' ? undefined : contentBytesOf(event);
+    let out = contentBytes === undefined ? frames : withSseFiller(frames, padder, contentBytes);
     // The run waits for approvals: this response ends the way the AI SDK ends a step that asks for
     // approval, so `useChat` is ready to send `addToolApprovalResponse`'s answer in a new request.
-    if (pauseAfterNext && !ended) body += end({ type: 'finish', finishReason: 'tool-calls' });
-    return body;
+    if (pauseAfterNext && !ended) out += end({ type: 'finish', finishReason: 'tool-calls' });
+    return out;
   }
 
   return {

@@ -10,7 +10,13 @@ export { agentEventSchema, usageSchema, finishReasonSchema, parseAgentEvent, Age
 export type { AbortableAgentFormat, AgentFormat, AgentItem, LoggedEvent } from './agent-format.ts';
 export { agentSse } from './agent-sse.ts';
 export { agentNdjson, NDJSON_CONTENT_TYPE } from './agent-ndjson.ts';
+export type { AgentNdjsonOptions } from './agent-ndjson.ts';
 export { agentText, TEXT_CONTENT_TYPE } from './agent-text.ts';
+export type { AgentTextOptions } from './agent-text.ts';
+export { setDefaultPadding, parsePaddingEnv } from './padding.ts';
+export type { PaddingOption, PaddingOptions } from './padding.ts';
+export { coalesceDeltas } from './coalesce-deltas.ts';
+export type { CoalesceDeltasOptions } from './coalesce-deltas.ts';
 export { negotiateAgentFormat, pickAgentFormat } from './negotiate-agent-format.ts';
 export type { AgentFormatName } from './negotiate-agent-format.ts';
 export { aiSdkUiStream, AI_SDK_UI_STREAM_HEADERS, AI_SDK_DONE } from './ai-sdk-ui-stream.ts';

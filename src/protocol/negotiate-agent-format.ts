@@ -7,6 +7,7 @@ import { agentNdjson } from './agent-ndjson.ts';
 import type { AgentFormat } from './agent-format.ts';
 import { agentSse } from './agent-sse.ts';
 import { agentText } from './agent-text.ts';
+import type { PaddingOption } from './padding.ts';
 
 /** The agent formats a client can ask for with `Accept`. */
 export type AgentFormatName = 'sse' | 'ndjson' | 'text';
@@ -73,13 +74,15 @@ export function pickAgentFormat(accept: string | null | undefined): AgentFormatN
 /**
  * The agent format an `Accept` header asks for (see {@link pickAgentFormat}), ready to stream.
  * @param accept - the `Accept` header, or null when there is none
+ * @param options - token-length padding (for all three formats)
  * @returns a fresh format for one response
  * @example
  * ```ts
  * await sendStream(res, events, { format: negotiateAgentFormat(req.headers.accept ?? null) })
  * ```
  */
-export function negotiateAgentFormat(accept: string | null | undefined): AgentFormat {
+export function negotiateAgentFormat(accept: string | null | undefined, options: { padding?: PaddingOption } = {}): AgentFormat {
   const name = pickAgentFormat(accept);
-  return name === 'text' ? agentText() : name === 'ndjson' ? agentNdjson() : agentSse();
+  const padding = options.padding === undefined ? {} : { padding: options.padding };
+  return name === 'text' ? agentText(padding) : name === 'ndjson' ? agentNdjson(padding) : agentSse(padding);
 }

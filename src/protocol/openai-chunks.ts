@@ -7,6 +7,7 @@
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
 import { eventOf, type AbortableAgentFormat } from './agent-format.ts';
+import { contentBytesOf, createPadder, jsonStringBytes, type PaddingOption } from './padding.ts';
 import type { AgentEvent, FinishReason, Usage } from './types.ts';
 import { usageOf } from './usage.ts';
 
@@ -30,6 +31,12 @@ export interface OpenAiChunksOptions {
    * @defaultValue `'reasoning_content'`
    */
   reasoningField?: string | false;
+  /**
+   * Token-length padding: every chunk that carries generated content gets OpenAI's own
+   * `obfuscation` field, a random-length string (see docs/padding.md).
+   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   */
+  padding?: PaddingOption;
 }
 
 /** An OpenAI finish reason. */
@@ -150,8 +157,15 @@ export function openaiChunks(options: OpenAiChunksOptions): AbortableAgentFormat
   const slot = envelope.lastIndexOf(JSON.stringify(DELTA_SLOT));
   const before = envelope.slice(0, slot);
   const after = envelope.slice(slot + JSON.stringify(DELTA_SLOT).length);
-  function chunkLine(delta: ChunkDelta, finishReason: OpenAiFinishReason | null = null): string {
-    if (finishReason === null) return before + JSON.stringify(delta) + after;
+  const padder = createPadder(options.padding);
+  // A padded chunk ends `…}],"obfuscation":"<filler>"}`: the envelope's `}\n\n` is cut and put back.
+  const afterPadded = after.slice(0, -'}\n\n'.length) + ',"obfuscation":"';
+  function chunkLine(delta: ChunkDelta, finishReason: OpenAiFinishReason | null = null, contentBytes?: number): string {
+    if (finishReason === null) {
+      // The filler is base64url characters: nothing in it needs a JSON escape.
+      if (padder !== undefined && contentBytes !== undefined) return before + JSON.stringify(delta) + afterPadded + padder.filler(contentBytes) + '"}\n\n';
+      return before + JSON.stringify(delta) + after;
+    }
     choice.delta = delta;
     choice.finish_reason = finishReason;
     return frame(chunk);
@@ -166,22 +180,23 @@ export function openaiChunks(options: OpenAiChunksOptions): AbortableAgentFormat
   function toolStart(toolCallId: string, toolName: string, args: string): string {
     const index = tools.size;
     tools.set(toolCallId, { index, sentArguments: args !== '' });
-    return chunkLine({ tool_calls: [{ index, id: toolCallId, type: 'function', function: { name: toolName, arguments: args } }] });
+    const contentBytes = args === '' ? undefined : jsonStringBytes(args);
+    return chunkLine({ tool_calls: [{ index, id: toolCallId, type: 'function', function: { name: toolName, arguments: args } }] }, null, contentBytes);
   }
 
   function encodeEvent(event: AgentEvent): string {
     switch (event.type) {
       case 'text-delta':
         if (event.delta === '') return '';
-        return chunkLine(refusals.has(event.id) ? { refusal: event.delta } : { content: event.delta });
+        return chunkLine(refusals.has(event.id) ? { refusal: event.delta } : { content: event.delta }, null, contentBytesOf(event));
       case 'reasoning-delta':
         if (reasoningField === false || event.delta === '') return '';
-        return chunkLine({ [reasoningField]: event.delta });
+        return chunkLine({ [reasoningField]: event.delta }, null, contentBytesOf(event));
       case 'tool-call-delta': {
         const tool = tools.get(event.toolCallId);
         if (tool === undefined || event.delta === '') return '';
         tool.sentArguments = true;
-        return chunkLine({ tool_calls: [{ index: tool.index, function: { arguments: event.delta } }] });
+        return chunkLine({ tool_calls: [{ index: tool.index, function: { arguments: event.delta } }] }, null, contentBytesOf(event));
       }
       case 'text-start':
         if (event.refusal === true) refusals.add(event.id);
@@ -194,7 +209,7 @@ export function openaiChunks(options: OpenAiChunksOptions): AbortableAgentFormat
         if (tool === undefined) return toolStart(event.toolCallId, event.toolName, args);
         if (tool.sentArguments) return '';
         tool.sentArguments = true;
-        return chunkLine({ tool_calls: [{ index: tool.index, function: { arguments: args } }] });
+        return chunkLine({ tool_calls: [{ index: tool.index, function: { arguments: args } }] }, null, jsonStringBytes(args));
       }
       case 'usage':
         usage = usageOf(event);

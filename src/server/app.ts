@@ -9,6 +9,7 @@ import { MCP_SERVERS_ENV, parseMcpServers, type McpServersConfig } from '../agen
 import { createBuiltinTools } from '../agent/tools/builtin-tools.ts';
 import type { AnyAgentTool } from '../agent/types.ts';
 import { isAbortError, isSluiceError } from '../core/errors.ts';
+import { parsePaddingEnv, setDefaultPadding } from '../protocol/padding.ts';
 import { isStoreError } from '../store/errors.ts';
 import type { StreamStore } from '../store/types.ts';
 import { createAuth, parseApiKeys } from './auth.ts';
@@ -176,6 +177,7 @@ function watchRedis(store: () => Promise<StreamStore>, where: string, onWarn: (m
  */
 export function createApp(options: AppOptions = {}): AppHandler {
   const env = options.env ?? process.env;
+  setDefaultPadding(parsePaddingEnv(env.SLUICE_PADDING)); // token-length padding, process-wide (docs/padding.md)
   const onError = options.onError ?? ((error: unknown) => console.error(error));
   const onWarn = options.onWarn ?? ((message: string) => console.warn(message));
   const detachGraceMs = options.detachGraceMs ?? readMs(env, 'SLUICE_DETACH_GRACE_MS', 30_000);

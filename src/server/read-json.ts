@@ -7,23 +7,71 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
+import { lingerOnClose } from '../core/node/linger-close.ts';
 import { HttpError, quote, truncate } from './http-error.ts';
 
 /**
  * Stops reading a body we refuse: the rest is discarded without buffering, so the 413 can still be
- * sent and read (its `Connection: close` ends the connection after it instead of keeping it alive).
+ * sent and read (its `Connection: close` ends the connection after it instead of keeping it alive),
+ * and the close lingers so a client still uploading reads the 413 instead of a reset.
  */
 function refuseRest(req: IncomingMessage): void {
   req.on('data', () => undefined);
   req.resume();
+  lingerOnClose(req.socket);
 }
 
 const CLOSE = { connection: 'close' };
 const IDENTITY = /^\s*identity\s*$/i;
 
-
 /** The default limit of a request body. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * The deepest nesting of arrays and objects a body may have (the body itself is level 1; a
+ * published event's data has its own limit of 64, `MAX_EVENT_DEPTH`). JSON.parse takes any depth,
+ * but what comes after does not: a 50,000-deep `tool-result` output overflowed the stack in the
+ * recursive code downstream (validation, conversion, JSON.stringify) and answered 500 (issue 16).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+const OPEN_BRACKET = 0x5b;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACKET = 0x5d;
+const CLOSE_BRACE = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * The nesting depth of a JSON text, from its bytes (strings skipped): one pass, no recursion, no
+ * allocation, so it is safe before parsing anything.
+ * @param bytes - the JSON text as UTF-8 (its multi-byte characters never contain ASCII bytes)
+ * @param max - stop counting past this depth
+ * @returns the deepest nesting seen (at most `max + 1`)
+ */
+export function jsonDepth(bytes: Uint8Array, max = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_BRACKET || byte === OPEN_BRACE) {
+      depth++;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > max) return deepest;
+      }
+    } else if (byte === CLOSE_BRACKET || byte === CLOSE_BRACE) {
+      depth--;
+    }
+  }
+  return deepest;
+}
 
 /**
  * Reads and validates a JSON body.
@@ -85,6 +133,9 @@ export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema
     req.on('error', onError);
     req.on('close', onClose);
   });
+  if (jsonDepth(body) > MAX_JSON_DEPTH) {
+    throw new HttpError(400, 'invalid_request', `The body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));

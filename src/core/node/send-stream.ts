@@ -7,6 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { assertSource } from '../open-source.ts';
+import { abortTransfer } from './abort-transfer.ts';
 import { checkStreamOptions, createStreamEngine, type Sink, type StreamEngine } from '../stream-engine.ts';
 import type { Source, StreamOptions, StreamResult } from '../types.ts';
 
@@ -114,9 +115,9 @@ class ResponseSink implements Sink {
   }
 
   abort(): void {
-    // Destroying the socket leaves the chunked body without its last chunk: clients see a failed
-    // transfer, never a truncated success. No error argument: ServerResponse would emit it.
-    this.res.destroy();
+    // Destroying the socket leaves the chunked body without its last chunk (a close-delimited
+    // HTTP/1.0 body gets a reset): clients see a failed transfer, never a truncated success.
+    abortTransfer(this.res);
   }
 
   settled(): void {

@@ -7,6 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { errorResponseHeaders, SAFE_ERROR_MESSAGE } from '../errors.ts';
 import { FLUSH_HEAD } from '../streaming-response.ts';
+import { abortTransfer } from './abort-transfer.ts';
 
 const disconnected = (): DOMException => new DOMException('The client disconnected.', 'AbortError');
 
@@ -49,7 +50,7 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
   // from outside) ends the transfer at once instead of waiting for a drain that may never come.
   // Before the head, the failing read() below answers instead.
   reader?.closed.then(undefined, () => {
-    if (res.headersSent && !res.destroyed) res.destroy();
+    if (res.headersSent && !res.destroyed) abortTransfer(res);
     waitingFor?.();
   });
   try {
@@ -67,7 +68,7 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
         // Nothing was sent yet, so the failure can still be a real status; after a flushed head,
         // an aborted transfer.
         if (res.headersSent) {
-          res.destroy();
+          abortTransfer(res);
         } else if (!res.destroyed) {
           const body = JSON.stringify({ error: { code: 'internal_error', message: SAFE_ERROR_MESSAGE } });
           res.writeHead(500, errorResponseHeaders(plainHeaders(response)));
@@ -101,7 +102,7 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
     // The body errored after the head was sent (e.g. a plain-text stream that failed midway):
     // destroy the socket so the client sees an incomplete transfer, not a truncated success.
     finished = true;
-    res.destroy();
+    abortTransfer(res);
   } finally {
     res.off('drain', onDrain);
     res.off('close', onClose);

@@ -51,8 +51,10 @@ function indexOf(docs: readonly BundledDoc[]): MiniSearch<{ key: number; title: 
       processTerm: (term) => term,
       searchOptions: {
         boost: { title: 3, tags: 2 },
-        // Typos in long English words only: short words and Chinese bigrams would match noise.
-        fuzzy: (term) => (/^[a-z]{6,}$/.test(term) ? 1 : false),
+        // Typos in long English words only: short words and Chinese bigrams would match noise. No
+        // word is longer than 32 letters; a longer "term" (a 200,000-character message of one
+        // letter) made MiniSearch's fuzzy matrix fail to allocate (issue 16).
+        fuzzy: (term) => (/^[a-z]{6,32}$/.test(term) ? 1 : false),
         weights: { fuzzy: 0.3, prefix: 0.3 },
       },
     });

@@ -74,6 +74,10 @@ export function parseRange(header: string | undefined, size: number): RangeResul
   if (first === '') {
     const suffix = Number(last);
     if (suffix === 0) return 'unsatisfiable';
+    // A suffix of an empty file selects no bytes, which no Content-Range can say (`bytes 0--1/0`
+    // was sent): the range is ignored and the whole, empty file answered 200 (RFC 9110 §14.2
+    // lets a server ignore Range).
+    if (size === 0) return undefined;
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(first);
