@@ -14,8 +14,7 @@ import { EventSchema } from '@ag-ui/core/schemas';
 import { DefaultChatTransport, readUIMessageStream, type UIMessage } from 'ai';
 import { createParser as createEventSourceParser } from 'eventsource-parser';
 import OpenAI from 'openai';
-import { afterAll, describe, expect, it } from 'vitest';
-import { setDefaultPadding } from '../src/protocol/padding.ts';
+import { describe, expect, it } from 'vitest';
 import { createLocalProvider } from '../src/providers/local/index.ts';
 import { createApp } from '../src/server/app.ts';
 import { createModelRegistry } from '../src/server/models.ts';
@@ -23,8 +22,6 @@ import { createParser } from '../src/sse/parse.ts';
 import { startServer, type TestServer } from './helpers/http.ts';
 
 const QUESTION = 'What is backpressure?';
-
-afterAll(() => setDefaultPadding(false));
 
 async function start(padding: string, tokensPerSecond = 0): Promise<TestServer> {
   const models = createModelRegistry({ env: {}, providers: { local: createLocalProvider({ ttftMs: 0, tokensPerSecond }) } });

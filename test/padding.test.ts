@@ -12,7 +12,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { utf8Length } from '../src/core/utf8-length.ts';
-import { agUi, agentNdjson, agentSse, agentText, aiSdkUiStream, openaiChunks, parsePaddingEnv, setDefaultPadding } from '../src/protocol/index.ts';
+import { agUi, agentNdjson, agentSse, agentText, aiSdkUiStream, openaiChunks, parsePaddingEnv } from '../src/protocol/index.ts';
 import type { AgentEvent, PaddingOption } from '../src/protocol/index.ts';
 import { createPadder, jsonStringBytes } from '../src/protocol/padding.ts';
 import type { Format } from '../src/core/types.ts';
@@ -148,15 +148,15 @@ describe('the padding itself', () => {
     const chunk = JSON.parse((format.encode(event) as string).slice('data: '.length)) as { obfuscation: string; choices: { delta: { content: string } }[] };
     expect(chunk.choices[0]!.delta.content).toBe(event.delta);
     expect(chunk.obfuscation).toMatch(/^[A-Za-z0-9_-]+$/);
-    const sse = agentSse({ padding: { random: seededFill(4) } }).encode(event) as string;
+    const sse = agentSse({ padding: { random: seededFill(4) } }).encode({ id: 1, event }) as string;
     expect(sse).toMatch(/^event: text-delta\nid: 1\ndata: .*\n: [A-Za-z0-9_-]+\n\n$/);
   });
 
   it('pads a whole tool call, and leaves frames without generated content alone', () => {
     const sse = agentSse({ padding: true });
-    expect(sse.encode({ type: 'tool-call', toolCallId: 'c1', toolName: 'calculator', input: { expression: '17*23' } })).toMatch(/\n: [A-Za-z0-9_-]+\n\n$/);
-    expect(sse.encode({ type: 'step-start', step: 1 })).toBe('event: step-start\nid: 2\ndata: {"type":"step-start","step":1}\n\n');
-    expect(sse.encode({ type: 'finish', finishReason: 'stop' })).toBe('event: finish\nid: 3\ndata: {"type":"finish","finishReason":"stop"}\n\n');
+    expect(sse.encode({ id: 1, event: { type: 'tool-call', toolCallId: 'c1', toolName: 'calculator', input: { expression: '17*23' } } })).toMatch(/\n: [A-Za-z0-9_-]+\n\n$/);
+    expect(sse.encode({ id: 2, event: { type: 'step-start', step: 1 } })).toBe('event: step-start\nid: 2\ndata: {"type":"step-start","step":1}\n\n');
+    expect(sse.encode({ id: 3, event: { type: 'finish', finishReason: 'stop' } })).toBe('event: finish\nid: 3\ndata: {"type":"finish","finishReason":"stop"}\n\n');
   });
 
   it('writes plain text in chunks of exactly textChunkBytes bytes, the rest when the block ends, the text unchanged', () => {
@@ -175,16 +175,11 @@ describe('the padding itself', () => {
     );
   });
 
-  it('is off in the library until setDefaultPadding turns it on; SLUICE_PADDING is on unless "off"', () => {
+  it('is off in a library codec unless its padding option turns it on; SLUICE_PADDING is on unless "off"', () => {
     const delta: AgentEvent = { type: 'text-delta', id: 't', delta: 'hi' };
-    expect(agentSse().encode(delta)).toBe('event: text-delta\nid: 1\ndata: {"type":"text-delta","id":"t","delta":"hi"}\n\n');
-    setDefaultPadding(true);
-    try {
-      expect(agentSse().encode(delta)).toMatch(/\n: [A-Za-z0-9_-]+\n\n$/);
-      expect(agentSse({ padding: false }).encode(delta)).not.toContain('\n: ');
-    } finally {
-      setDefaultPadding(false);
-    }
+    expect(agentSse().encode({ id: 1, event: delta })).toBe('event: text-delta\nid: 1\ndata: {"type":"text-delta","id":"t","delta":"hi"}\n\n');
+    expect(agentSse({ padding: true }).encode({ id: 1, event: delta })).toMatch(/^event: text-delta\nid: 1\ndata: .*\n: [A-Za-z0-9_-]+\n\n$/);
+    expect(agentSse({ padding: false }).encode(delta)).not.toContain('\n: ');
     expect(parsePaddingEnv(undefined)).toBe(true);
     expect(parsePaddingEnv('on')).toBe(true);
     expect(parsePaddingEnv(' OFF ')).toBe(false);

@@ -21,7 +21,7 @@ export interface AgUiOptions {
    * Token-length padding: a random-length SSE comment line in front of every frame that carries
    * generated content; the events themselves are unchanged, as @ag-ui/core's strict schemas need
    * (see docs/padding.md).
-   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   * @defaultValue off (the reference server turns it on from `SLUICE_PADDING`)
    */
   padding?: PaddingOption;
 }

@@ -15,7 +15,7 @@ export interface AgentNdjsonOptions {
   /**
    * Token-length padding: random-length JSON whitespace (spaces and tabs) after every line that
    * carries generated content; every JSON parser reads the line unchanged (see docs/padding.md).
-   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   * @defaultValue off (the reference server turns it on from `SLUICE_PADDING`)
    */
   padding?: PaddingOption;
 }

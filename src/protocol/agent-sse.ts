@@ -14,7 +14,7 @@ export interface AgentSseOptions {
   /**
    * Token-length padding: a random-length SSE comment line in every frame that carries
    * generated content (see docs/padding.md).
-   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   * @defaultValue off (the reference server turns it on from `SLUICE_PADDING`)
    */
   padding?: PaddingOption;
 }

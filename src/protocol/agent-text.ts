@@ -17,7 +17,7 @@ export interface AgentTextOptions {
    * of exactly `textChunkBytes` UTF-8 bytes (32; a chunk may end inside a character) whatever the
    * tokens were, and each text block's remainder when the block ends. Text reaches the client that
    * much later (see docs/padding.md).
-   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   * @defaultValue off (the reference server turns it on from `SLUICE_PADDING`)
    */
   padding?: PaddingOption;
 }

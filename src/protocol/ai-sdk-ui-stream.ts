@@ -31,7 +31,7 @@ export interface AiSdkUiStreamOptions {
    * Token-length padding: a random-length SSE comment line in front of every frame that carries
    * generated content; the chunks themselves are unchanged, as the AI SDK's strict schemas need
    * (see docs/padding.md).
-   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   * @defaultValue off (the reference server turns it on from `SLUICE_PADDING`)
    */
   padding?: PaddingOption;
 }

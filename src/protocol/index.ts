@@ -13,7 +13,7 @@ export { agentNdjson, NDJSON_CONTENT_TYPE } from './agent-ndjson.ts';
 export type { AgentNdjsonOptions } from './agent-ndjson.ts';
 export { agentText, TEXT_CONTENT_TYPE } from './agent-text.ts';
 export type { AgentTextOptions } from './agent-text.ts';
-export { setDefaultPadding, parsePaddingEnv } from './padding.ts';
+export { parsePaddingEnv } from './padding.ts';
 export type { PaddingOption, PaddingOptions } from './padding.ts';
 export { coalesceDeltas } from './coalesce-deltas.ts';
 export type { CoalesceDeltasOptions } from './coalesce-deltas.ts';

@@ -34,7 +34,7 @@ export interface OpenAiChunksOptions {
   /**
    * Token-length padding: every chunk that carries generated content gets OpenAI's own
    * `obfuscation` field, a random-length string (see docs/padding.md).
-   * @defaultValue off (`setDefaultPadding` changes the default; the reference server turns it on)
+   * @defaultValue off (the reference server turns it on from `SLUICE_PADDING`)
    */
   padding?: PaddingOption;
 }

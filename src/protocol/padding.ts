@@ -64,22 +64,6 @@ const WHITESPACE_CODES = Uint16Array.of(0x20, 0x09);
 const POOL_BYTES = 1024;
 
 /**
- * Off in the library, so a codec's bytes are exactly its events (snapshot tests, caches, proxies
- * that compare bytes); the reference server turns it on (`createApp`, from `SLUICE_PADDING`).
- */
-let defaultPadding: PaddingOption = false;
-
-/**
- * Sets the padding every codec uses when its own `padding` option is not given (off until set).
- * The reference server calls it from `SLUICE_PADDING` (on unless `off`); it is process-wide.
- * @param option - `true`, `false` or options
- */
-export function setDefaultPadding(option: PaddingOption): void {
-  checkOption(option);
-  defaultPadding = option;
-}
-
-/**
  * Reads `SLUICE_PADDING`: `off`, `false`, `0` or `no` turn padding off; unset, `on`, `true`, `1`
  * or `yes` leave it on.
  * @param value - the variable's value
@@ -106,11 +90,12 @@ function checkOption(option: PaddingOption): void {
 
 /**
  * The padder of a codec, or undefined when padding is off.
- * @param option - the codec's `padding` option; undefined takes the default ({@link setDefaultPadding})
+ * @param option - the codec's `padding` option; undefined is off (the library's default, so a codec's
+ *   bytes are exactly its events; the reference server turns it on from `SLUICE_PADDING`)
  * @returns a padder, or undefined
  */
 export function createPadder(option: PaddingOption | undefined): Padder | undefined {
-  const resolved = option ?? defaultPadding;
+  const resolved = option ?? false;
   checkOption(resolved);
   if (resolved === false) return undefined;
   const options = resolved === true ? {} : resolved;

@@ -9,7 +9,7 @@ import { MCP_SERVERS_ENV, parseMcpServers, type McpServersConfig } from '../agen
 import { createBuiltinTools } from '../agent/tools/builtin-tools.ts';
 import type { AnyAgentTool } from '../agent/types.ts';
 import { isAbortError, isSluiceError } from '../core/errors.ts';
-import { parsePaddingEnv, setDefaultPadding } from '../protocol/padding.ts';
+import { parsePaddingEnv } from '../protocol/padding.ts';
 import { isStoreError } from '../store/errors.ts';
 import type { StreamStore } from '../store/types.ts';
 import { createAuth, parseApiKeys } from './auth.ts';
@@ -177,7 +177,6 @@ function watchRedis(store: () => Promise<StreamStore>, where: string, onWarn: (m
  */
 export function createApp(options: AppOptions = {}): AppHandler {
   const env = options.env ?? process.env;
-  setDefaultPadding(parsePaddingEnv(env.SLUICE_PADDING)); // token-length padding, process-wide (docs/padding.md)
   const onError = options.onError ?? ((error: unknown) => console.error(error));
   const onWarn = options.onWarn ?? ((message: string) => console.warn(message));
   const detachGraceMs = options.detachGraceMs ?? readMs(env, 'SLUICE_DETACH_GRACE_MS', 30_000);
@@ -250,7 +249,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
   loadStreams().catch(() => undefined);
   if (redisUrl !== undefined && redisUrl !== '' && options.store === undefined) watchRedis(store, redactUrl(redisUrl), onWarn, () => shutdownPromise !== undefined);
 
-  const streams: StreamContext = { streams: loadStreams, quotas, draining: () => draining };
+  const streams: StreamContext = { streams: loadStreams, quotas, draining: () => draining, padding: parsePaddingEnv(env.SLUICE_PADDING) };
   const tools = options.tools ?? createBuiltinTools();
   // The agent's tools: the app's, `publish_event` with the built-in ones (it publishes through this
   // app's store like POST /v1/events, on the run's key's topics, and needs approval), then the MCP

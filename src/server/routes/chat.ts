@@ -110,7 +110,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const body = await readJson(req, NativeChatBody);
       const request: Omit<ChatRequest, 'model'> = { messages: body.messages };
       if (body.tools) request.tools = body.tools;
-      const format = negotiateAgentFormat(req.headers.accept);
+      const format = negotiateAgentFormat(req.headers.accept, { padding: context.padding });
       const streams = await context.streams();
       const id = randomUUID();
       const approvals = approvalsForRun(streams, id, approvalTimeoutMs);
@@ -135,7 +135,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
           const answered = await answerClientApprovals(streams.store, waiting, decided);
           if (answered !== undefined) {
             // The answer goes on in the message that asked (its id is the one the client holds).
-            const format = aiSdkUiStream({ messageId: lastMessageId ?? chatMessageId(waiting) });
+            const format = aiSdkUiStream({ padding: context.padding, messageId: lastMessageId ?? chatMessageId(waiting) });
             const until = pauseForApprovals(format, info.lastId, answered.answered);
             return context.quotas.follow(req, owner, () => streams.follow(res, { id: waiting, after: answered.after, format, until }));
           }
@@ -160,7 +160,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       });
       approvals.bind(run);
       // Decisions on an earlier message go on in that message.
-      const format = aiSdkUiStream({ messageId: decided.length > 0 && lastMessageId !== undefined ? lastMessageId : chatMessageId(id) });
+      const format = aiSdkUiStream({ padding: context.padding, messageId: decided.length > 0 && lastMessageId !== undefined ? lastMessageId : chatMessageId(id) });
       return streams.follow(res, { id, format, run, until: pauseForApprovals(format, 0) });
     },
 
@@ -168,7 +168,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const body = await readJson(req, AgUiRunBody);
       const streams = await context.streams();
       const threadKey = `ag-ui:${body.threadId}`;
-      const format = agUi({ threadId: body.threadId, runId: body.runId });
+      const format = agUi({ threadId: body.threadId, runId: body.runId, padding: context.padding });
       // AG-UI 1.0's resume: the answers to the interrupts of the thread's run, which goes on here.
       const resume = agUiResumeAnswers((body as { resume?: unknown }).resume);
       if (resume.length > 0) {
@@ -215,7 +215,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const source = generation(options, body.model, request, 'gateway');
       const meta = { id: `chatcmpl-${randomUUID().replaceAll('-', '')}`, model: body.model, created: Math.floor(Date.now() / 1000) };
       if (body.stream) {
-        const format = openaiChunks({ ...meta, includeUsage: body.stream_options?.include_usage === true });
+        const format = openaiChunks({ ...meta, padding: context.padding, includeUsage: body.stream_options?.include_usage === true });
         const streams = await context.streams();
         const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ source, owner, ...NO_RESUME }));
         return streams.follow(res, { id: run.id, format, run });

@@ -122,7 +122,7 @@ export function jobRoutes(context: StreamContext, tools: readonly AnyAgentTool[]
       if (context.draining()) throw shuttingDown();
       const id = params.id ?? '';
       const after = lastEventId(req, url);
-      const format = negotiateAgentFormat(req.headers.accept);
+      const format = negotiateAgentFormat(req.headers.accept, { padding: context.padding });
       const streams = await context.streams();
       await findJob(streams, id, owner, after);
       return context.quotas.follow(req, owner, () => streams.follow(res, { id, after, format }));
@@ -132,7 +132,7 @@ export function jobRoutes(context: StreamContext, tools: readonly AnyAgentTool[]
     async head(req, res, { url, params, owner }) {
       const id = params.id ?? '';
       await findJob(await context.streams(), id, owner, lastEventId(req, url));
-      sendStreamHead(res, negotiateAgentFormat(req.headers.accept), { [STREAM_ID_HEADER]: id });
+      sendStreamHead(res, negotiateAgentFormat(req.headers.accept, { padding: context.padding }), { [STREAM_ID_HEADER]: id });
     },
   };
 }

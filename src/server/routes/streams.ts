@@ -41,7 +41,7 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
       if (context.draining()) throw shuttingDown();
       const id = params.id ?? '';
       const after = lastEventId(req, url);
-      const format = negotiateAgentFormat(req.headers.accept);
+      const format = negotiateAgentFormat(req.headers.accept, { padding: context.padding });
       const streams = await context.streams();
       await streams.find(id, owner, after);
       // The events with an id greater than `after`, in order, then live; each with its id in the log.
@@ -53,7 +53,7 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
       const id = params.id ?? '';
       const after = lastEventId(req, url);
       await (await context.streams()).find(id, owner, after);
-      sendStreamHead(res, negotiateAgentFormat(req.headers.accept), { [STREAM_ID_HEADER]: id });
+      sendStreamHead(res, negotiateAgentFormat(req.headers.accept, { padding: context.padding }), { [STREAM_ID_HEADER]: id });
     },
 
     async stop(_req, res, { params, owner }) {
@@ -71,7 +71,7 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
       const streams = await context.streams();
       const id = await activeChatStream(streams, params.chatId ?? '', owner);
       if (id === undefined) return noChatStream(res);
-      const format = aiSdkUiStream({ messageId: chatMessageId(id) });
+      const format = aiSdkUiStream({ padding: context.padding, messageId: chatMessageId(id) });
       // A run waiting for approval: the replay ends where it waits, so `useChat` can answer it.
       const lastId = (await streams.store.info(id))?.lastId ?? 0;
       return context.quotas.follow(req, owner, () => streams.follow(res, { id, format, until: pauseForApprovals(format, lastId) }));
@@ -81,7 +81,7 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
     async resumeChatHead(_req, res, { params, owner }) {
       const id = await activeChatStream(await context.streams(), params.chatId ?? '', owner);
       if (id === undefined) return noChatStream(res);
-      sendStreamHead(res, aiSdkUiStream({ messageId: chatMessageId(id) }), { [STREAM_ID_HEADER]: id });
+      sendStreamHead(res, aiSdkUiStream({ padding: context.padding, messageId: chatMessageId(id) }), { [STREAM_ID_HEADER]: id });
       return undefined;
     },
   };

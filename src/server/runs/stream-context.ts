@@ -31,6 +31,8 @@ export interface StreamContext {
   quotas: Quotas;
   /** Whether the instance is shutting down: new streams get 503. */
   draining(): boolean;
+  /** Token-length padding in every format this app writes (`SLUICE_PADDING`, docs/padding.md). */
+  padding: boolean;
 }
 
 /** Options of {@link Streams.follow}. */
