@@ -33,14 +33,18 @@ return 1
 `;
 
 /**
- * KEYS: log, state, lease, followers. ARGV: token, event JSON, terminal (`1`/`0`), maxLen, ttlMs, leaseMs.
- * Appends event lastId + 1 for the holder of `token` and returns its id; a terminal event sets the
- * state `done` and drops the lease, any other renews it.
+ * KEYS: log, state, lease, followers. ARGV: token, event JSON, terminal (`1`/`0`), maxLen, ttlMs,
+ * leaseMs, expected id. Appends event lastId + 1 for the holder of `token` and returns its id; a
+ * terminal event sets the state `done` and drops the lease, any other renews it. When the log is
+ * already at the expected id or past it, this is a retry of an append that landed (only the token's
+ * holder appends): it returns the expected id and appends nothing.
  */
 export const APPEND = `
 local s = redis.call('HMGET', KEYS[2], 'token', 'state', 'lastId')
 if not s[1] then return redis.error_reply('${SCRIPT_ERRORS.not_found}') end
 if s[1] ~= ARGV[1] then return redis.error_reply('${SCRIPT_ERRORS.fenced}') end
+local expected = tonumber(ARGV[7])
+if expected and tonumber(s[3]) >= expected then return expected end
 if s[2] ~= 'running' then return redis.error_reply('${SCRIPT_ERRORS.ended}') end
 local id = tonumber(s[3]) + 1
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], id .. '-0', 'e', ARGV[2])

@@ -12,8 +12,14 @@
  * - Lease: `:lease` holds the writer's token with a PX time to live, renewed by one heartbeat
  *   timer per instance; an instance following a running stream without a lease ends it with
  *   `producer_lost` (one Lua step that also bumps the token).
- * - Outages: the store connects in the background and keeps retrying; meanwhile `ready()` is false,
- *   appends reject and reads end with code `unavailable`; once Redis is back, new operations work.
+ * - Outages (docs/redis-outage.md): the store connects in the background and reconnects within
+ *   {@link RECONNECT_MAX_MS} of Redis coming back; every command gives up after
+ *   {@link COMMAND_TIMEOUT_MS} (a paused or partitioned Redis never hangs a request). Meanwhile
+ *   `ready()` is false and `create()` rejects with code `unavailable`; an append is retried for up
+ *   to {@link OUTAGE_BUDGET_MS} (idempotently: a retry of an append that did land returns its id)
+ *   and the shared reader waits as long for its connection, so a short outage with the data kept
+ *   only pauses running streams. Past that, appends reject and reads end with `unavailable`; a
+ *   stream whose keys are gone when Redis is back ends its reads with `not_found`.
  *
  * @module
  */
@@ -74,6 +80,22 @@ const READER_WAIT_MS = 2000;
 const FIRST_CONNECT_WAIT_MS = 2000;
 /** How long `ready()` waits for a PING. */
 const PING_TIMEOUT_MS = 1000;
+/** The longest wait between two reconnection attempts (node-redis backs off exponentially up to it). */
+export const RECONNECT_MAX_MS = 500;
+/** A command without a reply for this long rejects with `unavailable` (Redis paused, a partition). */
+export const COMMAND_TIMEOUT_MS = 2000;
+/**
+ * How long an append retries, and the shared reader waits for its connection, before a running
+ * stream is told the store is gone: a Redis restart or pause shorter than this pauses the stream.
+ */
+export const OUTAGE_BUDGET_MS = 5000;
+/** Pause between two retries of an append during an outage. */
+const APPEND_RETRY_MS = 250;
+
+/** Backoff between reconnection attempts: 25, 50, 100 … ms, at most {@link RECONNECT_MAX_MS}. */
+function reconnectDelay(retries: number): number {
+  return Math.min(25 * 2 ** Math.min(retries, 10), RECONNECT_MAX_MS);
+}
 
 type Client = ReturnType<typeof createClient>;
 type RawEntry = [id: string, fields: string[]];
@@ -152,6 +174,8 @@ class RedisWriter implements StreamWriter {
   readonly #listeners = new Set<(reason: string) => void>();
   #stopReason: string | undefined;
   #subscribed = false;
+  /** Appends asked for so far: the n-th append expects id n (what makes a retried append idempotent). */
+  #asked = 0;
 
   constructor(store: RedisStore, id: string, token: number, keys: StreamKeys) {
     this.#store = store;
@@ -162,7 +186,7 @@ class RedisWriter implements StreamWriter {
 
   append(event: AgentEvent): Promise<number> {
     const terminal = isTerminalEvent(event);
-    const appended = this.#store.appendFor(this, JSON.stringify(event), terminal);
+    const appended = this.#store.appendFor(this, JSON.stringify(event), terminal, ++this.#asked);
     if (terminal) appended.then(() => this.#release(), () => this.#release());
     return appended;
   }
@@ -241,6 +265,8 @@ class RedisStore implements StreamStore {
   readonly #readers = new Set<FeedFollower>();
   #wakeCursor = '0-0';
   #blocked = false;
+  /** Since when the shared reader's XREADs fail (undefined while they work). */
+  #outageSince: number | undefined;
   #feedAdded: (() => void) | undefined;
   #closed = false;
   /** Settles on the first connection (or after {@link FIRST_CONNECT_WAIT_MS}); undefined after that. */
@@ -264,7 +290,10 @@ class RedisStore implements StreamStore {
       url: options.url ?? DEFAULTS.url,
       // Commands fail at once while Redis is unreachable instead of queueing without bound.
       disableOfflineQueue: true,
-      socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000), connectTimeout: 5000 },
+      // A paused or partitioned Redis keeps the socket open: without a timeout a command waits forever.
+      commandOptions: { timeout: COMMAND_TIMEOUT_MS },
+      // Back within RECONNECT_MAX_MS of Redis returning (new chats work again at once).
+      socket: { reconnectStrategy: reconnectDelay, connectTimeout: COMMAND_TIMEOUT_MS },
     });
     this.#reader = this.#cmd.duplicate();
     for (const client of [this.#cmd, this.#reader]) this.#connect(client);
@@ -306,21 +335,23 @@ class RedisStore implements StreamStore {
     return writer;
   }
 
-  /** Appends for `writer`; resolves with the event's id. */
-  async appendFor(writer: RedisWriter, json: string, terminal: boolean): Promise<number> {
+  /**
+   * Appends for `writer`; resolves with the event's id. While Redis is unreachable the append is
+   * retried for up to {@link OUTAGE_BUDGET_MS}; `expected` (the writer's n-th append expects id n)
+   * makes a retry of an append that did land (its reply was lost) return that id, never append twice.
+   */
+  async appendFor(writer: RedisWriter, json: string, terminal: boolean, expected: number): Promise<number> {
     const { keys } = writer;
-    try {
-      return (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease, keys.followers], [
-        String(writer.token),
-        json,
-        terminal ? '1' : '0',
-        this.#maxLen,
-        this.#ttl,
-        this.#lease,
-      ])) as number;
-    } catch (error) {
-      if (isStoreError(error) && error.code === 'fenced') this.#writers.delete(writer);
-      throw error;
+    const args = [String(writer.token), json, terminal ? '1' : '0', this.#maxLen, this.#ttl, this.#lease, String(expected)];
+    const giveUpAt = Date.now() + OUTAGE_BUDGET_MS;
+    for (;;) {
+      try {
+        return (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease, keys.followers], args)) as number;
+      } catch (error) {
+        if (isStoreError(error) && error.code === 'fenced') this.#writers.delete(writer);
+        if (!isStoreError(error) || error.code !== 'unavailable' || this.#closed || Date.now() + APPEND_RETRY_MS >= giveUpAt) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, APPEND_RETRY_MS));
     }
   }
 
@@ -578,6 +609,12 @@ class RedisStore implements StreamStore {
         }
         continue;
       }
+      if (this.#outageSince !== undefined && Date.now() - this.#outageSince >= OUTAGE_BUDGET_MS) {
+        // Connected, but every XREAD failed (timed out) for the whole budget: a paused Redis.
+        this.#outageSince = undefined;
+        this.#failFollowers(new StoreError('unavailable', 'Redis does not answer; the store keeps trying in the background.'));
+        continue;
+      }
       const feeds = [...this.#feeds.values()];
       const command = ['XREAD', 'COUNT', String(XREAD_COUNT), 'BLOCK', String(BLOCK_MS), 'STREAMS', this.#wakeKey];
       for (const feed of feeds) command.push(feed.key);
@@ -586,10 +623,18 @@ class RedisStore implements StreamStore {
       let reply: [key: string, entries: RawEntry[]][] | null;
       this.#blocked = true;
       try {
-        reply = (await this.#reader.sendCommand(command)) as typeof reply;
+        reply = (await this.#reader.sendCommand(command, { timeout: BLOCK_MS + COMMAND_TIMEOUT_MS })) as typeof reply;
+        this.#outageSince = undefined;
       } catch (error) {
         if (this.#closed) return;
-        this.#failFollowers(toStoreError(error));
+        // An outage: the followers keep their place and wait (up to the budget) for Redis to come
+        // back; with its data they go on where they were, without it #checkLeases ends them (not_found).
+        this.#outageSince ??= Date.now();
+        const left = OUTAGE_BUDGET_MS - (Date.now() - this.#outageSince);
+        if (left <= 0 || !(await this.#readerReady(left, true))) {
+          this.#outageSince = undefined;
+          this.#failFollowers(toStoreError(error));
+        }
         continue;
       } finally {
         this.#blocked = false;
@@ -604,8 +649,12 @@ class RedisStore implements StreamStore {
     }
   }
 
-  /** Resolves true once the reader is connected, false after `ms`. */
-  #readerReady(ms: number): Promise<boolean> {
+  /**
+   * Resolves true once the reader is connected, false after `ms`. With `settle`, a reader that
+   * still looks connected (its socket is open, Redis does not answer) is given a short pause first.
+   */
+  #readerReady(ms: number, settle = false): Promise<boolean> {
+    if (settle && this.#reader.isReady) return new Promise((resolve) => setTimeout(resolve, Math.min(ms, APPEND_RETRY_MS), true));
     return new Promise((resolve) => {
       const done = (ready: boolean): void => {
         this.#reader.off('ready', onReady);
