@@ -14,7 +14,7 @@
  *   `producer_lost` (one Lua step that also bumps the token).
  * - Outages (docs/redis-outage.md): the store connects in the background and reconnects within
  *   {@link RECONNECT_MAX_MS} of Redis coming back; every command gives up after
- *   {@link COMMAND_TIMEOUT_MS} (a paused or partitioned Redis never hangs a request). Meanwhile
+ *   {@link COMMAND_TIMEOUT_MS} (a paused or partitioned Redis never hangs a request; see withTimeout). Meanwhile
  *   `ready()` is false and `create()` rejects with code `unavailable`; an append is retried for up
  *   to {@link OUTAGE_BUDGET_MS} (idempotently: a retry of an append that did land returns its id)
  *   and the shared reader waits as long for its connection, so a short outage with the data kept
@@ -91,6 +91,20 @@ export const COMMAND_TIMEOUT_MS = 2000;
 export const OUTAGE_BUDGET_MS = 5000;
 /** Pause between two retries of an append during an outage. */
 const APPEND_RETRY_MS = 250;
+
+/**
+ * Rejects with `unavailable` when `promise` has not settled within `ms`. A paused or partitioned
+ * Redis keeps the socket open, and node-redis's own command timeout stops counting once a command
+ * is written, so without this a command would wait for as long as the outage lasts. The command
+ * itself may still run when Redis wakes up (appends are idempotent for that reason).
+ */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreError('unavailable', `Redis did not answer within ${ms} ms; the store keeps trying in the background.`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** Backoff between reconnection attempts: 25, 50, 100 … ms, at most {@link RECONNECT_MAX_MS}. */
 function reconnectDelay(retries: number): number {
@@ -290,8 +304,6 @@ class RedisStore implements StreamStore {
       url: options.url ?? DEFAULTS.url,
       // Commands fail at once while Redis is unreachable instead of queueing without bound.
       disableOfflineQueue: true,
-      // A paused or partitioned Redis keeps the socket open: without a timeout a command waits forever.
-      commandOptions: { timeout: COMMAND_TIMEOUT_MS },
       // Back within RECONNECT_MAX_MS of Redis returning (new chats work again at once).
       socket: { reconnectStrategy: reconnectDelay, connectTimeout: COMMAND_TIMEOUT_MS },
     });
@@ -623,7 +635,7 @@ class RedisStore implements StreamStore {
       let reply: [key: string, entries: RawEntry[]][] | null;
       this.#blocked = true;
       try {
-        reply = (await this.#reader.sendCommand(command, { timeout: BLOCK_MS + COMMAND_TIMEOUT_MS })) as typeof reply;
+        reply = (await withTimeout(this.#reader.sendCommand(command), BLOCK_MS + COMMAND_TIMEOUT_MS)) as typeof reply;
         this.#outageSince = undefined;
       } catch (error) {
         if (this.#closed) return;
@@ -809,11 +821,11 @@ class RedisStore implements StreamStore {
   async #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
     if (!this.#cmd.isReady && this.#starting !== undefined) await this.#starting;
     try {
-      return await this.#cmd.sendCommand(['EVALSHA', script.sha, String(keys.length), ...keys, ...args]);
+      return await withTimeout(this.#cmd.sendCommand(['EVALSHA', script.sha, String(keys.length), ...keys, ...args]), COMMAND_TIMEOUT_MS);
     } catch (error) {
       if (error instanceof ErrorReply && error.message.startsWith('NOSCRIPT')) {
         try {
-          return await this.#cmd.sendCommand(['EVAL', script.source, String(keys.length), ...keys, ...args]);
+          return await withTimeout(this.#cmd.sendCommand(['EVAL', script.source, String(keys.length), ...keys, ...args]), COMMAND_TIMEOUT_MS);
         } catch (evalError) {
           throw toStoreError(evalError);
         }
@@ -825,7 +837,7 @@ class RedisStore implements StreamStore {
   async #command<T>(run: () => Promise<T>): Promise<T> {
     if (!this.#cmd.isReady && this.#starting !== undefined) await this.#starting;
     try {
-      return await run();
+      return await withTimeout(run(), COMMAND_TIMEOUT_MS);
     } catch (error) {
       throw toStoreError(error);
     }
