@@ -17,6 +17,8 @@ const TIMING = [
   'test/providers-timeouts.test.ts',
   'test/web-page.node.test.ts',
   'test/web-streams.node.test.ts',
+  'test/chaos-redis-outage.node.test.ts',
+  'test/chaos.node.test.ts',
 ];
 
 export default defineConfig({

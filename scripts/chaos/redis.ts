@@ -18,6 +18,10 @@ export interface ChaosRedis {
   readonly url: string;
   /** The process id now (changes on each restart). */
   pid(): number | undefined;
+  /** SIGKILL (an outage begins); the data stays on disk. */
+  kill(): Promise<void>;
+  /** Starts it again after {@link ChaosRedis.kill}, with its data, or `empty`. */
+  start(options?: { empty?: boolean }): Promise<void>;
   /** SIGKILL, then start again on the same port with the data it had (the append-only file). */
   restartWithData(): Promise<void>;
   /** SIGKILL, delete its data, then start again on the same port, empty. */
@@ -96,23 +100,32 @@ export async function startChaosRedis(dir: string): Promise<ChaosRedis> {
   let child: ChildProcess = await spawnRedis(port, dataDir);
   const stop = async (): Promise<void> => {
     const dying = child;
+    if (dying.exitCode !== null || dying.signalCode !== null) return;
     // A paused process must be continued to die of anything but SIGKILL; SIGKILL works either way.
     dying.kill('SIGKILL');
     await waitForExit(dying);
     await portClosed(port);
   };
+  const wipe = (): void => {
+    rmSync(dataDir, { recursive: true, force: true });
+    mkdirSync(dataDir, { recursive: true });
+  };
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     pid: () => child.pid,
+    kill: stop,
+    async start(options = {}) {
+      if (options.empty === true) wipe();
+      child = await spawnRedis(port, dataDir);
+    },
     async restartWithData() {
       await stop();
       child = await spawnRedis(port, dataDir);
     },
     async restartEmpty() {
       await stop();
-      rmSync(dataDir, { recursive: true, force: true });
-      mkdirSync(dataDir, { recursive: true });
+      wipe();
       child = await spawnRedis(port, dataDir);
     },
     pause() {
