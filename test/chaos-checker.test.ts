@@ -70,6 +70,25 @@ describe('the chaos checker', () => {
     expect(rules(checkStream(shifted, log, []))).toContain('log_mismatch');
   });
 
+  it('finds an event numbered by one response only: an id the log never held, after Redis came back empty', () => {
+    // The follower's own `not_found` error (Redis lost the stream) must carry no id (DESIGN).
+    const local: ReceivedEvent = { id: 3, type: 'error', data: { type: 'error', code: 'not_found', message: 'gone' }, at: 12_000 };
+    const numbered = record([{ kind: 'post', at: 0, events: [...received(log.slice(0, 2), 9000), local], end: 'terminal' }], 'terminal', 0, 12_500);
+    const emptied: InjectedFault = { kind: 'redis-restart-empty', at: 10_000, endedAt: 11_000 };
+    expect(rules(checkStream(numbered, [], [emptied], 12_600))).toEqual(['not_in_log']);
+    // Without the id, and the resume's 404 after it, the stream is one Redis lost: no violation.
+    const unnumbered = record(
+      [
+        { kind: 'post', at: 0, events: [...received(log.slice(0, 2), 9000), { ...local, id: undefined }], end: 'closed' },
+        { kind: 'resume', at: 12_100, lastEventId: 2, events: [], status: 404, end: 'refused' },
+      ],
+      'not_found',
+      0,
+      12_200,
+    );
+    expect(checkStream(unnumbered, [], [emptied], 12_300)).toEqual([]);
+  });
+
   it('finds a log with two terminal events, and an error without a code', () => {
     const twice = [...logOf(2), { id: 4, event: FINISH }];
     expect(rules(checkStream(record([{ kind: 'post', at: 0, events: received(twice), end: 'terminal' }]), twice, []))).toContain('terminal_count');
@@ -78,7 +97,7 @@ describe('the chaos checker', () => {
   });
 
   it('accepts a 404 on resume only when Redis lost its data during the stream', () => {
-    const lost = record([{ kind: 'post', at: 0, events: received(log.slice(0, 2)), end: 'closed' }, { kind: 'resume', at: 100, lastEventId: 2, events: [], status: 404, end: 'refused' }], 'not_found');
+    const lost = record([{ kind: 'post', at: 0, events: received(log.slice(0, 2), 40), end: 'closed' }, { kind: 'resume', at: 100, lastEventId: 2, events: [], status: 404, end: 'refused' }], 'not_found');
     expect(rules(checkStream(lost, undefined, []))).toContain('lost_without_cause');
     const emptied: InjectedFault = { kind: 'redis-restart-empty', at: 50, endedAt: 80 };
     expect(checkStream(lost, undefined, [emptied])).toEqual([]);

@@ -5,9 +5,11 @@
  * a running stream rides out a short outage with its data kept, and ends with a clear error code
  * when the data is gone (its resume then gets 404). Timing-sensitive: in the `timing` project.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startChaosRedis, type ChaosRedis } from '../scripts/chaos/redis.ts';
 import { startAppInstance, type AppInstance } from './helpers/app-instance.ts';
@@ -134,4 +136,20 @@ describe.skipIf(!available)('a Redis outage (sluice serve on a private redis-ser
     expectConsecutive(received);
     expect(received.at(-1)?.type).toBe('finish');
   }, 40_000);
+});
+
+describe.skipIf(!available)('sluice serve with REDIS_URL on a port in use', () => {
+  it('exits with 1 instead of staying up with its Redis connections open', async () => {
+    const cli = fileURLToPath(new URL('../src/cli/sluice.ts', import.meta.url));
+    const port = new URL(app.url).port;
+    const child = spawn(process.execPath, [cli, 'serve'], { env: { ...process.env, SLUICE_MODEL: 'local', HOST: '127.0.0.1', PORT: port, REDIS_URL: redis.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await exited;
+    clearTimeout(timer);
+    expect(output).toContain('EADDRINUSE');
+    expect(code).toBe(1);
+  }, 15_000);
 });

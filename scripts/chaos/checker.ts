@@ -48,9 +48,10 @@ export function overlaps(record: StreamRecord, fault: InjectedFault): boolean {
  * @param record - what its client received
  * @param log - its log from Redis (undefined when Redis no longer has it)
  * @param faults - every fault injected in the run
+ * @param logReadAt - when the log was read (ms after the run's start) @defaultValue the client's end
  * @returns the violations found
  */
-export function checkStream(record: StreamRecord, log: readonly LogEntry[] | undefined, faults: readonly InjectedFault[]): Violation[] {
+export function checkStream(record: StreamRecord, log: readonly LogEntry[] | undefined, faults: readonly InjectedFault[], logReadAt?: number): Violation[] {
   const violations: Violation[] = [];
   const n = record.plan.n;
   const streamId = record.streamId;
@@ -102,14 +103,20 @@ export function checkStream(record: StreamRecord, log: readonly LogEntry[] | und
     }
   }
 
-  // The log: exactly one terminal event, the last; every received event is the log's.
+  // The log: exactly one terminal event, the last; every received event is the log's. The log is
+  // read as soon as the client ends (`logReadAt`): an event received with an id must be in it,
+  // unless Redis was emptied between that event and the read.
   const lost = record.outcome === 'not_found' || record.outcome === 'ahead_of_log';
-  if (log === undefined || log.length === 0) {
-    // The log is read as soon as the client ends: only Redis emptied meanwhile explains none.
-    if (!lost && record.outcome === 'terminal' && faults.every((fault) => fault.kind !== 'redis-restart-empty' || fault.endedAt < record.startedAt)) {
-      add('log_missing', 'the client finished but Redis holds no log for the stream (and Redis was never emptied during it)');
-    }
-  } else {
+  const readAt = logReadAt ?? record.endedAt ?? Infinity;
+  const wipedAfter = (time: number): boolean => faults.some((fault) => fault.kind === 'redis-restart-empty' && fault.endedAt >= time && fault.at <= readAt);
+  const byId = new Map((log ?? []).map((entry) => [entry.id, entry.event]));
+  const absent = record.connections.flatMap((connection) => connection.events).filter((event) => event.id !== undefined && !byId.has(event.id) && !wipedAfter(event.at));
+  const first = absent[0];
+  if (first !== undefined) {
+    const what = `${first.type}${first.type === 'error' ? ` ${String(first.data.code)}` : ''}`;
+    add('not_in_log', `received ${absent.length} events with ids the log does not hold, first id ${String(first.id)} (${what}) at ${(first.at / 1000).toFixed(1)} s (log read at ${(readAt / 1000).toFixed(1)} s; Redis not emptied in between)`);
+  }
+  if (log !== undefined && log.length > 0) {
     const terminals = log.filter((entry) => TERMINAL.has(String(entry.event.type)));
     if (terminals.length !== 1) add('terminal_count', `the log holds ${terminals.length} terminal events`);
     else if (terminals[0] !== log.at(-1)) add('terminal_not_last', `events follow the terminal event (id ${terminals[0]?.id})`);
@@ -118,11 +125,9 @@ export function checkStream(record: StreamRecord, log: readonly LogEntry[] | und
     });
     const last = log.at(-1)?.event;
     if (last?.type === 'error' && typeof last.code !== 'string') add('error_without_code', `the terminal error has no code: ${JSON.stringify(last)}`);
-    const byId = new Map(log.map((entry) => [entry.id, entry.event]));
     for (const [id, data] of received) {
       const logged = byId.get(id);
-      if (logged === undefined) add('not_in_log', `received id ${id} (${String(data.type)}), which the log does not hold`);
-      else if (!isDeepStrictEqual(stripPadding(logged), stripPadding(data))) {
+      if (logged !== undefined && !isDeepStrictEqual(stripPadding(logged), stripPadding(data))) {
         add('log_mismatch', `id ${id}: received ${JSON.stringify(data).slice(0, 120)}, the log holds ${JSON.stringify(logged).slice(0, 120)}`);
       }
     }

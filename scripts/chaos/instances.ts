@@ -12,6 +12,9 @@ import { sleep, waitForExit } from './ports.ts';
 /** The built CLI the suite runs (`npm run build` makes it). */
 export const CLI = fileURLToPath(new URL('../../dist/cli/sluice.js', import.meta.url));
 
+/** What the suite writes into an instance's log when it did not exit after failing to listen. */
+export const LISTEN_HANG_MARKER = 'chaos: sluice serve printed EADDRINUSE and was still running 3 s later';
+
 /** How one process of an instance ended. */
 export interface InstanceExit {
   readonly instance: number;
@@ -65,9 +68,21 @@ export function createInstance(index: number, port: number, env: Record<string, 
     });
     child = started;
     let own = '';
+    let busy = false;
     const take = (chunk: Buffer): void => {
       own += chunk.toString();
       log += chunk.toString();
+      // The port is still held (a restart right after SIGTERM): `sluice serve` exits with 1 and
+      // the slot tries again. One that does not exit within 3 s is ended here (and reported).
+      if (!busy && own.includes('EADDRINUSE') && !own.includes('listening on')) {
+        busy = true;
+        setTimeout(() => {
+          if (started.exitCode !== null || started.signalCode !== null) return;
+          log += `${LISTEN_HANG_MARKER}\n`;
+          expected.add(started);
+          started.kill('SIGKILL');
+        }, 3000).unref();
+      }
     };
     started.stdout?.on('data', take);
     started.stderr?.on('data', take);

@@ -13,7 +13,7 @@ import { createSeededRandom } from '../../src/providers/replay/seeded-random.ts'
 import { checkStream, overlaps, type InjectedFault, type Violation } from './checker.ts';
 import { runStreamClient, type StreamPlan, type StreamRecord } from './client.ts';
 import { modelFor, startFakeUpstream, UPSTREAM_FAULTS, type UpstreamBehaviour } from './fake-upstream.ts';
-import { createInstance, openFds, residentBytes, type Instance, type InstanceExit } from './instances.ts';
+import { createInstance, LISTEN_HANG_MARKER, openFds, residentBytes, type Instance, type InstanceExit } from './instances.ts';
 import { findNginx, startNginx } from './nginx.ts';
 import { freePort, sleep } from './ports.ts';
 import { startChaosRedis } from './redis.ts';
@@ -185,13 +185,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // The streams.
     // Each stream's log is read from Redis as soon as its client ends (a later Redis restart
     // without data must not take the evidence with it).
-    const logs = new Map<number, LogEntry[]>();
+    const logs = new Map<number, { entries: LogEntry[]; readAt: number }>();
     const records: Promise<StreamRecord>[] = plans.map(async (plan) => {
       await sleep(plan.startAt);
       const record = await runStreamClient(plan, { baseUrl: nginx.url, t0: start, deadlineMs: STREAM_DEADLINE_MS, signal: stop.signal });
       if (record.streamId !== undefined) {
+        const readAt = t1();
         const entries = await readLog(redis.port, record.streamId);
-        if (entries !== undefined) logs.set(plan.n, entries);
+        if (entries !== undefined) logs.set(plan.n, { entries, readAt });
       }
       return record;
     });
@@ -304,6 +305,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       if (!exit.expected) violations.push({ rule: 'unexpected_exit', detail: `instance ${exit.instance} (pid ${String(exit.pid)}) exited by itself: code ${String(exit.code)} signal ${String(exit.signal)}` });
     }
     for (const instance of instances) {
+      if (instance.output().includes(LISTEN_HANG_MARKER)) {
+        violations.push({ rule: 'listen_error_hang', detail: `instance ${instance.index}: \`sluice serve\` failed to listen (EADDRINUSE) and did not exit within 3 s` });
+      }
       const crash = /uncaught|unhandled ?rejection|triggerUncaughtException|ERR_INVALID_STATE|FATAL ERROR/i.exec(instance.output());
       if (crash) {
         const where = instance.output().indexOf(crash[0]);
@@ -315,8 +319,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // Every stream against its log in Redis.
     const streams: ChaosResult['streams'] = [];
     for (const record of finished) {
-      const entries = logs.get(record.plan.n) ?? (record.streamId === undefined ? undefined : await readLog(redis.port, record.streamId));
-      const found = checkStream(record, entries, faults);
+      const early = logs.get(record.plan.n);
+      const readAt = early?.readAt ?? t1();
+      const entries = early?.entries ?? (record.streamId === undefined ? undefined : await readLog(redis.port, record.streamId));
+      const found = checkStream(record, entries, faults, readAt);
       streams.push({ record, log: entries, violations: found });
       violations.push(...found);
     }

@@ -347,13 +347,22 @@ export function serve(options: ServeOptions = {}): Promise<Server> {
   }
   // The limits wrap the app in a listener of their own, which keeps the app reachable
   // (WRAPPED_LISTENER): `shutdownServer()` and `startupLog()` find it through the server.
-  const server = createLimitedServer(createApp(options), limits);
+  const app = createApp(options);
+  const server = createLimitedServer(app, limits);
   const port = options.port ?? Number(env.PORT?.trim() || 3000);
   const host = options.host ?? (env.HOST?.trim() || '127.0.0.1');
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    // Not listening (EADDRINUSE, EACCES): close what the app opened (its Redis connections), so a
+    // process that cannot serve also exits instead of staying up with nothing to do.
+    const fail = (error: Error): void => {
+      app.shutdown({ drainMs: 0 }).then(
+        () => reject(error),
+        () => reject(error),
+      );
+    };
+    server.once('error', fail);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve(server);
     });
   });

@@ -545,6 +545,9 @@ class RedisStore implements StreamStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Destroying a client while its first connection is being made leaves that socket open (the
+    // process would never exit): let the first attempt settle first (at most FIRST_CONNECT_WAIT_MS).
+    if (this.#starting !== undefined) await this.#starting;
     for (const timer of this.#timers) clearInterval(timer);
     this.#writers.clear();
     for (const follower of [...this.#readers]) follower.end();
