@@ -105,6 +105,8 @@ describe.skipIf(!available)('a Redis outage (sluice serve on a private redis-ser
     // Never a silent end: the last frame is an error that names what happened.
     expect(last.type).toBe('error');
     expect(['not_found', 'unavailable']).toContain(last.data.code);
+    // It is this response's own event, not the log's (there is no log any more): DESIGN says it carries no id.
+    expect(last.id).toBeUndefined();
     const ids = events.flatMap((event) => (event.id === undefined ? [] : [event.id]));
     expect(ids).toEqual(ids.map((_, index) => index + 1));
     const resume = await fetch(`${app.url}/v1/streams/${id}`, { headers: { 'last-event-id': String(ids.at(-1) ?? 0) } });

@@ -68,7 +68,13 @@ export function checkStream(record: StreamRecord, log: readonly LogEntry[] | und
   if (record.outcome === 'gave_up') {
     add('hang', `no terminal event ${record.plan.endpoint === 'native' ? '' : '(AI SDK) '}within the client's deadline; ${record.connections.length} requests, last ${describeLast(record)}`);
   }
-  if (streamId === undefined) return violations;
+  for (const connection of record.connections) {
+    if (connection.end === 'silent') add('silent_connection', `a ${connection.kind} opened at ${(connection.at / 1000).toFixed(1)} s sent nothing, not even a heartbeat, for 20 s`);
+  }
+  if (streamId === undefined) {
+    if (record.outcome === 'not_found' && during('redis-restart-empty').length === 0) add('lost_without_cause', 'the POST got 404 though Redis kept its data');
+    return violations;
+  }
 
   // Ids: every id-carrying event is the next position of the log, across every connection.
   let expected = 1;

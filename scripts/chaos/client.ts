@@ -44,8 +44,8 @@ export interface Connection {
   status?: number;
   /** The error code of a JSON error answer. */
   code?: string;
-  /** How it ended. */
-  end?: 'terminal' | 'dropped' | 'closed' | 'broken' | 'refused';
+  /** How it ended (`silent`: no byte, not even a heartbeat, for {@link SILENCE_MS}). */
+  end?: 'terminal' | 'dropped' | 'closed' | 'broken' | 'refused' | 'silent';
   error?: string;
   readonly events: ReceivedEvent[];
   /** AI SDK UI stream: the text deltas received. */
@@ -69,6 +69,12 @@ export interface StreamRecord {
   outcome?: 'terminal' | 'http_error' | 'not_found' | 'ahead_of_log' | 'refused' | 'gave_up';
   readonly connections: Connection[];
 }
+
+/**
+ * The longest an open stream may send nothing at all: the heartbeat (`: ping` every 15 s) plus
+ * slack. Longer is a hung connection; the client records it and drops it.
+ */
+export const SILENCE_MS = 20_000;
 
 /** Statuses a client retries (after `Retry-After`, else a short pause). */
 const RETRY_STATUSES = new Set([502, 503, 504]);
@@ -152,6 +158,10 @@ export async function runStreamClient(plan: StreamPlan, options: StreamClientOpt
     const reader = response.body!.getReader();
     let count = 0;
     let done = false;
+    // After the client's stall, what the socket buffered meanwhile is read at once: those events
+    // arrived when the stall began, not when they are parsed (the checker compares times with faults).
+    let arrivedAt: number | undefined;
+    let stalledAt: number | undefined;
     let uiText = '';
     const onBlock = (block: { event: string; data: string; id: string | undefined }): void => {
       if (done) return;
@@ -164,7 +174,7 @@ export async function runStreamClient(plan: StreamPlan, options: StreamClientOpt
       } else {
         const data = JSON.parse(block.data) as Record<string, unknown>;
         const id = block.id === undefined || block.id === '' ? undefined : Number(block.id);
-        connection.events.push({ id, type: block.event, data, at: now() });
+        connection.events.push({ id, type: block.event, data, at: arrivedAt ?? now() });
         if (id !== undefined) lastId = id;
         count++;
         if (TERMINAL.has(block.event) && id !== undefined) {
@@ -182,9 +192,28 @@ export async function runStreamClient(plan: StreamPlan, options: StreamClientOpt
       while (!done) {
         if (plan.stall !== undefined && !stalled && count >= plan.stall.afterEvents) {
           stalled = true;
+          stalledAt = now();
           await sleep(plan.stall.ms);
         }
-        const { value, done: ended } = await reader.read();
+        const asked = Date.now();
+        let silence: ReturnType<typeof setTimeout> | undefined;
+        const next = await Promise.race([
+          reader.read(),
+          new Promise<'silent'>((resolve) => {
+            silence = setTimeout(resolve, SILENCE_MS, 'silent');
+          }),
+        ]).finally(() => clearTimeout(silence));
+        if (next === 'silent') {
+          connection.end = 'silent';
+          break;
+        }
+        const { value, done: ended } = next;
+        // A read answered at once right after the stall came from the buffer.
+        if (stalledAt !== undefined && Date.now() - asked < 5) arrivedAt = stalledAt;
+        else {
+          stalledAt = undefined;
+          arrivedAt = undefined;
+        }
         if (ended) {
           connection.end ??= 'closed';
           break;
@@ -242,8 +271,14 @@ export async function runStreamClient(plan: StreamPlan, options: StreamClientOpt
       continue;
     }
     if (response.status !== 200) {
-      // The request is valid: only an error of the run itself (429 or 5xx with its code) is a clear answer.
-      record.outcome = connection.code !== undefined && (response.status === 429 || response.status >= 500) ? 'http_error' : 'refused';
+      // The request is valid: only an error of the run itself (429 or 5xx with its code) is a clear
+      // answer, or a 404 when the stream was lost before its first byte (Redis emptied).
+      record.outcome =
+        connection.code !== undefined && (response.status === 429 || response.status >= 500)
+          ? 'http_error'
+          : response.status === 404 && connection.code === 'not_found'
+            ? 'not_found'
+            : 'refused';
       record.endedAt = now();
       return record;
     }
