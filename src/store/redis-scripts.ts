@@ -12,6 +12,22 @@
  * @module
  */
 
+/**
+ * Error replies with which a reachable Redis says it cannot serve right now: still loading its data
+ * after a restart (`LOADING`), a script running too long (`BUSY`), a replica cut off from its
+ * primary (`MASTERDOWN`), a failover under way (`TRYAGAIN`, `CLUSTERDOWN`, `READONLY`). The store
+ * treats them like a broken connection: code `unavailable`, retried by appends.
+ */
+const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)\b/;
+
+/**
+ * Whether an error reply means "Redis cannot serve right now, try again" (see TRANSIENT_REPLIES).
+ * @param message - the reply's message (`LOADING Redis is loading the dataset in memory`)
+ */
+export function isTransientReply(message: string): boolean {
+  return TRANSIENT_REPLIES.test(message);
+}
+
 /** Error replies of the scripts, mapped to store error codes by the client. */
 export const SCRIPT_ERRORS = {
   not_found: 'SLUICE_NOT_FOUND',

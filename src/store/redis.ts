@@ -883,6 +883,9 @@ function toStoreError(error: unknown): unknown {
     if (message.includes(scripts.SCRIPT_ERRORS.not_found)) {
       return new StoreError('not_found', 'The stream has expired (or was never created).', { cause: error });
     }
+    if (scripts.isTransientReply(message)) {
+      return new StoreError('unavailable', `Redis cannot serve right now (${message}); retry shortly.`, { cause: error });
+    }
     // An error reply that is no outage (a bug, a wrong key type): as it is.
     return error;
   }
