@@ -19,6 +19,7 @@ const TIMING = [
   'test/web-streams.node.test.ts',
   'test/chaos-redis-outage.node.test.ts',
   'test/chaos.node.test.ts',
+  'test/package.node.test.ts',
 ];
 
 export default defineConfig({

@@ -181,7 +181,8 @@ describe('sluice chat --url (built CLI)', () => {
       const id = /^\/v1\/streams\/([0-9a-f-]{36})$/.exec(deletes[0]!.url ?? '')?.[1];
       expect(id).toBeDefined();
       expect(deletes[0]!.auth).toBe('Bearer key-a');
-      const metrics = async (): Promise<string> => (await fetch(`${server.url}/metrics`)).text();
+      // With keys on, /metrics needs one too.
+      const metrics = async (): Promise<string> => (await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer key-a' } })).text();
       await vi.waitFor(async () => expect(await metrics()).toMatch(/^sluice_active_streams 0$/m));
       const replay = await fetch(`${server.url}/v1/streams/${id}`, { headers: { authorization: 'Bearer key-a' } });
       const events = agentEvents((await readEvents(replay)).events);

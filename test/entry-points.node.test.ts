@@ -64,9 +64,10 @@ function dependenciesIn(urls: string[]): string[] {
   return [...names].sort();
 }
 
-const DEPENDENCIES = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }).dependencies;
+// The optional peer dependencies: each layer loads only its own (the repository installs them all as devDependencies).
+const DEPENDENCIES = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { peerDependencies: Record<string, string> }).peerDependencies;
 
-// The README's entry-point table, column "loads".
+// The README's table of subpaths, column "install as well" (what each subpath loads).
 describe.each([
   ['src/index.ts', []],
   ['src/core/node/index.ts', []],

@@ -180,7 +180,8 @@ describe('connection cap', () => {
   async function expectCap(server: Server, port: number, cap: number): Promise<void> {
     for (let i = 0; i < cap; i++) await raw(port);
     await vi.waitFor(async () => expect(await connections(server)).toBe(cap));
-    const refused = await send(port, '/healthz');
+    // /healthz and /readyz are answered over the cap (test/safety.node.test.ts); other paths are not.
+    const refused = await send(port, '/v1/models');
     expect(refused.status).toBe(503);
     expect(refused.headers.connection).toBe('close');
     expect(refused.headers['retry-after']).toBe('1');
@@ -188,7 +189,7 @@ describe('connection cap', () => {
     // One leaves: the next client is served.
     sockets.pop()!.destroy();
     await vi.waitFor(async () => expect(await connections(server)).toBe(cap - 1));
-    expect((await send(port, '/healthz')).status).toBe(200);
+    expect((await send(port, '/v1/models')).status).toBe(200);
   }
 
   it('answers 503 overloaded with Connection: close over maxConnections, and serves again below it', async () => {

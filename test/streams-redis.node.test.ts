@@ -14,7 +14,8 @@ import { agentEvents, expectConsecutive, readEvents, textOf, type ReceivedEvent 
 
 const available = requireRedisServer();
 const QUESTION = { messages: [{ role: 'user', content: 'What is backpressure?' }] };
-const PACE = { SLUICE_LOCAL_TTFT_MS: '10', SLUICE_LOCAL_TPS: '150' };
+// 50 clients from one address at once: more than the default per-address limits (docs/limits.md) allow.
+const PACE = { SLUICE_LOCAL_TTFT_MS: '10', SLUICE_LOCAL_TPS: '150', SLUICE_LIMIT_STREAMS: '0', SLUICE_LIMIT_STREAMS_PER_MINUTE: '0' };
 
 let redis: RedisServer;
 let a: AppInstance;

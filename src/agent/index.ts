@@ -22,3 +22,11 @@ export { createAnalyzeDataTool, BUNDLED_DATA_DIR, DATASETS } from './tools/analy
 export type { AnalyzeDataOutput, AnalyzeDataToolOptions, DatasetName, GroupTotal } from './tools/analyze-data.ts';
 export { createGenerateReportTool } from './tools/generate-report.ts';
 export type { GenerateReportOutput, GenerateReportToolOptions, ReportSection } from './tools/generate-report.ts';
+export { parseMcpServers, MCP_SERVERS_ENV } from './mcp/mcp-config.ts';
+export type { McpHttpServerConfig, McpServerConfig, McpServersConfig, McpStdioServerConfig } from './mcp/mcp-config.ts';
+export { connectMcpServers, DEFAULT_MCP_CALL_TIMEOUT_MS, DEFAULT_MCP_CONNECT_TIMEOUT_MS } from './mcp/mcp-client.ts';
+export type { ConnectMcpServersOptions, McpConnection, McpServerStatus, McpToolCaller } from './mcp/mcp-client.ts';
+export { isDestructive, toMcpAgentTools, toMcpToolName, MCP_TOOL_NAME_SEPARATOR } from './mcp/mcp-tools.ts';
+export type { McpToolInfo } from './mcp/mcp-tools.ts';
+export { createMcpToolServer } from './mcp/create-mcp-tool-server.ts';
+export type { McpToolServerOptions } from './mcp/create-mcp-tool-server.ts';

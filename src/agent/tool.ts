@@ -4,16 +4,19 @@
  *
  * @module
  */
-import { z } from 'zod';
+import type { output as ZodOutput, ZodType } from 'zod';
+import { importOptional } from '../core/require-optional.ts';
 import type { AgentTool, ToolContext, ToolExecuteResult } from './types.ts';
 
+const { z } = await importOptional('zod', () => import('zod'));
+
 /** Options of {@link tool}. */
-export interface ToolOptions<Schema extends z.ZodType, Output> {
+export interface ToolOptions<Schema extends ZodType, Output> {
   name: string;
   description: string;
   /** The input's schema; its JSON Schema is offered to the model, and the model's input is checked against it. */
   input: Schema;
-  execute(input: z.output<Schema>, context: ToolContext): ToolExecuteResult<Output>;
+  execute(input: ZodOutput<Schema>, context: ToolContext): ToolExecuteResult<Output>;
 }
 
 /** Tool names as the OpenAI and Anthropic APIs accept them. */
@@ -37,7 +40,7 @@ const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
  * });
  * ```
  */
-export function tool<Schema extends z.ZodType, Output>(options: ToolOptions<Schema, Output>): AgentTool<z.output<Schema>, Output> {
+export function tool<Schema extends ZodType, Output>(options: ToolOptions<Schema, Output>): AgentTool<ZodOutput<Schema>, Output> {
   if (!TOOL_NAME.test(options.name)) {
     throw new TypeError(`Expected a tool name of 1-64 letters, digits, \`_\` or \`-\`, got ${JSON.stringify(options.name)}.`);
   }

@@ -62,6 +62,11 @@ export interface AgentTool<Input = unknown, Output = unknown> {
    */
   parseInput(input: unknown): Input;
   /**
+   * Whether the model's call waits for a person's approval before `execute` runs: always, or
+   * when the function says so for the call's input.
+   */
+  needsApproval?: boolean | ((input: Input) => boolean);
+  /**
    * Runs the tool.
    * @param input - the validated input
    * @param context - the call's id and signal

@@ -7,6 +7,8 @@
  * @module
  */
 import { parseArgs } from 'node:util';
+import { connectMcpServers, type McpConnection } from '../agent/mcp/mcp-client.ts';
+import { MCP_SERVERS_ENV, parseMcpServers } from '../agent/mcp/mcp-config.ts';
 import { runAgent } from '../agent/run-agent.ts';
 import { createBuiltinTools } from '../agent/tools/builtin-tools.ts';
 import { isSluiceError } from '../core/errors.ts';
@@ -83,6 +85,15 @@ function remoteChat(base: string, body: unknown, apiKey: string | undefined): Re
   };
 }
 
+/** The run's events, then the MCP servers closed (a stdio server is stopped) however the reading ends. */
+async function* closingMcp(events: AsyncIterable<AgentEvent>, mcp: McpConnection): AsyncGenerator<AgentEvent> {
+  try {
+    yield* events;
+  } finally {
+    await mcp.close();
+  }
+}
+
 /**
  * Runs `sluice chat`.
  * @param argv - the arguments after `chat`
@@ -135,8 +146,13 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
     } else {
       const registry = createModelRegistry({ env });
       const model = registry.resolve(parsed.values.model);
-      // The agent, like the server runs it: the model plus the built-in tools.
-      events = runAgent({ provider: model.provider, model: model.modelId, messages, tools: createBuiltinTools(), env, ...(io.signal ? { signal: io.signal } : {}) });
+      // The agent, like the server runs it: the model plus the built-in tools and the MCP servers'.
+      const servers = parseMcpServers(env[MCP_SERVERS_ENV]);
+      const mcp = Object.keys(servers).length > 0 ? await connectMcpServers(servers, { stderr: 'ignore' }) : undefined;
+      for (const server of mcp?.servers ?? []) if (server.error !== undefined) io.stderr.write(`sluice chat: ${server.error}\n`);
+      const tools = [...createBuiltinTools(), ...(mcp?.tools ?? [])];
+      const run = runAgent({ provider: model.provider, model: model.modelId, messages, tools, env, ...(io.signal ? { signal: io.signal } : {}) });
+      events = mcp === undefined ? run : closingMcp(run, mcp);
     }
   } catch (error) {
     io.stderr.write(`sluice chat: ${(error as Error).message}\n`);

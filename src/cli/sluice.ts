@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { serve, startupLog } from '../server/app.ts';
-import { shutdownDeadlineMs, shutdownServer } from '../server/shutdown.ts';
-import { runChat } from './chat.ts';
+// `serve` and `chat` are loaded by their command only: they need the optional peer dependencies
+// (zod, the SDKs, …), which `sluice tail` does not.
 import { runTail } from './tail.ts';
 
 const USAGE = `Usage:
@@ -20,6 +19,8 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
+      const { serve, startupLog } = await import('../server/app.ts');
+      const { shutdownDeadlineMs, shutdownServer } = await import('../server/shutdown.ts');
       const server = await serve();
       // The first line (`sluice listening on http://HOST:PORT`) is what scripts and tests wait for.
       console.log(startupLog(server).join('\n'));
@@ -58,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     case 'chat': {
+      const { runChat } = await import('./chat.ts');
       const controller = new AbortController();
       const stop = (): void => controller.abort();
       process.once('SIGINT', stop);

@@ -5,9 +5,12 @@
  *
  * @module
  */
-import { z } from 'zod';
+import type { output as ZodOutput } from 'zod';
+import { importOptional } from '../core/require-optional.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { AgentEvent, AgentEventType, FinishReason, Usage } from './types.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** The schema of a {@link FinishReason}. */
 export const finishReasonSchema = z.enum(['stop', 'length', 'content-filter', 'tool-calls', 'error', 'other']);
@@ -116,12 +119,12 @@ export function parseAgentEvent(value: unknown): AgentEvent {
 // exactOptionalPropertyTypes, zod's `?: T | undefined` is wider than ours, so the check strips `undefined`.
 type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type DropUndefined<T> = { [K in keyof T]: Exclude<T[K], undefined> };
-type SchemaEvent = z.output<typeof agentEventSchema>;
+type SchemaEvent = ZodOutput<typeof agentEventSchema>;
 type Agreement = {
   [K in AgentEventType]: Exact<DropUndefined<Extract<SchemaEvent, { type: K }>>, DropUndefined<Extract<AgentEvent, { type: K }>>>;
 };
 type AllAgree = false extends Agreement[AgentEventType] ? false : true;
 const schemaMatchesTypes: AllAgree = true;
-const usageMatches: Exact<z.output<typeof usageSchema>, Usage> = true;
-const finishReasonMatches: Exact<z.output<typeof finishReasonSchema>, FinishReason> = true;
+const usageMatches: Exact<ZodOutput<typeof usageSchema>, Usage> = true;
+const finishReasonMatches: Exact<ZodOutput<typeof finishReasonSchema>, FinishReason> = true;
 void [schemaMatchesTypes, usageMatches, finishReasonMatches];

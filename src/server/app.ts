@@ -4,25 +4,34 @@
  * @module
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { connectMcpServers, type McpConnection } from '../agent/mcp/mcp-client.ts';
+import { MCP_SERVERS_ENV, parseMcpServers, type McpServersConfig } from '../agent/mcp/mcp-config.ts';
 import { createBuiltinTools } from '../agent/tools/builtin-tools.ts';
 import type { AnyAgentTool } from '../agent/types.ts';
 import { isAbortError, isSluiceError } from '../core/errors.ts';
+import { isStoreError } from '../store/errors.ts';
 import type { StreamStore } from '../store/types.ts';
 import { createAuth, parseApiKeys } from './auth.ts';
 import { createCors, parseCorsOrigins } from './cors.ts';
-import { HttpError, quote, sendError, sendJson } from './http-error.ts';
+import { HttpError, quote, sendError, sendJson, truncate } from './http-error.ts';
 import { createLimitedServer, SERVER_LIMITS_ENV, serverLimitsFromEnv, type ServerLimits } from './limits.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
+import { parseTrustProxy } from './quotas/client-address.ts';
+import { DEFAULT_MAX_EVENT_BYTES } from './quotas/check-event-data.ts';
+import { QUOTA_ENV, quotaLimitsFromEnv, type QuotaLimits } from './quotas/quota-limits.ts';
+import { createQuotas, describeLimits } from './quotas/quotas.ts';
 import { appsOf } from './shutdown.ts';
 import { Router, type RouteHandler } from './router.ts';
 import { createModelRegistry, type ModelRegistry } from './models.ts';
 import { chatRoutes } from './routes/chat.ts';
-import { demoNumbers } from './routes/demo-numbers.ts';
+import { createDemoNumbers } from './routes/demo-numbers.ts';
 import { eventRoutes } from './routes/events.ts';
-import { BUNDLED_SAMPLES_DIR, createFilesRoute } from './routes/files.ts';
+import { createFilesRoute } from './routes/files.ts';
+import { createSampleFilesRoute } from './routes/sample-files.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { mcpRoutes } from './routes/mcp.ts';
 import { streamRoutes } from './routes/streams.ts';
-import { webAsset, webFavicon, webPage } from './routes/web.ts';
+import { createWebAssetRoute, sourceMapsFromEnv, webFavicon, webPage } from './routes/web.ts';
 import { createFollowerSet } from './runs/follow-stream.ts';
 import { loadStore, redactUrl } from './runs/load-store.ts';
 import { createRunManager, type RunManager } from './runs/run-manager.ts';
@@ -64,8 +73,18 @@ export interface AppOptions {
   tools?: readonly AnyAgentTool[];
   /** Origins whose browsers may call the API (`*` for any). @defaultValue `SLUICE_CORS_ORIGINS` (comma-separated), else none */
   corsOrigins?: readonly string[];
-  /** The folder `GET /v1/files/:name` serves. @defaultValue `SLUICE_FILES_DIR`, else the bundled samples (`dist/samples/`) */
+  /** The folder `GET /v1/files/:name` serves. @defaultValue `SLUICE_FILES_DIR`, else the bundled samples (`dist/samples/`, and `large-sample.bin` written on first use to a temp folder) */
   filesDir?: string | URL;
+  /**
+   * Quotas per API key (per client address when auth is off); `0` turns one off. See docs/limits.md.
+   * @defaultValue each from its `SLUICE_LIMIT_*` variable, else `DEFAULT_QUOTA_LIMITS`
+   */
+  limits?: Partial<QuotaLimits>;
+  /**
+   * MCP servers whose tools the agent offers beside `tools` (named `<server>__<tool>`); `POST /mcp`
+   * serves `tools` only. @defaultValue `SLUICE_MCP_SERVERS` (JSON, see `parseMcpServers`), else none
+   */
+  mcpServers?: McpServersConfig;
 }
 
 /** A Node request listener serving the sluice HTTP API, with its lifecycle. */
@@ -89,6 +108,8 @@ export interface AppHandler {
    * closed. Resolves when all that is done.
    */
   shutdown(options?: { drainMs?: number }): Promise<void>;
+  /** Settles once the MCP servers are connected or known to be unreachable ({@link serve} waits for it). */
+  readonly mcpReady: Promise<void>;
 }
 
 /** An alias of {@link AppHandler}. */
@@ -157,6 +178,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
   const auth = createAuth(apiKeys);
   const cors = createCors(options.corsOrigins ?? parseCorsOrigins(env.SLUICE_CORS_ORIGINS));
   const redisUrl = env.REDIS_URL?.trim();
+  const maxEventBytes = readMs(env, 'SLUICE_MAX_EVENT_BYTES', DEFAULT_MAX_EVENT_BYTES);
   let draining = false;
   let shutdownPromise: Promise<void> | undefined;
 
@@ -175,7 +197,8 @@ export function createApp(options: AppOptions = {}): AppHandler {
       createRunManager({
         store: loaded,
         detachGraceMs,
-        onError,
+        // A running stream the full store refused is one line in the log, not a stack trace.
+        onError: (error) => (isStoreError(error) && error.code === 'full' ? onWarn(`sluice: a running stream was stopped: ${error.message}`) : onError(error)),
         onActiveChange: (active) => metrics.activeStreams.set(active),
         observe: () => {
           const run = metrics.observeRun();
@@ -186,25 +209,55 @@ export function createApp(options: AppOptions = {}): AppHandler {
   runs().catch(() => (runsPromise = undefined));
   if (redisUrl !== undefined && redisUrl !== '' && options.store === undefined) watchRedis(store, redactUrl(redisUrl), onWarn, () => shutdownPromise !== undefined);
 
+  const quotas = createQuotas({
+    limits: { ...quotaLimitsFromEnv(env), ...options.limits },
+    trustProxy: parseTrustProxy(env.SLUICE_TRUST_PROXY),
+    backend: () => store().then((loaded) => loaded.quotaBackend?.()),
+    onRefused: (limit) => metrics.rateLimited.inc({ limit }),
+    onWarn,
+  });
+  for (const limit of Object.keys(QUOTA_ENV)) metrics.rateLimited.inc({ limit }, 0);
   const followers = createFollowerSet((open) => metrics.openConnections.set(open));
   const streams: StreamContext = {
     store,
     runs,
     followers,
     auth,
+    quotas,
     draining: () => draining,
     heartbeatMs: options.heartbeatMs,
     sendTimeoutMs: options.sendTimeoutMs ?? readMs(env, 'SLUICE_SEND_TIMEOUT_MS', 30_000),
     onResponse: (result) => metrics.observeResponse(result),
   };
   const tools = options.tools ?? createBuiltinTools();
+  // The agent's tools: the app's, then the MCP servers' once they are connected.
+  const agentTools = [...tools];
+  const mcpServers = options.mcpServers ?? parseMcpServers(env[MCP_SERVERS_ENV]);
+  let mcpConnection: McpConnection | undefined;
+  const mcpReady =
+    Object.keys(mcpServers).length === 0
+      ? Promise.resolve()
+      : connectMcpServers(mcpServers).then(
+          (connection) => {
+            mcpConnection = connection;
+            agentTools.push(...connection.tools);
+          },
+          (error: unknown) => onWarn(`sluice: connecting to the MCP servers failed: ${error instanceof Error ? error.message : String(error)}`),
+        );
+  const mcp = mcpRoutes({ tools, auth, allowedOrigins: cors.origins });
   const models = options.models ?? createModelRegistry(options.env === undefined ? {} : { env: options.env });
-  const chat = chatRoutes({ models, streams, tools });
+  const chat = chatRoutes({ models, streams, tools: agentTools });
   const resume = streamRoutes(streams);
-  const events = eventRoutes(streams);
+  const events = eventRoutes(streams, { maxEventBytes, sharedTopicPrefix: env.SLUICE_SHARED_TOPIC_PREFIX?.trim() || undefined });
   const jobs = jobRoutes(streams, tools);
-  const files = createFilesRoute({ dir: options.filesDir ?? (env.SLUICE_FILES_DIR?.trim() || BUNDLED_SAMPLES_DIR), sendTimeoutMs: streams.sendTimeoutMs ?? 0 });
-  const metricsText: RouteHandler = async (_req, res) => {
+  const filesDir = options.filesDir ?? (env.SLUICE_FILES_DIR?.trim() || undefined);
+  const files =
+    filesDir === undefined
+      ? createSampleFilesRoute({ sendTimeoutMs: streams.sendTimeoutMs ?? 0 })
+      : createFilesRoute({ dir: filesDir, sendTimeoutMs: streams.sendTimeoutMs ?? 0 });
+  const metricsText: RouteHandler = async (req, res) => {
+    // With keys on, the metrics are the operators' (they count every key's traffic): a key is needed.
+    auth.ownerOf(req);
     const text = await metrics.registry.metrics();
     res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
     res.end(text);
@@ -218,13 +271,13 @@ export function createApp(options: AppOptions = {}): AppHandler {
   // headers (or their 404) without following (see Router.get).
   const router = new Router()
     .on('GET', '/', webPage)
-    .get('/assets/:file', webAsset)
+    .get('/assets/:file', createWebAssetRoute({ sourceMaps: sourceMapsFromEnv(env.SLUICE_SOURCE_MAPS) }))
     .on('HEAD', '/', webPage)
     .get('/favicon.svg', webFavicon)
     .get('/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }))
     .get('/readyz', readyz)
     .get('/metrics', metricsText)
-    .get('/demo/numbers', demoNumbers)
+    .get('/demo/numbers', createDemoNumbers({ quotas, auth }))
     .on('POST', '/v1/chat', chat.chat)
     .on('POST', '/api/chat', chat.aiSdk)
     .get('/api/chat/:chatId/stream', resume.resumeChat, resume.resumeChatHead)
@@ -237,10 +290,13 @@ export function createApp(options: AppOptions = {}): AppHandler {
     .on('POST', '/v1/events', events.publish)
     .on('POST', '/v1/jobs', jobs.create)
     .get('/v1/jobs/:id/events', jobs.events, jobs.head)
-    .get('/v1/files/:name', files);
+    .get('/v1/files/:name', files)
+    .on('POST', '/mcp', mcp.handle)
+    .on('GET', '/mcp', mcp.handle)
+    .on('DELETE', '/mcp', mcp.handle);
 
   /** Answers an error that escaped a route; errors without a status of their own are also reported. */
-  const answerError = (res: ServerResponse, error: unknown): void => {
+  const answerError = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {
     // An abort is the client leaving (or the stream being stopped), never a failure to report.
     if (isAbortError(error)) {
       if (!res.headersSent && !res.destroyed) sendError(res, error);
@@ -248,8 +304,9 @@ export function createApp(options: AppOptions = {}): AppHandler {
       return;
     }
     if (!isSluiceError(error) || error.status >= 500) {
-      // Refusals of a draining instance are expected, not failures.
-      if (!(isSluiceError(error) && (error.code === 'shutting_down' || error.code === 'not_ready'))) onError(error);
+      // Refusals of a draining instance are expected, not failures; a full store is one line, not a stack.
+      if (isSluiceError(error) && error.code === 'store_full') onWarn(`sluice: refused ${req.method ?? 'GET'} ${truncate(req.url ?? '')} (503 store_full): ${error.message}`);
+      else if (!(isSluiceError(error) && (error.code === 'shutting_down' || error.code === 'not_ready'))) onError(error);
     }
     // After the head there is no status left to give: end the transfer as failed.
     if (res.headersSent) res.destroy();
@@ -272,9 +329,9 @@ export function createApp(options: AppOptions = {}): AppHandler {
       if (draining && req.method !== 'GET' && req.method !== 'HEAD' && !DURING_DRAIN.has(url.pathname)) throw shuttingDown();
       const { handler: route, params } = router.match(req.method ?? 'GET', url.pathname);
       const result = route(req, res, { url, params });
-      if (result instanceof Promise) result.catch((error: unknown) => answerError(res, error));
+      if (result instanceof Promise) result.catch((error: unknown) => answerError(req, res, error));
     } catch (error) {
-      answerError(res, error);
+      answerError(req, res, error);
     }
   };
 
@@ -294,13 +351,18 @@ export function createApp(options: AppOptions = {}): AppHandler {
         apiKeys.length > 0
           ? `auth: on (${apiKeys.length} API key${apiKeys.length === 1 ? '' : 's'}; /v1/* and /api/* need Authorization: Bearer <key> or x-api-key)`
           : 'auth: off (set SLUICE_API_KEYS=key1,key2 to require API keys on /v1/* and /api/*)',
+        describeLimits(quotas.limits, apiKeys.length > 0),
         cors.origins.length > 0 ? `CORS: ${cors.origins.join(', ')}` : 'CORS: off (set SLUICE_CORS_ORIGINS=https://app.example.com to allow browsers from other origins)',
+        mcpConnection?.describe() ??
+          (Object.keys(mcpServers).length > 0 ? `MCP: connecting to ${Object.keys(mcpServers).join(', ')}` : 'MCP: no servers (set SLUICE_MCP_SERVERS to offer their tools); sluice\'s tools are served at POST /mcp'),
       ];
     },
     drainMs,
+    mcpReady,
     shutdown(shutdownOptions: { drainMs?: number } = {}): Promise<void> {
       shutdownPromise ??= (async () => {
         draining = true;
+        quotas.close();
         // With a shared store (Redis), clients resume on another instance now while the
         // generations here go on writing to it. With memory, no other instance has their events:
         // followers stay and see their generation finish within the drain.
@@ -309,6 +371,9 @@ export function createApp(options: AppOptions = {}): AppHandler {
         const manager = await runsPromise?.catch(() => undefined);
         await manager?.drain(shutdownOptions.drainMs ?? drainMs);
         followers.dropAll();
+        await mcp.close();
+        await mcpReady;
+        await mcpConnection?.close();
         // A store the caller gave is the caller's to close.
         if (options.store === undefined) await loadedStore?.close();
       })();
@@ -337,7 +402,7 @@ export interface ServeOptions extends AppOptions, ServerLimits {
  * const server = await serve({ port: 3000, maxConnections: 5000 });
  * ```
  */
-export function serve(options: ServeOptions = {}): Promise<Server> {
+export async function serve(options: ServeOptions = {}): Promise<Server> {
   const env = options.env ?? process.env;
   const fromEnv = serverLimitsFromEnv(env);
   const limits: ServerLimits = {};
@@ -351,6 +416,8 @@ export function serve(options: ServeOptions = {}): Promise<Server> {
   const server = createLimitedServer(app, limits);
   const port = options.port ?? Number(env.PORT?.trim() || 3000);
   const host = options.host ?? (env.HOST?.trim() || '127.0.0.1');
+  // The startup log lists the MCP servers with their tool counts.
+  await app.mcpReady;
   return new Promise((resolve, reject) => {
     // Not listening (EADDRINUSE, EACCES): close what the app opened (its Redis connections), so a
     // process that cannot serve also exits instead of staying up with nothing to do.

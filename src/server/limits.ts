@@ -1,7 +1,9 @@
 /**
  * The server's defences against slow, idle and too many clients: a Node `http` server with
  * timeouts on receiving requests, on idle connections, and a cap on open connections that
- * answers `503 overloaded` instead of dropping the connection.
+ * answers `503 overloaded` instead of dropping the connection — except `/healthz` and `/readyz`,
+ * which are answered even over the cap, so an orchestrator never restarts a healthy instance
+ * because clients filled its connections.
  *
  * @module
  */
@@ -38,7 +40,8 @@ export interface ServerLimits {
   idleTimeoutMs?: number;
   /**
    * The most connections open at once; requests on connections over the cap are answered
-   * `503 {"error":{"code":"overloaded"}}` with `Connection: close` and `Retry-After: 1`.
+   * `503 {"error":{"code":"overloaded"}}` with `Connection: close` and `Retry-After: 1`, except
+   * `GET /healthz` and `GET /readyz` ({@link ALWAYS_ANSWERED}), answered as usual (and then closed).
    * Env: `SLUICE_MAX_CONNECTIONS`.
    * @defaultValue 10000
    */
@@ -90,6 +93,16 @@ export function serverLimitsFromEnv(env: Readonly<Record<string, string | undefi
   return limits;
 }
 
+/** The paths answered even on a connection over the cap: liveness and readiness probes. */
+export const ALWAYS_ANSWERED: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+
+/** The path of a request target, without its query. */
+function pathOf(url: string | undefined): string {
+  const target = url ?? '/';
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
+}
+
 /** The request listener a limited server wraps, kept on the wrapper under this key (graceful shutdown finds the app through it). */
 export const WRAPPED_LISTENER: unique symbol = Symbol.for('sluice.wrappedListener');
 
@@ -123,6 +136,11 @@ export function createLimitedServer(listener: RequestListener, limits: ServerLim
     // (Between requests Node's keep-alive timeout takes over.)
     if (idleTimeout > 0) req.socket.setTimeout(0);
     if (!refused.has(req.socket)) return listener(req, res);
+    if (ALWAYS_ANSWERED.has(pathOf(req.url))) {
+      // A probe over the cap is answered, and its connection closed after the answer.
+      res.shouldKeepAlive = false;
+      return listener(req, res);
+    }
     req.resume();
     sendError(
       res,

@@ -4,9 +4,12 @@
  *
  * @module
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { importOptional } from '../core/require-optional.ts';
 import type { StreamResult } from '../core/types.ts';
 import type { AgentEvent } from '../protocol/types.ts';
+
+const promClient = await importOptional('prom-client', () => import('prom-client'));
 
 /** The series `/metrics` always has (DESIGN.md), besides the process metrics. */
 export const METRIC_NAMES = [
@@ -45,6 +48,8 @@ export interface ServerMetrics {
   readonly clientDisconnects: Counter;
   /** `sluice_stream_errors_total{code}`: runs that ended with an `error` event. */
   readonly streamErrors: Counter<'code'>;
+  /** `sluice_rate_limited_total{limit}`: requests refused with 429 `rate_limited`, by the limit they hit. */
+  readonly rateLimited: Counter<'limit'>;
   /**
    * Starts watching a run (time to first token, tokens, errors).
    * @returns the run's observer; time to first token counts from this call
@@ -66,38 +71,44 @@ export interface ServerMetricsOptions {
  * @returns the metrics of one app
  */
 export function createServerMetrics(options: ServerMetricsOptions = {}): ServerMetrics {
-  const registry = new Registry();
+  const registry = new promClient.Registry();
   const registers = [registry];
-  const activeStreams = new Gauge({ name: 'sluice_active_streams', help: 'Generations running on this instance now.', registers });
-  const openConnections = new Gauge({ name: 'sluice_open_connections', help: 'Streaming responses open on this instance now.', registers });
-  const timeToFirstToken = new Histogram({
+  const activeStreams = new promClient.Gauge({ name: 'sluice_active_streams', help: 'Generations running on this instance now.', registers });
+  const openConnections = new promClient.Gauge({ name: 'sluice_open_connections', help: 'Streaming responses open on this instance now.', registers });
+  const timeToFirstToken = new promClient.Histogram({
     name: 'sluice_time_to_first_token_seconds',
     help: "Seconds from a generation's start to its first text or reasoning delta.",
     buckets: TTFT_BUCKETS,
     registers,
   });
-  const tokens = new Counter({
+  const tokens = new promClient.Counter({
     name: 'sluice_tokens_total',
     help: 'Text and reasoning deltas generated (a delta is about a token); rate() gives tokens per second.',
     labelNames: ['kind'] as const,
     registers,
   });
-  const bytesSent = new Counter({ name: 'sluice_bytes_sent_total', help: 'Body bytes written by streaming responses.', registers });
-  const clientDisconnects = new Counter({
+  const bytesSent = new promClient.Counter({ name: 'sluice_bytes_sent_total', help: 'Body bytes written by streaming responses.', registers });
+  const clientDisconnects = new promClient.Counter({
     name: 'sluice_client_disconnects_total',
     help: 'Streaming responses whose client left before the stream ended.',
     registers,
   });
-  const streamErrors = new Counter({
+  const streamErrors = new promClient.Counter({
     name: 'sluice_stream_errors_total',
     help: 'Generations that ended with an error event, by error code.',
     labelNames: ['code'] as const,
     registers,
   });
+  const rateLimited = new promClient.Counter({
+    name: 'sluice_rate_limited_total',
+    help: 'Requests refused with 429 rate_limited, by the limit they reached (see docs/limits.md).',
+    labelNames: ['limit'] as const,
+    registers,
+  });
   // Zero series from the start, so dashboards and rate() see them before the first event.
   tokens.inc({ kind: 'text' }, 0);
   tokens.inc({ kind: 'reasoning' }, 0);
-  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics !== false) promClient.collectDefaultMetrics({ register: registry });
 
   return {
     registry,
@@ -108,6 +119,7 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     bytesSent,
     clientDisconnects,
     streamErrors,
+    rateLimited,
     observeRun() {
       const startedAt = performance.now();
       let first = true;

@@ -4,9 +4,12 @@
  *
  * @module
  */
-import { z } from 'zod';
+import type { infer as ZodInfer, RefinementCtx } from 'zod';
+import { importOptional } from '../core/require-optional.ts';
 import type { ChatMessage, MessagePart, ToolDefinition } from '../providers/types.ts';
 import { quote } from './http-error.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 const MAX_MESSAGES = 1000;
 
@@ -104,7 +107,7 @@ const WHERE_PART_BELONGS: Record<MessagePart['type'], string> = {
  * in the conversation, the same `toolName`), and every tool-call has its result before the next
  * system, user or assistant message (or the end).
  */
-function checkConversation(messages: ChatMessage[], ctx: z.RefinementCtx): void {
+function checkConversation(messages: ChatMessage[], ctx: RefinementCtx): void {
   const calls = new Map<string, { toolName: string; answered: boolean }>();
   /** The calls of the latest assistant message still waiting for their result: id -> where the call is. */
   const pending = new Map<string, (string | number)[]>();
@@ -196,7 +199,7 @@ export const AiSdkChatBody = z.looseObject({
  * An assistant message that ran tools over several steps becomes several messages, each step's
  * tool results right after its calls, so the model sees them in the order they happened.
  */
-export function fromUiMessages(messages: z.infer<typeof AiSdkChatBody>['messages']): ChatMessage[] {
+export function fromUiMessages(messages: ZodInfer<typeof AiSdkChatBody>['messages']): ChatMessage[] {
   const out: ChatMessage[] = [];
   for (const message of messages) {
     let parts: MessagePart[] = [];
@@ -313,7 +316,7 @@ function fromFunctionCallingMessages(messages: FunctionCallingMessage[]): ChatMe
 }
 
 /** Turns AG-UI messages into chat messages. */
-export function fromAgUiMessages(messages: z.infer<typeof AgUiRunBody>['messages']): ChatMessage[] {
+export function fromAgUiMessages(messages: ZodInfer<typeof AgUiRunBody>['messages']): ChatMessage[] {
   return fromFunctionCallingMessages(
     messages.flatMap((m) =>
       m.role === 'activity' || m.role === 'reasoning' ? [] : [{ role: m.role, content: m.content, toolCalls: m.toolCalls, toolCallId: m.toolCallId }],
@@ -322,7 +325,7 @@ export function fromAgUiMessages(messages: z.infer<typeof AgUiRunBody>['messages
 }
 
 /** Turns AG-UI tools (`parameters` is JSON Schema) into tool definitions. */
-export function fromAgUiTools(tools: z.infer<typeof AgUiRunBody>['tools']): ToolDefinition[] | undefined {
+export function fromAgUiTools(tools: ZodInfer<typeof AgUiRunBody>['tools']): ToolDefinition[] | undefined {
   if (!tools || tools.length === 0) return undefined;
   return tools.map((tool) => {
     const out: ToolDefinition = { name: tool.name, inputSchema: (tool.parameters as Record<string, unknown> | undefined) ?? { type: 'object', properties: {} } };
@@ -366,7 +369,7 @@ export const OpenAiChatBody = z.looseObject({
 });
 
 /** Turns OpenAI messages into chat messages. */
-export function fromOpenAiMessages(messages: z.infer<typeof OpenAiChatBody>['messages']): ChatMessage[] {
+export function fromOpenAiMessages(messages: ZodInfer<typeof OpenAiChatBody>['messages']): ChatMessage[] {
   return fromFunctionCallingMessages(
     messages.flatMap((m) =>
       m.role === 'function' ? [] : [{ role: m.role, content: m.content, toolCalls: m.tool_calls, toolCallId: m.tool_call_id }],
@@ -375,7 +378,7 @@ export function fromOpenAiMessages(messages: z.infer<typeof OpenAiChatBody>['mes
 }
 
 /** Turns OpenAI tools into tool definitions (forwarded to the provider; the gateway does not run them). */
-export function fromOpenAiTools(tools: z.infer<typeof OpenAiChatBody>['tools']): ToolDefinition[] | undefined {
+export function fromOpenAiTools(tools: ZodInfer<typeof OpenAiChatBody>['tools']): ToolDefinition[] | undefined {
   if (!tools || tools.length === 0) return undefined;
   return tools.map(({ function: fn }) => {
     const out: ToolDefinition = { name: fn.name, inputSchema: (fn.parameters as Record<string, unknown> | undefined) ?? { type: 'object', properties: {} } };

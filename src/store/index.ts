@@ -11,6 +11,9 @@ export { StoreError, isStoreError, STORE_ERROR_CODES, PRODUCER_LOST } from './er
 export type { StoreErrorCode } from './errors.ts';
 export type {
   CreateStreamOptions,
+  LeaseSet,
+  PublishOptions,
+  QuotaBackend,
   ReadOptions,
   StoreOptions,
   StoredEvent,

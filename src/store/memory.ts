@@ -8,10 +8,12 @@
  *
  * @module
  */
+import { utf8Length } from '../core/utf8-length.ts';
 import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
 import { StoreError, producerLostEvent } from './errors.ts';
 import type {
   CreateStreamOptions,
+  PublishOptions,
   ReadOptions,
   StoreOptions,
   StoredEvent,
@@ -24,10 +26,13 @@ import type {
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions extends StoreOptions {
   /**
-   * The bound on the stored events' size, summed over every stream (an event's size is the length
-   * of its JSON text). Over the bound, finished streams are evicted, oldest finished first. When
-   * only running streams are left, `create()` and non-terminal appends reject with code `full`
-   * until streams finish; a terminal event is always accepted, so every stream can still end.
+   * The bound on the stored events' size, summed over every stream and topic history (an event's
+   * size is the UTF-8 length of its JSON text). Over the bound, finished streams are evicted,
+   * oldest finished first. Newcomers — `create()` and `publish()` — are admitted only while the
+   * store is under three quarters of the bound ({@link NEWCOMER_SHARE}), so the streams already
+   * running keep the last quarter to finish in; when they cannot fit either, they reject with code
+   * `full` (non-terminal appends at the whole bound). A terminal event is always accepted, so
+   * every stream can still end.
    * @defaultValue 67_108_864 (64 MiB)
    */
   maxBytes?: number;
@@ -38,7 +43,14 @@ const DEFAULTS = {
   leaseMs: 10_000,
   maxBytes: 64 * 1024 * 1024,
   topicHistory: 1000,
+  maxTopicBytes: 1024 * 1024,
 } as const;
+
+/**
+ * The share of `maxBytes` under which new streams and topic events are admitted: the rest is kept
+ * for the streams already running, so a flood of newcomers never fails a running stream.
+ */
+export const NEWCOMER_SHARE = 0.75;
 
 /** The longest pause between two sweeps of expired streams, topics and chats. */
 const MAX_SWEEP_INTERVAL_MS = 60_000;
@@ -64,6 +76,10 @@ interface MemoryStream {
 
 interface MemoryTopic {
   readonly events: TopicEvent[];
+  /** The UTF-8 size of each kept event, in the order of `events`. */
+  readonly sizes: number[];
+  /** The sum of `sizes`. */
+  bytes: number;
   /** The numeric id of `events[0]`. */
   first: number;
   /** The numeric id of the next event. */
@@ -81,9 +97,13 @@ function checkMs(name: string, value: number | undefined, fallback: number, min 
   return value;
 }
 
-/** The size the byte bound counts for an event: the length of its JSON text. */
-function sizeOf(event: AgentEvent): number {
-  return JSON.stringify(event).length;
+/** The size the byte bound counts for an event: the UTF-8 length of its JSON text. */
+function sizeOf(event: AgentEvent | Omit<TopicEvent, 'id'>): number {
+  return utf8Length(JSON.stringify(event));
+}
+
+function newTopic(lastActive: number): MemoryTopic {
+  return { events: [], sizes: [], bytes: 0, first: 1, next: 1, waiters: [], subscribers: 0, lastActive };
 }
 
 /** Reads one stream: replays from `after`, then waits on the stream's waiter list. */
@@ -332,6 +352,7 @@ class MemoryStore implements StreamStore {
   readonly #leaseMs: number;
   readonly #maxBytes: number;
   readonly #topicHistory: number;
+  readonly #maxTopicBytes: number;
   readonly #sweepTimer: ReturnType<typeof setInterval>;
   #bytes = 0;
   #closed = false;
@@ -341,6 +362,7 @@ class MemoryStore implements StreamStore {
     this.#leaseMs = checkMs('leaseMs', options.leaseMs, DEFAULTS.leaseMs);
     this.#maxBytes = checkMs('maxBytes', options.maxBytes, DEFAULTS.maxBytes);
     this.#topicHistory = checkMs('topicHistory', options.topicHistory, DEFAULTS.topicHistory);
+    this.#maxTopicBytes = checkMs('maxTopicBytes', options.maxTopicBytes, DEFAULTS.maxTopicBytes);
     // heartbeatMs and attachTtlMs only matter across processes; validated for the same options object.
     checkMs('heartbeatMs', options.heartbeatMs, 1);
     checkMs('attachTtlMs', options.attachTtlMs, 1);
@@ -350,7 +372,7 @@ class MemoryStore implements StreamStore {
     (this.#sweepTimer as { unref?: () => void }).unref?.();
   }
 
-  /** The bytes of stored events now (for tests and metrics). */
+  /** The UTF-8 bytes of stored stream events and topic histories now (for tests and metrics). */
   get bytes(): number {
     return this.#bytes;
   }
@@ -361,7 +383,7 @@ class MemoryStore implements StreamStore {
     if (this.#streams.has(options.id)) {
       return Promise.reject(new StoreError('exists', `A stream with id ${JSON.stringify(options.id)} exists already.`));
     }
-    if (!this.#makeRoom(1)) return Promise.reject(this.#fullError(1));
+    if (!this.#makeRoom(1, this.#admitBytes)) return Promise.reject(this.#fullError(1));
     const stream: MemoryStream = {
       info: {
         id: options.id,
@@ -408,7 +430,7 @@ class MemoryStore implements StreamStore {
     }
     const terminal = isTerminalEvent(event);
     const size = sizeOf(event);
-    if (!terminal && !this.#makeRoom(size)) throw this.#fullError(size);
+    if (!terminal && !this.#makeRoom(size, this.#maxBytes)) throw this.#fullError(size);
     const id = stream.events.length + 1;
     stream.events.push({ id, event });
     stream.info.lastId = id;
@@ -504,17 +526,33 @@ class MemoryStore implements StreamStore {
     return Promise.resolve(entry.streamId);
   }
 
-  publish(topic: string, event: Omit<TopicEvent, 'id'>): Promise<string> {
-    let record = this.#topics.get(topic);
+  publish(topic: string, event: Omit<TopicEvent, 'id'>, options: PublishOptions = {}): Promise<string> {
+    const key = topicKey(topic, options.owner);
+    const value = event.event === undefined ? { data: event.data } : { event: event.event, data: event.data };
+    const size = sizeOf(value);
+    if (size > this.#maxTopicBytes) {
+      return Promise.reject(
+        new StoreError('full', `The event is ${size} bytes; a topic's history keeps at most ${this.#maxTopicBytes} (maxTopicBytes).`),
+      );
+    }
+    // A newcomer: admitted under the newcomers' share of the bound only (finished streams are evicted for it).
+    if (!this.#makeRoom(size, this.#admitBytes)) return Promise.reject(this.#fullError(size));
+    let record = this.#topics.get(key);
     if (record === undefined) {
-      record = { events: [], first: 1, next: 1, waiters: [], subscribers: 0, lastActive: 0 };
-      this.#topics.set(topic, record);
+      record = newTopic(0);
+      this.#topics.set(key, record);
     }
     const id = String(record.next++);
-    record.events.push(event.event === undefined ? { id, data: event.data } : { id, event: event.event, data: event.data });
+    record.events.push({ id, ...value });
+    record.sizes.push(size);
+    record.bytes += size;
+    this.#bytes += size;
     record.lastActive = Date.now();
-    if (record.events.length > this.#topicHistory) {
+    while (record.events.length > this.#topicHistory || record.bytes > this.#maxTopicBytes) {
       record.events.shift();
+      const dropped = record.sizes.shift() ?? 0;
+      record.bytes -= dropped;
+      this.#bytes -= dropped;
       record.first++;
     }
     const waiters = record.waiters;
@@ -525,11 +563,12 @@ class MemoryStore implements StreamStore {
     return Promise.resolve(id);
   }
 
-  subscribe(topic: string, options: { after?: string; signal?: AbortSignal } = {}): AsyncIterable<TopicEvent> {
-    let record = this.#topics.get(topic);
+  subscribe(topic: string, options: { after?: string; signal?: AbortSignal; owner?: string | undefined } = {}): AsyncIterable<TopicEvent> {
+    const key = topicKey(topic, options.owner);
+    let record = this.#topics.get(key);
     if (record === undefined) {
-      record = { events: [], first: 1, next: 1, waiters: [], subscribers: 0, lastActive: Date.now() };
-      this.#topics.set(topic, record);
+      record = newTopic(Date.now());
+      this.#topics.set(key, record);
     }
     // Without `after` (or with one that is not an id of ours) the subscriber starts live.
     const after = options.after !== undefined && /^\d{1,15}$/.test(options.after) ? Number(options.after) : record.next - 1;
@@ -567,20 +606,25 @@ class MemoryStore implements StreamStore {
     this.#bytes -= stream.bytes;
   }
 
-  /** Evicts finished streams, oldest finished first, until `size` more bytes fit; false when they cannot. */
-  #makeRoom(size: number): boolean {
-    if (this.#bytes + size <= this.#maxBytes) return true;
+  /** The bound newcomers (new streams, topic events) are admitted under. */
+  get #admitBytes(): number {
+    return Math.floor(this.#maxBytes * NEWCOMER_SHARE);
+  }
+
+  /** Evicts finished streams, oldest finished first, until `size` more bytes fit under `bound`; false when they cannot. */
+  #makeRoom(size: number, bound: number): boolean {
+    if (this.#bytes + size <= bound) return true;
     for (const stream of this.#finished.values()) {
       this.#remove(stream);
-      if (this.#bytes + size <= this.#maxBytes) return true;
+      if (this.#bytes + size <= bound) return true;
     }
-    return this.#bytes + size <= this.#maxBytes;
+    return this.#bytes + size <= bound;
   }
 
   #fullError(size: number): StoreError {
     return new StoreError(
       'full',
-      `The memory store holds ${this.#bytes} bytes of running streams and ${size} more do not fit in its bound of ${this.#maxBytes} (maxBytes); retry when streams finish, or raise maxBytes.`,
+      `The memory store holds ${this.#bytes} bytes of running streams and topic histories, and ${size} more do not fit in its bound of ${this.#maxBytes} (maxBytes; newcomers get ${Math.round(NEWCOMER_SHARE * 100)} % of it); retry when streams finish, or raise maxBytes.`,
     );
   }
 
@@ -594,13 +638,21 @@ class MemoryStore implements StreamStore {
       this.#chats.delete(key);
     }
     for (const [name, topic] of this.#topics) {
-      if (topic.subscribers === 0 && topic.lastActive + this.#ttlMs <= now) this.#topics.delete(name);
+      if (topic.subscribers === 0 && topic.lastActive + this.#ttlMs <= now) {
+        this.#topics.delete(name);
+        this.#bytes -= topic.bytes;
+      }
     }
   }
 }
 
 function chatKey(chatId: string, owner: string | undefined): string {
   return `${owner ?? ''}\u0000${chatId}`;
+}
+
+/** Topics of different owners never share a record, whatever their names. */
+function topicKey(topic: string, owner: string | undefined): string {
+  return `${owner ?? ''}\u0000${topic}`;
 }
 
 /**

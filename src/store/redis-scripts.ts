@@ -155,11 +155,54 @@ return since
 `;
 
 /**
- * KEYS: topic. ARGV: history length, entry JSON, ttlMs.
- * Appends to the topic's capped history and returns the entry id.
+ * KEYS: topic, topic byte counter. ARGV: history length, entry JSON, ttlMs, the entry's UTF-8
+ * size, the most bytes a topic keeps.
+ * Appends to the topic's history, drops its oldest entries while it holds more than the history
+ * length or the byte cap, and returns the entry id.
  */
 export const PUBLISH = `
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'v', ARGV[2])
+local id = redis.call('XADD', KEYS[1], '*', 'v', ARGV[2], 'n', ARGV[4])
+local bytes = redis.call('INCRBY', KEYS[2], ARGV[4])
+local history = tonumber(ARGV[1])
+local most = tonumber(ARGV[5])
+local length = redis.call('XLEN', KEYS[1])
+while length > history or bytes > most do
+  local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+  if not oldest then break end
+  redis.call('XDEL', KEYS[1], oldest[1])
+  local fields = oldest[2]
+  local size = 0
+  for i = 1, #fields, 2 do
+    if fields[i] == 'n' then size = tonumber(fields[i + 1]) end
+  end
+  bytes = redis.call('DECRBY', KEYS[2], size)
+  length = length - 1
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return id
+`;
+
+/**
+ * KEYS: lease set. ARGV: holder, limit, now, ttlMs.
+ * Drops lapsed leases; adds (or renews) `holder` unless `limit` live holders are in the set.
+ * Returns 1 when `holder` holds a lease now, else 0.
+ */
+export const LEASE_ACQUIRE = `
+local now = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+`;
+
+/**
+ * KEYS: lease set. ARGV: holder, expiry (epoch ms), ttlMs.
+ * Renews a lease that is still held (XX: a released one stays released).
+ */
+export const LEASE_RENEW = `
+redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1
 `;

@@ -24,14 +24,18 @@
  * @module
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createClient, ErrorReply } from 'redis';
 import { isAbortError } from '../core/errors.ts';
+import { importOptional } from '../core/require-optional.ts';
+import { utf8Length } from '../core/utf8-length.ts';
 import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
 import { StoreError, isStoreError, producerLostEvent } from './errors.ts';
 import { RedisFollower, type FeedEntry, type FollowerBackend } from './redis-follower.ts';
 import * as scripts from './redis-scripts.ts';
 import type {
   CreateStreamOptions,
+  LeaseSet,
+  PublishOptions,
+  QuotaBackend,
   ReadOptions,
   StoreOptions,
   StoredEvent,
@@ -40,6 +44,8 @@ import type {
   StreamWriter,
   TopicEvent,
 } from './types.ts';
+
+const { createClient, ErrorReply } = await importOptional('redis', () => import('redis'));
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions extends StoreOptions {
@@ -66,6 +72,7 @@ const DEFAULTS = {
   heartbeatMs: 3_000,
   attachTtlMs: 15_000,
   topicHistory: 1000,
+  maxTopicBytes: 1024 * 1024,
 } as const;
 
 /** Entries per key and XREAD call of the shared reader. */
@@ -133,6 +140,8 @@ const SCRIPTS = {
   detach: new Script(scripts.DETACH),
   detachedSince: new Script(scripts.DETACHED_SINCE),
   publish: new Script(scripts.PUBLISH),
+  leaseAcquire: new Script(scripts.LEASE_ACQUIRE),
+  leaseRenew: new Script(scripts.LEASE_RENEW),
 };
 
 function checkNumber(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -267,6 +276,7 @@ class RedisStore implements StreamStore {
   readonly #maxLen: string;
   readonly #attachTtlMs: number;
   readonly #topicHistory: string;
+  readonly #maxTopicBytes: number;
   readonly #onError: (error: unknown) => void;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #writers = new Set<RedisWriter>();
@@ -297,6 +307,7 @@ class RedisStore implements StreamStore {
     this.#maxLen = String(checkNumber('maxLen', options.maxLen, DEFAULTS.maxLen));
     this.#attachTtlMs = checkNumber('attachTtlMs', options.attachTtlMs, DEFAULTS.attachTtlMs);
     this.#topicHistory = String(checkNumber('topicHistory', options.topicHistory, DEFAULTS.topicHistory));
+    this.#maxTopicBytes = checkNumber('maxTopicBytes', options.maxTopicBytes, DEFAULTS.maxTopicBytes);
     this.#onError = options.onError ?? (() => {});
     this.#wakeKey = `${this.#prefix}wake:${this.#instance}`;
 
@@ -486,13 +497,17 @@ class RedisStore implements StreamStore {
     return exists === 1 ? streamId : undefined;
   }
 
-  async publish(topic: string, event: Omit<TopicEvent, 'id'>): Promise<string> {
+  async publish(topic: string, event: Omit<TopicEvent, 'id'>, options: PublishOptions = {}): Promise<string> {
     const value = event.event === undefined ? { data: event.data } : { event: event.event, data: event.data };
-    return (await this.#run(SCRIPTS.publish, [this.#topicKey(topic)], [this.#topicHistory, JSON.stringify(value), this.#ttl])) as string;
+    const json = JSON.stringify(value);
+    const size = utf8Length(json);
+    if (size > this.#maxTopicBytes) throw new StoreError('full', `The event is ${size} bytes; a topic's history keeps at most ${this.#maxTopicBytes} (maxTopicBytes).`);
+    const key = this.#topicKey(topic, options.owner);
+    return (await this.#run(SCRIPTS.publish, [key, `${key}~bytes`], [this.#topicHistory, json, this.#ttl, String(size), String(this.#maxTopicBytes)])) as string;
   }
 
-  subscribe(topic: string, options: { after?: string; signal?: AbortSignal } = {}): AsyncIterable<TopicEvent> {
-    const key = this.#topicKey(topic);
+  subscribe(topic: string, options: { after?: string; signal?: AbortSignal; owner?: string | undefined } = {}): AsyncIterable<TopicEvent> {
+    const key = this.#topicKey(topic, options.owner);
     const after = options.after;
     const backend: FollowerBackend<TopicEvent> = {
       consecutive: false,
@@ -516,6 +531,22 @@ class RedisStore implements StreamStore {
       toError: toStoreError,
     };
     return new RedisFollower(backend, options.signal);
+  }
+
+  /** The quotas' counters, on this store's command connection and under its key prefix. */
+  quotaBackend(): QuotaBackend {
+    const leases: LeaseSet = {
+      acquire: async (key, holder, limit, ttlMs) =>
+        (await this.#run(SCRIPTS.leaseAcquire, [key], [holder, String(limit), String(Date.now()), String(ttlMs)])) === 1,
+      renew: async (held, ttlMs) => {
+        const expiry = String(Date.now() + ttlMs);
+        await Promise.all(held.map(([key, holder]) => this.#run(SCRIPTS.leaseRenew, [key], [holder, expiry, String(ttlMs)])));
+      },
+      release: async (key, holder) => {
+        await this.#command(() => this.#cmd.zRem(key, holder));
+      },
+    };
+    return { client: this.#cmd, keyPrefix: `${this.#prefix}quota:`, leases };
   }
 
   /** Tracks a read from its first `next()` until it ends, so that close() ends it. */
@@ -855,8 +886,12 @@ class RedisStore implements StreamStore {
     return `${this.#prefix}chat:${encodeURIComponent(owner ?? '')}:${chatId}`;
   }
 
-  #topicKey(topic: string): string {
-    return `${this.#prefix}topic:${topic}`;
+  /**
+   * An owned topic's key has `~` (never in a topic name) before its owner: no name reaches another
+   * owner's. Its byte counter is the key and `~bytes`, which no topic's key can be either.
+   */
+  #topicKey(topic: string, owner: string | undefined): string {
+    return owner === undefined ? `${this.#prefix}topic:${topic}` : `${this.#prefix}topic:~${encodeURIComponent(owner)}:${topic}`;
   }
 }
 

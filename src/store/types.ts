@@ -113,6 +113,47 @@ export interface StoreOptions {
   attachTtlMs?: number;
   /** How many events a topic keeps for `subscribe({ after })`. @defaultValue 1000 */
   topicHistory?: number;
+  /**
+   * The most bytes (UTF-8, of the stored JSON) a topic's history keeps: older events are dropped
+   * first, as they are past `topicHistory` events. @defaultValue 1_048_576 (1 MiB)
+   */
+  maxTopicBytes?: number;
+}
+
+/** Options of {@link StreamStore.publish}. */
+export interface PublishOptions {
+  /**
+   * The key (a hash of it) that owns the topic: topics of different owners never mix, even under
+   * one name. Undefined: the shared namespace (auth off, or a topic shared on purpose).
+   */
+  owner?: string | undefined;
+}
+
+/**
+ * Leases of a concurrency limit, shared by every instance of a backend: a set of holders per key,
+ * each with an expiry renewed while it is held, so a crashed instance's leases lapse by themselves.
+ */
+export interface LeaseSet {
+  /**
+   * Adds `holder` to the set `key` (or renews it when it is there) unless `limit` live holders are
+   * in it already.
+   * @returns true when `holder` holds a lease now
+   */
+  acquire(key: string, holder: string, limit: number, ttlMs: number): Promise<boolean>;
+  /** Pushes the expiry of held leases `ttlMs` from now. */
+  renew(leases: readonly (readonly [key: string, holder: string])[], ttlMs: number): Promise<void>;
+  /** Gives a lease back. */
+  release(key: string, holder: string): Promise<void>;
+}
+
+/** What a store offers the server's quotas to share their counters across instances. */
+export interface QuotaBackend {
+  /** The connected client rate-limiter-flexible counts with (node-redis: `useRedisPackage: true`). */
+  readonly client: unknown;
+  /** The prefix of every quota key. */
+  readonly keyPrefix: string;
+  /** The concurrency limits' leases. */
+  readonly leases: LeaseSet;
 }
 
 /** A stream store. */
@@ -152,10 +193,19 @@ export interface StreamStore {
   setChatStream(chatId: string, streamId: string | undefined, owner?: string): Promise<void>;
   /** The active stream of a chat, if any (undefined once that stream has expired). */
   getChatStream(chatId: string, owner?: string): Promise<string | undefined>;
-  /** Publishes on a topic (kept in a short per-topic history); resolves with the event's id. */
-  publish(topic: string, event: Omit<TopicEvent, 'id'>): Promise<string>;
+  /**
+   * Publishes on a topic (kept in a short per-topic history, bounded in events and bytes); resolves
+   * with the event's id. The memory store rejects with code `full` when the event does not fit its
+   * byte bound.
+   */
+  publish(topic: string, event: Omit<TopicEvent, 'id'>, options?: PublishOptions): Promise<string>;
   /** Events of a topic after `after` (within the history), then live, until `signal` aborts. */
-  subscribe(topic: string, options?: { after?: string; signal?: AbortSignal }): AsyncIterable<TopicEvent>;
+  subscribe(topic: string, options?: { after?: string; signal?: AbortSignal; owner?: string | undefined }): AsyncIterable<TopicEvent>;
+  /**
+   * Counters shared by every instance on this backend, for the server's quotas; absent when the
+   * store is one process's (memory), whose quotas count in that process.
+   */
+  quotaBackend?(): QuotaBackend;
   /** Whether the backend is reachable now (`/readyz`). */
   ready(): Promise<boolean>;
   /** Releases connections and timers. */

@@ -4,14 +4,16 @@
  *
  * @module
  */
+import { importOptional } from '../../core/require-optional.ts';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { parse } from 'csv-parse';
-import { z } from 'zod';
 import { sleep } from '../../core/sleep.ts';
 import { AgentError } from '../errors.ts';
 import { tool } from '../tool.ts';
 import type { AgentTool, ToolUpdate } from '../types.ts';
+
+const { parse } = await importOptional('csv-parse', () => import('csv-parse'));
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** The folder of the bundled datasets: `data/` at the package root, from `src/…` as from `dist/…`. */
 export const BUNDLED_DATA_DIR: URL = new URL('../../../data/', import.meta.url);

@@ -3,10 +3,12 @@
  *
  * @module
  */
-import { z } from 'zod';
+import { importOptional } from '../../core/require-optional.ts';
 import { tool } from '../tool.ts';
 import type { AgentTool } from '../types.ts';
 import { evaluateExpression, formatRational } from './evaluate-expression.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** What `calculator` returns. */
 export interface CalculatorOutput {

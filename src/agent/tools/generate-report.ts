@@ -4,13 +4,15 @@
  *
  * @module
  */
-import { z } from 'zod';
+import { importOptional } from '../../core/require-optional.ts';
 import { sleep } from '../../core/sleep.ts';
 import type { BundledDoc } from '../../providers/local/bundled-docs.ts';
 import { detectLanguage } from '../../providers/local/read-conversation.ts';
 import { searchDocs } from '../../providers/local/search-docs.ts';
 import { tool } from '../tool.ts';
 import type { AgentTool } from '../types.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** One section of a report. */
 export interface ReportSection {

@@ -3,11 +3,13 @@
  *
  * @module
  */
-import { z } from 'zod';
+import { importOptional } from '../../core/require-optional.ts';
 import type { BundledDoc } from '../../providers/local/bundled-docs.ts';
 import { searchDocs } from '../../providers/local/search-docs.ts';
 import { tool } from '../tool.ts';
 import type { AgentTool } from '../types.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** One hit in the result of `search_docs`. */
 export interface SearchDocsHit {

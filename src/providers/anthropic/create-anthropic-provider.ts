@@ -3,8 +3,8 @@
  *
  * @module
  */
-import Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParamsStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
+import { importOptional } from '../../core/require-optional.ts';
 import { ProviderConfigError } from '../errors.ts';
 import { readEnv } from '../shared/env.ts';
 import { failedStream } from '../shared/failed-stream.ts';
@@ -13,6 +13,8 @@ import type { ReliabilityOptions } from '../shared/run-provider-stream.ts';
 import type { ChatRequest, Provider } from '../types.ts';
 import { createAnthropicStreamMapper } from './anthropic-stream-mapper.ts';
 import { convertToAnthropicMessages, convertToAnthropicToolChoice, convertToAnthropicTools } from './convert-to-anthropic-messages.ts';
+
+const { default: Anthropic } = await importOptional('@anthropic-ai/sdk', () => import('@anthropic-ai/sdk'));
 
 /** Options of {@link createAnthropicProvider}. */
 export interface AnthropicProviderOptions extends ReliabilityOptions {

@@ -7,7 +7,11 @@
  * @module
  */
 import type { ChatRequest } from '../types.ts';
+import { namesToolExactly } from './plan-tool-call.ts';
 import { searchDocs } from './search-docs.ts';
+
+/** The tools this planner knows. */
+const BUILTIN_NAMES: ReadonlySet<string> = new Set(['calculator', 'search_docs', 'analyze_data', 'generate_report']);
 
 /** A call of a built-in tool the demo model decided to make. */
 export interface PlannedBuiltinCall {
@@ -82,6 +86,9 @@ export function planBuiltinCall(request: ChatRequest, question: string): Planned
   const choice = request.toolChoice ?? 'auto';
   if (choice === 'none' || typeof choice === 'object' || question === '') return undefined;
   const offered = new Set((request.tools ?? []).map((tool) => tool.name));
+  // A question that names another offered tool exactly ("use everything__echo", an MCP server's
+  // tool) is that tool's, even when it also looks like arithmetic or a docs question.
+  if ([...offered].some((name) => !BUILTIN_NAMES.has(name) && namesToolExactly(question, name))) return undefined;
   const expression = offered.has('calculator') ? findExpression(question) : undefined;
   if (expression !== undefined) return { toolName: 'calculator', input: { expression }, reason: 'arithmetic' };
   if (offered.has('generate_report') && REPORT.test(question)) {

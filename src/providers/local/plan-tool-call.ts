@@ -43,6 +43,17 @@ function mentions(haystack: string, needle: string): boolean {
   return false;
 }
 
+/**
+ * Whether the question names the tool by its exact name, as in "use everything__echo" (the way a
+ * user picks one of an MCP server's tools).
+ * @param question - the user's question
+ * @param toolName - the tool's name
+ * @returns whether it does
+ */
+export function namesToolExactly(question: string, toolName: string): boolean {
+  return mentions(question.toLowerCase(), toolName.toLowerCase());
+}
+
 function isNamed(question: string, tool: ToolDefinition): boolean {
   const lower = question.toLowerCase();
   return mentions(lower, tool.name.toLowerCase()) || mentions(lower, nameWords(tool.name));

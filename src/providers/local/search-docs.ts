@@ -4,11 +4,14 @@
  *
  * @module
  */
-import MiniSearch from 'minisearch';
+import { importOptional } from '../../core/require-optional.ts';
 import { bundledDocs, type BundledDoc, type DocLanguage } from './bundled-docs.ts';
 import { detectLanguage } from './read-conversation.ts';
 import { truncate } from './summarize-tool-result.ts';
 import { tokenizeForSearch } from './tokenize-for-search.ts';
+
+const { default: MiniSearch } = await importOptional('minisearch', () => import('minisearch'));
+type MiniSearch<T> = InstanceType<typeof MiniSearch<T>>;
 
 /** One hit of {@link searchDocs}. */
 export interface DocHit {

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { importOptional } from '../../core/require-optional.ts';
 import { ProviderConfigError } from '../errors.ts';
 import { readEnv } from '../shared/env.ts';
 import { failedStream } from '../shared/failed-stream.ts';
@@ -16,6 +16,9 @@ import { toOpenAIChatRequest } from './openai-chat-request.ts';
 import { createOpenAIChatStreamMapper } from './openai-chat-stream-mapper.ts';
 import { toOpenAIResponsesRequest } from './openai-responses-request.ts';
 import { createOpenAIResponsesStreamMapper } from './openai-responses-stream-mapper.ts';
+
+const { default: OpenAI } = await importOptional('openai', () => import('openai'));
+type OpenAI = InstanceType<typeof OpenAI>;
 
 /** Which OpenAI API a call uses. */
 export type OpenAIApi = 'chat' | 'responses';

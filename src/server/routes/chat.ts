@@ -81,7 +81,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const request: Omit<ChatRequest, 'model'> = { messages: body.messages };
       if (body.tools) request.tools = body.tools;
       const source = generation(options, body.model, request);
-      const run = await startRun(streams, { source, owner });
+      const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner }));
       // The first response is a follower like any resume, from the start.
       return answerWithFollower(streams, res, { id: run.id, after: 0, format: negotiateAgentFormat(req.headers.accept), first: true });
     },
@@ -92,7 +92,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const source = generation(options, body.model, { messages: fromUiMessages(body.messages) });
       const meta: Record<string, string> = {};
       if (body.id !== undefined) meta.chatId = body.id;
-      const run = await startRun(streams, { source, owner, meta });
+      const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner, meta }));
       // Remembered before the first byte: a reload right after can already resume it.
       if (body.id !== undefined) await (await streams.store()).setChatStream(body.id, run.id, owner);
       return answerWithFollower(streams, res, { id: run.id, after: 0, format: aiSdkUiStream({ messageId: chatMessageId(run.id) }), first: true });
@@ -105,7 +105,8 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       if (tools) request.tools = tools;
       const model = (body.forwardedProps as { model?: unknown } | undefined)?.model;
       const source = generation(options, typeof model === 'string' ? model : undefined, request);
-      const run = await startRun(streams, { source, owner: streams.auth.ownerOf(req), ...NO_RESUME });
+      const owner = streams.auth.ownerOf(req);
+      const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner, ...NO_RESUME }));
       return answerWithFollower(streams, res, { id: run.id, after: 0, format: agUi({ threadId: body.threadId, runId: body.runId }), first: true });
     },
 
@@ -126,7 +127,8 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const source = generation(options, body.model, request, 'gateway');
       const meta = { id: `chatcmpl-${randomUUID().replaceAll('-', '')}`, model: body.model, created: Math.floor(Date.now() / 1000) };
       if (body.stream) {
-        const run = await startRun(streams, { source, owner: streams.auth.ownerOf(req), ...NO_RESUME });
+        const owner = streams.auth.ownerOf(req);
+        const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner, ...NO_RESUME }));
         return answerWithFollower(streams, res, { id: run.id, after: 0, format: openaiChunks({ ...meta, includeUsage: body.stream_options?.include_usage === true }), first: true });
       }
       const controller = new AbortController();
@@ -136,7 +138,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       res.on('close', onClose);
       if (res.destroyed) onClose();
       try {
-        const completion = await toChatCompletion(source(controller.signal), { ...meta, signal: controller.signal });
+        const completion = await streams.quotas.generate(req, streams.auth.ownerOf(req), () => toChatCompletion(source(controller.signal), { ...meta, signal: controller.signal }));
         if (!res.destroyed) sendJson(res, 200, completion);
       } catch (error) {
         // The client left and the generation stopped for it: a disconnect, not a failure. There is

@@ -1,18 +1,26 @@
 /**
  * Real-time event push: `GET /v1/events?topic=T` subscribes (SSE, `Last-Event-ID` replays within
  * the topic's history), `POST /v1/events` publishes `{"topic","event"?,"data"}` and answers
- * `202 {"id"}`. Across instances when the store is Redis.
+ * `202 {"id"}`. Across instances when the store is Redis. With API keys, a topic is its key's own:
+ * another key neither reads nor publishes it, whatever name it uses, except under the prefix
+ * `SLUICE_SHARED_TOPIC_PREFIX` shares on purpose. Publishes count against the key's
+ * `publish_per_minute` and `topics`, subscriptions against its `followers`; event data is checked
+ * (depth, size) so whatever is accepted can be replayed.
  *
  * @module
  */
-import { z } from 'zod';
+import { importOptional } from '../../core/require-optional.ts';
 import { sendStream } from '../../core/node/send-stream.ts';
 import type { SseMessage } from '../../sse/encode.ts';
 import { sse } from '../../sse/sse-format.ts';
 import { HttpError, sendJson } from '../http-error.ts';
+import { checkEventData, DEFAULT_MAX_EVENT_BYTES } from '../quotas/check-event-data.ts';
+import { toStoreRefusal } from '../quotas/refusals.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
 import { sendStreamHead, shuttingDown, type StreamContext } from '../runs/stream-context.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** What a topic name may be: 1 to 128 letters, digits, `.`, `_`, `-`, `:` or `/`. */
 const TOPIC = /^[A-Za-z0-9._:/-]{1,128}$/;
@@ -46,11 +54,25 @@ function topicOf(url: URL): string {
   return topic;
 }
 
+/** Options of {@link eventRoutes}. */
+export interface EventRouteOptions {
+  /** The most UTF-8 bytes of one event's `data` JSON. @defaultValue 65536 (`SLUICE_MAX_EVENT_BYTES`) */
+  maxEventBytes?: number;
+  /** Topics whose name starts with this are shared by every key (`SLUICE_SHARED_TOPIC_PREFIX`). @defaultValue none */
+  sharedTopicPrefix?: string | undefined;
+}
+
 /** Builds the event push handlers. */
-export function eventRoutes(context: StreamContext): Record<'subscribe' | 'subscribeHead' | 'publish', RouteHandler> {
+export function eventRoutes(context: StreamContext, options: EventRouteOptions = {}): Record<'subscribe' | 'subscribeHead' | 'publish', RouteHandler> {
+  const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  const shared = options.sharedTopicPrefix;
+  /** The owner a topic belongs to in the store: the key's, unless the name is shared on purpose. */
+  const topicOwner = (topic: string, owner: string | undefined): string | undefined =>
+    shared !== undefined && shared !== '' && topic.startsWith(shared) ? undefined : owner;
   return {
     async subscribe(req, res, { url }) {
       if (context.draining()) throw shuttingDown();
+      const owner = context.auth.ownerOf(req);
       const topic = topicOf(url);
       const header = req.headers['last-event-id'];
       const after = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('last_event_id') ?? undefined;
@@ -58,11 +80,14 @@ export function eventRoutes(context: StreamContext): Record<'subscribe' | 'subsc
         throw new HttpError(400, 'invalid_last_event_id', `Expected Last-Event-ID to be an event id of this topic, got ${JSON.stringify(after)}.`);
       }
       const store = await context.store();
+      const lease = await context.quotas.acquire(context.quotas.subject(req, owner), 'followers');
       context.followers.add(res);
       async function* messages(signal: AbortSignal): AsyncGenerator<SseMessage> {
-        const options: { after?: string; signal: AbortSignal } = { signal };
-        if (after !== undefined && after !== '') options.after = after;
-        for await (const event of store.subscribe(topic, options)) {
+        const subscribeOptions: { after?: string; signal: AbortSignal; owner?: string } = { signal };
+        const inStore = topicOwner(topic, owner);
+        if (inStore !== undefined) subscribeOptions.owner = inStore;
+        if (after !== undefined && after !== '') subscribeOptions.after = after;
+        for await (const event of store.subscribe(topic, subscribeOptions)) {
           const message: SseMessage = { id: event.id, data: event.data };
           if (event.event !== undefined) message.event = event.event;
           yield message;
@@ -73,7 +98,10 @@ export function eventRoutes(context: StreamContext): Record<'subscribe' | 'subsc
       if (context.sendTimeoutMs !== undefined) streamOptions.sendTimeoutMs = context.sendTimeoutMs;
       // An idle topic still answers at once: the head is not held for the first event.
       streamOptions.holdHeadersMs = 0;
-      const result = await sendStream(res, messages, streamOptions).finally(() => context.followers.delete(res));
+      const result = await sendStream(res, messages, streamOptions).finally(() => {
+        context.followers.delete(res);
+        lease.release();
+      });
       context.onResponse?.(result);
       return result;
     },
@@ -86,10 +114,19 @@ export function eventRoutes(context: StreamContext): Record<'subscribe' | 'subsc
 
     async publish(req, res) {
       if (context.draining()) throw shuttingDown();
+      const owner = context.auth.ownerOf(req);
       const body = await readJson(req, PublishBody);
+      checkEventData(body.data, maxEventBytes);
+      const subject = context.quotas.subject(req, owner);
+      await context.quotas.consume(subject, 'publish_per_minute');
+      const inStore = topicOwner(body.topic, owner);
+      // One slot per topic (its name in its namespace), kept while its history lives.
+      await context.quotas.acquire(subject, 'topics', `${inStore ?? ''}/${body.topic}`);
       const event: { event?: string; data: unknown } = { data: body.data };
       if (body.event !== undefined) event.event = body.event;
-      const id = await (await context.store()).publish(body.topic, event);
+      const id = await (await context.store()).publish(body.topic, event, { owner: inStore }).catch((error: unknown) => {
+        throw toStoreRefusal(error);
+      });
       sendJson(res, 202, { id });
     },
   };

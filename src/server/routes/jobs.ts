@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import { importOptional } from '../../core/require-optional.ts';
 import { createEventChannel } from '../../agent/event-channel.ts';
 import { runTool } from '../../agent/run-tool.ts';
 import { createBuiltinTools } from '../../agent/tools/builtin-tools.ts';
@@ -20,6 +20,8 @@ import { sendJson } from '../http-error.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
 import { answerWithFollower, lastEventId, ownedStream, sendStreamHead, shuttingDown, startRun, STREAM_ID_HEADER, streamNotFound, type StreamContext } from '../runs/stream-context.ts';
+
+const { z } = await importOptional('zod', () => import('zod'));
 
 /** The stream kind of a job (`StreamInfo.kind`): only these are followed at `/v1/jobs/:id/events`. */
 export const JOB_STREAM_KIND = 'job';
@@ -106,7 +108,9 @@ export function jobRoutes(context: StreamContext, tools: readonly AnyAgentTool[]
       const tool = find(JOB_TOOLS[kind]);
       // Validated like the model's calls are, before the job starts (the schemas above match).
       const parsed = tool.parseInput(input);
-      const run = await startRun(context, { kind: JOB_STREAM_KIND, detachable: false, source: jobSource(tool, parsed), owner, meta: { job: kind } });
+      const run = await context.quotas.startRun(req, owner, 'jobs', () =>
+        startRun(context, { kind: JOB_STREAM_KIND, detachable: false, source: jobSource(tool, parsed), owner, meta: { job: kind } }),
+      );
       const location = jobEventsPath(run.id);
       sendJson(res, 202, { id: run.id, kind, events: location }, { location });
     },
@@ -116,7 +120,9 @@ export function jobRoutes(context: StreamContext, tools: readonly AnyAgentTool[]
       const id = params.id ?? '';
       const after = lastEventId(req, url);
       await followable(req, id);
-      return answerWithFollower(context, res, { id, after, format: negotiateAgentFormat(req.headers.accept, { firstId: after + 1 }) });
+      return context.quotas.follow(req, context.auth.ownerOf(req), () =>
+        answerWithFollower(context, res, { id, after, format: negotiateAgentFormat(req.headers.accept, { firstId: after + 1 }) }),
+      );
     },
 
     /** `HEAD /v1/jobs/:id/events`: the stream's headers (or its 404), without following it. */

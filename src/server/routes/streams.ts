@@ -40,9 +40,10 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
       if (context.draining()) throw shuttingDown();
       const id = params.id ?? '';
       const after = lastEventId(req, url);
-      await ownedStream(context, id, context.auth.ownerOf(req));
+      const owner = context.auth.ownerOf(req);
+      await ownedStream(context, id, owner);
       // Codecs never number events: the SSE codec starts at the store's next id.
-      return answerWithFollower(context, res, { id, after, format: negotiateAgentFormat(req.headers.accept, { firstId: after + 1 }) });
+      return context.quotas.follow(req, owner, () => answerWithFollower(context, res, { id, after, format: negotiateAgentFormat(req.headers.accept, { firstId: after + 1 }) }));
     },
 
     /** `HEAD /v1/streams/:id`: the head a resume would get (or its 404), without following. */
@@ -65,7 +66,9 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
       if (context.draining()) throw shuttingDown();
       const streamId = await activeChatStream(req, params.chatId ?? '');
       if (streamId === undefined) return noChatStream(res);
-      return answerWithFollower(context, res, { id: streamId, after: 0, format: aiSdkUiStream({ messageId: chatMessageId(streamId) }) });
+      return context.quotas.follow(req, context.auth.ownerOf(req), () =>
+        answerWithFollower(context, res, { id: streamId, after: 0, format: aiSdkUiStream({ messageId: chatMessageId(streamId) }) }),
+      );
     },
 
     /** `HEAD /api/chat/:chatId/stream`: 204, or the head a resume would get, without following. */

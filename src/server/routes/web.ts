@@ -3,7 +3,9 @@
  * (the page), `GET /assets/<file>` (its hashed JS and CSS) and `GET /favicon.svg`, each also
  * answering `HEAD`. The page is served with a Content-Security-Policy that allows no inline
  * script and no other origin; every answer has `X-Content-Type-Options: nosniff` and its real
- * content type. Only plain file names are looked up, so no path leaves the build folder.
+ * content type. Only plain file names are looked up, so no path leaves the build folder. The
+ * build's source maps (`*.map`) are not served unless asked for (`SLUICE_SOURCE_MAPS=on`, for
+ * development): in production they would hand out the page's sources for nothing.
  *
  * @module
  */
@@ -82,14 +84,40 @@ export const webPage: RouteHandler = async (req, res) => {
   send(req, res, body, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
 };
 
-/** `GET /assets/:file`: the page's hashed JS and CSS, cached for good (a new build has new names). */
-export const webAsset: RouteHandler = async (req, res, { params }) => {
-  const file = params.file ?? '';
-  const type = CONTENT_TYPES[file.slice(file.lastIndexOf('.') + 1)];
-  if (!ASSET_NAME.test(file) || file.includes('..') || type === undefined) throw new HttpError(404, 'not_found', `No asset ${quote(file)}.`);
-  const body = await readBuilt(`assets/${file}`, file);
-  send(req, res, body, { 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable' });
-};
+/** Options of {@link createWebAssetRoute}. */
+export interface WebAssetOptions {
+  /** Whether `*.map` files are served (development). @defaultValue false */
+  sourceMaps?: boolean;
+}
+
+/**
+ * Creates `GET /assets/:file`: the page's hashed JS and CSS, cached for good (a new build has new names).
+ * @param options - whether source maps are served
+ * @returns the route
+ */
+export function createWebAssetRoute(options: WebAssetOptions = {}): RouteHandler {
+  const sourceMaps = options.sourceMaps === true;
+  return async (req, res, { params }) => {
+    const file = params.file ?? '';
+    const extension = file.slice(file.lastIndexOf('.') + 1);
+    const type = extension === 'map' && !sourceMaps ? undefined : CONTENT_TYPES[extension];
+    if (!ASSET_NAME.test(file) || file.includes('..') || type === undefined) throw new HttpError(404, 'not_found', `No asset ${quote(file)}.`);
+    const body = await readBuilt(`assets/${file}`, file);
+    send(req, res, body, { 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable' });
+  };
+}
+
+/** `GET /assets/:file` without source maps (see {@link createWebAssetRoute}). */
+export const webAsset: RouteHandler = createWebAssetRoute();
+
+/**
+ * Reads `SLUICE_SOURCE_MAPS`: `on` (or `1`, `true`) serves the page's source maps; anything else does not.
+ * @param value - the variable's value
+ * @returns whether source maps are served
+ */
+export function sourceMapsFromEnv(value: string | undefined): boolean {
+  return /^(?:on|1|true)$/i.test(value?.trim() ?? '');
+}
 
 /** `GET /favicon.svg`. */
 export const webFavicon: RouteHandler = async (req, res) => {

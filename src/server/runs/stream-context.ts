@@ -9,6 +9,7 @@ import type { Format, StreamResult } from '../../core/types.ts';
 import type { AgentEvent } from '../../protocol/types.ts';
 import type { StreamInfo, StreamStore } from '../../store/types.ts';
 import type { Auth } from '../auth.ts';
+import type { Quotas } from '../quotas/quotas.ts';
 import { STREAM_HEADERS } from '../../core/stream-engine.ts';
 import { HttpError } from '../http-error.ts';
 import { followStream, type FollowerSet } from './follow-stream.ts';
@@ -25,6 +26,8 @@ export interface StreamContext {
   runs(): Promise<RunManager>;
   followers: FollowerSet;
   auth: Auth;
+  /** The per-key (per-address) quotas new runs and followers count against. */
+  quotas: Quotas;
   /** Whether the instance is shutting down: new streams get 503. */
   draining(): boolean;
   heartbeatMs?: number | undefined;

@@ -1,0 +1,98 @@
+/**
+ * The server's default `GET /v1/files/:name`: the samples that ship in `dist/samples/` (a short
+ * video, `hello.txt`), and `large-sample.bin`, the page's 64 MiB download, which is not shipped
+ * (it would be most of the package) but written on its first request into a cache folder outside
+ * the package, the same bytes every time. Both are served by {@link createFilesRoute}.
+ *
+ * @module
+ */
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RouteHandler } from '../router.ts';
+import { BUNDLED_SAMPLES_DIR, createFilesRoute } from './files.ts';
+
+/** The generated sample's name. */
+export const LARGE_SAMPLE_NAME = 'large-sample.bin';
+/** Its size: 64 MiB. */
+export const LARGE_SAMPLE_BYTES = 64 * 1024 * 1024;
+/** Written in blocks of this size, so generating it takes little memory. */
+const BLOCK_BYTES = 1024 * 1024;
+
+/**
+ * The byte at `offset` of the large sample: a function of the offset alone, so a client can check
+ * any range it received.
+ */
+export function largeSampleByte(offset: number): number {
+  return offset % 251;
+}
+
+/** Where the large sample is written by default: a folder of this user's under the OS's temp folder. */
+export function defaultSamplesCacheDir(): string {
+  return join(tmpdir(), `sluice-samples-${process.getuid?.() ?? 'user'}`);
+}
+
+/** Whether a complete large sample is at `path`. */
+async function hasLargeSample(path: string): Promise<boolean> {
+  const existing = await stat(path).catch(() => undefined);
+  return existing?.isFile() === true && existing.size === LARGE_SAMPLE_BYTES;
+}
+
+/**
+ * Writes the large sample to `path`: into a temporary file first, renamed into place, so a reader
+ * (or another process writing it at the same time) never sees a partial file.
+ */
+async function writeLargeSample(path: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const block = new Uint8Array(BLOCK_BYTES);
+  const file = await open(temporary, 'w');
+  try {
+    for (let offset = 0; offset < LARGE_SAMPLE_BYTES; offset += BLOCK_BYTES) {
+      for (let i = 0; i < BLOCK_BYTES; i++) block[i] = largeSampleByte(offset + i);
+      await file.write(block);
+    }
+    await file.close();
+    await rename(temporary, path);
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Options of {@link createSampleFilesRoute}. */
+export interface SampleFilesRouteOptions {
+  /** Where `large-sample.bin` is written on first use. @defaultValue {@link defaultSamplesCacheDir} */
+  cacheDir?: string;
+  /** As {@link FilesRouteOptions.sendTimeoutMs}. */
+  sendTimeoutMs?: number;
+}
+
+/**
+ * Builds the route that serves the bundled samples, generating `large-sample.bin` on its first
+ * request (concurrent first requests wait for the same write).
+ * @param options - the cache folder and the send timeout
+ * @returns the route handler (`GET` and `HEAD`)
+ */
+export function createSampleFilesRoute(options: SampleFilesRouteOptions = {}): RouteHandler {
+  const cacheDir = options.cacheDir ?? defaultSamplesCacheDir();
+  const sendTimeoutMs = options.sendTimeoutMs ?? 0;
+  const shipped = createFilesRoute({ dir: BUNDLED_SAMPLES_DIR, sendTimeoutMs });
+  const generated = createFilesRoute({ dir: cacheDir, sendTimeoutMs });
+  const path = join(cacheDir, LARGE_SAMPLE_NAME);
+  let writing: Promise<void> | undefined;
+
+  return async (req, res, context) => {
+    if (context.params.name !== LARGE_SAMPLE_NAME) return shipped(req, res, context);
+    // Checked on every request, so a temp-folder cleaner deleting it costs one more write, not a 404.
+    if (!(await hasLargeSample(path))) {
+      writing ??= mkdir(cacheDir, { recursive: true, mode: 0o700 })
+        .then(() => writeLargeSample(path))
+        .finally(() => {
+          writing = undefined;
+        });
+      await writing;
+    }
+    return generated(req, res, context);
+  };
+}
