@@ -13,6 +13,7 @@ const TIMING = [
   'test/files-send-timeout.node.test.ts',
   'test/runtimes/runtimes.node.test.ts',
   'test/streams-redis.node.test.ts',
+  'test/chat-detach-redis.node.test.ts',
   'test/store-redis-failover.test.ts',
   'test/providers-timeouts.test.ts',
   'test/web-page.node.test.ts',

@@ -60,7 +60,7 @@ const server = createServer(async (req, res) => {
   // The agent loop: the model streams; its tool calls run here (with the request's signal), what
   // they yield streams too, and their results go back to the model for the next step.
   const events = (signal: AbortSignal) => runAgent({ provider, model: 'local', messages, tools, signal });
-  await sendStream(res, events, { format: negotiateAgentFormat(req.headers.accept) }); // SSE: event, id 1, 2, 3 …, data
+  await sendStream(res, events, { format: negotiateAgentFormat(req.headers.accept) }); // SSE: event and data (no id: not from a store's log)
 });
 
 // 127.0.0.1: only this machine can connect (HOST=0.0.0.0 exposes it).

@@ -101,6 +101,14 @@ describe('POST /v1/jobs and GET /v1/jobs/:id/events', () => {
     expect(all).toEqual(whole);
   });
 
+  it('answers 409 ahead_of_log to a Last-Event-ID past the end of the job\'s log', async () => {
+    const id = await startJob({ kind: 'report', topic: 'ids', sections: 1 });
+    const whole = agentEvents((await readEvents(await follow(id))).events);
+    const ahead = await follow(id, { 'last-event-id': String(whole.at(-1)!.id + 1) });
+    expect(ahead.status).toBe(409);
+    expect(((await ahead.json()) as { error: { code: string } }).error.code).toBe('ahead_of_log');
+  });
+
   it('answers HEAD on the events with the stream head, without following', async () => {
     const id = await startJob({ kind: 'analysis' });
     const response = await fetch(`${server.url}/v1/jobs/${id}/events`, { method: 'HEAD' });

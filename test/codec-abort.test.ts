@@ -7,9 +7,8 @@ import type { BaseEvent } from '@ag-ui/core';
 import { parseJsonEventStream, readUIMessageStream, uiMessageChunkSchema, type UIMessageChunk } from 'ai';
 import OpenAI, { APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import type { Format } from '../src/core/types.ts';
 import { agUi, agentNdjson, agentSse, agentText, aiSdkUiStream, openaiChunks, parseAgentEvent } from '../src/protocol/index.ts';
-import type { AbortableAgentFormat, AgentEvent } from '../src/protocol/index.ts';
+import type { AbortableAgentFormat, AgentEvent, AgentFormat } from '../src/protocol/index.ts';
 import { createParser } from '../src/sse/index.ts';
 import type { SseEvent } from '../src/sse/index.ts';
 
@@ -21,9 +20,10 @@ const HEAD: AgentEvent[] = [
 ];
 
 /** What a codec writes for HEAD, then for encodeAbort(REASON) (the engine's call after the head was sent). */
-function encodeStopped(format: Format<AgentEvent>, head: readonly AgentEvent[] = HEAD): { body: string; abort: string } {
+function encodeStopped(format: AgentFormat, head: readonly AgentEvent[] = HEAD): { body: string; abort: string } {
   let body = '';
-  for (const event of head) body += format.encode(event) as string;
+  // The head as a follower writes it: events of the log, with their ids.
+  head.forEach((event, index) => (body += format.encode({ id: index + 1, event }) as string));
   const encodeAbort = (format as Partial<AbortableAgentFormat>).encodeAbort;
   if (encodeAbort === undefined) throw new Error('the codec has no encodeAbort');
   const abort = encodeAbort(REASON);
@@ -31,8 +31,8 @@ function encodeStopped(format: Format<AgentEvent>, head: readonly AgentEvent[] =
 }
 
 /** The bytes the same codec gives for an `abort` event in the same place. */
-function encodeAbortEvent(format: Format<AgentEvent>, head: readonly AgentEvent[] = HEAD): string {
-  for (const event of head) format.encode(event);
+function encodeAbortEvent(format: AgentFormat, head: readonly AgentEvent[] = HEAD): string {
+  head.forEach((event, index) => format.encode({ id: index + 1, event }));
   return format.encode({ type: 'abort', reason: REASON }) as string;
 }
 
@@ -47,11 +47,13 @@ function sseEvents(text: string): SseEvent[] {
 const sseResponse = (text: string): Response => new Response(text, { headers: { 'content-type': 'text/event-stream' } });
 
 describe('encodeAbort gives the codec’s own abort signal', () => {
-  it('agentSse: an `abort` event {reason} with the next id, as an abort event would be', () => {
+  it('agentSse: an `abort` event {reason} with no id (this response\'s only), as a bare abort event would be', () => {
     const { body, abort } = encodeStopped(agentSse());
     expect(abort).toBe(encodeAbortEvent(agentSse()));
+    expect(abort).not.toContain('id:');
     const events = sseEvents(body);
-    expect(events.map((event) => event.id)).toEqual(['1', '2', '3', '4']);
+    // The parser reports the last event ID seen: the abort leaves it at the last logged event.
+    expect(events.map((event) => event.id)).toEqual(['1', '2', '3', '3']);
     const last = events.at(-1)!;
     expect(last.event).toBe('abort');
     expect(parseAgentEvent(JSON.parse(last.data))).toEqual({ type: 'abort', reason: REASON });

@@ -130,7 +130,8 @@ function encode(make: () => AbortableAgentFormat, s: (index: number) => string, 
   const format = make();
   const { events, end } = template(s, ending);
   let out = '';
-  for (const event of events) out += format.encode(event) as string;
+  // As a follower writes them: events of the log with their ids (codecs that carry none ignore them).
+  events.forEach((event, index) => (out += format.encode({ id: index + 1, event }) as string));
   return out + (end?.(format) ?? '');
 }
 

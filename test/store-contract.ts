@@ -149,14 +149,27 @@ export function describeStoreContract(name: string, makeStores: MakeStores): voi
       expect(await iterator.next()).toMatchObject({ done: true });
     });
 
-    it('ends a read of a finished stream after its terminal event, also from an id past the end', async () => {
+    it('ends a read of a finished stream after its terminal event', async () => {
       const { store } = await make();
       const writer = await store.create({ id: newId() });
       await writer.append(delta(1));
       await writer.append(FINISH);
       expect(ids(await collect(store.read(writer.id, { after: 1 })))).toEqual([2]);
       expect(await collect(store.read(writer.id, { after: 2 }))).toEqual([]);
-      expect(await collect(store.read(writer.id, { after: 99 }))).toEqual([]);
+    });
+
+    it('refuses a read after an id past the log\'s end with ahead_of_log, running or finished: never clamped to the end', async () => {
+      const { store, other } = await make();
+      const writer = await store.create({ id: newId() });
+      await writer.append(delta(1));
+      await expect(collect(store.read(writer.id, { after: 2 }))).rejects.toMatchObject({ name: 'StoreError', code: 'ahead_of_log', status: 409 });
+      await expect(collect(other.read(writer.id, { after: 500 }))).rejects.toMatchObject({ code: 'ahead_of_log' });
+      // At the end exactly: the next events, live.
+      const live = collect(other.read(writer.id, { after: 1 }));
+      await writer.append(delta(2));
+      await writer.append(FINISH);
+      expect(ids(await live)).toEqual([2, 3]);
+      await expect(collect(store.read(writer.id, { after: 4 }))).rejects.toMatchObject({ code: 'ahead_of_log' });
     });
 
     it('gives two followers the same events in the same order', async () => {

@@ -127,6 +127,30 @@ describe('resume with Last-Event-ID (memory store)', () => {
   });
 });
 
+describe('a Last-Event-ID past the end of the log', () => {
+  it('gets 409 ahead_of_log on a live stream, a finished one and their HEAD: never clamped, never renumbered', async () => {
+    const first = await post(main, '/v1/chat', QUESTION);
+    const id = first.headers.get('x-stream-id')!;
+    const head = agentEvents((await readEvents(first, 3)).events);
+    expect(head.map((event) => event.id)).toEqual([1, 2, 3]);
+    const ahead = await resume(main, id, 500);
+    expect(ahead.status).toBe(409);
+    expect(((await ahead.json()) as { error: { code: string } }).error.code).toBe('ahead_of_log');
+    const headRequest = await fetch(`${main.server.url}/v1/streams/${id}`, { method: 'HEAD', headers: { 'last-event-id': '500' } });
+    expect(headRequest.status).toBe(409);
+    // Within the log, the events after the id, each with its id in the log.
+    const rest = agentEvents((await readEvents(await resume(main, id, 3))).events);
+    expectConsecutive(rest, 4);
+    const lastId = rest.at(-1)!.id;
+    const done = await resume(main, id, lastId + 1);
+    expect(done.status).toBe(409);
+    expect(((await done.json()) as { error: { code: string } }).error.code).toBe('ahead_of_log');
+    // At the end exactly: nothing more, a clean end.
+    const atEnd = await readEvents(await resume(main, id, lastId));
+    expect(atEnd).toEqual({ events: [], ended: true });
+  });
+});
+
 describe('stop and the detach grace', () => {
   it('DELETE from a second connection ends every follower with abort; active streams drop to 0', async () => {
     const own = await start();

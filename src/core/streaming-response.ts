@@ -83,18 +83,24 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
   const encoder = new TextEncoder();
   return new Promise<Response>((resolve) => {
     let controller!: ReadableStreamDefaultController<Uint8Array>;
+    /** Set once the body is closed, errored or cancelled: then it is never closed or errored again. */
+    let bodyOver = false;
     const body = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
           controller = c;
         },
         pull: () => engine.resume(),
-        cancel: (reason) => engine.cancel(reason ?? disconnected(), 'disconnected'),
+        cancel: (reason) => {
+          // A cancelled body is closed: nothing may close or error it again (a request signal
+          // aborting in the same tick would otherwise throw from its listener, uncaught).
+          bodyOver = true;
+          engine.cancel(reason ?? disconnected(), 'disconnected');
+        },
       },
       { highWaterMark: options.maxBatchBytes ?? 16 * 1024, size: (chunk) => chunk.byteLength },
     );
     let resolved = false;
-    let bodyOver = false;
     const sink: Sink = {
       commit(status, headers, flushNow) {
         const response = new Response(body, { status, headers });

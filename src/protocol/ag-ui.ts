@@ -6,7 +6,7 @@
  */
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
-import type { AbortableAgentFormat } from './agent-format.ts';
+import { eventOf, type AbortableAgentFormat } from './agent-format.ts';
 import type { AgentEvent, Usage } from './types.ts';
 import { usageOf } from './usage.ts';
 
@@ -240,7 +240,8 @@ export function agUi(options: AgUiOptions): AbortableAgentFormat {
   return {
     contentType: SSE_CONTENT_TYPE,
     heartbeat: KEEP_ALIVE_COMMENT,
-    encode,
+    // AG-UI events carry no event ids: a logged event is encoded as its event.
+    encode: (item) => encode(eventOf(item)),
     encodeError(error) {
       if (ended) return '';
       const head = started ? '' : line({ type: 'RUN_STARTED', threadId, runId });

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { AbortableAgentFormat } from './agent-format.ts';
+import { eventOf, type AbortableAgentFormat } from './agent-format.ts';
 import { isTerminalEvent, type AgentEvent, type ErrorEvent } from './types.ts';
 
 /** The content type of {@link agentNdjson}. */
@@ -30,7 +30,8 @@ export function agentNdjson(): AbortableAgentFormat {
   }
   return {
     contentType: NDJSON_CONTENT_TYPE,
-    encode: line,
+    // A line is the event object as is, with no id: a logged event is encoded as its event.
+    encode: (item) => line(eventOf(item)),
     encodeError(error) {
       if (ended) return '';
       const event: ErrorEvent = { type: 'error', code: error.code, message: error.message, retryable: false };

@@ -4,8 +4,7 @@
  * @module
  */
 import { SluiceError } from '../core/errors.ts';
-import type { Format } from '../core/types.ts';
-import type { AgentEvent } from './types.ts';
+import { eventOf, type AgentFormat } from './agent-format.ts';
 
 /** The content type of {@link agentText}. */
 export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
@@ -22,13 +21,14 @@ export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
  * await sendStream(res, events, { format: agentText() })
  * ```
  */
-export function agentText(): Format<AgentEvent> {
+export function agentText(): AgentFormat {
   // Whether text was written, and whether a block ended since: the next block starts on its own paragraph.
   let wroteText = false;
   let blockEnded = false;
   return {
     contentType: TEXT_CONTENT_TYPE,
-    encode(event) {
+    encode(item) {
+      const event = eventOf(item);
       if (event.type === 'text-delta') {
         const separator = blockEnded && wroteText ? '\n\n' : '';
         blockEnded = false;

@@ -6,7 +6,7 @@
  */
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
-import type { AbortableAgentFormat } from './agent-format.ts';
+import { eventOf, type AbortableAgentFormat } from './agent-format.ts';
 import type { AgentEvent, Usage } from './types.ts';
 import { usageOf } from './usage.ts';
 
@@ -211,7 +211,8 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AbortableAgen
     contentType: SSE_CONTENT_TYPE,
     headers: AI_SDK_UI_STREAM_HEADERS,
     heartbeat: KEEP_ALIVE_COMMENT,
-    encode,
+    // UI message chunks carry no event ids: a logged event is encoded as its event.
+    encode: (item) => encode(eventOf(item)),
     encodeError(error) {
       if (ended) return '';
       return (started ? '' : start(options.messageId)) + end({ type: 'error', errorText: error.message });

@@ -7,9 +7,8 @@
 export { AGENT_EVENT_TYPES, TERMINAL_EVENT_TYPES, isTerminalEvent } from './types.ts';
 export type * from './types.ts';
 export { agentEventSchema, usageSchema, finishReasonSchema, parseAgentEvent, AgentEventParseError } from './schema.ts';
-export type { AbortableAgentFormat } from './agent-format.ts';
+export type { AbortableAgentFormat, AgentFormat, AgentItem, LoggedEvent } from './agent-format.ts';
 export { agentSse } from './agent-sse.ts';
-export type { AgentSseOptions } from './agent-sse.ts';
 export { agentNdjson, NDJSON_CONTENT_TYPE } from './agent-ndjson.ts';
 export { agentText, TEXT_CONTENT_TYPE } from './agent-text.ts';
 export { negotiateAgentFormat, pickAgentFormat } from './negotiate-agent-format.ts';

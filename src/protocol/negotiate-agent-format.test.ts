@@ -29,8 +29,8 @@ describe('negotiateAgentFormat', () => {
   it('returns a ready format of the picked kind', () => {
     expect(negotiateAgentFormat('text/plain').contentType).toBe('text/plain; charset=utf-8');
     expect(negotiateAgentFormat('application/x-ndjson').contentType).toBe('application/x-ndjson');
-    const sse = negotiateAgentFormat(null, { firstId: 9 });
+    const sse = negotiateAgentFormat(null);
     expect(sse.contentType).toBe('text/event-stream; charset=utf-8');
-    expect(sse.encode({ type: 'abort' })).toBe('event: abort\nid: 9\ndata: {"type":"abort"}\n\n');
+    expect(sse.encode({ id: 9, event: { type: 'abort' } })).toBe('event: abort\nid: 9\ndata: {"type":"abort"}\n\n');
   });
 });

@@ -3,11 +3,10 @@
  *
  * @module
  */
-import type { Format } from '../core/types.ts';
 import { agentNdjson } from './agent-ndjson.ts';
-import { agentSse, type AgentSseOptions } from './agent-sse.ts';
+import type { AgentFormat } from './agent-format.ts';
+import { agentSse } from './agent-sse.ts';
 import { agentText } from './agent-text.ts';
-import type { AgentEvent } from './types.ts';
 
 /** The agent formats a client can ask for with `Accept`. */
 export type AgentFormatName = 'sse' | 'ndjson' | 'text';
@@ -74,14 +73,13 @@ export function pickAgentFormat(accept: string | null | undefined): AgentFormatN
 /**
  * The agent format an `Accept` header asks for (see {@link pickAgentFormat}), ready to stream.
  * @param accept - the `Accept` header, or null when there is none
- * @param options - SSE numbering, for the SSE format
  * @returns a fresh format for one response
  * @example
  * ```ts
  * await sendStream(res, events, { format: negotiateAgentFormat(req.headers.accept ?? null) })
  * ```
  */
-export function negotiateAgentFormat(accept: string | null | undefined, options: AgentSseOptions = {}): Format<AgentEvent> {
+export function negotiateAgentFormat(accept: string | null | undefined): AgentFormat {
   const name = pickAgentFormat(accept);
-  return name === 'text' ? agentText() : name === 'ndjson' ? agentNdjson() : agentSse(options);
+  return name === 'text' ? agentText() : name === 'ndjson' ? agentNdjson() : agentSse();
 }

@@ -6,7 +6,7 @@
  */
 import { KEEP_ALIVE_COMMENT } from '../sse/encode.ts';
 import { SSE_CONTENT_TYPE } from '../sse/sse-format.ts';
-import type { AbortableAgentFormat } from './agent-format.ts';
+import { eventOf, type AbortableAgentFormat } from './agent-format.ts';
 import type { AgentEvent, FinishReason, Usage } from './types.ts';
 import { usageOf } from './usage.ts';
 
@@ -223,8 +223,10 @@ export function openaiChunks(options: OpenAiChunksOptions): AbortableAgentFormat
   return {
     contentType: SSE_CONTENT_TYPE,
     heartbeat: KEEP_ALIVE_COMMENT,
-    encode(event) {
+    // Chunks carry no event ids: a logged event is encoded as its event.
+    encode(item) {
       if (ended) return '';
+      const event = eventOf(item);
       if (started) return encodeEvent(event);
       started = true;
       return chunkLine({ role: 'assistant', content: '' }) + encodeEvent(event);

@@ -34,8 +34,8 @@ import { streamRoutes } from './routes/streams.ts';
 import { createWebAssetRoute, sourceMapsFromEnv, webFavicon, webPage } from './routes/web.ts';
 import { createFollowerSet } from './runs/follow-stream.ts';
 import { loadStore, redactUrl } from './runs/load-store.ts';
-import { createRunManager, type RunManager } from './runs/run-manager.ts';
-import { shuttingDown, type StreamContext } from './runs/stream-context.ts';
+import { createRunManager } from './runs/run-manager.ts';
+import { createStreams, shuttingDown, type StreamContext, type Streams } from './runs/stream-context.ts';
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -191,24 +191,6 @@ export function createApp(options: AppOptions = {}): AppHandler {
     }
     return storePromise;
   };
-  let runsPromise: Promise<RunManager> | undefined;
-  const runs = (): Promise<RunManager> =>
-    (runsPromise ??= store().then((loaded) =>
-      createRunManager({
-        store: loaded,
-        detachGraceMs,
-        // A running stream the full store refused is one line in the log, not a stack trace.
-        onError: (error) => (isStoreError(error) && error.code === 'full' ? onWarn(`sluice: a running stream was stopped: ${error.message}`) : onError(error)),
-        onActiveChange: (active) => metrics.activeStreams.set(active),
-        observe: () => {
-          const run = metrics.observeRun();
-          return (event) => run.event(event);
-        },
-      }),
-    ));
-  runs().catch(() => (runsPromise = undefined));
-  if (redisUrl !== undefined && redisUrl !== '' && options.store === undefined) watchRedis(store, redactUrl(redisUrl), onWarn, () => shutdownPromise !== undefined);
-
   const quotas = createQuotas({
     limits: { ...quotaLimitsFromEnv(env), ...options.limits },
     trustProxy: parseTrustProxy(env.SLUICE_TRUST_PROXY),
@@ -218,17 +200,41 @@ export function createApp(options: AppOptions = {}): AppHandler {
   });
   for (const limit of Object.keys(QUOTA_ENV)) metrics.rateLimited.inc({ limit }, 0);
   const followers = createFollowerSet((open) => metrics.openConnections.set(open));
-  const streams: StreamContext = {
-    store,
-    runs,
-    followers,
-    auth,
-    quotas,
-    draining: () => draining,
-    heartbeatMs: options.heartbeatMs,
-    sendTimeoutMs: options.sendTimeoutMs ?? readMs(env, 'SLUICE_SEND_TIMEOUT_MS', 30_000),
-    onResponse: (result) => metrics.observeResponse(result),
+  const sendTimeoutMs = options.sendTimeoutMs ?? readMs(env, 'SLUICE_SEND_TIMEOUT_MS', 30_000);
+  // The store, its runs and the followers, built once the store is loaded: a request awaits it once.
+  let streamsPromise: Promise<Streams> | undefined;
+  const loadStreams = (): Promise<Streams> => {
+    if (streamsPromise === undefined) {
+      streamsPromise = store().then((loaded) =>
+        createStreams({
+          store: loaded,
+          runs: createRunManager({
+            store: loaded,
+            detachGraceMs,
+            // A running stream the full store refused is one line in the log, not a stack trace.
+            onError: (error) => (isStoreError(error) && error.code === 'full' ? onWarn(`sluice: a running stream was stopped: ${error.message}`) : onError(error)),
+            onActiveChange: (active) => metrics.activeStreams.set(active),
+            observe: () => {
+              const run = metrics.observeRun();
+              return (event) => run.event(event);
+            },
+          }),
+          followers,
+          draining: () => draining,
+          heartbeatMs: options.heartbeatMs,
+          sendTimeoutMs,
+          onResponse: (result) => metrics.observeResponse(result),
+        }),
+      );
+      // A failed load is tried again on the next request.
+      streamsPromise.catch(() => (streamsPromise = undefined));
+    }
+    return streamsPromise;
   };
+  loadStreams().catch(() => undefined);
+  if (redisUrl !== undefined && redisUrl !== '' && options.store === undefined) watchRedis(store, redactUrl(redisUrl), onWarn, () => shutdownPromise !== undefined);
+
+  const streams: StreamContext = { streams: loadStreams, quotas, draining: () => draining };
   const tools = options.tools ?? createBuiltinTools();
   // The agent's tools: the app's, then the MCP servers' once they are connected.
   const agentTools = [...tools];
@@ -253,8 +259,8 @@ export function createApp(options: AppOptions = {}): AppHandler {
   const filesDir = options.filesDir ?? (env.SLUICE_FILES_DIR?.trim() || undefined);
   const files =
     filesDir === undefined
-      ? createSampleFilesRoute({ sendTimeoutMs: streams.sendTimeoutMs ?? 0 })
-      : createFilesRoute({ dir: filesDir, sendTimeoutMs: streams.sendTimeoutMs ?? 0 });
+      ? createSampleFilesRoute({ sendTimeoutMs })
+      : createFilesRoute({ dir: filesDir, sendTimeoutMs });
   const metricsText: RouteHandler = async (req, res) => {
     // With keys on, the metrics are the operators' (they count every key's traffic): a key is needed.
     auth.ownerOf(req);
@@ -325,10 +331,11 @@ export function createApp(options: AppOptions = {}): AppHandler {
     try {
       // Before auth: a browser's preflight carries no credentials.
       if (cors.handle(req, res)) return;
-      if (PROTECTED.test(url.pathname)) auth.ownerOf(req);
+      // The owner is computed once per request (a 401 here when auth is on and the key is bad).
+      const owner = PROTECTED.test(url.pathname) ? auth.ownerOf(req) : undefined;
       if (draining && req.method !== 'GET' && req.method !== 'HEAD' && !DURING_DRAIN.has(url.pathname)) throw shuttingDown();
       const { handler: route, params } = router.match(req.method ?? 'GET', url.pathname);
-      const result = route(req, res, { url, params });
+      const result = route(req, res, { url, params, owner });
       if (result instanceof Promise) result.catch((error: unknown) => answerError(req, res, error));
     } catch (error) {
       answerError(req, res, error);
@@ -368,8 +375,8 @@ export function createApp(options: AppOptions = {}): AppHandler {
         // followers stay and see their generation finish within the drain.
         const loadedStore = await storePromise?.catch(() => undefined);
         if (loadedStore !== undefined && loadedStore.kind !== 'memory') followers.dropAll();
-        const manager = await runsPromise?.catch(() => undefined);
-        await manager?.drain(shutdownOptions.drainMs ?? drainMs);
+        const loaded = await streamsPromise?.catch(() => undefined);
+        await loaded?.runs.drain(shutdownOptions.drainMs ?? drainMs);
         followers.dropAll();
         await mcp.close();
         await mcpReady;

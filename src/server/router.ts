@@ -10,6 +10,11 @@ import { HttpError, quote } from './http-error.ts';
 export interface RouteContext {
   url: URL;
   params: Record<string, string>;
+  /**
+   * Who the request acts for: a hash of its API key, computed once by the app for `/v1/*` and
+   * `/api/*` when auth is on; undefined otherwise.
+   */
+  owner?: string | undefined;
 }
 
 /** A route handler; it may answer synchronously or return a promise. */

@@ -6,8 +6,20 @@
  * @module
  */
 import type { Server } from 'node:http';
-import type { AppHandler } from './app.ts';
 import { WRAPPED_LISTENER } from './limits.ts';
+
+/**
+ * What shutdown needs of an app serving on a server (the app of `createApp` is one). Declared here
+ * rather than imported from the app, which imports this module: no import goes both ways.
+ */
+export interface ServedApp {
+  /** Graceful shutdown of the app (see `AppHandler.shutdown`). */
+  shutdown(options?: { drainMs?: number }): Promise<void>;
+  /** How long its shutdown lets generations finish by default, in milliseconds. */
+  readonly drainMs: number;
+  /** What it says of itself at start, one line each. */
+  describe(): string[];
+}
 
 /** Options of {@link shutdownServer}. */
 export interface ShutdownOptions {
@@ -15,8 +27,8 @@ export interface ShutdownOptions {
   drainMs?: number;
 }
 
-function isApp(listener: unknown): listener is AppHandler {
-  return typeof listener === 'function' && typeof (listener as Partial<AppHandler>).shutdown === 'function';
+function isApp(listener: unknown): listener is ServedApp {
+  return typeof listener === 'function' && typeof (listener as Partial<ServedApp>).shutdown === 'function';
 }
 
 /**
@@ -24,7 +36,7 @@ function isApp(listener: unknown): listener is AppHandler {
  * @param server - a server from `serve()` or `http.createServer(createApp())`
  * @returns the apps
  */
-export function appsOf(server: Server): AppHandler[] {
+export function appsOf(server: Server): ServedApp[] {
   // `serve()` puts the app behind the server's limits: look through that wrapper too.
   const unwrap = (listener: unknown): unknown => (listener as { [WRAPPED_LISTENER]?: unknown } | null)?.[WRAPPED_LISTENER] ?? listener;
   return server.listeners('request').map(unwrap).filter(isApp);

@@ -22,6 +22,11 @@ export const STORE_ERROR_CODES = {
   unavailable: 503,
   /** The memory store is at its byte bound and only running streams are left to evict. */
   full: 503,
+  /**
+   * A read asked for the events after an id the stream's log has not reached (a `Last-Event-ID`
+   * from a log that is gone, e.g. a Redis restarted empty or from an older snapshot).
+   */
+  ahead_of_log: 409,
   /** The events after the requested id were trimmed by the per-stream length cap (Redis `maxLen`). */
   trimmed: 410,
 } as const;
@@ -59,6 +64,17 @@ export function isStoreError(value: unknown): value is StoreError {
     value !== null &&
     (value as { name?: unknown }).name === 'StoreError' &&
     typeof (value as { code?: unknown }).code === 'string'
+  );
+}
+
+/**
+ * The error of a read after an id the log has not reached: never clamped to the log's end (the
+ * events that follow would not be the ones after the client's id).
+ */
+export function aheadOfLog(id: string, after: number, lastId: number): StoreError {
+  return new StoreError(
+    'ahead_of_log',
+    `Event id ${after} is past the end of stream ${JSON.stringify(id)}, whose log ends at id ${lastId}: the log that id came from is gone (resume from 0 or from an id of this log).`,
   );
 }
 

@@ -10,7 +10,7 @@
  */
 import { utf8Length } from '../core/utf8-length.ts';
 import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
-import { StoreError, producerLostEvent } from './errors.ts';
+import { StoreError, aheadOfLog, producerLostEvent } from './errors.ts';
 import type {
   CreateStreamOptions,
   PublishOptions,
@@ -142,9 +142,11 @@ class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
         this.#done = true;
         return Promise.reject(new StoreError('not_found', `No stream ${JSON.stringify(this.#id)}: it never existed or has expired.`));
       }
+      if (this.#index > stream.events.length) {
+        this.#done = true;
+        return Promise.reject(aheadOfLog(this.#id, this.#index, stream.events.length));
+      }
       this.#stream = stream;
-      // An id past the end (another stream's, a stale one) follows from the end, as Redis does.
-      if (this.#index > stream.events.length) this.#index = stream.events.length;
       this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     }
     if (this.#resolve !== undefined) {

@@ -28,7 +28,7 @@ import { isAbortError } from '../core/errors.ts';
 import { importOptional } from '../core/require-optional.ts';
 import { utf8Length } from '../core/utf8-length.ts';
 import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
-import { StoreError, isStoreError, producerLostEvent } from './errors.ts';
+import { StoreError, aheadOfLog, isStoreError, producerLostEvent } from './errors.ts';
 import { RedisFollower, type FeedEntry, type FollowerBackend } from './redis-follower.ts';
 import * as scripts from './redis-scripts.ts';
 import type {
@@ -416,7 +416,8 @@ class RedisStore implements StreamStore {
         const result = await this.#takeover(keys);
         if (result === -1) throw new StoreError('not_found', `No stream ${JSON.stringify(id)}: it never existed or has expired.`);
         const [lastId, done] = result;
-        return { ms: Math.min(after, lastId), seq: 0, done: done === 1 };
+        if (after > lastId) throw aheadOfLog(id, after, lastId);
+        return { ms: after, seq: 0, done: done === 1 };
       },
       range: (ms, seq, count) => this.#range(keys.log, ms, seq, count, parseStreamEntry),
       isEnd: (value) => isTerminalEvent(value.event),

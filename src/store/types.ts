@@ -71,7 +71,7 @@ export interface StreamWriter {
 
 /** Options of {@link StreamStore.read}. */
 export interface ReadOptions {
-  /** Replay events whose id is greater than this (0 = from the start). @defaultValue 0 */
+  /** Replay events whose id is greater than this (0 = from the start), in order, then follow live. @defaultValue 0 */
   after?: number;
   /** Stops following; the iterator then ends without error. */
   signal?: AbortSignal;
@@ -169,8 +169,9 @@ export interface StreamStore {
    * (or when `signal` aborts). When the producer's lease runs out while the stream is running,
    * the store appends `{type:'error', code:'producer_lost'}` as the terminal event (fencing the
    * old producer), so every follower ends the same way. The first `next()` rejects with code
-   * `not_found` for an unknown or expired stream; a broken backend connection makes `next()` reject
-   * with code `unavailable`. An `after` past the stream's last id follows from its end. The event
+   * `not_found` for an unknown or expired stream, and with code `ahead_of_log` when `after` is past
+   * the stream's last id (never clamped: the events that follow would not be the ones after the
+   * caller's id); a broken backend connection makes `next()` reject with code `unavailable`. The event
    * objects may be shared between followers: treat them as read-only. The iterable can be
    * iterated once.
    */

@@ -9,7 +9,9 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { AnyAgentTool } from '../types.ts';
 import type { McpServerConfig, McpServersConfig } from './mcp-config.ts';
-import { toMcpAgentTools, type McpToolInfo } from './mcp-tools.ts';
+import { toMcpAgentTools, type McpToolCaller, type McpToolInfo } from './mcp-tools.ts';
+
+export type { McpToolCaller } from './mcp-tools.ts';
 import { importOptional } from '../../core/require-optional.ts';
 
 /** Milliseconds a server may take to connect and list its tools. */
@@ -57,12 +59,6 @@ export interface McpConnection {
   describe(): string;
   /** Closes every connection (stdio servers are stopped). */
   close(): Promise<void>;
-}
-
-/** The calls a tool makes on its server; what {@link toMcpAgentTools} needs. */
-export interface McpToolCaller {
-  readonly name: string;
-  callTool(name: string, input: Record<string, unknown>, options: { signal: AbortSignal; onprogress: (progress: Progress) => void }): Promise<CallToolResult>;
 }
 
 /** An error's message without its final period, to go inside a sentence of ours. */

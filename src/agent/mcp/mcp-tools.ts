@@ -9,7 +9,12 @@ import type { CallToolResult, Progress, Tool } from '@modelcontextprotocol/sdk/t
 import type { JsonSchema } from '../../providers/types.ts';
 import { createEventChannel } from '../event-channel.ts';
 import type { AnyAgentTool, ToolUpdate } from '../types.ts';
-import type { McpToolCaller } from './mcp-client.ts';
+
+/** The calls a tool makes on its server; what {@link toMcpAgentTools} needs (an MCP client connection). */
+export interface McpToolCaller {
+  readonly name: string;
+  callTool(name: string, input: Record<string, unknown>, options: { signal: AbortSignal; onprogress: (progress: Progress) => void }): Promise<CallToolResult>;
+}
 
 /** What an approval decision may look at: the server and the tool as it listed itself. */
 export interface McpToolInfo {

@@ -141,7 +141,7 @@ export function encodeAll(format: { encode(event: AgentEvent): string | Uint8Arr
 }
 
 /** An async source that yields `events` and then throws `error` (a failure after the first byte). */
-export async function* eventsThenThrow(events: readonly AgentEvent[], error: Error): AsyncGenerator<AgentEvent> {
+export async function* eventsThenThrow<T = AgentEvent>(events: readonly T[], error: Error): AsyncGenerator<T> {
   yield* events;
   // Let the events leave first (they are written at the next macrotask): the failure then comes
   // after the first byte, as a provider's would, not before it.

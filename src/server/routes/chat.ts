@@ -33,7 +33,7 @@ import {
   OpenAiChatBody,
 } from '../request-schemas.ts';
 import type { RouteHandler } from '../router.ts';
-import { answerWithFollower, startRun, type StreamContext } from '../runs/stream-context.ts';
+import type { StreamContext } from '../runs/stream-context.ts';
 import { chatMessageId } from './streams.ts';
 
 /** What the chat routes need from the app. */
@@ -73,44 +73,50 @@ const NO_RESUME = { detachGraceMs: 0 } as const;
 
 /** Builds the chat route handlers. */
 export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' | 'agUi' | 'completions' | 'models', RouteHandler> {
-  const { streams } = options;
+  const context = options.streams;
   return {
-    async chat(req: IncomingMessage, res: ServerResponse) {
-      const owner = streams.auth.ownerOf(req);
+    async chat(req: IncomingMessage, res: ServerResponse, { owner }) {
       const body = await readJson(req, NativeChatBody);
       const request: Omit<ChatRequest, 'model'> = { messages: body.messages };
       if (body.tools) request.tools = body.tools;
       const source = generation(options, body.model, request);
-      const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner }));
+      const format = negotiateAgentFormat(req.headers.accept);
+      const streams = await context.streams();
+      const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ source, owner }));
       // The first response is a follower like any resume, from the start.
-      return answerWithFollower(streams, res, { id: run.id, after: 0, format: negotiateAgentFormat(req.headers.accept), first: true });
+      return streams.follow(res, { id: run.id, format, run });
     },
 
-    async aiSdk(req, res) {
-      const owner = streams.auth.ownerOf(req);
+    async aiSdk(req, res, { owner }) {
       const body = await readJson(req, AiSdkChatBody);
       const source = generation(options, body.model, { messages: fromUiMessages(body.messages) });
+      const id = randomUUID();
       const meta: Record<string, string> = {};
       if (body.id !== undefined) meta.chatId = body.id;
-      const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner, meta }));
-      // Remembered before the first byte: a reload right after can already resume it.
-      if (body.id !== undefined) await (await streams.store()).setChatStream(body.id, run.id, owner);
-      return answerWithFollower(streams, res, { id: run.id, after: 0, format: aiSdkUiStream({ messageId: chatMessageId(run.id) }), first: true });
+      const streams = await context.streams();
+      const run = await context.quotas.startRun(req, owner, 'streams', async () => {
+        // Remembered before the run starts (a reload right after can already resume it), so that
+        // nothing is awaited between starting the run and following it: a failure here starts nothing.
+        if (body.id !== undefined) await streams.store.setChatStream(body.id, id, owner);
+        return streams.start({ id, source, owner, meta });
+      });
+      return streams.follow(res, { id, format: aiSdkUiStream({ messageId: chatMessageId(id) }), run });
     },
 
-    async agUi(req, res) {
+    async agUi(req, res, { owner }) {
       const body = await readJson(req, AgUiRunBody);
       const request: Omit<ChatRequest, 'model'> = { messages: fromAgUiMessages(body.messages) };
       const tools = fromAgUiTools(body.tools);
       if (tools) request.tools = tools;
       const model = (body.forwardedProps as { model?: unknown } | undefined)?.model;
       const source = generation(options, typeof model === 'string' ? model : undefined, request);
-      const owner = streams.auth.ownerOf(req);
-      const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner, ...NO_RESUME }));
-      return answerWithFollower(streams, res, { id: run.id, after: 0, format: agUi({ threadId: body.threadId, runId: body.runId }), first: true });
+      const format = agUi({ threadId: body.threadId, runId: body.runId });
+      const streams = await context.streams();
+      const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ source, owner, ...NO_RESUME }));
+      return streams.follow(res, { id: run.id, format, run });
     },
 
-    async completions(req, res) {
+    async completions(req, res, { owner }) {
       const body = await readJson(req, OpenAiChatBody);
       const request: Omit<ChatRequest, 'model'> = { messages: fromOpenAiMessages(body.messages) };
       const tools = fromOpenAiTools(body.tools);
@@ -127,9 +133,10 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const source = generation(options, body.model, request, 'gateway');
       const meta = { id: `chatcmpl-${randomUUID().replaceAll('-', '')}`, model: body.model, created: Math.floor(Date.now() / 1000) };
       if (body.stream) {
-        const owner = streams.auth.ownerOf(req);
-        const run = await streams.quotas.startRun(req, owner, 'streams', () => startRun(streams, { source, owner, ...NO_RESUME }));
-        return answerWithFollower(streams, res, { id: run.id, after: 0, format: openaiChunks({ ...meta, includeUsage: body.stream_options?.include_usage === true }), first: true });
+        const format = openaiChunks({ ...meta, includeUsage: body.stream_options?.include_usage === true });
+        const streams = await context.streams();
+        const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ source, owner, ...NO_RESUME }));
+        return streams.follow(res, { id: run.id, format, run });
       }
       const controller = new AbortController();
       const onClose = (): void => {
@@ -138,7 +145,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       res.on('close', onClose);
       if (res.destroyed) onClose();
       try {
-        const completion = await streams.quotas.generate(req, streams.auth.ownerOf(req), () => toChatCompletion(source(controller.signal), { ...meta, signal: controller.signal }));
+        const completion = await context.quotas.generate(req, owner, () => toChatCompletion(source(controller.signal), { ...meta, signal: controller.signal }));
         if (!res.destroyed) sendJson(res, 200, completion);
       } catch (error) {
         // The client left and the generation stopped for it: a disconnect, not a failure. There is

@@ -9,9 +9,8 @@
  *
  * @module
  */
+import type { IncomingMessage } from 'node:http';
 import { importOptional } from '../../core/require-optional.ts';
-import { sendStream } from '../../core/node/send-stream.ts';
-import type { SseMessage } from '../../sse/encode.ts';
 import { sse } from '../../sse/sse-format.ts';
 import { HttpError, sendJson } from '../http-error.ts';
 import { checkEventData, DEFAULT_MAX_EVENT_BYTES } from '../quotas/check-event-data.ts';
@@ -54,6 +53,19 @@ function topicOf(url: URL): string {
   return topic;
 }
 
+/**
+ * The topic event id a subscription starts after: `Last-Event-ID` header, else `?last_event_id=`.
+ * @throws HttpError 400 when it is not an event id of a topic
+ */
+function topicEventId(req: IncomingMessage, url: URL): string | undefined {
+  const header = req.headers['last-event-id'];
+  const after = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('last_event_id') ?? undefined;
+  if (after !== undefined && after !== '' && !TOPIC_EVENT_ID.test(after)) {
+    throw new HttpError(400, 'invalid_last_event_id', `Expected Last-Event-ID to be an event id of this topic, got ${JSON.stringify(after)}.`);
+  }
+  return after === '' ? undefined : after;
+}
+
 /** Options of {@link eventRoutes}. */
 export interface EventRouteOptions {
   /** The most UTF-8 bytes of one event's `data` JSON. @defaultValue 65536 (`SLUICE_MAX_EVENT_BYTES`) */
@@ -70,40 +82,12 @@ export function eventRoutes(context: StreamContext, options: EventRouteOptions =
   const topicOwner = (topic: string, owner: string | undefined): string | undefined =>
     shared !== undefined && shared !== '' && topic.startsWith(shared) ? undefined : owner;
   return {
-    async subscribe(req, res, { url }) {
+    async subscribe(req, res, { url, owner }) {
       if (context.draining()) throw shuttingDown();
-      const owner = context.auth.ownerOf(req);
       const topic = topicOf(url);
-      const header = req.headers['last-event-id'];
-      const after = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('last_event_id') ?? undefined;
-      if (after !== undefined && after !== '' && !TOPIC_EVENT_ID.test(after)) {
-        throw new HttpError(400, 'invalid_last_event_id', `Expected Last-Event-ID to be an event id of this topic, got ${JSON.stringify(after)}.`);
-      }
-      const store = await context.store();
-      const lease = await context.quotas.acquire(context.quotas.subject(req, owner), 'followers');
-      context.followers.add(res);
-      async function* messages(signal: AbortSignal): AsyncGenerator<SseMessage> {
-        const subscribeOptions: { after?: string; signal: AbortSignal; owner?: string } = { signal };
-        const inStore = topicOwner(topic, owner);
-        if (inStore !== undefined) subscribeOptions.owner = inStore;
-        if (after !== undefined && after !== '') subscribeOptions.after = after;
-        for await (const event of store.subscribe(topic, subscribeOptions)) {
-          const message: SseMessage = { id: event.id, data: event.data };
-          if (event.event !== undefined) message.event = event.event;
-          yield message;
-        }
-      }
-      const streamOptions: Parameters<typeof sendStream<SseMessage | string>>[2] = { format: sse() };
-      if (context.heartbeatMs !== undefined) streamOptions.heartbeatMs = context.heartbeatMs;
-      if (context.sendTimeoutMs !== undefined) streamOptions.sendTimeoutMs = context.sendTimeoutMs;
-      // An idle topic still answers at once: the head is not held for the first event.
-      streamOptions.holdHeadersMs = 0;
-      const result = await sendStream(res, messages, streamOptions).finally(() => {
-        context.followers.delete(res);
-        lease.release();
-      });
-      context.onResponse?.(result);
-      return result;
+      const after = topicEventId(req, url);
+      const streams = await context.streams();
+      return context.quotas.follow(req, owner, () => streams.followTopic(res, topic, { after, owner: topicOwner(topic, owner) }));
     },
 
     /** `HEAD /v1/events?topic=T`: the head a subscription would get (or its 400), without subscribing. */
@@ -112,9 +96,8 @@ export function eventRoutes(context: StreamContext, options: EventRouteOptions =
       sendStreamHead(res, sse());
     },
 
-    async publish(req, res) {
+    async publish(req, res, { owner }) {
       if (context.draining()) throw shuttingDown();
-      const owner = context.auth.ownerOf(req);
       const body = await readJson(req, PublishBody);
       checkEventData(body.data, maxEventBytes);
       const subject = context.quotas.subject(req, owner);
@@ -124,7 +107,7 @@ export function eventRoutes(context: StreamContext, options: EventRouteOptions =
       await context.quotas.acquire(subject, 'topics', `${inStore ?? ''}/${body.topic}`);
       const event: { event?: string; data: unknown } = { data: body.data };
       if (body.event !== undefined) event.event = body.event;
-      const id = await (await context.store()).publish(body.topic, event, { owner: inStore }).catch((error: unknown) => {
+      const id = await (await context.streams()).store.publish(body.topic, event, { owner: inStore }).catch((error: unknown) => {
         throw toStoreRefusal(error);
       });
       sendJson(res, 202, { id });

@@ -19,7 +19,7 @@ import type { AgentEvent } from '../../protocol/types.ts';
 import { sendJson } from '../http-error.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
-import { answerWithFollower, lastEventId, ownedStream, sendStreamHead, shuttingDown, startRun, STREAM_ID_HEADER, streamNotFound, type StreamContext } from '../runs/stream-context.ts';
+import { lastEventId, sendStreamHead, shuttingDown, STREAM_ID_HEADER, streamNotFound, type StreamContext, type Streams } from '../runs/stream-context.ts';
 
 const { z } = await importOptional('zod', () => import('zod'));
 
@@ -97,38 +97,41 @@ export function jobRoutes(context: StreamContext, tools: readonly AnyAgentTool[]
     if (found === undefined) throw new TypeError(`No built-in tool named ${name}.`);
     return found;
   };
-  const followable = async (req: Parameters<RouteHandler>[0], id: string): Promise<void> => {
-    const info = await ownedStream(context, id, context.auth.ownerOf(req));
+  /** The job that `owner` may follow from `after` (404 for a stream that is not a job). */
+  const findJob = async (streams: Streams, id: string, owner: string | undefined, after: number): Promise<void> => {
+    const info = await streams.find(id, owner, after);
     if (info.kind !== JOB_STREAM_KIND) throw streamNotFound(id);
   };
   return {
-    async create(req, res) {
-      const owner = context.auth.ownerOf(req);
+    async create(req, res, { owner }) {
       const { kind, ...input } = await readJson(req, JobBody);
       const tool = find(JOB_TOOLS[kind]);
       // Validated like the model's calls are, before the job starts (the schemas above match).
       const parsed = tool.parseInput(input);
+      const streams = await context.streams();
       const run = await context.quotas.startRun(req, owner, 'jobs', () =>
-        startRun(context, { kind: JOB_STREAM_KIND, detachable: false, source: jobSource(tool, parsed), owner, meta: { job: kind } }),
+        streams.start({ kind: JOB_STREAM_KIND, detachable: false, source: jobSource(tool, parsed), owner, meta: { job: kind } }),
       );
+      // Nobody follows from here: a job goes on by itself (no detach grace).
+      run.release();
       const location = jobEventsPath(run.id);
       sendJson(res, 202, { id: run.id, kind, events: location }, { location });
     },
 
-    async events(req, res, { url, params }) {
+    async events(req, res, { url, params, owner }) {
       if (context.draining()) throw shuttingDown();
       const id = params.id ?? '';
       const after = lastEventId(req, url);
-      await followable(req, id);
-      return context.quotas.follow(req, context.auth.ownerOf(req), () =>
-        answerWithFollower(context, res, { id, after, format: negotiateAgentFormat(req.headers.accept, { firstId: after + 1 }) }),
-      );
+      const format = negotiateAgentFormat(req.headers.accept);
+      const streams = await context.streams();
+      await findJob(streams, id, owner, after);
+      return context.quotas.follow(req, owner, () => streams.follow(res, { id, after, format }));
     },
 
-    /** `HEAD /v1/jobs/:id/events`: the stream's headers (or its 404), without following it. */
-    async head(req, res, { params }) {
+    /** `HEAD /v1/jobs/:id/events`: the stream's headers (or its 404 or 409), without following it. */
+    async head(req, res, { url, params, owner }) {
       const id = params.id ?? '';
-      await followable(req, id);
+      await findJob(await context.streams(), id, owner, lastEventId(req, url));
       sendStreamHead(res, negotiateAgentFormat(req.headers.accept), { [STREAM_ID_HEADER]: id });
     },
   };

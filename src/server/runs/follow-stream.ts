@@ -1,14 +1,16 @@
 /**
- * Followers: every HTTP response of a stream, the first as well as a resumed one, reads the
- * store's log from an event id and encodes it with a fresh codec.
+ * Followers: every streaming response of the app, the first of a run as well as a resumed one and
+ * an event-push subscription, goes through {@link respond}: registered (for shutdown and the
+ * metrics) and attached (for the detach grace) from the moment it exists, sent, then detached,
+ * unregistered and reported, on every exit, a synchronous throw included.
  *
  * @module
  */
 import type { ServerResponse } from 'node:http';
 import { SluiceError } from '../../core/errors.ts';
 import { sendStream } from '../../core/node/send-stream.ts';
-import type { Format, StreamResult } from '../../core/types.ts';
-import type { AgentEvent } from '../../protocol/types.ts';
+import type { Format, StreamOptions, StreamResult } from '../../core/types.ts';
+import type { AgentFormat } from '../../protocol/agent-format.ts';
 import type { StoredEvent, StreamStore } from '../../store/types.ts';
 
 /** The responses following streams on this instance, so shutdown can end them. */
@@ -50,57 +52,83 @@ export function createFollowerSet(onChange?: (size: number) => void): FollowerSe
   };
 }
 
-/** Options of {@link followStream}. */
-export interface FollowStreamOptions {
-  store: StreamStore;
-  /** The stream to follow. */
-  id: string;
-  /** Replay the events after this id (0 = from the start). @defaultValue 0 */
-  after?: number;
-  /** A fresh codec for this response; the native SSE codec is `agentSse({ firstId: after + 1 })`. */
-  format: Format<AgentEvent>;
-  headers?: Record<string, string>;
+/** Options of {@link respond}. */
+export interface RespondOptions<T> {
+  format: Format<T>;
+  headers?: Readonly<Record<string, string>> | undefined;
   heartbeatMs?: number | undefined;
-  /** Ends a follower whose client stopped reading for this long (`sendStream`'s `sendTimeoutMs`). */
   sendTimeoutMs?: number | undefined;
+  holdHeadersMs?: number | undefined;
   followers: FollowerSet;
-  /**
-   * The first response of a new run: when its first event is an `error`, it is answered as an
-   * HTTP error status with a JSON body (the error happened before any byte was sent).
-   */
-  first?: boolean;
-  /** Told when this follower leaves (the detach grace). */
-  onLeave?: (id: string) => void;
+  /** Counts this response as a follower from now; returns its leave (the detach grace). */
+  attach?: (() => () => void) | undefined;
+  /** Told what the response did once it is over (bytes sent, disconnects: the metrics). */
+  onResponse?: ((result: StreamResult) => void) | undefined;
 }
 
 /**
- * Streams a stored stream onto a response: replay after `after`, then live, until its terminal
- * event. The follower is attached in the store (for the detach grace) while it is open.
+ * The one path from a source to a streaming response: attach and register, send, then detach,
+ * unregister and report, whatever happens (a synchronous throw of `sendStream`, a bad option, a
+ * head already sent, leaves nothing behind).
  * @param res - the response; its head must not have been sent
- * @param options - the stream, where to start and the codec
+ * @param source - the items, started with the response's signal
+ * @param options - the codec and where the follower is counted
  * @returns what happened, once the response is over
  */
-export function followStream(res: ServerResponse, options: FollowStreamOptions): Promise<StreamResult> {
-  const { store, id, followers } = options;
-  const after = options.after ?? 0;
-  const detach = store.attach(id);
+export function respond<T>(res: ServerResponse, source: (signal: AbortSignal) => AsyncIterable<T>, options: RespondOptions<T>): Promise<StreamResult> {
+  const { followers } = options;
+  const leave = options.attach?.();
   followers.add(res);
-  // A plain iterator over the store's, not an async generator: one promise hop less per event
-  // on the path every response takes.
-  const events = (signal: AbortSignal): AsyncIterator<AgentEvent> & AsyncIterable<AgentEvent> => {
-    const stored = store.read(id, { after, signal })[Symbol.asyncIterator]();
-    let first = options.first === true;
-    const unwrap = (result: IteratorResult<StoredEvent>): IteratorResult<AgentEvent> => {
-      if (result.done === true) return result;
+  const over = (): void => {
+    leave?.();
+    followers.delete(res);
+  };
+  const streamOptions: StreamOptions<T> = { format: options.format, headers: options.headers ?? {} };
+  if (options.heartbeatMs !== undefined) streamOptions.heartbeatMs = options.heartbeatMs;
+  if (options.sendTimeoutMs !== undefined) streamOptions.sendTimeoutMs = options.sendTimeoutMs;
+  if (options.holdHeadersMs !== undefined) streamOptions.holdHeadersMs = options.holdHeadersMs;
+  let sending: Promise<StreamResult>;
+  try {
+    sending = sendStream(res, source, streamOptions);
+  } catch (error) {
+    over();
+    throw error;
+  }
+  return sending.finally(over).then((result) => {
+    options.onResponse?.(result);
+    return result;
+  });
+}
+
+/**
+ * The events of a stream's log after `after`, in order, then live, each with its id in the log
+ * (the codec writes that id; it never numbers events). With `first` (the first response of a new
+ * run), an `error` as the first event is thrown instead, so it is answered as an HTTP error status
+ * with a JSON body (nothing was sent yet).
+ * @param store - the store
+ * @param id - the stream
+ * @param after - the last event id the client has (0 = from the start)
+ * @param first - whether this is the run's first response
+ * @returns the source of a follower
+ */
+export function logEvents(store: StreamStore, id: string, after: number, first: boolean): (signal: AbortSignal) => AsyncIterable<StoredEvent> {
+  return (signal) => {
+    const log = store.read(id, { after, signal });
+    if (!first) return log;
+    const stored = log[Symbol.asyncIterator]();
+    let checked = false;
+    const check = (result: IteratorResult<StoredEvent>): IteratorResult<StoredEvent> => {
+      if (checked || result.done === true) return result;
+      checked = true;
       const { event } = result.value;
-      if (first && event.type === 'error') {
+      if (event.type === 'error') {
         throw new SluiceError(event.code, event.message, { status: event.status !== undefined && event.status >= 400 ? event.status : 502 });
       }
-      first = false;
-      return { done: false, value: event };
+      return result;
     };
-    const iterator: AsyncIterator<AgentEvent> & AsyncIterable<AgentEvent> = {
-      next: () => stored.next().then(unwrap),
+    // A plain iterator over the store's, not an async generator: one promise hop less per event.
+    const iterator: AsyncIterator<StoredEvent> & AsyncIterable<StoredEvent> = {
+      next: () => stored.next().then(check),
       return: async () => {
         await stored.return?.();
         return { done: true, value: undefined };
@@ -109,12 +137,56 @@ export function followStream(res: ServerResponse, options: FollowStreamOptions):
     };
     return iterator;
   };
-  const streamOptions: Parameters<typeof sendStream<AgentEvent>>[2] = { format: options.format, headers: options.headers ?? {} };
-  if (options.heartbeatMs !== undefined) streamOptions.heartbeatMs = options.heartbeatMs;
-  if (options.sendTimeoutMs !== undefined) streamOptions.sendTimeoutMs = options.sendTimeoutMs;
-  return sendStream(res, events, streamOptions).finally(() => {
-    detach();
-    followers.delete(res);
-    options.onLeave?.(id);
-  });
+}
+
+/** Options of {@link followStream}. */
+export interface FollowStreamOptions {
+  store: StreamStore;
+  /** The stream to follow. */
+  id: string;
+  /** Replay the events after this id (0 = from the start), then follow live. @defaultValue 0 */
+  after?: number;
+  /** A fresh codec for this response. It gets the log's events with their ids (codecs never number events). */
+  format: AgentFormat;
+  headers?: Record<string, string>;
+  heartbeatMs?: number | undefined;
+  /** Ends a follower whose client stopped reading for this long (`sendStream`'s `sendTimeoutMs`). */
+  sendTimeoutMs?: number | undefined;
+  followers: FollowerSet;
+  /** The first response of a new run (see {@link logEvents}). */
+  first?: boolean;
+  /** Counts this follower from now and returns its leave. @defaultValue `store.attach(id)` */
+  attach?: () => () => void;
+  /** Told when this follower leaves. */
+  onLeave?: (id: string) => void;
+  /** Told what the response did once it is over. */
+  onResponse?: (result: StreamResult) => void;
+}
+
+/**
+ * Streams a stored stream onto a response: replay after `after`, then live, until its terminal
+ * event. The follower counts (the detach grace) from this call until the response is over.
+ * @param res - the response; its head must not have been sent
+ * @param options - the stream, where to start and the codec
+ * @returns what happened, once the response is over
+ */
+export function followStream(res: ServerResponse, options: FollowStreamOptions): Promise<StreamResult> {
+  const { store, id, onLeave } = options;
+  const attach = options.attach ?? (() => store.attach(id));
+  const respondOptions: RespondOptions<StoredEvent> = {
+    format: options.format,
+    followers: options.followers,
+    attach: () => {
+      const leave = attach();
+      return () => {
+        leave();
+        onLeave?.(id);
+      };
+    },
+    onResponse: options.onResponse,
+    heartbeatMs: options.heartbeatMs,
+    sendTimeoutMs: options.sendTimeoutMs,
+  };
+  if (options.headers !== undefined) respondOptions.headers = options.headers;
+  return respond(res, logEvents(store, id, options.after ?? 0, options.first === true), respondOptions);
 }

@@ -6,6 +6,11 @@
  * follower anywhere for that long), by the shutdown drain timing out, or by the store refusing an
  * append (the lease was lost, or the backend is unreachable).
  *
+ * Followers are counted here as well as in the store: a follower on this instance counts from the
+ * moment its response exists (a synchronous count, whatever the store's latency), and the request
+ * that starts a run holds it as followed until its response takes over, so no check ever sees a
+ * run that is about to be followed as abandoned. The store's count covers followers on other instances.
+ *
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -57,6 +62,8 @@ export interface StartRunOptions {
   detachable?: boolean;
   /** This run's detach grace, when it differs from the manager's (0 for clients that cannot resume). */
   detachGraceMs?: number;
+  /** The stream id. @defaultValue a random UUID v4 */
+  id?: string;
 }
 
 /** A run started by {@link RunManager.start}. */
@@ -69,6 +76,16 @@ export interface Run {
   abort(reason: string): void;
 }
 
+/**
+ * A run just started by {@link RunManager.start}. The request that started it counts as its
+ * follower (here and in the store) until `release` is called: hand `release` to the response
+ * that follows the run (it calls it when it ends), or call it when nobody will follow.
+ */
+export interface StartedRun extends Run {
+  /** Ends the starting request's hold on the run; idempotent. */
+  readonly release: () => void;
+}
+
 /** Starts and tracks the runs of one instance. */
 export interface RunManager {
   /** Runs generating on this instance now. */
@@ -76,13 +93,16 @@ export interface RunManager {
   /** Whether new runs are refused (the instance is shutting down). */
   readonly draining: boolean;
   /**
-   * Creates the stream in the store and starts producing into it. Attach the first follower
-   * (`store.attach`) before the returned promise's continuation yields to timers, so the detach
-   * grace never sees an unfollowed run that is about to be followed.
+   * Creates the stream in the store and starts producing into it. The run is held as followed
+   * until the returned run's `release` is called (see {@link StartedRun}).
    */
-  start(options: StartRunOptions): Promise<Run>;
-  /** Tells the manager a follower of `id` on this instance left, so a grace of 0 acts at once. */
-  followerLeft(id: string): void;
+  start(options: StartRunOptions): Promise<StartedRun>;
+  /**
+   * Counts a follower of stream `id` on this instance, from now until the returned function is
+   * called (idempotent): in the store (for every instance's detach grace) and, when the run is
+   * here, locally, at once. When the last follower leaves a run with a grace of 0, it is checked at once.
+   */
+  attach(id: string): () => void;
   /**
    * Refuses new runs, waits up to `drainMs` for the running ones to finish, aborts the rest with
    * reason `shutdown`, and waits (bounded) for their terminal events.
@@ -97,9 +117,12 @@ const MIN_CHECK_INTERVAL_MS = 100;
 const ABORT_SETTLE_MS = 3000;
 
 interface RunState extends Run {
-  readonly startedAt: number;
   readonly graceMs: number | undefined;
   readonly writer: StreamWriter;
+  /** Followers on this instance now (the starting request's hold included). */
+  followers: number;
+  /** When the last follower on this instance left (epoch ms). */
+  leftAt: number | undefined;
 }
 
 /** The `error` event of a failure thrown by a source. */
@@ -127,16 +150,16 @@ export function createRunManager(options: RunManagerOptions): RunManager {
 
   const changed = (): void => options.onActiveChange?.(runs.size);
 
-  /** Aborts the runs whose followers have all been gone for their grace. One store call per run. */
+  /**
+   * Aborts the runs whose followers have all been gone for their grace: a run with a follower on
+   * this instance is followed (no store call); else the store says whether one is attached
+   * elsewhere. One store call per run without local followers.
+   */
   const checkGrace = async (only?: RunState): Promise<void> => {
-    const now = Date.now();
     const candidates = only === undefined ? [...runs.values()] : [only];
     await Promise.all(
       candidates.map(async (run) => {
-        if (run.graceMs === undefined) return;
-        // A run's first follower attaches right after it starts; a young run is left alone so a
-        // periodic check never races that attach (a follower leaving triggers its own check).
-        if (only === undefined && now - run.startedAt < interval) return;
+        if (run.graceMs === undefined || run.followers > 0) return;
         let since: number | undefined;
         try {
           since = await store.detachedSince(run.id);
@@ -144,9 +167,29 @@ export function createRunManager(options: RunManagerOptions): RunManager {
           // The store is unreachable: never abort a generation for that; its appends will tell.
           return;
         }
-        if (since !== undefined && Date.now() - since >= run.graceMs) run.abort(ABORT_REASONS.detached);
+        // A follower here may have attached while the store answered: the answer is stale then.
+        if (since === undefined || run.followers > 0) return;
+        // This instance knows when its own last follower left, sooner than the store may.
+        const left = Math.max(since, run.leftAt ?? 0);
+        if (Date.now() - left >= run.graceMs) run.abort(ABORT_REASONS.detached);
       }),
     );
+  };
+
+  /** Counts a follower of `id` here (when the run is here) and in the store; returns its leave. */
+  const attach = (id: string): (() => void) => {
+    const run = runs.get(id);
+    if (run !== undefined) run.followers++;
+    const detach = store.attach(id);
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      detach();
+      if (run === undefined || --run.followers > 0) return;
+      run.leftAt = Date.now();
+      if (run.graceMs === 0 && runs.get(id) === run) void checkGrace(run);
+    };
   };
 
   const tick = (): void => {
@@ -219,7 +262,7 @@ export function createRunManager(options: RunManagerOptions): RunManager {
     },
 
     async start(runOptions) {
-      const id = randomUUID();
+      const id = runOptions.id ?? randomUUID();
       const create: Parameters<StreamStore['create']>[0] = { id, kind: runOptions.kind ?? 'chat' };
       if (runOptions.owner !== undefined) create.owner = runOptions.owner;
       if (runOptions.meta !== undefined) create.meta = runOptions.meta;
@@ -239,10 +282,13 @@ export function createRunManager(options: RunManagerOptions): RunManager {
         done,
         abort,
         writer,
-        startedAt: Date.now(),
         graceMs: runOptions.detachable === false ? undefined : (runOptions.detachGraceMs ?? graceMs),
+        followers: 0,
+        leftAt: undefined,
       };
       runs.set(id, run);
+      // The starting request holds the run as followed until its response takes over.
+      const release = run.graceMs === undefined ? () => {} : attach(id);
       changed();
       schedule();
       const observe = options.observe?.({ id, kind: create.kind ?? 'chat' });
@@ -253,13 +299,10 @@ export function createRunManager(options: RunManagerOptions): RunManager {
         schedule();
         resolveDone();
       });
-      return run;
+      return { id, done, abort, release };
     },
 
-    followerLeft(id) {
-      const run = runs.get(id);
-      if (run?.graceMs === 0) void checkGrace(run);
-    },
+    attach,
 
     async drain(drainMs) {
       draining = true;

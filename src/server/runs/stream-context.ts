@@ -1,35 +1,78 @@
 /**
- * What the streaming routes share: the store, the runs and followers of this instance, auth, and
- * the helpers that start a run and follow a stream the same way on every route.
+ * What the streaming routes share: the store, the runs and followers of this instance, and the
+ * three steps every streaming route takes in order — parse (the route's own), run (start one, or
+ * find the stream the request may follow), follow (answer with a follower of it). A route gets
+ * all of it with one `await context.streams()`; the owner of a request comes from the app, which
+ * computed it once (`RouteContext.owner`).
  *
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Format, StreamResult } from '../../core/types.ts';
-import type { AgentEvent } from '../../protocol/types.ts';
-import type { StreamInfo, StreamStore } from '../../store/types.ts';
-import type { Auth } from '../auth.ts';
-import type { Quotas } from '../quotas/quotas.ts';
 import { STREAM_HEADERS } from '../../core/stream-engine.ts';
+import type { Format, StreamResult } from '../../core/types.ts';
+import type { AgentFormat } from '../../protocol/agent-format.ts';
+import { aheadOfLog } from '../../store/errors.ts';
+import type { StreamInfo, StreamStore } from '../../store/types.ts';
+import type { SseMessage } from '../../sse/encode.ts';
+import { sse } from '../../sse/sse-format.ts';
 import { HttpError } from '../http-error.ts';
-import { followStream, type FollowerSet } from './follow-stream.ts';
-import type { Run, RunManager, StartRunOptions } from './run-manager.ts';
+import type { Quotas } from '../quotas/quotas.ts';
+import { logEvents, respond, type FollowerSet, type RespondOptions } from './follow-stream.ts';
+import type { RunManager, StartedRun, StartRunOptions } from './run-manager.ts';
 
 /** The response header naming a stream (resume it at `GET /v1/streams/<id>`). */
 export const STREAM_ID_HEADER = 'x-stream-id';
 
 /** What the streaming routes of one app share. */
 export interface StreamContext {
-  /** The store, once it is loaded (Redis is imported lazily). */
-  store(): Promise<StreamStore>;
-  /** The runs of this instance, once the store is loaded. */
-  runs(): Promise<RunManager>;
-  followers: FollowerSet;
-  auth: Auth;
+  /** The streams of this instance, once the store is loaded (Redis is imported lazily): await it once per request. */
+  streams(): Promise<Streams>;
   /** The per-key (per-address) quotas new runs and followers count against. */
   quotas: Quotas;
   /** Whether the instance is shutting down: new streams get 503. */
   draining(): boolean;
+}
+
+/** Options of {@link Streams.follow}. */
+export interface FollowOptions {
+  /** The stream to follow. */
+  id: string;
+  /** The last event id the client has: the events with a greater id follow, in order, then live. @defaultValue 0 */
+  after?: number;
+  /** A fresh codec for this response. */
+  format: AgentFormat;
+  headers?: Record<string, string>;
+  /** The run this request just started: the follower takes over its hold, and an `error` first event becomes an HTTP error. */
+  run?: StartedRun;
+}
+
+/** The store, runs and followers of one instance, as the routes use them. */
+export interface Streams {
+  readonly store: StreamStore;
+  readonly runs: RunManager;
+  /** Starts a run for a request (503 while draining). Answer with `follow({ run })` right after, with nothing awaited between. */
+  start(options: StartRunOptions): Promise<StartedRun>;
+  /**
+   * The stream `owner` may follow from `after`.
+   * @throws HttpError 404 when it is unknown, expired or another key's; 409 `ahead_of_log` when `after` is past its log's end
+   */
+  find(id: string, owner: string | undefined, after?: number): Promise<StreamInfo>;
+  /** Answers with a follower of a stream: the events after `after`, each with its id in the log, then live. */
+  follow(res: ServerResponse, options: FollowOptions): Promise<StreamResult>;
+  /**
+   * Answers with a subscription to a topic: its events after `after` (within its history), then live.
+   * `owner` is the namespace the topic lives in (undefined: shared).
+   */
+  followTopic(res: ServerResponse, topic: string, options: { after?: string | undefined; owner?: string | undefined }): Promise<StreamResult>;
+}
+
+/** Options of {@link createStreams}. */
+export interface CreateStreamsOptions {
+  store: StreamStore;
+  runs: RunManager;
+  followers: FollowerSet;
+  /** Whether the instance is shutting down. */
+  draining: () => boolean;
   heartbeatMs?: number | undefined;
   /** A follower whose client stops reading for this long is ended as a disconnect. */
   sendTimeoutMs?: number | undefined;
@@ -50,51 +93,66 @@ export function streamNotFound(id: string): HttpError {
 }
 
 /**
- * A stream's info when `owner` may see it.
- * @throws HttpError 404 otherwise
+ * Creates the streams of an instance.
+ * @param options - the loaded store, the run manager, the follower set and the response settings
+ * @returns what the routes use
  */
-export async function ownedStream(context: StreamContext, id: string, owner: string | undefined): Promise<StreamInfo> {
-  const info = await (await context.store()).info(id);
-  if (info === undefined || info.owner !== owner) throw streamNotFound(id);
-  return info;
-}
-
-/** Starts a run for a request (503 while draining). */
-export async function startRun(context: StreamContext, options: StartRunOptions): Promise<Run> {
-  if (context.draining()) throw shuttingDown();
-  const runs = await context.runs();
-  if (runs.draining) throw shuttingDown();
-  return runs.start(options);
-}
-
-/**
- * Answers a request with a follower of stream `id`.
- * @param req - the request (its owner was checked by the caller)
- * @param res - the response
- * @param options - the stream, where to start, the codec
- */
-export async function answerWithFollower(
-  context: StreamContext,
-  res: ServerResponse,
-  options: { id: string; after?: number; format: Format<AgentEvent>; headers?: Record<string, string>; first?: boolean },
-): Promise<StreamResult> {
-  const store = await context.store();
-  const runs = await context.runs();
-  const follow: Parameters<typeof followStream>[1] = {
+export function createStreams(options: CreateStreamsOptions): Streams {
+  const { store, runs, followers } = options;
+  /** The settings every follower shares. */
+  const base = <T>(format: Format<T>): RespondOptions<T> => ({
+    format,
+    followers,
+    heartbeatMs: options.heartbeatMs,
+    sendTimeoutMs: options.sendTimeoutMs,
+    onResponse: options.onResponse,
+  });
+  return {
     store,
-    id: options.id,
-    format: options.format,
-    headers: { [STREAM_ID_HEADER]: options.id, ...options.headers },
-    followers: context.followers,
-    heartbeatMs: context.heartbeatMs,
-    sendTimeoutMs: context.sendTimeoutMs,
-    onLeave: (id) => runs.followerLeft(id),
+    runs,
+
+    start(runOptions) {
+      if (options.draining() || runs.draining) return Promise.reject(shuttingDown());
+      return runs.start(runOptions);
+    },
+
+    async find(id, owner, after = 0) {
+      const info = await store.info(id);
+      if (info === undefined || info.owner !== owner) throw streamNotFound(id);
+      // Never clamped to the end: the events after an id the log has not reached are not known.
+      if (after > info.lastId) throw aheadOfLog(id, after, info.lastId);
+      return info;
+    },
+
+    follow(res, { id, after = 0, format, headers, run }) {
+      const follower = base(format);
+      follower.headers = { [STREAM_ID_HEADER]: id, ...headers };
+      // The run's first response takes over the starting request's hold; any other attaches now.
+      follower.attach = run === undefined ? () => runs.attach(id) : () => run.release;
+      return respond(res, logEvents(store, id, after, run !== undefined), follower);
+    },
+
+    followTopic(res, topic, { after, owner }) {
+      const follower = base(sse());
+      // An idle topic still answers at once: the head is not held for the first event.
+      follower.holdHeadersMs = 0;
+      return respond(res, topicMessages(store, topic, after, owner), follower);
+    },
   };
-  if (options.after !== undefined) follow.after = options.after;
-  if (options.first !== undefined) follow.first = options.first;
-  const result = await followStream(res, follow);
-  context.onResponse?.(result);
-  return result;
+}
+
+/** A topic's events as SSE messages, each with its id in the topic's history. */
+function topicMessages(store: StreamStore, topic: string, after: string | undefined, owner: string | undefined): (signal: AbortSignal) => AsyncIterable<SseMessage> {
+  return async function* messages(signal) {
+    const options: { after?: string; signal: AbortSignal; owner?: string } = { signal };
+    if (after !== undefined && after !== '') options.after = after;
+    if (owner !== undefined) options.owner = owner;
+    for await (const event of store.subscribe(topic, options)) {
+      const message: SseMessage = { id: event.id, data: event.data };
+      if (event.event !== undefined) message.event = event.event;
+      yield message;
+    }
+  };
 }
 
 /**
@@ -119,7 +177,7 @@ export function lastEventId(req: IncomingMessage, url: URL): number {
  * @param format - the codec the `GET` would use
  * @param headers - extra headers (`x-stream-id`)
  */
-export function sendStreamHead(res: ServerResponse, format: Format<AgentEvent> | { contentType: string; headers?: Readonly<Record<string, string>> }, headers: Record<string, string> = {}): void {
+export function sendStreamHead(res: ServerResponse, format: { contentType: string; headers?: Readonly<Record<string, string>> }, headers: Record<string, string> = {}): void {
   res.writeHead(200, { ...STREAM_HEADERS, ...format.headers, 'content-type': format.contentType, ...headers });
   res.end();
 }
