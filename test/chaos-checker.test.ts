@@ -26,7 +26,7 @@ function received(entries: readonly LogEntry[], at = 1000): ReceivedEvent[] {
 
 function record(connections: Connection[], outcome: StreamRecord['outcome'] = 'terminal', startedAt = 0, endedAt = 5000): StreamRecord {
   return {
-    plan: { n: 1, startAt: 0, endpoint: 'native', model: 'openai:chaos-ok-1', drops: [], resumeDelayMs: 0 },
+    plan: { n: 1, startAt: 0, endpoint: 'native', model: 'openai:chaos-ok-1', drops: [], resumeDelayMs: 0, clientAddress: '10.77.0.1' },
     streamId: '8a5a3f5e-4b0b-4c55-9a57-0c8a6d1c2f00',
     startedAt,
     endedAt,

@@ -24,6 +24,11 @@ export interface StreamPlan {
   readonly stall?: { afterEvents: number; ms: number };
   /** Milliseconds the client waits before each resume. */
   readonly resumeDelayMs: number;
+  /**
+   * The address this client claims in `X-Forwarded-For` (nginx appends its peer's): the instances
+   * trust nginx (SLUICE_TRUST_PROXY), so their per-client limits see many clients, as in production.
+   */
+  readonly clientAddress: string;
 }
 
 /** An event as received: `id` undefined when the frame carried no `id:` field (this response only). */
@@ -232,7 +237,7 @@ export async function runStreamClient(plan: StreamPlan, options: StreamClientOpt
   const request = async (connection: Connection, url: string, init: RequestInit): Promise<Response | undefined> => {
     record.connections.push(connection);
     try {
-      const response = await fetch(url, { ...init, signal: options.signal });
+      const response = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-forwarded-for': plan.clientAddress }, signal: options.signal });
       connection.status = response.status;
       if (response.status !== 200) {
         const text = await response.text().catch(() => '');
@@ -266,7 +271,9 @@ export async function runStreamClient(plan: StreamPlan, options: StreamClientOpt
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
       body: JSON.stringify(body),
     });
-    if (response === undefined || RETRY_STATUSES.has(response.status)) {
+    if (response === undefined || RETRY_STATUSES.has(response.status) || (response.status === 429 && connection.code === 'rate_limited')) {
+      // A refusal before any run started (503 draining or store unavailable, 429 a limit of
+      // sluice's own): what a client does is wait for Retry-After and send it again.
       await pause(response);
       continue;
     }
@@ -308,7 +315,7 @@ export async function runStreamClient(plan: StreamPlan, options: StreamClientOpt
     const response = await request(connection, `${baseUrl}/v1/streams/${record.streamId}`, {
       headers: { accept: 'text/event-stream', 'last-event-id': String(lastId) },
     });
-    if (response === undefined || RETRY_STATUSES.has(response.status)) {
+    if (response === undefined || RETRY_STATUSES.has(response.status) || (response.status === 429 && connection.code === 'rate_limited')) {
       await pause(response);
       continue;
     }

@@ -69,6 +69,8 @@ const INSTANCE_ENV = {
   SLUICE_SEND_TIMEOUT_MS: '5000',
   SLUICE_LOCAL_TTFT_MS: '50',
   SLUICE_LOCAL_TPS: '60',
+  // nginx is the instances' only peer: they believe its X-Forwarded-For (deploy/nginx.conf says so).
+  SLUICE_TRUST_PROXY: '127.0.0.1',
   // Each instance logs errors it could not tell anyone about; the checker reads them.
   NODE_OPTIONS: '',
 };
@@ -107,6 +109,7 @@ export function planRun(options: Pick<ChaosOptions, 'seed' | 'streams' | 'second
       model: behaviour === 'local' ? 'local' : `openai:${modelFor(behaviour, n)}`,
       drops,
       resumeDelayMs: Math.floor(random() * 400),
+      clientAddress: `10.77.${Math.floor(n / 250)}.${1 + (n % 50)}`,
       ...(stalls.has(n) ? { stall: { afterEvents: 2 + Math.floor(random() * 10), ms: 2000 + Math.floor(random() * 6000) } } : {}),
     };
     return plan;
