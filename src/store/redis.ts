@@ -96,6 +96,8 @@ export const COMMAND_TIMEOUT_MS = 2000;
  * stream is told the store is gone: a Redis restart or pause shorter than this pauses the stream.
  */
 export const OUTAGE_BUDGET_MS = 5000;
+/** The bound on a command while Redis is known not to answer (see `#bounded`). */
+const UNRESPONSIVE_TIMEOUT_MS = 250;
 /** Pause between two retries of an append during an outage. */
 const APPEND_RETRY_MS = 250;
 
@@ -111,6 +113,23 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new StoreError('unavailable', `Redis did not answer within ${ms} ms; the store keeps trying in the background.`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The same client, every method that returns a promise (a command) bounded by
+ * {@link COMMAND_TIMEOUT_MS} through {@link withTimeout}; getters (`isReady`) as they are.
+ */
+function withCommandTimeouts<C extends object>(client: C, bound: <T>(promise: Promise<T>) => Promise<T>): C {
+  return new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function' || property === 'constructor') return value;
+      return (...args: unknown[]): unknown => {
+        const result: unknown = (value as (...parameters: unknown[]) => unknown).apply(target, args);
+        return result instanceof Promise ? bound(result) : result;
+      };
+    },
+  });
 }
 
 /** Backoff between reconnection attempts: 25, 50, 100 … ms, at most {@link RECONNECT_MAX_MS}. */
@@ -289,6 +308,8 @@ class RedisStore implements StreamStore {
   readonly #readers = new Set<FeedFollower>();
   #wakeCursor = '0-0';
   #blocked = false;
+  /** A command timed out and none has been answered since (Redis paused or cut off). */
+  #unresponsive = false;
   /** Since when the shared reader's XREADs fail (undefined while they work). */
   #outageSince: number | undefined;
   #feedAdded: (() => void) | undefined;
@@ -319,6 +340,7 @@ class RedisStore implements StreamStore {
       socket: { reconnectStrategy: reconnectDelay, connectTimeout: COMMAND_TIMEOUT_MS },
     });
     this.#reader = this.#cmd.duplicate();
+    this.#cmd.on('ready', () => (this.#unresponsive = false));
     for (const client of [this.#cmd, this.#reader]) this.#connect(client);
     // Operations in the first moments wait for the first connection instead of failing at once.
     this.#starting = new Promise<void>((resolve) => {
@@ -547,7 +569,9 @@ class RedisStore implements StreamStore {
         await this.#command(() => this.#cmd.zRem(key, holder));
       },
     };
-    return { client: this.#cmd, keyPrefix: `${this.#prefix}quota:`, leases };
+    // The rate limiter sends its own commands: they are bounded like the store's (a paused Redis
+    // must not hang every new request in the limiter; on a timeout it counts in memory instead).
+    return { client: withCommandTimeouts(this.#cmd, (promise) => this.#bounded(promise)), keyPrefix: `${this.#prefix}quota:`, leases };
   }
 
   /** Tracks a read from its first `next()` until it ends, so that close() ends it. */
@@ -856,11 +880,11 @@ class RedisStore implements StreamStore {
   async #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
     if (!this.#cmd.isReady && this.#starting !== undefined) await this.#starting;
     try {
-      return await withTimeout(this.#cmd.sendCommand(['EVALSHA', script.sha, String(keys.length), ...keys, ...args]), COMMAND_TIMEOUT_MS);
+      return await this.#bounded(this.#cmd.sendCommand(['EVALSHA', script.sha, String(keys.length), ...keys, ...args]));
     } catch (error) {
       if (error instanceof ErrorReply && error.message.startsWith('NOSCRIPT')) {
         try {
-          return await withTimeout(this.#cmd.sendCommand(['EVAL', script.source, String(keys.length), ...keys, ...args]), COMMAND_TIMEOUT_MS);
+          return await this.#bounded(this.#cmd.sendCommand(['EVAL', script.source, String(keys.length), ...keys, ...args]));
         } catch (evalError) {
           throw toStoreError(evalError);
         }
@@ -869,10 +893,27 @@ class RedisStore implements StreamStore {
     }
   }
 
+  /**
+   * A command's reply, bounded: {@link COMMAND_TIMEOUT_MS}, or only {@link UNRESPONSIVE_TIMEOUT_MS}
+   * once a command timed out and none has been answered since (a request that needs several
+   * commands — rate limit, quota, create — is refused in about 2 s, not 2 s per command).
+   */
+  async #bounded<T>(promise: Promise<T>): Promise<T> {
+    try {
+      const reply = await withTimeout(promise, this.#unresponsive ? UNRESPONSIVE_TIMEOUT_MS : COMMAND_TIMEOUT_MS);
+      this.#unresponsive = false;
+      return reply;
+    } catch (error) {
+      // Only the timeout is a StoreError here (the client's own failures are mapped later).
+      if (isStoreError(error)) this.#unresponsive = true;
+      throw error;
+    }
+  }
+
   async #command<T>(run: () => Promise<T>): Promise<T> {
     if (!this.#cmd.isReady && this.#starting !== undefined) await this.#starting;
     try {
-      return await withTimeout(run(), COMMAND_TIMEOUT_MS);
+      return await this.#bounded(run());
     } catch (error) {
       throw toStoreError(error);
     }
