@@ -193,8 +193,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       await sleep(plan.startAt);
       const record = await runStreamClient(plan, { baseUrl: nginx.url, t0: start, deadlineMs: STREAM_DEADLINE_MS, signal: stop.signal });
       if (record.streamId !== undefined) {
-        const readAt = t1();
         const entries = await readLog(redis.port, record.streamId);
+        // When the reply came (a read retried across a Redis restart is answered by the new one).
+        const readAt = t1();
         if (entries !== undefined) logs.set(plan.n, { entries, readAt });
       }
       return record;
@@ -323,8 +324,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const streams: ChaosResult['streams'] = [];
     for (const record of finished) {
       const early = logs.get(record.plan.n);
-      const readAt = early?.readAt ?? t1();
       const entries = early?.entries ?? (record.streamId === undefined ? undefined : await readLog(redis.port, record.streamId));
+      const readAt = early?.readAt ?? t1();
       const found = checkStream(record, entries, faults, readAt);
       streams.push({ record, log: entries, violations: found });
       violations.push(...found);
