@@ -297,7 +297,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         ...(base?.rss === undefined ? {} : { baselineRss: base.rss }),
       });
       if (!instance.up()) violations.push({ rule: 'instance_down', detail: `instance ${instance.index} is not running at the end` });
-      if (active !== 0) violations.push({ rule: 'active_streams', detail: `instance ${instance.index}: sluice_active_streams is ${String(active)} ${SETTLE_MS / 1000} s after the last stream ended` });
+      if (active !== 0) {
+        const metrics = await fetch(`${instance.url}/metrics`).then(
+          async (response) => (await response.text()).split('\n').filter((line) => /^sluice_(active|open|quota)/.test(line)).join('; '),
+          () => 'unreachable',
+        );
+        violations.push({
+          rule: 'active_streams',
+          detail: `instance ${instance.index}: sluice_active_streams is ${String(active)} ${SETTLE_MS / 1000} s after the last stream ended (${metrics}); its last output: ${instance.output().slice(-1500)}`,
+        });
+      }
       if (fds !== undefined && base?.fds !== undefined && fds > base.fds + FD_SLACK) {
         violations.push({ rule: 'fd_leak', detail: `instance ${instance.index}: ${fds} open file descriptors after the run, ${base.fds} at its start` });
       }
