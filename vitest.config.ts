@@ -20,7 +20,13 @@ const TIMING = [
   'test/web-streams.node.test.ts',
   'test/chaos-redis-outage.node.test.ts',
   'test/chaos.node.test.ts',
+  'test/approval-redis.node.test.ts',
+  'test/approval-web.node.test.ts',
+  'test/approval-react.node.test.ts',
   'test/package.node.test.ts',
+  'test/takeover-redis.node.test.ts',
+  'test/takeover-store.test.ts',
+  'test/takeover-runs.test.ts',
 ];
 
 export default defineConfig({

@@ -20,6 +20,9 @@ export { evaluateExpression, formatRational, ExpressionError } from './tools/eva
 export type { Rational } from './tools/evaluate-expression.ts';
 export { createAnalyzeDataTool, BUNDLED_DATA_DIR, DATASETS } from './tools/analyze-data.ts';
 export type { AnalyzeDataOutput, AnalyzeDataToolOptions, DatasetName, GroupTotal } from './tools/analyze-data.ts';
+export { createPublishEventTool } from './tools/publish-event.ts';
+export type { PublishEventInput, PublishEventToolOptions } from './tools/publish-event.ts';
+export { deniedOutput, NO_APPROVER_REASON } from './approval.ts';
 export { createGenerateReportTool } from './tools/generate-report.ts';
 export type { GenerateReportOutput, GenerateReportToolOptions, ReportSection } from './tools/generate-report.ts';
 export { parseMcpServers, MCP_SERVERS_ENV } from './mcp/mcp-config.ts';

@@ -12,7 +12,8 @@ import type { ChatMessage, ChatRequest, MessagePart, Provider, ToolDefinition } 
 import { AgentError } from './errors.ts';
 import { createEventChannel } from './event-channel.ts';
 import { runTool, type ToolOutcome } from './run-tool.ts';
-import type { AnyAgentTool } from './types.ts';
+import { decideApproval, deniedOutput } from './approval.ts';
+import type { AnyAgentTool, ApprovalGate, DecidedApproval } from './types.ts';
 
 /** The environment variable of the maximum number of steps. */
 export const MAX_STEPS_ENV = 'SLUICE_MAX_STEPS';
@@ -39,6 +40,19 @@ export interface RunAgentOptions {
   clientTools?: readonly ToolDefinition[];
   /** Aborts the model request and the running tools; the run then ends with `abort`. */
   signal?: AbortSignal;
+  /**
+   * Where calls of tools with `needsApproval` wait for a person's decision. Without it such a
+   * call is denied (reason `no_approver`) and never runs.
+   */
+  approvals?: ApprovalGate;
+  /**
+   * Decisions already taken on calls of the conversation's last assistant message that have no
+   * result yet (a client answering an approval with its next request, after the run that asked
+   * has ended): before the first model call, the approved ones run and the others are denied.
+   */
+  decidedApprovals?: readonly DecidedApproval[];
+  /** Who the run belongs to: passed to each tool's context (`publish_event` publishes on that owner's topics). */
+  owner?: string | undefined;
   /**
    * Model calls at most; the tools the last one asks for still run, then the run ends.
    * @defaultValue `SLUICE_MAX_STEPS`, else 5
@@ -102,12 +116,37 @@ class StepMessage {
   readonly calls: ToolCallEvent[] = [];
   finish: FinishEvent | undefined;
   usage: Usage | undefined;
+  /** Parts a takeover's seam interrupted: the next part of the same kind continues them. */
+  private readonly carried = new Map<'text' | 'reasoning', Extract<MessagePart, { type: 'text' | 'reasoning' }>>();
+
+  /** The step was taken over with this much written: the continuation's parts extend it. */
+  resume(continuation: { text: string; reasoning?: string }): void {
+    for (const [type, text] of [['reasoning', continuation.reasoning ?? ''], ['text', continuation.text]] as const) {
+      if (text === '') continue;
+      const part = { type, text };
+      this.parts.push(part);
+      this.carried.set(type, part);
+    }
+  }
+
+  /** A seam in the log: the parts open now are continued by the next ones of their kind. */
+  carryOver(): void {
+    for (const part of this.open.values()) this.carried.set(part.type, part);
+    this.open.clear();
+  }
 
   add(event: AgentEvent): void {
     switch (event.type) {
       case 'text-start':
       case 'reasoning-start': {
-        const part = event.type === 'text-start' ? { type: 'text' as const, text: '' } : { type: 'reasoning' as const, text: '' };
+        const kind = event.type === 'text-start' ? 'text' : 'reasoning';
+        const carried = this.carried.get(kind);
+        if (carried !== undefined) {
+          this.carried.delete(kind);
+          this.open.set(event.id, carried);
+          break;
+        }
+        const part = kind === 'text' ? { type: 'text' as const, text: '' } : { type: 'reasoning' as const, text: '' };
         this.open.set(event.id, part);
         this.parts.push(part);
         break;
@@ -192,6 +231,16 @@ export function runAgent(options: RunAgentOptions): AsyncGenerator<AgentEvent, v
 
 type RunOptions = RunAgentOptions & { maxSteps: number; toolTimeoutMs: number };
 
+/** Where {@link steps} starts when a run is taken over: this step, whose `step-start` (the seam) was written. */
+interface StepsFrom {
+  step: number;
+  /** Whether this step's `step-start` was written already (the seam). */
+  seamed: boolean;
+  /** Whether this step's `step-start` is the seam (marked `takeover`), written when the model answers, with `message-start` first. */
+  marked?: boolean;
+  continuation?: { text: string; reasoning?: string };
+}
+
 async function* loop(
   options: RunOptions,
   serverTools: ReadonlyMap<string, AnyAgentTool>,
@@ -215,6 +264,7 @@ async function* steps(
   serverTools: ReadonlyMap<string, AnyAgentTool>,
   clientTools: ReadonlyMap<string, ToolDefinition>,
   definitions: ToolDefinition[],
+  from?: StepsFrom,
 ): AsyncGenerator<AgentEvent, void, undefined> {
   const { provider } = options;
   const messages = [...options.messages];
@@ -234,8 +284,25 @@ async function* steps(
     return tail;
   };
 
-  for (let step = 1; ; step++) {
+  const decided = from === undefined ? pendingCalls(messages, options.decidedApprovals) : [];
+  if (decided.length > 0) {
+    // The calls a client answered after the run that asked had ended: they run (or are denied)
+    // first, and the model goes on from their results.
+    yielded = true;
+    const parts = yield* runCalls(decided, { options, signal, serverTools, definitions });
+    if (signal.aborted) {
+      yield { type: 'abort', reason: abortReason(signal) };
+      return;
+    }
+    if (parts.length > 0) messages.push({ role: 'tool', content: parts });
+  }
+
+  for (let step = from?.step ?? 1; ; step++) {
     const request: ChatRequest = { model: options.model, messages: [...messages] };
+    // A run taken over: its first step was started (the seam's `step-start`) and may continue text.
+    const seamed = from !== undefined && from.seamed && step === from.step;
+    if (seamed) yielded = true;
+    if (seamed && from.continuation !== undefined) request.continuation = from.continuation;
     if (definitions.length > 0) request.tools = definitions;
     if (options.toolChoice !== undefined) request.toolChoice = options.toolChoice;
     if (options.maxOutputTokens !== undefined) request.maxOutputTokens = options.maxOutputTokens;
@@ -243,6 +310,8 @@ async function* steps(
     if (options.providerOptions !== undefined) request.providerOptions = options.providerOptions;
 
     const result = new StepMessage();
+    // A continued step: what the old producer wrote is part of the message that goes back to the model.
+    if (seamed && from.continuation !== undefined) result.resume(from.continuation);
     const startedCalls = new Set<string>();
     let stepStarted = false;
     try {
@@ -250,9 +319,9 @@ async function* steps(
       for await (const event of provider(request, { signal })) {
         if (!stepStarted) {
           stepStarted = true;
-          if (event.type === 'message-start' && step === 1) yield event;
+          if (event.type === 'message-start' && step === 1 && (from === undefined || from.marked === true)) yield event;
           yielded = true;
-          yield { type: 'step-start', step };
+          if (!seamed) yield { type: 'step-start', step, ...(from?.marked === true && step === from.step ? { takeover: true } : {}) };
         }
         result.add(event);
         switch (event.type) {
@@ -296,7 +365,7 @@ async function* steps(
       return;
     }
     if (result.finish === undefined) {
-      if (!stepStarted) yield { type: 'step-start', step };
+      if (!stepStarted && !seamed) yield { type: 'step-start', step, ...(from?.marked === true && step === from.step ? { takeover: true } : {}) };
       yield toFailure(new AgentError('agent_step_incomplete', `The model's stream ended without \`finish\` in step ${step}.`));
       return;
     }
@@ -311,46 +380,14 @@ async function* steps(
 
     // Run the server's tools of this step in parallel; their events reach the client as they happen.
     messages.push(result.toMessage());
-    const channel = createEventChannel<AgentEvent>();
-    const outcomes = new Map<string, ToolOutcome>();
-    const tasks: Promise<void>[] = [];
-    let clientCalled = false;
-    for (const call of result.calls) {
-      if (clientTools.has(call.toolName)) {
-        clientCalled = true;
-        continue;
-      }
-      const tool = serverTools.get(call.toolName);
-      const task = async (): Promise<void> => {
-        const outcome: ToolOutcome =
-          tool === undefined
-            ? { ok: false, message: `There is no tool named \`${call.toolName}\`. Offered: ${definitions.map((d) => `\`${d.name}\``).join(', ') || 'none'}.` }
-            : await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push });
-        outcomes.set(call.toolCallId, outcome);
-        channel.push(
-          outcome.ok
-            ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
-            : { type: 'tool-error', toolCallId: call.toolCallId, toolName: call.toolName, message: outcome.message },
-        );
-      };
-      tasks.push(task());
-    }
-    const settled = Promise.allSettled(tasks).finally(() => channel.close());
-    yield* channel;
-    await settled;
+    const clientCalled = result.calls.some((call) => clientTools.has(call.toolName));
+    const parts = yield* runCalls(
+      result.calls.filter((call) => !clientTools.has(call.toolName)),
+      { options, signal, serverTools, definitions },
+    );
     if (signal.aborted) {
       yield { type: 'abort', reason: abortReason(signal) };
       return;
-    }
-    const parts: MessagePart[] = [];
-    for (const call of result.calls) {
-      const outcome = outcomes.get(call.toolCallId);
-      if (outcome === undefined) continue;
-      parts.push(
-        outcome.ok
-          ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
-          : { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.message, isError: true },
-      );
     }
     if (parts.length > 0) messages.push({ role: 'tool', content: parts });
     if (clientCalled || step >= options.maxSteps) {
@@ -358,5 +395,321 @@ async function* steps(
       yield* end();
       return;
     }
+  }
+}
+
+interface CallContext {
+  options: RunOptions;
+  signal: AbortSignal;
+  serverTools: ReadonlyMap<string, AnyAgentTool>;
+  definitions: readonly ToolDefinition[];
+}
+
+/** A call to run, with the decision already taken on it when there is one. */
+type PlannedCall = ToolCallEvent & { decided?: DecidedApproval };
+
+/**
+ * The calls of the conversation's last assistant message that have no result and a decision in
+ * `decided` (calls without a decision are left alone).
+ */
+function pendingCalls(messages: readonly ChatMessage[], decided: readonly DecidedApproval[] | undefined): PlannedCall[] {
+  if (decided === undefined || decided.length === 0) return [];
+  let index = messages.length - 1;
+  while (index >= 0 && messages[index]?.role === 'tool') index--;
+  const assistant = messages[index];
+  if (assistant?.role !== 'assistant' || typeof assistant.content === 'string') return [];
+  const answered = new Set<string>();
+  for (const message of messages.slice(index + 1)) {
+    if (typeof message.content !== 'string') for (const part of message.content) if (part.type === 'tool-result') answered.add(part.toolCallId);
+  }
+  const byCall = new Map(decided.map((decision) => [decision.toolCallId, decision]));
+  const calls: PlannedCall[] = [];
+  for (const part of assistant.content) {
+    if (part.type !== 'tool-call' || answered.has(part.toolCallId)) continue;
+    const decision = byCall.get(part.toolCallId);
+    if (decision !== undefined) calls.push({ type: 'tool-call', toolCallId: part.toolCallId, toolName: part.toolName, input: part.input, decided: decision });
+  }
+  return calls;
+}
+
+/**
+ * Runs server tool calls in parallel (each asking for approval first when its tool needs it),
+ * yields their events as they happen, and returns the tool-result parts for the model.
+ */
+async function* runCalls(calls: readonly PlannedCall[], context: CallContext): AsyncGenerator<AgentEvent, MessagePart[], undefined> {
+  const { options, signal, serverTools, definitions } = context;
+  const channel = createEventChannel<AgentEvent>();
+  const outcomes = new Map<string, ToolOutcome | { denied: string | undefined }>();
+  const tasks: Promise<void>[] = [];
+  for (const call of calls) {
+    const tool = serverTools.get(call.toolName);
+    const task = async (): Promise<void> => {
+      if (tool === undefined) {
+        outcomes.set(call.toolCallId, { ok: false, message: `There is no tool named \`${call.toolName}\`. Offered: ${definitions.map((d) => `\`${d.name}\``).join(', ') || 'none'}.` });
+      } else {
+        let decision: Awaited<ReturnType<typeof decideApproval>>;
+        try {
+          decision = await decideApproval(tool, call, { gate: options.approvals, decided: call.decided, signal, emit: channel.push });
+        } catch (error) {
+          if (signal.aborted) throw error;
+          // The gate failed (the store is unreachable): the call never runs unapproved.
+          decision = { approved: false, reason: `the approval could not be asked for: ${error instanceof Error ? error.message : String(error)}` };
+        }
+        if (decision !== undefined && !decision.approved) {
+          outcomes.set(call.toolCallId, { denied: decision.reason });
+          channel.push({ type: 'tool-output-denied', toolCallId: call.toolCallId, toolName: call.toolName, ...(decision.reason === undefined ? {} : { reason: decision.reason }) });
+          return;
+        }
+        outcomes.set(call.toolCallId, await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push, owner: options.owner }));
+      }
+      const outcome = outcomes.get(call.toolCallId) as ToolOutcome;
+      channel.push(
+        outcome.ok
+          ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
+          : { type: 'tool-error', toolCallId: call.toolCallId, toolName: call.toolName, message: outcome.message },
+      );
+    };
+    tasks.push(task());
+  }
+  const settled = Promise.allSettled(tasks).finally(() => channel.close());
+  yield* channel;
+  await settled;
+  const parts: MessagePart[] = [];
+  for (const call of calls) {
+    const outcome = outcomes.get(call.toolCallId);
+    if (outcome === undefined) continue;
+    if ('denied' in outcome) {
+      parts.push({ type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: deniedOutput(call.toolName, outcome.denied), isError: true });
+    } else {
+      parts.push(
+        outcome.ok
+          ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
+          : { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.message, isError: true },
+      );
+    }
+  }
+  return parts;
+}
+
+// ---- takeover: continuing a run from its log ------------------------------------------------
+
+/** What a tool that was running when its producer died gets instead of its result, when it is not idempotent. */
+export const INTERRUPTED_MESSAGE = 'interrupted: the server running this tool stopped before it finished, and it is not safe to run again';
+
+/**
+ * Where a run stood when its producer stopped, rebuilt from the events it wrote (see
+ * {@link rebuildAgentState}); {@link resumeAgent} continues from it.
+ */
+export interface AgentResumeState {
+  /** The conversation as the next model call must see it: the request's messages and every finished step's messages. */
+  messages: ChatMessage[];
+  /** The step in progress (1 when none had started). */
+  step: number;
+  /** Whether the log has the run's `message-start` (false: the producer died before the model's first event). */
+  messageStarted?: boolean;
+  /**
+   * `model`: the step's model call was unfinished; `text`/`reasoning` is what it had written, and
+   * `opened` whether it had written any part at all (then the provider continues rather than restarts).
+   * `tools`: the model call finished (`step-finish` written) asking for `calls`; `results` holds the
+   * results written so far (by call id). `end`: the last step finished without tools; only the
+   * terminal events are missing.
+   */
+  phase:
+    | { kind: 'model'; text: string; reasoning: string; opened?: boolean }
+    | { kind: 'tools'; assistant: ChatMessage; calls: ToolCallEvent[]; results: Map<string, Extract<MessagePart, { type: 'tool-result' }>> }
+    | { kind: 'end'; finishReason: FinishReason };
+}
+
+/**
+ * Rebuilds where a run stood from the request's messages and the events its producer wrote: finished
+ * steps become assistant and tool messages as the loop would have sent them; the unfinished step
+ * keeps its text and reasoning (tool calls the model had not finished asking for are dropped: tools
+ * only run after the step's `step-finish`).
+ * @param messages - the run's request messages
+ * @param events - every event in the log, in order (no terminal one)
+ * @returns the state to give {@link resumeAgent}
+ */
+export function rebuildAgentState(messages: readonly ChatMessage[], events: readonly AgentEvent[]): AgentResumeState {
+  const conversation = [...messages];
+  let step = 1;
+  let current = new StepMessage();
+  let stepFinish: FinishReason | undefined;
+  let text = '';
+  let reasoning = '';
+  /** Whether the unfinished step had written any part (opened, maybe without a delta yet). */
+  let opened = false;
+  let results = new Map<string, Extract<MessagePart, { type: 'tool-result' }>>();
+  const close = (): void => {
+    // The previous step is over: its messages join the conversation as the loop sent them.
+    if (stepFinish === undefined || current.calls.length === 0) return;
+    conversation.push(current.toMessage());
+    const parts = current.calls.flatMap((call) => {
+      const result = results.get(call.toolCallId);
+      return result === undefined ? [] : [result];
+    });
+    if (parts.length > 0) conversation.push({ role: 'tool', content: parts });
+  };
+  for (const event of events) {
+    switch (event.type) {
+      case 'step-start':
+        if (event.takeover === true && event.step === step) {
+          // An earlier seam: the same step goes on, its open parts continued by the next ones.
+          current.carryOver();
+          break;
+        }
+        close();
+        step = event.step;
+        current = new StepMessage();
+        stepFinish = undefined;
+        text = '';
+        reasoning = '';
+        opened = false;
+        results = new Map();
+        break;
+      case 'step-finish':
+        stepFinish = event.finishReason;
+        break;
+      case 'text-delta':
+        if (stepFinish === undefined) text += event.delta;
+        current.add(event);
+        break;
+      case 'reasoning-delta':
+        if (stepFinish === undefined) reasoning += event.delta;
+        current.add(event);
+        break;
+      case 'tool-result':
+        results.set(event.toolCallId, { type: 'tool-result', toolCallId: event.toolCallId, toolName: event.toolName, output: event.output });
+        break;
+      case 'tool-error':
+        results.set(event.toolCallId, { type: 'tool-result', toolCallId: event.toolCallId, toolName: event.toolName, output: event.message, isError: true });
+        break;
+      case 'tool-output-denied':
+        // A denied call is settled: the model was told it was denied, and a takeover never runs it.
+        results.set(event.toolCallId, { type: 'tool-result', toolCallId: event.toolCallId, toolName: event.toolName, output: deniedOutput(event.toolName, event.reason), isError: true });
+        break;
+      default:
+        if (stepFinish === undefined) {
+          if (event.type === 'text-start' || event.type === 'reasoning-start' || event.type === 'tool-call-start') opened = true;
+          current.add(event);
+        }
+    }
+  }
+  const messageStarted = events.some((event) => event.type === 'message-start');
+  if (stepFinish === undefined) {
+    return { messages: conversation, step, messageStarted, phase: { kind: 'model', text, reasoning, opened: opened || text !== '' || reasoning !== '' } };
+  }
+  if (current.calls.length === 0) return { messages: conversation, step, phase: { kind: 'end', finishReason: stepFinish } };
+  return { messages: conversation, step, phase: { kind: 'tools', assistant: current.toMessage(), calls: current.calls, results } };
+}
+
+/** Options of {@link resumeAgent}: those of {@link runAgent} (whose `messages` are ignored) and the state. */
+export interface ResumeAgentOptions extends RunAgentOptions {
+  state: AgentResumeState;
+}
+
+/**
+ * Continues a run another producer left unfinished, from the state {@link rebuildAgentState} made of
+ * its log. It first writes one `step-start` with `takeover: true` (the seam) for the step in
+ * progress, then: an unfinished model call is continued (the provider is given the text written so
+ * far as `continuation`); a step waiting on tools gets the missing results — a tool that was running
+ * is run again when it is `idempotent` (and needs no approval), else it ends as `tool-error`
+ * "interrupted" — and the loop
+ * goes on with the next step. Completed tool calls are never run again. Usage covers the model
+ * calls made after the seam only.
+ * @param options - as {@link runAgent}, plus the state
+ * @returns the events that follow the log's last one
+ */
+export function resumeAgent(options: ResumeAgentOptions): AsyncGenerator<AgentEvent, void, undefined> {
+  const { state } = options;
+  if (typeof options?.provider !== 'function') throw new TypeError(`Expected \`provider\` to be a function, got ${typeof options?.provider}.`);
+  if (!Array.isArray(state?.messages)) throw new TypeError(`Expected \`state.messages\` to be an array, got ${typeof state?.messages}.`);
+  const maxSteps = resolveMaxSteps(options);
+  const toolTimeoutMs = options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+  const clientTools = new Map((options.clientTools ?? []).map((tool) => [tool.name, tool]));
+  const serverTools = new Map<string, AnyAgentTool>();
+  for (const tool of options.tools ?? []) if (!clientTools.has(tool.name)) serverTools.set(tool.name, tool);
+  const definitions: ToolDefinition[] = [
+    ...[...serverTools.values()].map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema })),
+    ...clientTools.values(),
+  ];
+  return resumeLoop({ ...options, messages: state.messages, maxSteps, toolTimeoutMs }, state, serverTools, clientTools, definitions);
+}
+
+async function* resumeLoop(
+  options: RunOptions,
+  state: AgentResumeState,
+  serverTools: ReadonlyMap<string, AnyAgentTool>,
+  clientTools: ReadonlyMap<string, ToolDefinition>,
+  definitions: ToolDefinition[],
+): AsyncGenerator<AgentEvent, void, undefined> {
+  const stop = new AbortController();
+  const signal = options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
+  try {
+    const { phase } = state;
+    if (phase.kind === 'end') {
+      yield { type: 'step-start', step: state.step, takeover: true };
+      yield { type: 'finish', finishReason: phase.finishReason };
+      return;
+    }
+    if (phase.kind === 'model' && state.step === 1 && state.messageStarted === false && phase.opened !== true) {
+      // Nothing was written: the run starts as it would have, its first step-start marked as the seam.
+      yield* steps(options, signal, serverTools, clientTools, definitions, { step: 1, seamed: false, marked: true });
+      return;
+    }
+    if (phase.kind === 'model') {
+      yield { type: 'step-start', step: state.step, takeover: true };
+      const written = phase.opened === true || phase.text !== '' || phase.reasoning !== '';
+      const continuation = written ? { text: phase.text, ...(phase.reasoning === '' ? {} : { reasoning: phase.reasoning }) } : undefined;
+      yield* steps(options, signal, serverTools, clientTools, definitions, { step: state.step, seamed: true, ...(continuation ? { continuation } : {}) });
+      return;
+    }
+    // The step's model call finished; some of its tools may not have.
+    const pending = phase.calls.filter((call) => !phase.results.has(call.toolCallId) && !clientTools.has(call.toolName));
+    const seamNow = pending.length > 0;
+    if (seamNow) yield { type: 'step-start', step: state.step, takeover: true };
+    const channel = createEventChannel<AgentEvent>();
+    const results = new Map(phase.results);
+    const tasks = pending.map(async (call) => {
+      const tool = serverTools.get(call.toolName);
+      let outcome: ToolOutcome;
+      if (tool === undefined) outcome = { ok: false, message: `There is no tool named \`${call.toolName}\`.` };
+      // Not idempotent, or gated by a person's approval (never run again without one): interrupted.
+      else if (tool.idempotent !== true || (tool.needsApproval !== undefined && tool.needsApproval !== false)) outcome = { ok: false, message: INTERRUPTED_MESSAGE };
+      else outcome = await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push, owner: options.owner });
+      results.set(
+        call.toolCallId,
+        outcome.ok
+          ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
+          : { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.message, isError: true },
+      );
+      channel.push(
+        outcome.ok
+          ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
+          : { type: 'tool-error', toolCallId: call.toolCallId, toolName: call.toolName, message: outcome.message },
+      );
+    });
+    const settled = Promise.allSettled(tasks).finally(() => channel.close());
+    yield* channel;
+    await settled;
+    if (signal.aborted) {
+      yield { type: 'abort', reason: abortReason(signal) };
+      return;
+    }
+    const messages = [...state.messages, phase.assistant];
+    const parts = phase.calls.flatMap((call) => {
+      const result = results.get(call.toolCallId);
+      return result === undefined ? [] : [result];
+    });
+    if (parts.length > 0) messages.push({ role: 'tool', content: parts });
+    if (phase.calls.some((call) => clientTools.has(call.toolName)) || state.step >= options.maxSteps) {
+      if (!seamNow) yield { type: 'step-start', step: state.step, takeover: true };
+      yield { type: 'finish', finishReason: 'tool-calls' };
+      return;
+    }
+    const next = state.step + 1;
+    if (!seamNow) yield { type: 'step-start', step: next, takeover: true };
+    yield* steps({ ...options, messages }, signal, serverTools, clientTools, definitions, { step: next, seamed: !seamNow });
+  } finally {
+    stop.abort(new DOMException('The agent run was closed.', 'AbortError'));
   }
 }

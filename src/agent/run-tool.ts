@@ -21,6 +21,8 @@ export interface RunToolOptions {
   timeoutMs: number;
   /** Receives each event the tool produces, as it happens. */
   emit(event: AgentEvent): void;
+  /** The run's owner, passed on to the tool's context. */
+  owner?: string | undefined;
 }
 
 function isAsyncGenerator(value: unknown): value is AsyncGenerator<ToolUpdate, unknown, undefined> {
@@ -106,7 +108,7 @@ export async function runTool(tool: AnyAgentTool, options: RunToolOptions): Prom
   try {
     signal.throwIfAborted();
     const input = tool.parseInput(options.input);
-    const result = tool.execute(input, { toolCallId, signal });
+    const result = tool.execute(input, options.owner === undefined ? { toolCallId, signal } : { toolCallId, signal, owner: options.owner });
     let output: unknown;
     if (isAsyncGenerator(result)) {
       generator = result;

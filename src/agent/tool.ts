@@ -16,6 +16,13 @@ export interface ToolOptions<Schema extends ZodType, Output> {
   description: string;
   /** The input's schema; its JSON Schema is offered to the model, and the model's input is checked against it. */
   input: Schema;
+  /**
+   * Whether a person must approve each call before it runs (`true`, or a function of the validated input).
+   * @defaultValue false
+   */
+  needsApproval?: boolean | ((input: ZodOutput<Schema>) => boolean | Promise<boolean>);
+  /** Whether it may run again after a takeover (see {@link AgentTool.idempotent}). @defaultValue false */
+  idempotent?: boolean;
   execute(input: ZodOutput<Schema>, context: ToolContext): ToolExecuteResult<Output>;
 }
 
@@ -56,5 +63,7 @@ export function tool<Schema extends ZodType, Output>(options: ToolOptions<Schema
       throw new TypeError(`Invalid input for \`${options.name}\`: ${problems.join('; ')}.`);
     },
     execute: options.execute,
+    ...(options.needsApproval === undefined ? {} : { needsApproval: options.needsApproval }),
+    ...(options.idempotent === undefined ? {} : { idempotent: options.idempotent }),
   };
 }

@@ -39,6 +39,8 @@ export interface ToolContext {
   toolCallId: string;
   /** Aborts when the request is stopped or the tool's timeout runs out; pass it to whatever the tool waits on. */
   signal: AbortSignal;
+  /** Who the run belongs to (the server passes its API key's owner id; undefined when auth is off). */
+  owner?: string;
 }
 
 /**
@@ -62,10 +64,19 @@ export interface AgentTool<Input = unknown, Output = unknown> {
    */
   parseInput(input: unknown): Input;
   /**
-   * Whether the model's call waits for a person's approval before `execute` runs: always, or
-   * when the function says so for the call's input.
+   * Whether running it twice with the same input does no harm (it only reads, or computes): when
+   * the instance running it dies mid-way, the instance that takes the run over runs it again. A
+   * tool that is not (it sends, writes, charges) ends as `tool-error` "interrupted" instead, and the
+   * model goes on without its result. @defaultValue false
    */
-  needsApproval?: boolean | ((input: Input) => boolean);
+  idempotent?: boolean;
+  /**
+   * Whether a person must approve a call before it runs: `true`, or a function of the validated
+   * input. The run then sends `approval-request` and waits for the decision (see {@link ApprovalGate});
+   * a denied call does not run, and the model is told it was denied.
+   * @defaultValue false
+   */
+  needsApproval?: boolean | ((input: Input) => boolean | Promise<boolean>);
   /**
    * Runs the tool.
    * @param input - the validated input
@@ -77,3 +88,42 @@ export interface AgentTool<Input = unknown, Output = unknown> {
 /** Any tool, whatever its input and output types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyAgentTool = AgentTool<any, any>;
+
+/** A tool call waiting for a person's decision (the `approval-request` event without its type). */
+export interface ApprovalRequest {
+  approvalId: string;
+  toolCallId: string;
+  toolName: string;
+  input: unknown;
+}
+
+/** A decision on an {@link ApprovalRequest}. */
+export interface ApprovalDecision {
+  approved: boolean;
+  reason?: string;
+}
+
+/**
+ * Where the agent loop asks for approvals. The server's gate keeps them in the stream store (any
+ * instance can answer, and a timeout denies); `sluice chat` asks on the terminal.
+ */
+export interface ApprovalGate {
+  /**
+   * Makes the request answerable; called before its `approval-request` event is sent, so no
+   * answer can come before the request is known.
+   */
+  open(request: ApprovalRequest): Promise<void>;
+  /**
+   * Waits for the decision.
+   * @param request - the request, as given to `open`
+   * @param signal - the run's signal: rejects with its reason when it aborts
+   */
+  wait(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalDecision>;
+}
+
+/** A decision already taken on a call of the conversation's last assistant message (a client that answers with its next request). */
+export interface DecidedApproval extends ApprovalDecision {
+  toolCallId: string;
+  /** The id of the request being answered, when the client knows it. */
+  approvalId?: string;
+}

@@ -11,6 +11,10 @@ import { connectMcpServers, type McpConnection } from '../agent/mcp/mcp-client.t
 import { MCP_SERVERS_ENV, parseMcpServers } from '../agent/mcp/mcp-config.ts';
 import { runAgent } from '../agent/run-agent.ts';
 import { createBuiltinTools } from '../agent/tools/builtin-tools.ts';
+import type { ApprovalDecision, ApprovalGate } from '../agent/types.ts';
+import { createPublishEventTool } from '../agent/tools/publish-event.ts';
+import { loadStore } from '../server/runs/load-store.ts';
+import type { StreamStore } from '../store/types.ts';
 import { isSluiceError } from '../core/errors.ts';
 import { parseAgentEvent } from '../protocol/schema.ts';
 import type { AgentEvent } from '../protocol/types.ts';
@@ -23,6 +27,32 @@ export interface ChatIo {
   stderr: { write(text: string): unknown };
   env?: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
+  /**
+   * Asks the person at the terminal and resolves with the line they typed (undefined when input
+   * has ended). Used for tool approvals.
+   * @defaultValue a line read from stdin
+   */
+  ask?: (prompt: string) => Promise<string | undefined>;
+}
+
+/** Whether a typed answer approves: `y` or `yes`, in any case. */
+function isYes(answer: string | undefined): boolean {
+  return /^\s*y(?:es)?\s*$/i.test(answer ?? '');
+}
+
+/** Reads one line from stdin (the default {@link ChatIo.ask}). */
+async function askOnStdin(prompt: string, output: ChatIo['stdout']): Promise<string | undefined> {
+  const { createInterface } = await import('node:readline');
+  output.write(prompt);
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  try {
+    return await new Promise<string | undefined>((resolve) => {
+      rl.once('line', resolve);
+      rl.once('close', () => resolve(undefined));
+    });
+  } finally {
+    rl.close();
+  }
 }
 
 // C0 controls except TAB and LF, DEL, and C1 controls (ESC-less CSI and OSC among them).
@@ -41,11 +71,25 @@ interface RemoteChat {
   stop(): Promise<boolean>;
   /** Drops the connection. */
   close(): void;
+  /** The stream's id, once the server said it. */
+  readonly streamId: string | undefined;
 }
 
 /** A path of the server at `base`, keeping any path prefix of --url (a server mounted under /sluice/). */
 function endpoint(base: string, path: string): URL {
   return new URL(path, base.endsWith('/') ? base : `${base}/`);
+}
+
+/** Sends a decision on an approval of the server's stream; resolves with the HTTP status. */
+async function answerRemote(base: string, streamId: string | undefined, approvalId: string, approved: boolean, apiKey: string | undefined): Promise<number> {
+  if (streamId === undefined) return 0;
+  const response = await fetch(endpoint(base, `v1/streams/${encodeURIComponent(streamId)}/approvals/${encodeURIComponent(approvalId)}`), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+    body: JSON.stringify(approved ? { approved } : { approved, reason: 'denied in the terminal' }),
+  });
+  await response.body?.cancel();
+  return response.status;
 }
 
 function remoteChat(base: string, body: unknown, apiKey: string | undefined): RemoteChat {
@@ -82,6 +126,9 @@ function remoteChat(base: string, body: unknown, apiKey: string | undefined): Re
       }
     },
     close: () => controller.abort(new DOMException('Stopped with Ctrl-C.', 'AbortError')),
+    get streamId() {
+      return streamId;
+    },
   };
 }
 
@@ -138,20 +185,41 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
   const env = io.env ?? process.env;
   let events: AsyncIterable<AgentEvent>;
   let remote: RemoteChat | undefined;
+  let apiKey: string | undefined;
+  let store: Promise<StreamStore> | undefined;
+  const ask = io.ask ?? ((prompt: string) => askOnStdin(prompt, io.stdout));
+  /** In-process: the decisions typed at the terminal, by approval id, for the agent loop waiting on them. */
+  const decisions = new Map<string, (decision: ApprovalDecision) => void>();
+  const gate: ApprovalGate = {
+    open: () => Promise.resolve(),
+    wait: (request, signal) =>
+      new Promise<ApprovalDecision>((resolve, reject) => {
+        decisions.set(request.approvalId, resolve);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      }),
+  };
   try {
     if (parsed.values.url) {
-      const apiKey = parsed.values['api-key'] ?? env.SLUICE_API_KEY?.trim();
+      apiKey = (parsed.values['api-key'] ?? env.SLUICE_API_KEY?.trim()) || undefined;
       remote = remoteChat(parsed.values.url, { messages, ...(parsed.values.model ? { model: parsed.values.model } : {}) }, apiKey || undefined);
       events = remote.events;
     } else {
       const registry = createModelRegistry({ env });
       const model = registry.resolve(parsed.values.model);
       // The agent, like the server runs it: the model plus the built-in tools and the MCP servers'.
+      // publish_event publishes where a server would: the shared Redis when REDIS_URL is set (every
+      // instance's subscribers see it), else this process's memory.
+      const publishEvent = createPublishEventTool({
+        publish: async (topic, event) => {
+          store ??= loadStore(env.REDIS_URL?.trim() || undefined);
+          return (await store).publish(topic, event);
+        },
+      });
       const servers = parseMcpServers(env[MCP_SERVERS_ENV]);
       const mcp = Object.keys(servers).length > 0 ? await connectMcpServers(servers, { stderr: 'ignore' }) : undefined;
       for (const server of mcp?.servers ?? []) if (server.error !== undefined) io.stderr.write(`sluice chat: ${server.error}\n`);
-      const tools = [...createBuiltinTools(), ...(mcp?.tools ?? [])];
-      const run = runAgent({ provider: model.provider, model: model.modelId, messages, tools, env, ...(io.signal ? { signal: io.signal } : {}) });
+      const tools = [...createBuiltinTools(), publishEvent, ...(mcp?.tools ?? [])];
+      const run = runAgent({ provider: model.provider, model: model.modelId, messages, tools, approvals: gate, env, ...(io.signal ? { signal: io.signal } : {}) });
       events = mcp === undefined ? run : closingMcp(run, mcp);
     }
   } catch (error) {
@@ -221,6 +289,28 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
         case 'tool-error':
           line(mark(clean(`[tool error] ${event.toolName}: ${event.message}`)));
           break;
+        case 'approval-request': {
+          if (!atLineStart) write('\n');
+          const answer = await ask(mark(clean(`[approval] ${event.toolName} ${JSON.stringify(event.input)} — run it? [y/N] `)));
+          atLineStart = true;
+          const approved = isYes(answer);
+          if (remote === undefined) {
+            decisions.get(event.approvalId)?.(approved ? { approved } : { approved, reason: 'denied in the terminal' });
+            decisions.delete(event.approvalId);
+          } else {
+            const status = await answerRemote(parsed.values.url ?? '', remote.streamId, event.approvalId, approved, apiKey);
+            // 409: another client (the page, another terminal) or the timeout answered first; the stream says how.
+            if (status === 409) line(mark('[approval] already answered elsewhere'));
+            else if (status !== 202) line(mark(`[approval] the server did not take the answer (HTTP ${status})`));
+          }
+          break;
+        }
+        case 'approval-response':
+          line(mark(clean(event.approved ? '[approved]' : `[denied${event.reason ? `: ${event.reason}` : ''}]`)));
+          break;
+        case 'tool-output-denied':
+          line(mark(clean(`[tool denied] ${event.toolName}${event.reason ? ` (${event.reason})` : ''}`)));
+          break;
         case 'source':
           line(mark(clean(`[source] ${event.title ?? event.id}${event.url ? ` <${event.url}>` : ''}`)));
           break;
@@ -262,6 +352,7 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
   } finally {
     io.signal?.removeEventListener('abort', onInterrupt);
     remote?.close();
+    await store?.then((opened) => opened.close()).catch(() => undefined);
   }
 }
 

@@ -26,7 +26,14 @@ export const AG_UI_CUSTOM_EVENTS = {
   progress: 'progress',
   /** A tool failed: value `{ toolCallId, toolName, message }` (also sent as the tool's result). */
   toolError: 'tool-error',
+  /** A tool call waits for approval: value `{ approvalId, toolCallId, toolName, input }` (the run then ends with an `interrupt` outcome). */
+  approvalRequest: 'approval-request',
+  /** The decision: value `{ approvalId, approved, reason? }`. */
+  approvalResponse: 'approval-response',
 } as const;
+
+/** The `reason` of the AG-UI interrupts sluice sends for a tool call waiting for approval. */
+export const AG_UI_APPROVAL_INTERRUPT_REASON = 'tool_approval';
 
 /** An AG-UI event as this codec sends it: its `type` and fields (checked against @ag-ui/core's schemas in the tests). */
 type AgUiEvent = { type: string } & Record<string, unknown>;
@@ -62,7 +69,7 @@ function usageEntry(usage: Usage): Record<string, number>[] {
  * await sendStream(res, events, { format: agUi({ threadId: input.threadId, runId: input.runId }) })
  * ```
  */
-export function agUi(options: AgUiOptions): AbortableAgentFormat {
+export function agUi(options: AgUiOptions): AgUiFormat {
   if (typeof options.threadId !== 'string' || typeof options.runId !== 'string') {
     throw new TypeError('Expected `threadId` and `runId` strings (from the RunAgentInput).');
   }
@@ -80,6 +87,9 @@ export function agUi(options: AgUiOptions): AbortableAgentFormat {
   /** Tool calls started and not ended, and tool calls ended without a result yet. */
   const openTools = new Set<string>();
   const pendingTools = new Set<string>();
+  /** Approval requests not answered yet, by approval id. */
+  const approvals = new Map<string, { toolCallId: string; toolName: string; input: unknown }>();
+  let pauseAfterNext = false;
 
   function textStart(id: string): string {
     // AG-UI clients append to an existing message with the same ID, so a part ID seen before
@@ -128,7 +138,12 @@ export function agUi(options: AgUiOptions): AbortableAgentFormat {
     step = undefined;
     return line({ type: 'STEP_FINISHED', stepName });
   }
-  function runFinished(outcome: { type: 'success'; pendingToolCallIds?: string[] } | { type: 'cancelled' }): string {
+  function runFinished(
+    outcome:
+      | { type: 'success'; pendingToolCallIds?: string[] }
+      | { type: 'cancelled' }
+      | { type: 'interrupt'; interrupts: { id: string; reason: string; message: string; toolCallId: string; metadata: Record<string, unknown> }[] },
+  ): string {
     ended = true;
     const out = closeOpen() + closeStep();
     return out + line(usage === undefined ? { type: 'RUN_FINISHED', threadId, runId, outcome } : { type: 'RUN_FINISHED', threadId, runId, outcome, usage: usageEntry(usage) });
@@ -206,6 +221,21 @@ export function agUi(options: AgUiOptions): AbortableAgentFormat {
       }
       case 'data':
         return line({ type: 'CUSTOM', name: event.name, value: event.value ?? null });
+      case 'approval-request': {
+        approvals.set(event.approvalId, { toolCallId: event.toolCallId, toolName: event.toolName, input: event.input });
+        const { type: _type, ...value } = event;
+        return line({ type: 'CUSTOM', name: AG_UI_CUSTOM_EVENTS.approvalRequest, value });
+      }
+      case 'approval-response': {
+        approvals.delete(event.approvalId);
+        const { type: _type, ...value } = event;
+        return line({ type: 'CUSTOM', name: AG_UI_CUSTOM_EVENTS.approvalResponse, value });
+      }
+      case 'tool-output-denied': {
+        // The call gets a result, so the client's history has no call left unanswered.
+        const head = openTools.has(event.toolCallId) ? toolEnd(event.toolCallId) : '';
+        return head + result(event.toolCallId, JSON.stringify(event.reason === undefined ? { denied: true } : { denied: true, reason: event.reason }));
+      }
       case 'step-start': {
         const head = step === undefined ? '' : closeOpen() + closeStep();
         step = event.step;
@@ -232,9 +262,22 @@ export function agUi(options: AgUiOptions): AbortableAgentFormat {
 
   function encode(event: AgentEvent): string {
     if (ended) return '';
-    if (started) return encodeEvent(event);
+    let out = started ? '' : line({ type: 'RUN_STARTED', threadId, runId });
     started = true;
-    return line({ type: 'RUN_STARTED', threadId, runId }) + encodeEvent(event);
+    out += encodeEvent(event);
+    if (pauseAfterNext && !ended && approvals.size > 0) {
+      // AG-UI 1.0's human in the loop: the run ends with the approvals it waits for; the next
+      // RunAgentInput's `resume` answers them and a new run goes on from here.
+      const interrupts = [...approvals].map(([id, call]) => ({
+        id,
+        reason: AG_UI_APPROVAL_INTERRUPT_REASON,
+        message: `Approve the call of \`${call.toolName}\`?`,
+        toolCallId: call.toolCallId,
+        metadata: { toolName: call.toolName, input: call.input },
+      }));
+      out += runFinished({ type: 'interrupt', interrupts });
+    }
+    return out;
   }
 
   return {
@@ -250,5 +293,17 @@ export function agUi(options: AgUiOptions): AbortableAgentFormat {
     },
     // AG-UI's end of a run stopped before it completed: RUN_FINISHED with outcome `cancelled`.
     encodeAbort: (reason) => encode({ type: 'abort', reason }),
+    pauseForApproval() {
+      pauseAfterNext = true;
+    },
   };
 }
+
+/** The AG-UI codec, which can end its run where the agent waits for approval. */
+export type AgUiFormat = AbortableAgentFormat & {
+  /**
+   * Ends the run after the next event with `RUN_FINISHED` and an `interrupt` outcome naming every
+   * approval still waiting (interrupt id = approval id); the run itself is not affected.
+   */
+  pauseForApproval(): void;
+};

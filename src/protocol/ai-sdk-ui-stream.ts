@@ -44,6 +44,9 @@ type UiChunk =
   | { type: 'tool-input-available'; toolCallId: string; toolName: string; input: unknown }
   | { type: 'tool-output-available'; toolCallId: string; output: unknown }
   | { type: 'tool-output-error'; toolCallId: string; errorText: string }
+  | { type: 'tool-approval-request'; approvalId: string; toolCallId: string }
+  | { type: 'tool-approval-response'; approvalId: string; approved: boolean; reason?: string }
+  | { type: 'tool-output-denied'; toolCallId: string }
   | { type: 'source-url'; sourceId: string; url: string; title: string | undefined; providerMetadata: ProviderMetadata | undefined }
   | { type: 'source-document'; sourceId: string; mediaType: string; title: string; providerMetadata: ProviderMetadata | undefined }
   | { type: `data-${string}`; id?: string; data: unknown }
@@ -76,8 +79,9 @@ const START_STEP = frame({ type: 'start-step' });
  * await sendStream(res, events, { format: aiSdkUiStream() })
  * ```
  */
-export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AbortableAgentFormat {
+export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AiSdkUiStreamFormat {
   let started = false;
+  let pauseAfterNext = false;
   let ended = false;
   let stepOpen = false;
   const openText = new Set<string>();
@@ -154,6 +158,16 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AbortableAgen
         return frame({ type: 'tool-output-available', toolCallId: event.toolCallId, output: event.output ?? null });
       case 'tool-error':
         return frame({ type: 'tool-output-error', toolCallId: event.toolCallId, errorText: event.message });
+      case 'approval-request':
+        return frame({ type: 'tool-approval-request', approvalId: event.approvalId, toolCallId: event.toolCallId });
+      case 'approval-response':
+        return frame(
+          event.reason === undefined
+            ? { type: 'tool-approval-response', approvalId: event.approvalId, approved: event.approved }
+            : { type: 'tool-approval-response', approvalId: event.approvalId, approved: event.approved, reason: event.reason },
+        );
+      case 'tool-output-denied':
+        return frame({ type: 'tool-output-denied', toolCallId: event.toolCallId });
       case 'source': {
         // What the UI parts cannot hold (snippet, score) travels in provider metadata under `sluice`.
         const extra: Record<string, string | number> = {};
@@ -202,9 +216,12 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AbortableAgen
 
   function encode(event: AgentEvent): string {
     if (ended) return '';
-    const body = encodeEvent(event);
-    if (started) return body;
-    return start(event.type === 'message-start' ? event.messageId : options.messageId) + body;
+    let body = encodeEvent(event);
+    if (!started) body = start(event.type === 'message-start' ? event.messageId : options.messageId) + body;
+    // The run waits for approvals: this response ends the way the AI SDK ends a step that asks for
+    // approval, so `useChat` is ready to send `addToolApprovalResponse`'s answer in a new request.
+    if (pauseAfterNext && !ended) body += end({ type: 'finish', finishReason: 'tool-calls' });
+    return body;
   }
 
   return {
@@ -218,5 +235,18 @@ export function aiSdkUiStream(options: AiSdkUiStreamOptions = {}): AbortableAgen
       return (started ? '' : start(options.messageId)) + end({ type: 'error', errorText: error.message });
     },
     encodeAbort: (reason) => encode({ type: 'abort', reason }),
+    pauseForApproval() {
+      pauseAfterNext = true;
+    },
   };
 }
+
+/** The UI message stream codec, which can end its response where the run waits for approval. */
+export type AiSdkUiStreamFormat = AbortableAgentFormat & {
+  /**
+   * Ends the response after the next event with `finish-step`, `finish` (reason `tool-calls`) and
+   * `[DONE]`, as the AI SDK ends a step whose tools wait for approval: the client answers with a
+   * new `POST /api/chat` and follows the rest there. The run itself is not affected.
+   */
+  pauseForApproval(): void;
+};

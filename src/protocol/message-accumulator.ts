@@ -20,6 +20,10 @@ export interface AccumulatedToolCall {
   output?: unknown;
   /** The tool's error message, once the `tool-error` event came. */
   errorText?: string;
+  /** The call's approval, once an `approval-request` came: its id, then the decision (`approval-response`). */
+  approval?: { approvalId: string; approved?: boolean; reason?: string };
+  /** Set when the call was denied (`tool-output-denied`): it did not run. */
+  denied?: { reason?: string };
 }
 
 /** A message as rebuilt from its events. */
@@ -88,6 +92,8 @@ interface ToolState {
   final?: { input: unknown };
   output?: { value: unknown };
   errorText?: string;
+  approval?: { approvalId: string; approved?: boolean; reason?: string };
+  denied?: { reason?: string };
 }
 
 /**
@@ -111,6 +117,8 @@ export function createMessageAccumulator(): MessageAccumulator {
   const sources: Omit<SourceEvent, 'type'>[] = [];
   const data: Omit<DataEvent, 'type'>[] = [];
   const head: Partial<AccumulatedMessage> = {};
+  /** The tool call of each approval request, for its `approval-response` (which names only the approval). */
+  const approvals = new Map<string, ToolState>();
   let ended = false;
 
   function tool(toolCallId: string, toolName: string): ToolState {
@@ -164,6 +172,23 @@ export function createMessageAccumulator(): MessageAccumulator {
       case 'tool-error':
         tool(event.toolCallId, event.toolName).errorText = event.message;
         return;
+      case 'approval-request': {
+        const state = tool(event.toolCallId, event.toolName);
+        state.approval = { approvalId: event.approvalId };
+        approvals.set(event.approvalId, state);
+        return;
+      }
+      case 'approval-response': {
+        const state = approvals.get(event.approvalId);
+        if (state?.approval !== undefined) {
+          state.approval.approved = event.approved;
+          if (event.reason !== undefined) state.approval.reason = event.reason;
+        }
+        return;
+      }
+      case 'tool-output-denied':
+        tool(event.toolCallId, event.toolName).denied = event.reason === undefined ? {} : { reason: event.reason };
+        return;
       case 'source': {
         const { type: _type, ...source } = event;
         sources.push(source);
@@ -216,6 +241,8 @@ export function createMessageAccumulator(): MessageAccumulator {
         else if (state.parser !== undefined) call.partialInput = state.parser.value();
         if (state.output !== undefined) call.output = state.output.value;
         if (state.errorText !== undefined) call.errorText = state.errorText;
+        if (state.approval !== undefined) call.approval = { ...state.approval };
+        if (state.denied !== undefined) call.denied = { ...state.denied };
         toolCalls.push(call);
       }
       return {

@@ -59,7 +59,10 @@ export const agentEventSchema = z.discriminatedUnion('type', [
     message: z.string().optional(),
   }),
   z.object({ type: z.literal('data'), toolCallId: id.optional(), name: z.string(), value: z.unknown() }),
-  z.object({ type: z.literal('step-start'), step: z.number().int().nonnegative() }),
+  z.object({ type: z.literal('approval-request'), approvalId: id, toolCallId: id, toolName: z.string(), input: z.unknown() }),
+  z.object({ type: z.literal('approval-response'), approvalId: id, approved: z.boolean(), reason: z.string().optional() }),
+  z.object({ type: z.literal('tool-output-denied'), toolCallId: id, toolName: z.string(), reason: z.string().optional() }),
+  z.object({ type: z.literal('step-start'), step: z.number().int().nonnegative(), takeover: z.boolean().optional() }),
   z.object({ type: z.literal('step-finish'), step: z.number().int().nonnegative(), finishReason: finishReasonSchema }),
   usageSchema.extend({ type: z.literal('usage') }),
   z.object({

@@ -117,10 +117,42 @@ export interface DataEvent {
   name: string;
   value: unknown;
 }
+/**
+ * A tool call waits for a person's decision before it runs (`tool({ needsApproval })`). Answer it
+ * with `POST /v1/streams/:id/approvals/:approvalId`, on any instance.
+ */
+export interface ApprovalRequestEvent {
+  type: 'approval-request';
+  /** Names the decision; random, unguessable. */
+  approvalId: string;
+  toolCallId: string;
+  toolName: string;
+  /** The call's validated input, for the person deciding. */
+  input: unknown;
+}
+/** The decision on an approval request: a person's answer, or `approved: false` with reason `timeout`. */
+export interface ApprovalResponseEvent {
+  type: 'approval-response';
+  approvalId: string;
+  approved: boolean;
+  reason?: string;
+}
+/** A tool call that was denied: the tool did not run, and the model is told so. */
+export interface ToolOutputDeniedEvent {
+  type: 'tool-output-denied';
+  toolCallId: string;
+  toolName: string;
+  reason?: string;
+}
 /** One step of an agent run (one model call) begins. */
 export interface StepStartEvent {
   type: 'step-start';
   step: number;
+  /**
+   * True on the one `step-start` that marks where another instance took the run over from the log
+   * (its producer died or drained): what follows continues the same stream and step.
+   */
+  takeover?: boolean;
 }
 export interface StepFinishEvent {
   type: 'step-finish';
@@ -176,6 +208,9 @@ export type AgentEvent =
   | SourceEvent
   | ProgressEvent
   | DataEvent
+  | ApprovalRequestEvent
+  | ApprovalResponseEvent
+  | ToolOutputDeniedEvent
   | StepStartEvent
   | StepFinishEvent
   | UsageEvent
@@ -206,6 +241,9 @@ export const AGENT_EVENT_TYPES = [
   'source',
   'progress',
   'data',
+  'approval-request',
+  'approval-response',
+  'tool-output-denied',
   'step-start',
   'step-finish',
   'usage',

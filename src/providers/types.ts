@@ -42,6 +42,13 @@ export interface ChatRequest {
   temperature?: number;
   /** Provider-specific settings, passed through (e.g. `{ anthropic: { thinking: {...} } }`). */
   providerOptions?: Record<string, Record<string, unknown>>;
+  /**
+   * The assistant's unfinished output of this step, written by a producer that died (a takeover):
+   * the provider continues it rather than starting the step over, each as well as its API allows
+   * (the local model from the exact offset, Anthropic by prefill, OpenAI by giving the text back and
+   * asking to continue; see docs/takeover.md). The events then carry only the continuation.
+   */
+  continuation?: { text: string; reasoning?: string };
 }
 
 /** Per-call options. */

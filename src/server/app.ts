@@ -24,6 +24,9 @@ import { appsOf } from './shutdown.ts';
 import { Router, type RouteHandler } from './router.ts';
 import { createModelRegistry, type ModelRegistry } from './models.ts';
 import { chatRoutes } from './routes/chat.ts';
+import { approvalRoutes } from './routes/approvals.ts';
+import { APPROVAL_TIMEOUT_ENV, DEFAULT_APPROVAL_TIMEOUT_MS } from './approval-gate.ts';
+import { createPublishEventTool } from '../agent/tools/publish-event.ts';
 import { createDemoNumbers } from './routes/demo-numbers.ts';
 import { eventRoutes } from './routes/events.ts';
 import { createFilesRoute } from './routes/files.ts';
@@ -35,6 +38,8 @@ import { createWebAssetRoute, sourceMapsFromEnv, webFavicon, webPage } from './r
 import { createFollowerSet } from './runs/follow-stream.ts';
 import { loadStore, redactUrl } from './runs/load-store.ts';
 import { createRunManager } from './runs/run-manager.ts';
+import { readMaxTakeovers } from './runs/takeover.ts';
+import { agentResume } from './runs/takeover-agent.ts';
 import { createStreams, shuttingDown, type StreamContext, type Streams } from './runs/stream-context.ts';
 
 /** Options of {@link createApp}. */
@@ -71,6 +76,8 @@ export interface AppOptions {
    * @defaultValue the built-in tools (`createBuiltinTools()`)
    */
   tools?: readonly AnyAgentTool[];
+  /** How long a run waits for a tool approval before the call is denied (reason `timeout`). @defaultValue `SLUICE_APPROVAL_TIMEOUT_MS`, else 600000 */
+  approvalTimeoutMs?: number;
   /** Origins whose browsers may call the API (`*` for any). @defaultValue `SLUICE_CORS_ORIGINS` (comma-separated), else none */
   corsOrigins?: readonly string[];
   /** The folder `GET /v1/files/:name` serves. @defaultValue `SLUICE_FILES_DIR`, else the bundled samples (`dist/samples/`, and `large-sample.bin` written on first use to a temp folder) */
@@ -173,6 +180,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
   const onWarn = options.onWarn ?? ((message: string) => console.warn(message));
   const detachGraceMs = options.detachGraceMs ?? readMs(env, 'SLUICE_DETACH_GRACE_MS', 30_000);
   const drainMs = options.drainMs ?? readMs(env, 'SLUICE_DRAIN_MS', 10_000);
+  const maxTakeovers = readMaxTakeovers(env);
   const metrics = createServerMetrics();
   const apiKeys = options.apiKeys ?? parseApiKeys(env.SLUICE_API_KEYS);
   const auth = createAuth(apiKeys);
@@ -218,6 +226,12 @@ export function createApp(options: AppOptions = {}): AppHandler {
               const run = metrics.observeRun();
               return (event) => run.event(event);
             },
+            // Runs started here keep their request with their log; lost ones are continued here.
+            takeover: {
+              maxTakeovers,
+              resume: agentResume(models, tools),
+              onOutcome: (outcome, count) => metrics.takeovers.inc({ outcome }, count),
+            },
           }),
           followers,
           draining: () => draining,
@@ -236,8 +250,17 @@ export function createApp(options: AppOptions = {}): AppHandler {
 
   const streams: StreamContext = { streams: loadStreams, quotas, draining: () => draining };
   const tools = options.tools ?? createBuiltinTools();
-  // The agent's tools: the app's, then the MCP servers' once they are connected.
-  const agentTools = [...tools];
+  // The agent's tools: the app's, `publish_event` with the built-in ones (it publishes through this
+  // app's store like POST /v1/events, on the run's key's topics, and needs approval), then the MCP
+  // servers' once they are connected.
+  const sharedTopicPrefix = env.SLUICE_SHARED_TOPIC_PREFIX?.trim() || undefined;
+  const publishEvent = createPublishEventTool({
+    publish: async (topic, event, { owner }) => {
+      const inStore = sharedTopicPrefix !== undefined && topic.startsWith(sharedTopicPrefix) ? undefined : owner;
+      return (await store()).publish(topic, event, { owner: inStore });
+    },
+  });
+  const agentTools = options.tools === undefined ? [...tools, publishEvent] : [...tools];
   const mcpServers = options.mcpServers ?? parseMcpServers(env[MCP_SERVERS_ENV]);
   let mcpConnection: McpConnection | undefined;
   const mcpReady =
@@ -252,9 +275,11 @@ export function createApp(options: AppOptions = {}): AppHandler {
         );
   const mcp = mcpRoutes({ tools, auth, allowedOrigins: cors.origins });
   const models = options.models ?? createModelRegistry(options.env === undefined ? {} : { env: options.env });
-  const chat = chatRoutes({ models, streams, tools: agentTools });
+  const approvalTimeoutMs = options.approvalTimeoutMs ?? (readMs(env, APPROVAL_TIMEOUT_ENV, DEFAULT_APPROVAL_TIMEOUT_MS) || DEFAULT_APPROVAL_TIMEOUT_MS);
+  const chat = chatRoutes({ models, streams, tools: agentTools, approvalTimeoutMs });
+  const approvals = approvalRoutes(streams);
   const resume = streamRoutes(streams);
-  const events = eventRoutes(streams, { maxEventBytes, sharedTopicPrefix: env.SLUICE_SHARED_TOPIC_PREFIX?.trim() || undefined });
+  const events = eventRoutes(streams, { maxEventBytes, sharedTopicPrefix });
   const jobs = jobRoutes(streams, tools);
   const filesDir = options.filesDir ?? (env.SLUICE_FILES_DIR?.trim() || undefined);
   const files =
@@ -292,6 +317,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
     .get('/v1/models', chat.models)
     .get('/v1/streams/:id', resume.resume, resume.resumeHead)
     .on('DELETE', '/v1/streams/:id', resume.stop)
+    .on('POST', '/v1/streams/:id/approvals/:approvalId', approvals.answer)
     .get('/v1/events', events.subscribe, events.subscribeHead)
     .on('POST', '/v1/events', events.publish)
     .on('POST', '/v1/jobs', jobs.create)

@@ -51,6 +51,12 @@ export interface ServerMetrics {
   /** `sluice_rate_limited_total{limit}`: requests refused with 429 `rate_limited`, by the limit they hit. */
   readonly rateLimited: Counter<'limit'>;
   /**
+   * `sluice_takeovers_total{outcome}`: runs this instance took over from the log (`resumed`), took
+   * over but could not continue (`failed`, ended `producer_lost`), found out of takeovers
+   * (`exhausted`, ended `producer_lost`), and handed to another instance while draining (`handed_over`).
+   */
+  readonly takeovers: Counter<'outcome'>;
+  /**
    * Starts watching a run (time to first token, tokens, errors).
    * @returns the run's observer; time to first token counts from this call
    */
@@ -105,7 +111,14 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     labelNames: ['limit'] as const,
     registers,
   });
+  const takeovers = new promClient.Counter({
+    name: 'sluice_takeovers_total',
+    help: 'Runs taken over from the log after their producer died or drained, by outcome (resumed, failed, exhausted, handed_over).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   // Zero series from the start, so dashboards and rate() see them before the first event.
+  for (const outcome of ['resumed', 'failed', 'exhausted', 'handed_over']) takeovers.inc({ outcome }, 0);
   tokens.inc({ kind: 'text' }, 0);
   tokens.inc({ kind: 'reasoning' }, 0);
   if (options.processMetrics !== false) promClient.collectDefaultMetrics({ register: registry });
@@ -120,6 +133,7 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     clientDisconnects,
     streamErrors,
     rateLimited,
+    takeovers,
     observeRun() {
       const startedAt = performance.now();
       let first = true;

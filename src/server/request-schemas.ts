@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { deniedOutput } from '../agent/approval.ts';
 import type { infer as ZodInfer, RefinementCtx } from 'zod';
 import { importOptional } from '../core/require-optional.ts';
 import type { ChatMessage, MessagePart, ToolDefinition } from '../providers/types.ts';
@@ -226,6 +227,11 @@ export function fromUiMessages(messages: ZodInfer<typeof AiSdkChatBody>['message
         parts.push({ type: 'tool-call', toolCallId, toolName, input: p.input ?? {} });
         if (p.state === 'output-available') results.push({ type: 'tool-result', toolCallId, toolName, output: p.output });
         else if (p.state === 'output-error') results.push({ type: 'tool-result', toolCallId, toolName, output: p.errorText, isError: true });
+        // A call a person did not approve: the model is told again, as when it was denied.
+        else if (p.state === 'output-denied') {
+          const reason = (p.approval as { reason?: unknown } | undefined)?.reason;
+          results.push({ type: 'tool-result', toolCallId, toolName, output: deniedOutput(toolName, typeof reason === 'string' ? reason : undefined), isError: true });
+        }
       }
     }
     flush();

@@ -11,7 +11,10 @@
 import { utf8Length } from '../core/utf8-length.ts';
 import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
 import { StoreError, aheadOfLog, producerLostEvent } from './errors.ts';
+import { MemoryApprovals } from './memory-approvals.ts';
 import type {
+  AnswerApprovalResult,
+  ApprovalAnswer,
   CreateStreamOptions,
   PublishOptions,
   ReadOptions,
@@ -72,6 +75,8 @@ interface MemoryStream {
   /** Epoch ms of the terminal event; 0 while running. */
   finishedAt: number;
   leaseTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The run's request, as JSON (kept like Redis keeps it; nothing in one process can take the run over). */
+  readonly request: string | undefined;
 }
 
 interface MemoryTopic {
@@ -350,6 +355,7 @@ class MemoryStore implements StreamStore {
   readonly #finished = new Map<string, MemoryStream>();
   readonly #topics = new Map<string, MemoryTopic>();
   readonly #chats = new Map<string, { streamId: string; at: number }>();
+  readonly #approvals = new MemoryApprovals();
   readonly #ttlMs: number;
   readonly #leaseMs: number;
   readonly #maxBytes: number;
@@ -395,6 +401,8 @@ class MemoryStore implements StreamStore {
         createdAt: now,
         meta: { ...options.meta },
         ...(options.owner === undefined ? {} : { owner: options.owner }),
+        token: 1,
+        takeovers: 0,
       },
       events: [],
       bytes: 0,
@@ -406,6 +414,7 @@ class MemoryStore implements StreamStore {
       detachedAt: undefined,
       finishedAt: 0,
       leaseTimer: undefined,
+      request: options.request === undefined ? undefined : JSON.stringify(options.request),
     };
     this.#streams.set(options.id, stream);
     return Promise.resolve(new MemoryWriter(this, stream));
@@ -460,6 +469,7 @@ class MemoryStore implements StreamStore {
       stream.leaseTimer = undefined;
       if (stream.finishedAt !== 0 || stream.token !== token || this.#streams.get(stream.info.id) !== stream) return;
       stream.token++;
+      stream.info.token = stream.token;
       this.append(stream, stream.token, producerLostEvent());
     }, this.#leaseMs);
     (stream.leaseTimer as { unref?: () => void }).unref?.();
@@ -476,6 +486,14 @@ class MemoryStore implements StreamStore {
       throw new RangeError(`Expected \`after\` to be an event id (an integer ≥ 0), got ${String(after)} (${typeof after}).`);
     }
     return new MemoryFollower(this, id, options);
+  }
+
+  /**
+   * Registers the instance as one that takes runs over: accepted for a uniform interface, never
+   * called, since the producers of a memory store live and die with its process (and its followers).
+   */
+  onTakeover(): () => void {
+    return () => {};
   }
 
   requestStop(id: string, reason: string): Promise<boolean> {
@@ -577,6 +595,21 @@ class MemoryStore implements StreamStore {
     return new MemorySubscriber(record, Math.min(after, record.next - 1), options.signal);
   }
 
+  openApproval(streamId: string, approvalId: string): Promise<void> {
+    if (this.get(streamId) === undefined) return Promise.reject(new StoreError('not_found', `No stream ${JSON.stringify(streamId)}.`));
+    this.#approvals.open(streamId, approvalId);
+    return Promise.resolve();
+  }
+
+  answerApproval(streamId: string, approvalId: string, answer: ApprovalAnswer): Promise<AnswerApprovalResult> {
+    if (this.get(streamId) === undefined) return Promise.resolve('not_found');
+    return Promise.resolve(this.#approvals.answer(streamId, approvalId, answer));
+  }
+
+  waitApproval(streamId: string, approvalId: string, options: { signal?: AbortSignal } = {}): Promise<ApprovalAnswer> {
+    return this.#approvals.wait(streamId, approvalId, options.signal);
+  }
+
   ready(): Promise<boolean> {
     return Promise.resolve(!this.#closed);
   }
@@ -603,6 +636,7 @@ class MemoryStore implements StreamStore {
   }
 
   #remove(stream: MemoryStream): void {
+    this.#approvals.forget(stream.info.id);
     this.#streams.delete(stream.info.id);
     this.#finished.delete(stream.info.id);
     this.#bytes -= stream.bytes;

@@ -36,13 +36,18 @@ export const SCRIPT_ERRORS = {
 } as const;
 
 /**
- * KEYS: state, lease. ARGV: kind, meta JSON, createdAt, owner, has owner (`1`/`0`), ttlMs, leaseMs.
- * Returns 1, or 0 when the id is taken.
+ * KEYS: state, lease, request. ARGV: kind, meta JSON, createdAt, owner, has owner (`1`/`0`), ttlMs,
+ * leaseMs, request JSON (empty: none), maxTakeovers.
+ * Returns 1, or 0 when the id is taken. A request makes the run one that can be taken over.
  */
 export const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'running', 'lastId', 0, 'token', 1, 'kind', ARGV[1], 'meta', ARGV[2], 'createdAt', ARGV[3])
 if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'owner', ARGV[4]) end
+if ARGV[8] ~= nil and ARGV[8] ~= '' then
+  redis.call('HSET', KEYS[1], 'resumable', 1, 'takeovers', 0, 'maxTakeovers', ARGV[9])
+  redis.call('SET', KEYS[3], ARGV[8], 'PX', ARGV[6])
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('SET', KEYS[2], 1, 'PX', ARGV[7])
 return 1
@@ -78,7 +83,7 @@ return id
 `;
 
 /**
- * KEYS: state, lease, log, followers. ARGV: token, leaseMs, ttlMs.
+ * KEYS: state, lease, log, followers, request. ARGV: token, leaseMs, ttlMs.
  * Renews the lease (and the keys' time to live) while `token` holds a running stream; returns 1,
  * or 0 when the writer lost the stream (fenced, ended or expired).
  */
@@ -89,25 +94,64 @@ redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
 redis.call('PEXPIRE', KEYS[4], ARGV[3])
+if KEYS[5] then redis.call('PEXPIRE', KEYS[5], ARGV[3]) end
 return 1
 `;
 
 /**
- * KEYS: log, state, lease. ARGV: producer_lost event JSON, maxLen, ttlMs.
- * When the stream runs without a lease, takes it over: bumps the token (fencing the old writer)
- * and appends the terminal event. Returns `{lastId, done}` (done 1/0), or -1 for an unknown stream.
+ * KEYS: log, state, lease, request. ARGV: producer_lost event JSON, maxLen, ttlMs, mode (`claim` when
+ * this instance takes runs over, else `observe`), now (epoch ms), leaseMs.
+ * When the stream runs without a lease: a run with a stored request and takeovers left is claimed by
+ * a `claim` caller (token + 1 fences the old writer, the lease is set for the new token, the count
+ * goes up) and returns `{lastId, 2, token, takeovers, request, maxTakeovers}`; an `observe` caller leaves such a run
+ * one lease time for an instance that takes runs over. Otherwise the stream is ended: token + 1 and
+ * the terminal event; returns `{id, 1, 0, 0, '', exhausted}` (exhausted 1 when the run had used up its
+ * takeovers). A leased stream returns `{lastId, 0}`, a done one `{lastId, 1}`, an unknown one -1.
  */
 export const TAKEOVER = `
-local s = redis.call('HMGET', KEYS[2], 'state', 'lastId', 'token')
+local s = redis.call('HMGET', KEYS[2], 'state', 'lastId', 'token', 'resumable', 'takeovers', 'maxTakeovers', 'orphanedAt')
 if not s[1] then return -1 end
 if s[1] ~= 'running' then return {tonumber(s[2]), 1} end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {tonumber(s[2]), 0} end
+local exhausted = 0
+if s[4] == '1' then
+  local takeovers = tonumber(s[5] or '0')
+  if takeovers < tonumber(s[6] or '0') then
+    if ARGV[4] == 'claim' then
+      local token = tonumber(s[3]) + 1
+      redis.call('HSET', KEYS[2], 'token', token, 'takeovers', takeovers + 1)
+      redis.call('HDEL', KEYS[2], 'orphanedAt')
+      redis.call('SET', KEYS[3], token, 'PX', ARGV[6])
+      return {tonumber(s[2]), 2, token, takeovers + 1, redis.call('GET', KEYS[4]) or '', tonumber(s[6])}
+    end
+    local now = tonumber(ARGV[5])
+    if not s[7] then
+      redis.call('HSET', KEYS[2], 'orphanedAt', ARGV[5])
+      return {tonumber(s[2]), 0}
+    end
+    if now - tonumber(s[7]) < tonumber(ARGV[6]) then return {tonumber(s[2]), 0} end
+  else
+    exhausted = 1
+  end
+end
 local id = tonumber(s[2]) + 1
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id .. '-0', 'e', ARGV[1])
 redis.call('HSET', KEYS[2], 'lastId', id, 'state', 'done', 'token', tonumber(s[3]) + 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return {id, 1}
+return {id, 1, 0, 0, '', exhausted}
+`;
+
+/**
+ * KEYS: state, lease. ARGV: token.
+ * The holder of `token` gives its lease up without ending the stream (a draining instance), so an
+ * instance that takes runs over claims it at once. Returns 1, or 0 when `token` does not hold it.
+ */
+export const HAND_OVER = `
+local s = redis.call('HMGET', KEYS[1], 'token', 'state')
+if s[1] ~= ARGV[1] or s[2] ~= 'running' then return 0 end
+redis.call('DEL', KEYS[2])
+return 1
 `;
 
 /**
@@ -181,6 +225,20 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return id
+`;
+
+/**
+ * KEYS: approval. ARGV: answer JSON, channel.
+ * Records the first answer of a pending approval (`''` while pending) and publishes it; returns
+ * 1 when recorded, 2 when it was answered already, 0 when there is no such approval.
+ */
+export const ANSWER_APPROVAL = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+if current ~= '' then return 2 end
+redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+redis.call('PUBLISH', ARGV[2], ARGV[1])
+return 1
 `;
 
 /**

@@ -32,6 +32,8 @@ import { StoreError, aheadOfLog, isStoreError, producerLostEvent } from './error
 import { RedisFollower, type FeedEntry, type FollowerBackend } from './redis-follower.ts';
 import * as scripts from './redis-scripts.ts';
 import type {
+  AnswerApprovalResult,
+  ApprovalAnswer,
   CreateStreamOptions,
   LeaseSet,
   PublishOptions,
@@ -42,6 +44,7 @@ import type {
   StreamInfo,
   StreamStore,
   StreamWriter,
+  TakeoverHandler,
   TopicEvent,
 } from './types.ts';
 
@@ -159,9 +162,14 @@ const SCRIPTS = {
   detach: new Script(scripts.DETACH),
   detachedSince: new Script(scripts.DETACHED_SINCE),
   publish: new Script(scripts.PUBLISH),
+  answerApproval: new Script(scripts.ANSWER_APPROVAL),
   leaseAcquire: new Script(scripts.LEASE_ACQUIRE),
   leaseRenew: new Script(scripts.LEASE_RENEW),
+  handOver: new Script(scripts.HAND_OVER),
 };
+
+/** Runs a scan for lost producers looks at, at most (the runs nobody follows here; followed ones are checked with their feed). */
+const TAKEOVER_SCAN_BATCH = 50;
 
 function checkNumber(name: string, value: number | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
@@ -188,6 +196,8 @@ interface StreamKeys {
   lease: string;
   followers: string;
   stop: string;
+  /** The run's request (a run that can be taken over). */
+  request: string;
 }
 
 /** One followed key of the shared reader. */
@@ -273,6 +283,11 @@ class RedisWriter implements StreamWriter {
     return Promise.resolve();
   }
 
+  async handOver(): Promise<boolean> {
+    this.#release();
+    return this.#store.handOver(this);
+  }
+
   #release(): void {
     this.#listeners.clear();
     this.#store.releaseWriter(this, this.#subscribed);
@@ -303,6 +318,8 @@ class RedisStore implements StreamStore {
   /** The stop channels subscribed (or being subscribed) on the subscriber connection. */
   readonly #channels = new Set<string>();
   readonly #attached = new Map<string, number>();
+  /** Approvals waited on by this instance: their channel → a check of the key (after a reconnect, an answer published meanwhile is only in the key). */
+  readonly #approvalWaits = new Map<string, { subscribed: boolean; check: () => void; answered: (message: string) => void }>();
   readonly #feeds = new Map<string, Feed>();
   /** Every read and subscription not ended yet (in the feed or still paging), ended by close(). */
   readonly #readers = new Set<FeedFollower>();
@@ -316,6 +333,12 @@ class RedisStore implements StreamStore {
   #closed = false;
   /** Settles on the first connection (or after {@link FIRST_CONNECT_WAIT_MS}); undefined after that. */
   #starting: Promise<void> | undefined;
+  /** The instance's takeover handler (see onTakeover); undefined: this instance never claims a run. */
+  #takeoverHandler: TakeoverHandler | undefined;
+  /** The set of runs that can be taken over (scanned for lost producers nobody follows). */
+  readonly #runsKey: string;
+  #scanCursor = 0;
+  #scanning = false;
 
   constructor(options: RedisStoreOptions) {
     this.#prefix = options.keyPrefix ?? DEFAULTS.keyPrefix;
@@ -323,6 +346,7 @@ class RedisStore implements StreamStore {
     this.#ttl = String(this.#ttlMs);
     const leaseMs = checkNumber('leaseMs', options.leaseMs, DEFAULTS.leaseMs);
     this.#lease = String(leaseMs);
+    this.#runsKey = `${this.#prefix}takeover-runs`;
     // Renew often enough that neither the lease nor the keys' time to live runs out between two heartbeats.
     const heartbeatMs = Math.min(checkNumber('heartbeatMs', options.heartbeatMs, DEFAULTS.heartbeatMs), leaseMs / 2, this.#ttlMs / 2);
     this.#maxLen = String(checkNumber('maxLen', options.maxLen, DEFAULTS.maxLen));
@@ -359,13 +383,15 @@ class RedisStore implements StreamStore {
     this.#every(heartbeatMs, () => this.#heartbeat());
     this.#every(Math.max(20, Math.min(MAX_LEASE_CHECK_MS, leaseMs / 5)), () => this.#checkLeases());
     this.#every(this.#attachTtlMs / 3, () => this.#refreshAttached());
+    this.#every(Math.max(50, Math.min(1000, leaseMs / 5)), () => this.#scanTakeovers());
   }
 
   // ---- streams -------------------------------------------------------------------------------
 
   async create(options: CreateStreamOptions): Promise<StreamWriter> {
     const keys = this.#keys(options.id);
-    const created = await this.#run(SCRIPTS.create, [keys.state, keys.lease], [
+    const request = options.request === undefined ? '' : JSON.stringify(options.request);
+    const created = await this.#run(SCRIPTS.create, [keys.state, keys.lease, keys.request], [
       options.kind ?? 'chat',
       JSON.stringify(options.meta ?? {}),
       String(Date.now()),
@@ -373,8 +399,14 @@ class RedisStore implements StreamStore {
       options.owner === undefined ? '0' : '1',
       this.#ttl,
       this.#lease,
+      request,
+      String(Math.max(0, Math.floor(options.maxTakeovers ?? 0))),
     ]);
     if (created === 0) throw new StoreError('exists', `A stream with id ${JSON.stringify(options.id)} exists already.`);
+    if (request !== '') {
+      // Scanned by the instances that take runs over, for a lost producer nobody follows.
+      await this.#command(() => this.#cmd.sendCommand(['ZADD', this.#runsKey, String(Date.now()), options.id]));
+    }
     const writer = new RedisWriter(this, options.id, 1, keys);
     this.#writers.add(writer);
     return writer;
@@ -422,6 +454,8 @@ class RedisStore implements StreamStore {
       createdAt: Number(hash.createdAt ?? 0),
       meta: JSON.parse(hash.meta ?? '{}') as Record<string, string>,
       ...(hash.owner === undefined ? {} : { owner: hash.owner }),
+      token: Number(hash.token ?? 1),
+      takeovers: Number(hash.takeovers ?? 0),
     };
   }
 
@@ -435,7 +469,7 @@ class RedisStore implements StreamStore {
       consecutive: true,
       start: async (follower) => {
         this.#track(follower);
-        const result = await this.#takeover(keys);
+        const result = await this.#takeover(keys, id);
         if (result === -1) throw new StoreError('not_found', `No stream ${JSON.stringify(id)}: it never existed or has expired.`);
         const [lastId, done] = result;
         if (after > lastId) throw aheadOfLog(id, after, lastId);
@@ -503,6 +537,85 @@ class RedisStore implements StreamStore {
     const keys = this.#keys(id);
     const since = (await this.#run(SCRIPTS.detachedSince, [keys.state, keys.followers], [String(Date.now())])) as number;
     return since < 0 ? undefined : since;
+  }
+
+  // ---- approvals -----------------------------------------------------------------------------
+
+  async openApproval(streamId: string, approvalId: string): Promise<void> {
+    const keys = this.#keys(streamId);
+    // Pending is the empty string; it lives at least as long as a finished stream.
+    await this.#command(() => this.#cmd.sendCommand(['SET', this.#approvalKey(keys, approvalId), '', 'PX', String(this.#ttlMs * 2), 'NX']));
+  }
+
+  async answerApproval(streamId: string, approvalId: string, answer: ApprovalAnswer): Promise<AnswerApprovalResult> {
+    const key = this.#approvalKey(this.#keys(streamId), approvalId);
+    const json = JSON.stringify(answer.reason === undefined ? { approved: answer.approved } : { approved: answer.approved, reason: answer.reason });
+    const result = await this.#run(SCRIPTS.answerApproval, [key], [json, `${key}:answered`]);
+    return result === 1 ? 'answered' : result === 2 ? 'already_answered' : 'not_found';
+  }
+
+  waitApproval(streamId: string, approvalId: string, options: { signal?: AbortSignal } = {}): Promise<ApprovalAnswer> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const key = this.#approvalKey(this.#keys(streamId), approvalId);
+    const channel = `${key}:answered`;
+    return new Promise<ApprovalAnswer>((resolve, reject) => {
+      let settled = false;
+      const finish = (error: unknown, answer?: ApprovalAnswer): void => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        const wait = this.#approvalWaits.get(channel);
+        this.#approvalWaits.delete(channel);
+        if (wait?.subscribed === true) this.#sub?.unsubscribe(channel).catch((unsubscribeError: unknown) => this.#onError(unsubscribeError));
+        if (answer !== undefined) resolve(answer);
+        else reject(error);
+      };
+      const answered = (message: string): void => {
+        try {
+          finish(undefined, JSON.parse(message) as ApprovalAnswer);
+        } catch (error) {
+          finish(error);
+        }
+      };
+      // Subscribed first, then read: an answer given in between is in the key.
+      const check = (): void => {
+        this.#command(() => this.#cmd.get(key)).then(
+          (value) => {
+            if (value === null) finish(new StoreError('not_found', `No approval ${JSON.stringify(approvalId)} in stream ${JSON.stringify(streamId)}.`));
+            else if (value !== '') answered(value);
+          },
+          (error: unknown) => this.#onError(error),
+        );
+      };
+      const onAbort = (): void => finish(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#approvalWaits.set(channel, { subscribed: false, check, answered });
+      const sub = this.#subscriber();
+      // Not connected yet: the subscriber's 'ready' handler subscribes it.
+      if (sub.isReady) this.#subscribeApproval(sub, channel);
+    });
+  }
+
+  #subscribeApproval(sub: Client, channel: string): void {
+    const wait = this.#approvalWaits.get(channel);
+    if (wait === undefined) return;
+    if (wait.subscribed) {
+      wait.check();
+      return;
+    }
+    wait.subscribed = true;
+    sub.subscribe(channel, (message) => this.#approvalWaits.get(channel)?.answered(message)).then(
+      () => wait.check(),
+      (error: unknown) => {
+        wait.subscribed = false;
+        this.#onError(error);
+      },
+    );
+  }
+
+  #approvalKey(keys: StreamKeys, approvalId: string): string {
+    return `${keys.state.slice(0, -':state'.length)}:approval:${approvalId}`;
   }
 
   // ---- chats and topics ----------------------------------------------------------------------
@@ -785,7 +898,7 @@ class RedisStore implements StreamStore {
     if (!this.#cmd.isReady) return;
     for (const writer of this.#writers) {
       const { keys } = writer;
-      this.#run(SCRIPTS.heartbeat, [keys.state, keys.lease, keys.log, keys.followers], [String(writer.token), this.#lease, this.#ttl]).then(
+      this.#run(SCRIPTS.heartbeat, [keys.state, keys.lease, keys.log, keys.followers, keys.request], [String(writer.token), this.#lease, this.#ttl]).then(
         (held) => {
           if (held === 0) this.#writers.delete(writer);
         },
@@ -801,7 +914,7 @@ class RedisStore implements StreamStore {
     if (!this.#cmd.isReady) return;
     for (const feed of this.#feeds.values()) {
       if (feed.kind !== 'stream') continue;
-      this.#takeover(this.#keys(feed.streamId)).then(
+      this.#takeover(this.#keys(feed.streamId), feed.streamId).then(
         (result) => {
           if (result !== -1 || this.#feeds.get(feed.key) !== feed) return;
           this.#feeds.delete(feed.key);
@@ -850,6 +963,7 @@ class RedisStore implements StreamStore {
         if (this.#channels.has(writer.keys.stop)) this.#checkStop(writer);
         else this.#subscribeChannel(sub, writer);
       }
+      for (const channel of this.#approvalWaits.keys()) this.#subscribeApproval(sub, channel);
     });
     return sub;
   }
@@ -862,10 +976,99 @@ class RedisStore implements StreamStore {
     );
   }
 
-  #takeover(keys: StreamKeys): Promise<-1 | [lastId: number, done: number]> {
-    return this.#run(SCRIPTS.takeover, [keys.log, keys.state, keys.lease], [JSON.stringify(producerLostEvent()), this.#maxLen, this.#ttl]) as Promise<
-      -1 | [number, number]
-    >;
+  /**
+   * Checks the lease of a running stream: a lost producer's run is claimed when this instance takes
+   * runs over (and the run can be), else ended with `producer_lost` (see the TAKEOVER script).
+   * Resolves -1 for an unknown stream, else the last id and whether the stream is done.
+   */
+  async #takeover(keys: StreamKeys, id: string): Promise<-1 | [lastId: number, done: number]> {
+    const handler = this.#closed ? undefined : this.#takeoverHandler;
+    const result = (await this.#run(SCRIPTS.takeover, [keys.log, keys.state, keys.lease, keys.request], [
+      JSON.stringify(producerLostEvent()),
+      this.#maxLen,
+      this.#ttl,
+      handler === undefined ? 'observe' : 'claim',
+      String(Date.now()),
+      this.#lease,
+    ])) as -1 | [number, number, number?, number?, string?, number?];
+    if (result === -1) return -1;
+    const [lastId, outcome, token, takeovers, request, last] = result;
+    if (outcome === 2 && handler !== undefined) {
+      this.#claimed(handler, id, keys, lastId, token ?? 0, [takeovers ?? 0, last ?? 0], request ?? '');
+      return [lastId, 0];
+    }
+    if (outcome === 1 && last === 1) {
+      try {
+        this.#takeoverHandler?.exhausted?.(id);
+      } catch (error) {
+        this.#onError(error);
+      }
+    }
+    return [lastId, outcome === 1 ? 1 : 0];
+  }
+
+  /** This instance won a lost producer's lease: its writer now, and the handler continues the run. */
+  #claimed(handler: TakeoverHandler, id: string, keys: StreamKeys, lastId: number, token: number, [takeovers, maxTakeovers]: [number, number], request: string): void {
+    const writer = new RedisWriter(this, id, token, keys);
+    this.#writers.add(writer);
+    const hand = async (): Promise<void> => {
+      const info = await this.info(id);
+      if (info === undefined) throw new StoreError('not_found', `Stream ${JSON.stringify(id)} expired as it was taken over.`);
+      // Unregistered meanwhile (the instance drains): let another instance have it.
+      if (this.#takeoverHandler !== handler || this.#closed) {
+        await writer.handOver();
+        return;
+      }
+      handler.claimed({ info, writer, request: request === '' ? undefined : (JSON.parse(request) as unknown), lastId, takeovers, maxTakeovers });
+    };
+    hand().catch((error: unknown) => {
+      this.#onError(error);
+      // Nobody continues it: end it as a lost producer (our token holds the stream).
+      writer.append(producerLostEvent()).catch(() => undefined);
+    });
+  }
+
+  /** Gives `writer`'s lease up (a draining instance hands its run over). */
+  async handOver(writer: RedisWriter): Promise<boolean> {
+    const { keys } = writer;
+    return (await this.#run(SCRIPTS.handOver, [keys.state, keys.lease], [String(writer.token)])) === 1;
+  }
+
+  onTakeover(handler: TakeoverHandler): () => void {
+    this.#takeoverHandler = handler;
+    return () => {
+      if (this.#takeoverHandler === handler) this.#takeoverHandler = undefined;
+    };
+  }
+
+  /**
+   * Looks for lost producers of runs nobody follows on this instance (followed ones are checked with
+   * their feed): a bounded batch of the runs that can be taken over per tick, moving on through the
+   * set; runs that ended or expired leave it.
+   */
+  #scanTakeovers(): void {
+    if (this.#takeoverHandler === undefined || this.#scanning || !this.#cmd.isReady) return;
+    this.#scanning = true;
+    const scan = async (): Promise<void> => {
+      const start = this.#scanCursor;
+      const ids = (await this.#command(() =>
+        this.#cmd.sendCommand(['ZRANGE', this.#runsKey, String(start), String(start + TAKEOVER_SCAN_BATCH - 1)]),
+      )) as string[];
+      this.#scanCursor = ids.length < TAKEOVER_SCAN_BATCH ? 0 : start + ids.length;
+      const gone: string[] = [];
+      await Promise.all(
+        ids.map(async (id) => {
+          const keys = this.#keys(id);
+          if (this.#feeds.has(keys.log)) return;
+          const result = await this.#takeover(keys, id);
+          if (result === -1 || result[1] === 1) gone.push(id);
+        }),
+      );
+      if (gone.length > 0) await this.#command(() => this.#cmd.sendCommand(['ZREM', this.#runsKey, ...gone]));
+    };
+    scan()
+      .catch((error: unknown) => this.#onError(error))
+      .finally(() => (this.#scanning = false));
   }
 
   async #range<T>(key: string, ms: number, seq: number, count: number, parse: (id: string, fields: string[]) => T): Promise<FeedEntry<T>[]> {
@@ -921,7 +1124,14 @@ class RedisStore implements StreamStore {
 
   #keys(id: string): StreamKeys {
     const base = `${this.#prefix}{${id}}`;
-    return { log: `${base}:log`, state: `${base}:state`, lease: `${base}:lease`, followers: `${base}:followers`, stop: `${base}:stop` };
+    return {
+      log: `${base}:log`,
+      state: `${base}:state`,
+      lease: `${base}:lease`,
+      followers: `${base}:followers`,
+      stop: `${base}:stop`,
+      request: `${base}:request`,
+    };
   }
 
   #chatKey(chatId: string, owner: string | undefined): string {

@@ -33,6 +33,10 @@ export interface StreamInfo {
   createdAt: number;
   /** Free-form metadata given at creation (the job's kind, the chat id, …). */
   meta: Record<string, string>;
+  /** The fencing token of the stream's current producer (1 for the one that created it; each takeover adds 1). */
+  token?: number;
+  /** How many times another instance took the run over. */
+  takeovers?: number;
 }
 
 /** Options of {@link StreamStore.create}. */
@@ -43,6 +47,38 @@ export interface CreateStreamOptions {
   /** @defaultValue `'chat'` */
   kind?: string;
   meta?: Record<string, string>;
+  /**
+   * The run's request (JSON; messages, model, tool names, options — never secrets), kept with the
+   * log so that another instance can take the run over when its producer dies or drains (see
+   * {@link StreamStore.onTakeover}). A stream without one ends with `producer_lost` as before.
+   */
+  request?: unknown;
+  /** How many times the run may be taken over (`SLUICE_MAX_TAKEOVERS`); only with `request`. @defaultValue 0 */
+  maxTakeovers?: number;
+}
+
+/** A run this instance took over: it holds the lease with a new fencing token and must continue it. */
+export interface TakeoverClaim {
+  /** The stream. */
+  info: StreamInfo;
+  /** The new producer's handle (its first append gets id `lastId + 1`). */
+  writer: StreamWriter;
+  /** The request stored at creation. */
+  request: unknown;
+  /** The id of the last event in the log when the lease was taken (the old producer is fenced: nothing follows it but ours). */
+  lastId: number;
+  /** This takeover's number: 1 for the first. */
+  takeovers: number;
+  /** How many the run may have (stored at its creation). */
+  maxTakeovers: number;
+}
+
+/** What {@link StreamStore.onTakeover} calls. */
+export interface TakeoverHandler {
+  /** A run was claimed by this instance. Continue it with `claim.writer`, or end it (`producer_lost`). */
+  claimed(claim: TakeoverClaim): void;
+  /** A run whose producer was lost ended with `producer_lost` because it was taken over `maxTakeovers` times already. */
+  exhausted?(id: string): void;
 }
 
 /**
@@ -67,6 +103,12 @@ export interface StreamWriter {
   onStop(listener: (reason: string) => void): () => void;
   /** Stops the lease heartbeat and listeners without ending the stream (the instance is going away). */
   close(): Promise<void>;
+  /**
+   * Gives up the lease at once without ending the stream, so that an instance taking runs over
+   * continues it now (a draining instance). Only stores shared between instances have it; resolves
+   * false when this writer did not hold the stream any more. Append nothing after it.
+   */
+  handOver?(): Promise<boolean>;
 }
 
 /** Options of {@link StreamStore.read}. */
@@ -85,6 +127,16 @@ export interface TopicEvent {
   event?: string;
   data: unknown;
 }
+
+/** A decision on a pending approval (`approval-response`). */
+export interface ApprovalAnswer {
+  approved: boolean;
+  /** Why, in the decider's words; `timeout` when nobody answered in time. */
+  reason?: string;
+}
+
+/** What {@link StreamStore.answerApproval} did: recorded it, found it answered already, or found no such pending approval. */
+export type AnswerApprovalResult = 'answered' | 'already_answered' | 'not_found';
 
 /**
  * Options shared by every backend. Times are in milliseconds.
@@ -190,6 +242,24 @@ export interface StreamStore {
    * for an unknown stream.
    */
   detachedSince(id: string): Promise<number | undefined>;
+  /**
+   * Registers a pending approval of a stream's producer, so that any instance can answer it. Call
+   * it before the `approval-request` event is appended, so an answer can never come first. Kept
+   * as long as the stream (at least `ttlMs`).
+   */
+  openApproval(streamId: string, approvalId: string): Promise<void>;
+  /**
+   * Records the decision on a pending approval, once: the first answer wins (from any instance,
+   * the producer's own timeout included) and wakes {@link StreamStore.waitApproval}.
+   * @returns `answered`, `already_answered` (a later answer changes nothing), or `not_found`
+   */
+  answerApproval(streamId: string, approvalId: string, answer: ApprovalAnswer): Promise<AnswerApprovalResult>;
+  /**
+   * Resolves with the decision once one is recorded (at once when it already is), on whichever
+   * instance it was given; rejects with the signal's reason when `signal` aborts, and with code
+   * `not_found` when the approval was never opened.
+   */
+  waitApproval(streamId: string, approvalId: string, options?: { signal?: AbortSignal }): Promise<ApprovalAnswer>;
   /** Remembers (or forgets, with `undefined`) the active stream of a chat (the AI SDK's resume). */
   setChatStream(chatId: string, streamId: string | undefined, owner?: string): Promise<void>;
   /** The active stream of a chat, if any (undefined once that stream has expired). */
@@ -202,6 +272,15 @@ export interface StreamStore {
   publish(topic: string, event: Omit<TopicEvent, 'id'>, options?: PublishOptions): Promise<string>;
   /** Events of a topic after `after` (within the history), then live, until `signal` aborts. */
   subscribe(topic: string, options?: { after?: string; signal?: AbortSignal; owner?: string | undefined }): AsyncIterable<TopicEvent>;
+  /**
+   * Makes this instance one that takes runs over: when the producer of a running stream that was
+   * created with a `request` holds no lease any more (it died, or handed over), and the run was taken
+   * over fewer than `maxTakeovers` times, exactly one such instance wins the lease with a new fencing
+   * token (atomically) and `handler.claimed` is called there. Streams followed on this instance are
+   * checked as the lease checks run, the others by a bounded periodic scan. Returns the unregister
+   * function. A store that only lives in one process never claims (its producers die with it).
+   */
+  onTakeover?(handler: TakeoverHandler): () => void;
   /**
    * Counters shared by every instance on this backend, for the server's quotas; absent when the
    * store is one process's (memory), whose quotas count in that process.

@@ -11,7 +11,8 @@ import { apiFetch, askForKey, authHeaders, describeError, httpStatus, isUnauthor
 import { createAutoScroll } from './auto-scroll.ts';
 import { parseEvent, type PageEvent } from './events.ts';
 import { createAssistantMessage, createUserMessage, type AssistantMessage } from './message.ts';
-import { clearChat, loadChat, recordEvent, saveChat, type SavedChat, type Turn } from './storage.ts';
+import type { AnswerApproval } from './tool-card.ts';
+import { CHAT_STORAGE_KEY, clearChat, loadChat, recordEvent, saveChat, type SavedChat, type Turn } from './storage.ts';
 
 /** Events that end a stream. */
 const TERMINAL = new Set(['finish', 'error', 'abort']);
@@ -149,30 +150,69 @@ export function createChat(log: HTMLElement, callbacks: ChatCallbacks): Chat {
     }
   };
 
+  /** Answers an approval of the stream a message follows (`POST /v1/streams/:id/approvals/:approvalId`). */
+  const approvalAnswerer =
+    (streamId: () => string | undefined): AnswerApproval =>
+    async (approvalId, approved) => {
+      const id = streamId();
+      if (id === undefined) return 0;
+      const response = await apiFetch(`/v1/streams/${encodeURIComponent(id)}/approvals/${encodeURIComponent(approvalId)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ approved }),
+      });
+      await response.body?.cancel();
+      return response.status;
+    };
+
   const startRun = (turn: Turn): Running => {
-    const message = createAssistantMessage(() => scroll.follow());
+    // The stream id comes with the response's head, after the message exists.
+    const holder: { run?: Running } = {};
+    const message = createAssistantMessage(
+      () => scroll.follow(),
+      approvalAnswerer(() => holder.run?.streamId),
+    );
     log.append(message.element);
-    return { message, turn, controller: new AbortController(), streamId: undefined, lastEventId: '', stopping: false, ended: false };
+    holder.run = { message, turn, controller: new AbortController(), streamId: undefined, lastEventId: '', stopping: false, ended: false };
+    return holder.run;
   };
 
   // Show the saved conversation; the last turn may be an answer still streaming on the server.
-  const active = saved.active;
-  for (const [index, turn] of turns.entries()) {
-    if (turn.role === 'user') {
-      log.append(createUserMessage(turn.content));
-      continue;
+  /** Shows a saved conversation; its last turn may be an answer still streaming on the server, which is followed. */
+  const show = (chat: SavedChat): void => {
+    const active = chat.active;
+    for (const [index, turn] of turns.entries()) {
+      if (turn.role === 'user') {
+        log.append(createUserMessage(turn.content));
+        continue;
+      }
+      const isActive = active !== undefined && index === turns.length - 1;
+      const message = createAssistantMessage(
+        () => {},
+        isActive ? approvalAnswerer(() => active.streamId) : undefined,
+      );
+      for (const event of turn.events ?? []) message.apply(event);
+      if (!isActive) message.settle();
+      log.append(message.element);
+      if (isActive) {
+        const run: Running = { message, turn, controller: new AbortController(), streamId: active.streamId, lastEventId: active.lastEventId, stopping: false, ended: false };
+        running = run;
+        void follow(run, `/v1/streams/${encodeURIComponent(active.streamId)}`, { method: 'GET' });
+      }
     }
-    const isActive = active !== undefined && index === turns.length - 1;
-    const message = createAssistantMessage(() => {});
-    for (const event of turn.events ?? []) message.apply(event);
-    if (!isActive) message.settle();
-    log.append(message.element);
-    if (isActive) {
-      const run: Running = { message, turn, controller: new AbortController(), streamId: active.streamId, lastEventId: active.lastEventId, stopping: false, ended: false };
-      running = run;
-      void follow(run, `/v1/streams/${encodeURIComponent(active.streamId)}`, { method: 'GET' });
-    }
-  }
+  };
+  show(saved);
+  // Another tab of this conversation started an answer: follow it here too, so every open tab
+  // shows it (and its approval cards, answered in any of them).
+  window.addEventListener('storage', (event) => {
+    if (event.key !== CHAT_STORAGE_KEY || running !== undefined || leaving) return;
+    const next = loadChat();
+    if (next.active === undefined) return;
+    turns.splice(0, turns.length, ...next.turns);
+    log.replaceChildren();
+    show(next);
+    scroll.reset();
+  });
   scroll.reset();
 
   return {

@@ -7,7 +7,7 @@ import { el, num, str, type PageEvent } from './events.ts';
 import { createMarkdownView, type MarkdownView } from './markdown.ts';
 import { createProgressBar, type ProgressBar } from './progress-bar.ts';
 import { createSourceList, type SourceList } from './source-list.ts';
-import { createToolCard, type ToolCard } from './tool-card.ts';
+import { createToolCard, type AnswerApproval, type ToolCard } from './tool-card.ts';
 
 /** Shows a user's message. */
 export function createUserMessage(content: string): HTMLElement {
@@ -32,8 +32,9 @@ export interface AssistantMessage {
 /**
  * Creates an {@link AssistantMessage}.
  * @param onRender - called after anything visible changed (auto-scroll)
+ * @param answerApproval - sends a decision on an approval request of this message's stream
  */
-export function createAssistantMessage(onRender: () => void): AssistantMessage {
+export function createAssistantMessage(onRender: () => void, answerApproval?: AnswerApproval): AssistantMessage {
   const element = el('article', 'msg assistant streaming');
   element.append(el('div', 'role', 'assistant'));
   const body = el('div', 'body');
@@ -41,6 +42,8 @@ export function createAssistantMessage(onRender: () => void): AssistantMessage {
   const texts = new Map<string, MarkdownView>();
   const thinking = new Map<string, { details: HTMLDetailsElement; text: HTMLElement; summary: HTMLElement; started: number }>();
   const tools = new Map<string, ToolCard>();
+  /** The card of each approval request, for its `approval-response` (which names only the approval). */
+  const approvals = new Map<string, ToolCard>();
   const progress = new Map<string, ProgressBar>();
   let sources: SourceList | undefined;
   let answer = '';
@@ -61,7 +64,7 @@ export function createAssistantMessage(onRender: () => void): AssistantMessage {
     if (id === undefined) return undefined;
     let card = tools.get(id);
     if (card === undefined) {
-      card = createToolCard(id, str(event, 'toolName') ?? 'tool');
+      card = createToolCard(id, str(event, 'toolName') ?? 'tool', answerApproval);
       tools.set(id, card);
       body.append(card.element);
     }
@@ -117,7 +120,17 @@ export function createAssistantMessage(onRender: () => void): AssistantMessage {
       case 'tool-call':
       case 'tool-result':
       case 'tool-error':
+      case 'tool-output-denied':
         toolCard(event)?.apply(event);
+        break;
+      case 'approval-request': {
+        const card = toolCard(event);
+        card?.apply(event);
+        if (card !== undefined) approvals.set(str(event, 'approvalId') ?? '', card);
+        break;
+      }
+      case 'approval-response':
+        approvals.get(str(event, 'approvalId') ?? '')?.apply(event);
         break;
       case 'source':
         if (sources === undefined) {
@@ -166,6 +179,7 @@ export function createAssistantMessage(onRender: () => void): AssistantMessage {
 
   const settle = (): void => {
     for (const view of texts.values()) view.flush();
+    for (const card of tools.values()) card.settle();
     element.classList.remove('streaming');
   };
 

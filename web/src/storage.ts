@@ -5,7 +5,9 @@
  */
 import type { PageEvent } from './events.ts';
 
-const STORAGE_KEY = 'sluice.chat';
+/** The `localStorage` key of the conversation (other tabs watch it with the `storage` event). */
+export const CHAT_STORAGE_KEY = 'sluice.chat';
+const STORAGE_KEY = CHAT_STORAGE_KEY;
 
 /** One turn of the conversation. */
 export interface Turn {

@@ -128,6 +128,8 @@ export function createAnalyzeDataTool(options: AnalyzeDataToolOptions = {}): Age
   const paceMs = options.paceMs ?? 40;
   return tool({
     name: 'analyze_data',
+    // Idempotent: it reads a bundled CSV and computes statistics; a run taken over runs it again.
+    idempotent: true,
     description:
       'Analyzes a bundled CSV dataset ("sales": 4,000 orders of 2025 with region, channel, product, category, units, price, discount, revenue) and returns summary statistics: totals, revenue by region, channel, category and month, top products.',
     input: z.object({

@@ -28,6 +28,8 @@ export interface CalculatorOutput {
 export function createCalculatorTool(): AgentTool<{ expression: string }, CalculatorOutput> {
   return tool({
     name: 'calculator',
+    // Idempotent: a pure computation; a run taken over runs it again.
+    idempotent: true,
     description:
       'Evaluates an arithmetic expression exactly: + - * / % ^ (power), parentheses, unary minus and decimals, e.g. "17*23" or "(0.1+0.2)*3".',
     input: z.object({ expression: z.string().min(1).max(1000).describe('The arithmetic expression, e.g. "17*23".') }),

@@ -61,6 +61,8 @@ export function createGenerateReportTool(options: GenerateReportToolOptions = {}
   const docsOption = options.docs === undefined ? {} : { docs: options.docs };
   return tool({
     name: 'generate_report',
+    // Idempotent: it composes text from its input and keeps nothing; a run taken over runs it again.
+    idempotent: true,
     description: "Writes a multi-section Markdown report on a topic from sluice's documentation, section by section.",
     input: z.object({
       topic: z.string().min(1).max(300).describe('What the report is about, in English or Chinese.'),

@@ -45,6 +45,8 @@ const round = (score: number): number => Math.round(score * 1000) / 1000;
 export function createSearchDocsTool(options: SearchDocsToolOptions = {}): AgentTool<{ query: string; limit?: number | undefined }, SearchDocsOutput> {
   return tool({
     name: 'search_docs',
+    // Idempotent: it reads the bundled docs index; a run taken over runs it again.
+    idempotent: true,
     description: "Searches sluice's documentation (English and Chinese) and returns the best matching passages with their titles.",
     input: z.object({
       query: z.string().min(1).max(500).describe('What to look for, in English or Chinese.'),

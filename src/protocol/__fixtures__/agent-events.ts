@@ -115,6 +115,31 @@ export const ABORT_EVENTS: AgentEvent[] = [
   { type: 'abort', reason: 'stopped by user' },
 ];
 
+/** A tool that needs approval: one call approved and run, one denied. */
+export const APPROVAL_EVENTS: AgentEvent[] = [
+  { type: 'message-start', messageId: 'msg_8' },
+  { type: 'step-start', step: 1 },
+  { type: 'tool-call-start', toolCallId: 'call_p', toolName: 'publish_event' },
+  { type: 'tool-call-delta', toolCallId: 'call_p', delta: '{"topic":"ops","data":"up"}' },
+  { type: 'tool-call', toolCallId: 'call_p', toolName: 'publish_event', input: { topic: 'ops', data: 'up' } },
+  { type: 'tool-call-start', toolCallId: 'call_q', toolName: 'publish_event' },
+  { type: 'tool-call-delta', toolCallId: 'call_q', delta: '{"topic":"ops","data":"down"}' },
+  { type: 'tool-call', toolCallId: 'call_q', toolName: 'publish_event', input: { topic: 'ops', data: 'down' } },
+  { type: 'step-finish', step: 1, finishReason: 'tool-calls' },
+  { type: 'approval-request', approvalId: 'apr_1', toolCallId: 'call_p', toolName: 'publish_event', input: { topic: 'ops', data: 'up' } },
+  { type: 'approval-request', approvalId: 'apr_2', toolCallId: 'call_q', toolName: 'publish_event', input: { topic: 'ops', data: 'down' } },
+  { type: 'approval-response', approvalId: 'apr_1', approved: true },
+  { type: 'approval-response', approvalId: 'apr_2', approved: false, reason: 'not now' },
+  { type: 'tool-output-denied', toolCallId: 'call_q', toolName: 'publish_event', reason: 'not now' },
+  { type: 'tool-result', toolCallId: 'call_p', toolName: 'publish_event', output: { id: '1' } },
+  { type: 'step-start', step: 2 },
+  { type: 'text-start', id: 't1' },
+  { type: 'text-delta', id: 't1', delta: 'Published one; the other was denied.' },
+  { type: 'text-end', id: 't1' },
+  { type: 'step-finish', step: 2, finishReason: 'stop' },
+  { type: 'finish', finishReason: 'stop' },
+];
+
 /** Every sequence by name. */
 export const SEQUENCES: Readonly<Record<string, AgentEvent[]>> = {
   text: TEXT_EVENTS,
@@ -124,6 +149,7 @@ export const SEQUENCES: Readonly<Record<string, AgentEvent[]>> = {
   rag: RAG_EVENTS,
   error: ERROR_EVENTS,
   abort: ABORT_EVENTS,
+  approval: APPROVAL_EVENTS,
 };
 
 /** Every event type, each at least once, across the sequences. */

@@ -12,6 +12,7 @@ import { resolveReliabilityOptions, runProviderStream } from '../shared/run-prov
 import type { ReliabilityOptions } from '../shared/run-provider-stream.ts';
 import type { ChatRequest, Provider } from '../types.ts';
 import { createAnthropicStreamMapper } from './anthropic-stream-mapper.ts';
+import { messagesWithPrefill } from '../shared/continuation.ts';
 import { convertToAnthropicMessages, convertToAnthropicToolChoice, convertToAnthropicTools } from './convert-to-anthropic-messages.ts';
 
 const { default: Anthropic } = await importOptional('@anthropic-ai/sdk', () => import('@anthropic-ai/sdk'));
@@ -42,7 +43,7 @@ const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
  */
 export function toAnthropicRequest(request: ChatRequest, defaultMaxTokens: number): MessageCreateParamsStreaming {
   const extra = request.providerOptions?.['anthropic'] ?? {};
-  const { system, messages } = convertToAnthropicMessages(request.messages);
+  const { system, messages } = convertToAnthropicMessages(messagesWithPrefill(request));
   const tools = convertToAnthropicTools(request.tools);
   const toolChoice = tools ? convertToAnthropicToolChoice(request.toolChoice) : undefined;
   const thinking = extra['thinking'] as { type?: string; budget_tokens?: number } | undefined;

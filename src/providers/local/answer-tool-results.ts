@@ -82,6 +82,32 @@ function reportAnswer(output: Json, language: AnswerLanguage): string | undefine
   return `${head}\n\n${markdown.trim()}`;
 }
 
+/**
+ * The result of a call a person did not approve starts so (the agent loop's `deniedOutput`); the
+ * reason follows in parentheses.
+ */
+const DENIED = /^Denied:.*?(?:\(reason: (.*)\))?, so it did not run/s;
+
+function deniedAnswer(toolName: string, output: unknown, language: AnswerLanguage): string | undefined {
+  if (typeof output !== 'string') return undefined;
+  const match = DENIED.exec(output);
+  if (match === null) return undefined;
+  const reason = match[1];
+  const name = `\`${toolName}\``;
+  if (language === 'zh') {
+    const why = reason === 'timeout' ? '（等待批准超时）' : reason === undefined ? '' : `（原因：${reason}）`;
+    return `${name} 的调用没有得到批准${why}，所以我没有执行它${toolName === 'publish_event' ? '，什么也没有发布' : ''}。需要的话，可以再让我试一次。`;
+  }
+  const why = reason === 'timeout' ? ' (nobody answered in time)' : reason === undefined ? '' : ` (reason: ${reason})`;
+  return `The call of ${name} was not approved${why}, so I did not run it${toolName === 'publish_event' ? ' and nothing was published' : ''}. Ask again if you want me to try once more.`;
+}
+
+function publishAnswer(output: Json, language: AnswerLanguage): string | undefined {
+  const id = str(output['id']);
+  if (id === undefined) return undefined;
+  return language === 'zh' ? `已批准并发布：事件 id 为 \`${id}\`，订阅该主题的每个客户端都已收到。` : `Approved and published: the event's id is \`${id}\`; every subscriber of the topic has it now.`;
+}
+
 /** The answer to a conversation's pending tool results. */
 export interface ToolResultsAnswer {
   text: string;
@@ -106,7 +132,7 @@ export function answerToolResults(results: readonly PendingToolResult[], languag
   let understood = true;
   for (const result of results) {
     const output = result.output;
-    let block: string | undefined;
+    let block: string | undefined = result.isError === true ? deniedAnswer(result.toolName, output, language) : undefined;
     if (result.isError !== true && isRecord(output)) {
       switch (result.toolName) {
         case 'calculator':
@@ -125,6 +151,9 @@ export function answerToolResults(results: readonly PendingToolResult[], languag
           break;
         case 'generate_report':
           block = reportAnswer(output, language);
+          break;
+        case 'publish_event':
+          block = publishAnswer(output, language);
           break;
       }
     }

@@ -159,6 +159,7 @@ const BUILTIN_WHY = {
     analysis: 'the user asks to analyze the data',
     search: 'the user asks to search the docs',
     docs: 'the docs cover this question',
+    publish: 'the user asks to publish it; a person must approve the call first',
   },
   zh: {
     arithmetic: '问题里有算式，计算器能精确计算',
@@ -166,6 +167,7 @@ const BUILTIN_WHY = {
     analysis: '用户要求分析数据',
     search: '用户要求检索文档',
     docs: '文档里有这个问题的答案',
+    publish: '用户要求发布它；调用前需要有人批准',
   },
 } as const;
 

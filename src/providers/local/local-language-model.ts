@@ -73,6 +73,31 @@ type Part =
   | { kind: 'text'; id: string; pieces: string[] }
   | { kind: 'tool'; id: string; toolName: string; input: unknown; pieces: string[] };
 
+/**
+ * Drops what an earlier producer already streamed of this reply (a takeover): the model is
+ * deterministic, so the same conversation plans the same pieces, and the continuation starts at the
+ * exact offset where the written text and reasoning end. Every part gets a new id (a part the old
+ * producer opened was closed at the seam; a tool call it was streaming is streamed again whole). A
+ * continuation that is not a prefix of the plan is ignored: the step is answered whole.
+ */
+function resumeParts(parts: Part[], continuation: NonNullable<ChatRequest['continuation']>): void {
+  const written = { reasoning: continuation.reasoning ?? '', text: continuation.text };
+  const planned = (kind: 'reasoning' | 'text'): string => parts.find((part) => part.kind === kind)?.pieces.join('') ?? '';
+  if (!planned('reasoning').startsWith(written.reasoning) || !planned('text').startsWith(written.text)) return;
+  for (const part of parts) {
+    if (part.kind === 'tool') {
+      part.id = `${part.id}_r`;
+      continue;
+    }
+    const done = written[part.kind];
+    let length = 0;
+    let skip = 0;
+    while (skip < part.pieces.length && length + (part.pieces[skip] ?? '').length <= done.length) length += (part.pieces[skip++] ?? '').length;
+    part.pieces = part.pieces.slice(skip);
+    part.id = `${part.id}_r${length}`;
+  }
+}
+
 async function* generate(request: ChatRequest, options: LocalProviderOptions, signal: AbortSignal | undefined): AsyncGenerator<AgentEvent> {
   signal?.throwIfAborted();
   checkRequest(request);
@@ -89,6 +114,7 @@ async function* generate(request: ChatRequest, options: LocalProviderOptions, si
     const { toolName, input } = reply.toolCall;
     parts.push({ kind: 'tool', id: `call_${hash}`, toolName, input, pieces: splitIntoTokens(JSON.stringify(input)) });
   }
+  if (request.continuation !== undefined) resumeParts(parts, request.continuation);
   const budget = request.maxOutputTokens ?? Infinity;
   const clock = createTokenClock(pacing, signal);
   const due = async (index: number): Promise<void> => {

@@ -11,14 +11,14 @@ import { namesToolExactly } from './plan-tool-call.ts';
 import { searchDocs } from './search-docs.ts';
 
 /** The tools this planner knows. */
-const BUILTIN_NAMES: ReadonlySet<string> = new Set(['calculator', 'search_docs', 'analyze_data', 'generate_report']);
+const BUILTIN_NAMES: ReadonlySet<string> = new Set(['calculator', 'search_docs', 'analyze_data', 'generate_report', 'publish_event']);
 
 /** A call of a built-in tool the demo model decided to make. */
 export interface PlannedBuiltinCall {
-  toolName: 'calculator' | 'search_docs' | 'analyze_data' | 'generate_report';
+  toolName: 'calculator' | 'search_docs' | 'analyze_data' | 'generate_report' | 'publish_event';
   input: Record<string, unknown>;
-  /** Why, for the reasoning: `arithmetic`, `report`, `analysis`, `search` (asked) or `docs` (the docs answer it). */
-  reason: 'arithmetic' | 'report' | 'analysis' | 'search' | 'docs';
+  /** Why, for the reasoning: `arithmetic`, `report`, `analysis`, `search` (asked), `docs` (the docs answer it) or `publish`. */
+  reason: 'arithmetic' | 'report' | 'analysis' | 'search' | 'docs' | 'publish';
 }
 
 // Runs of characters an arithmetic expression is made of.
@@ -56,6 +56,27 @@ const ANALYZE = /\banaly[sz](?:e|es|is|ing)\b|\bstatistics\b|\bstats\b|分析|�
 const DATA = /\b(?:data(?:set)?|sales|csv|revenue|orders?)\b|数据|销售|订单/i;
 const SEARCH = /\b(?:search|look\s*(?:it\s*)?up|find|docs|documentation)\b|搜索|查找|查一下|查查|检索|文档/i;
 
+const PUBLISH = /\b(?:publish|announce|broadcast)\b|发布|公告|广播|通知大家/i;
+/** The topic `publish_event` uses when the question names none. */
+export const DEFAULT_PUBLISH_TOPIC = 'announcements';
+
+/**
+ * "Publish 'deploy done' on topic ops" → `{topic: 'ops', data: {text: 'deploy done'}}`;
+ * "Announce that the release is out" → `{topic: 'announcements', data: {text: 'the release is out'}}`.
+ */
+function publishInput(question: string): Record<string, unknown> {
+  const named = /\b(?:topic|channel)\s+[`"'“]?([A-Za-z0-9._:/-]{1,128})/i.exec(question)?.[1] ?? /(?:主题|频道)\s*[`"'“「]?([A-Za-z0-9._:/-]{1,128})/.exec(question)?.[1] ?? DEFAULT_PUBLISH_TOPIC;
+  // "on channel team-7: build passed": the colon ends the name here, though topics may hold one.
+  const topic = named.replace(/[:./-]+$/, '') || DEFAULT_PUBLISH_TOPIC;
+  const quoted = /["“「'`]([^"”」'`]+)["”」'`]/.exec(question.replace(/\b(?:topic|channel)\s+[`"'“]?[A-Za-z0-9._:/-]+[`"'”]?/gi, ''))?.[1];
+  const after = /\bthat\s+(.+)$/i.exec(question)?.[1] ?? /[:：]\s*(.+)$/.exec(question)?.[1];
+  const text = (quoted ?? after ?? question.replace(PUBLISH, ''))
+    .replace(/\s*\b(?:on|to)\s+(?:the\s+)?(?:topic|channel)\s+\S+/gi, '')
+    .replace(/[?？。.!！]+$/u, '')
+    .trim();
+  return { topic, data: { text: text === '' ? question.trim() : text } };
+}
+
 /** "Write a report on SSE resume" → "SSE resume"; "生成一份关于背压的报告" → "背压". */
 function reportTopic(question: string): string {
   const en = /\breports?\b\s*(?:on|about|of|for|covering)?\s*(.+)$/i.exec(question)?.[1];
@@ -89,6 +110,8 @@ export function planBuiltinCall(request: ChatRequest, question: string): Planned
   // A question that names another offered tool exactly ("use everything__echo", an MCP server's
   // tool) is that tool's, even when it also looks like arithmetic or a docs question.
   if ([...offered].some((name) => !BUILTIN_NAMES.has(name) && namesToolExactly(question, name))) return undefined;
+  // Publishing is asked for in so many words; it comes first so that numbers in the message are not taken for arithmetic.
+  if (offered.has('publish_event') && PUBLISH.test(question)) return { toolName: 'publish_event', input: publishInput(question), reason: 'publish' };
   const expression = offered.has('calculator') ? findExpression(question) : undefined;
   if (expression !== undefined) return { toolName: 'calculator', input: { expression }, reason: 'arithmetic' };
   if (offered.has('generate_report') && REPORT.test(question)) {

@@ -5,6 +5,7 @@
  */
 import type { ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import type { ChatRequest } from '../types.ts';
+import { messagesAskingToContinue } from '../shared/continuation.ts';
 import { convertToOpenAIChatMessages, convertToOpenAIChatToolChoice, convertToOpenAIChatTools } from './convert-to-openai-chat-messages.ts';
 
 /**
@@ -26,7 +27,7 @@ export function toOpenAIChatRequest(
   return {
     ...extra,
     model: request.model,
-    messages: convertToOpenAIChatMessages(request.messages),
+    messages: convertToOpenAIChatMessages(messagesAskingToContinue(request)),
     stream: true,
     stream_options: { include_usage: true },
     ...(tools ? { tools } : {}),

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { messagesAskingToContinue } from '../shared/continuation.ts';
 import type { ResponseCreateParamsStreaming, ResponseInputItem, FunctionTool } from 'openai/resources/responses/responses';
 import type { ChatMessage, ChatRequest, MessagePart } from '../types.ts';
 
@@ -55,7 +56,7 @@ export function toOpenAIResponsesRequest(request: ChatRequest, providerKey: stri
   return {
     ...extra,
     model: request.model,
-    input: convertToOpenAIResponsesInput(request.messages),
+    input: convertToOpenAIResponsesInput(messagesAskingToContinue(request)),
     stream: true,
     ...(tools && tools.length > 0 ? { tools } : {}),
     ...(choice === undefined || !tools ? {} : { tool_choice: typeof choice === 'string' ? choice : { type: 'function', name: choice.toolName } }),

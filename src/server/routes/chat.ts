@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runAgent } from '../../agent/run-agent.ts';
-import type { AnyAgentTool } from '../../agent/types.ts';
+import type { AnyAgentTool, ApprovalGate, DecidedApproval } from '../../agent/types.ts';
 import { isAbortError } from '../../core/errors.ts';
 import { agUi } from '../../protocol/ag-ui.ts';
 import { aiSdkUiStream } from '../../protocol/ai-sdk-ui-stream.ts';
@@ -34,7 +34,10 @@ import {
 } from '../request-schemas.ts';
 import type { RouteHandler } from '../router.ts';
 import type { StreamContext } from '../runs/stream-context.ts';
+import { storedAgentRequest } from '../runs/takeover-agent.ts';
 import { chatMessageId } from './streams.ts';
+import { answerClientApprovals, approvalsForRun, pauseForApprovals, uiApprovalResponses } from '../approval-continuation.ts';
+import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../approval-gate.ts';
 
 /** What the chat routes need from the app. */
 export interface ChatRouteOptions {
@@ -43,6 +46,15 @@ export interface ChatRouteOptions {
   streams: StreamContext;
   /** The tools the agent runs itself (`/v1/chat`, `/api/chat`, `/v1/ag-ui`). */
   tools: readonly AnyAgentTool[];
+  /** How long a run waits for an approval before the call is denied (reason `timeout`). @defaultValue 600000 */
+  approvalTimeoutMs?: number;
+}
+
+/** The agent's approval options for one run, and whose run it is. */
+interface RunApprovals {
+  approvals?: ApprovalGate;
+  decidedApprovals?: readonly DecidedApproval[];
+  owner?: string | undefined;
 }
 
 /**
@@ -56,13 +68,31 @@ function generation(
   model: string | undefined,
   request: Omit<ChatRequest, 'model'>,
   mode: 'agent' | 'gateway' = 'agent',
+  approvals: RunApprovals = {},
 ): (signal: AbortSignal) => AsyncIterable<AgentEvent> {
   // Resolve now, so an unknown model or a missing key is answered before any byte.
   const resolved = options.models.resolve(model);
   if (mode === 'gateway') return (signal) => resolved.provider({ ...request, model: resolved.modelId }, { signal });
   const { messages, tools: clientTools, ...rest } = request;
   return (signal) =>
-    runAgent({ ...rest, provider: resolved.provider, model: resolved.modelId, messages, tools: options.tools, ...(clientTools ? { clientTools } : {}), signal });
+    runAgent({ ...rest, ...approvals, provider: resolved.provider, model: resolved.modelId, messages, tools: options.tools, ...(clientTools ? { clientTools } : {}), signal });
+}
+
+/**
+ * AG-UI `resume` entries as approval answers: `resolved` with a payload `{approved, reason?}` (a
+ * bare `resolved` approves), `cancelled` denies.
+ */
+function agUiResumeAnswers(resume: unknown): { approvalId: string; toolCallId: string; approved: boolean; reason?: string }[] {
+  if (!Array.isArray(resume)) return [];
+  const out: { approvalId: string; toolCallId: string; approved: boolean; reason?: string }[] = [];
+  for (const entry of resume as { interruptId?: unknown; status?: unknown; payload?: unknown }[]) {
+    if (typeof entry?.interruptId !== 'string') continue;
+    const payload = (typeof entry.payload === 'object' && entry.payload !== null ? entry.payload : {}) as { approved?: unknown; reason?: unknown };
+    const approved = entry.status === 'resolved' && payload.approved !== false;
+    const reason = typeof payload.reason === 'string' ? payload.reason : entry.status === 'cancelled' ? 'cancelled' : undefined;
+    out.push({ approvalId: entry.interruptId, toolCallId: '', approved, ...(reason === undefined ? {} : { reason }) });
+  }
+  return out;
 }
 
 /**
@@ -74,46 +104,98 @@ const NO_RESUME = { detachGraceMs: 0 } as const;
 /** Builds the chat route handlers. */
 export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' | 'agUi' | 'completions' | 'models', RouteHandler> {
   const context = options.streams;
+  const approvalTimeoutMs = options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
   return {
     async chat(req: IncomingMessage, res: ServerResponse, { owner }) {
       const body = await readJson(req, NativeChatBody);
       const request: Omit<ChatRequest, 'model'> = { messages: body.messages };
       if (body.tools) request.tools = body.tools;
-      const source = generation(options, body.model, request);
       const format = negotiateAgentFormat(req.headers.accept);
       const streams = await context.streams();
-      const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ source, owner }));
+      const id = randomUUID();
+      const approvals = approvalsForRun(streams, id, approvalTimeoutMs);
+      const source = generation(options, body.model, request, 'agent', { approvals: approvals.gate, owner });
+      const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ id, source, owner, request: storedAgentRequest(body.model, request, options.tools) }));
+      approvals.bind(run);
       // The first response is a follower like any resume, from the start.
       return streams.follow(res, { id: run.id, format, run });
     },
 
     async aiSdk(req, res, { owner }) {
       const body = await readJson(req, AiSdkChatBody);
-      const source = generation(options, body.model, { messages: fromUiMessages(body.messages) });
+      const streams = await context.streams();
+      // `addToolApprovalResponse`'s request: the answers go to the chat's waiting run, and this
+      // response follows it from the request it answers.
+      const decided = uiApprovalResponses(body.messages);
+      const lastMessageId = (body.messages.at(-1) as { id?: string } | undefined)?.id;
+      if (decided.length > 0 && body.id !== undefined) {
+        const waiting = await streams.store.getChatStream(body.id, owner);
+        const info = waiting === undefined ? undefined : await streams.store.info(waiting);
+        if (waiting !== undefined && info !== undefined && info.owner === owner) {
+          const answered = await answerClientApprovals(streams.store, waiting, decided);
+          if (answered !== undefined) {
+            // The answer goes on in the message that asked (its id is the one the client holds).
+            const format = aiSdkUiStream({ messageId: lastMessageId ?? chatMessageId(waiting) });
+            const until = pauseForApprovals(format, info.lastId, answered.answered);
+            return context.quotas.follow(req, owner, () => streams.follow(res, { id: waiting, after: answered.after, format, until }));
+          }
+        }
+      }
       const id = randomUUID();
+      const approvals = approvalsForRun(streams, id, approvalTimeoutMs);
+      // The run that asked is gone (expired): the decisions are carried out by a new run, from the messages.
+      const request: Omit<ChatRequest, 'model'> = { messages: fromUiMessages(body.messages) };
+      const source = generation(options, body.model, request, 'agent', {
+        approvals: approvals.gate,
+        owner,
+        ...(decided.length > 0 ? { decidedApprovals: decided } : {}),
+      });
       const meta: Record<string, string> = {};
       if (body.id !== undefined) meta.chatId = body.id;
-      const streams = await context.streams();
       const run = await context.quotas.startRun(req, owner, 'streams', async () => {
         // Remembered before the run starts (a reload right after can already resume it), so that
         // nothing is awaited between starting the run and following it: a failure here starts nothing.
         if (body.id !== undefined) await streams.store.setChatStream(body.id, id, owner);
-        return streams.start({ id, source, owner, meta });
+        return streams.start({ id, source, owner, meta, request: storedAgentRequest(body.model, request, options.tools) });
       });
-      return streams.follow(res, { id, format: aiSdkUiStream({ messageId: chatMessageId(id) }), run });
+      approvals.bind(run);
+      // Decisions on an earlier message go on in that message.
+      const format = aiSdkUiStream({ messageId: decided.length > 0 && lastMessageId !== undefined ? lastMessageId : chatMessageId(id) });
+      return streams.follow(res, { id, format, run, until: pauseForApprovals(format, 0) });
     },
 
     async agUi(req, res, { owner }) {
       const body = await readJson(req, AgUiRunBody);
+      const streams = await context.streams();
+      const threadKey = `ag-ui:${body.threadId}`;
+      const format = agUi({ threadId: body.threadId, runId: body.runId });
+      // AG-UI 1.0's resume: the answers to the interrupts of the thread's run, which goes on here.
+      const resume = agUiResumeAnswers((body as { resume?: unknown }).resume);
+      if (resume.length > 0) {
+        const waiting = await streams.store.getChatStream(threadKey, owner);
+        const info = waiting === undefined ? undefined : await streams.store.info(waiting);
+        const answered = waiting !== undefined && info !== undefined && info.owner === owner ? await answerClientApprovals(streams.store, waiting, resume) : undefined;
+        if (waiting === undefined || info === undefined || answered === undefined) {
+          throw new HttpError(409, 'interrupt_expired', `The run that asked for ${resume.map((entry) => JSON.stringify(entry.approvalId)).join(', ')} is gone (expired, or another API key's); start a new run.`);
+        }
+        const until = pauseForApprovals(format, info.lastId, answered.answered);
+        return context.quotas.follow(req, owner, () => streams.follow(res, { id: waiting, after: answered.after, format, until }));
+      }
       const request: Omit<ChatRequest, 'model'> = { messages: fromAgUiMessages(body.messages) };
       const tools = fromAgUiTools(body.tools);
       if (tools) request.tools = tools;
       const model = (body.forwardedProps as { model?: unknown } | undefined)?.model;
-      const source = generation(options, typeof model === 'string' ? model : undefined, request);
-      const format = agUi({ threadId: body.threadId, runId: body.runId });
-      const streams = await context.streams();
-      const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ source, owner, ...NO_RESUME }));
-      return streams.follow(res, { id: run.id, format, run });
+      const id = randomUUID();
+      const approvals = approvalsForRun(streams, id, approvalTimeoutMs);
+      const source = generation(options, typeof model === 'string' ? model : undefined, request, 'agent', { approvals: approvals.gate, owner });
+      const run = await context.quotas.startRun(req, owner, 'streams', async () => {
+        // The thread's run, for the `resume` that answers its interrupts.
+        await streams.store.setChatStream(threadKey, id, owner);
+        return streams.start({ id, source, owner, ...NO_RESUME });
+      });
+      approvals.bind(run);
+      const clientTools = new Set((tools ?? []).map((tool) => tool.name));
+      return streams.follow(res, { id, format, run, until: pauseForApprovals(format, 0, undefined, clientTools) });
     },
 
     async completions(req, res, { owner }) {

@@ -8,6 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import { aiSdkUiStream } from '../../protocol/ai-sdk-ui-stream.ts';
 import { negotiateAgentFormat } from '../../protocol/negotiate-agent-format.ts';
+import { pauseForApprovals } from '../approval-continuation.ts';
 import { sendJson } from '../http-error.ts';
 import type { RouteHandler } from '../router.ts';
 import { ABORT_REASONS } from '../runs/run-manager.ts';
@@ -70,7 +71,10 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
       const streams = await context.streams();
       const id = await activeChatStream(streams, params.chatId ?? '', owner);
       if (id === undefined) return noChatStream(res);
-      return context.quotas.follow(req, owner, () => streams.follow(res, { id, format: aiSdkUiStream({ messageId: chatMessageId(id) }) }));
+      const format = aiSdkUiStream({ messageId: chatMessageId(id) });
+      // A run waiting for approval: the replay ends where it waits, so `useChat` can answer it.
+      const lastId = (await streams.store.info(id))?.lastId ?? 0;
+      return context.quotas.follow(req, owner, () => streams.follow(res, { id, format, until: pauseForApprovals(format, lastId) }));
     },
 
     /** `HEAD /api/chat/:chatId/stream`: 204, or the head a resume would get, without following. */

@@ -139,6 +139,34 @@ export function logEvents(store: StreamStore, id: string, after: number, first: 
   };
 }
 
+/**
+ * A follower's source that ends cleanly after the event for which `until` returns true, while the
+ * stream goes on (a client that answers approvals with a new request, see `pauseForApprovals`).
+ * @param source - the follower's events
+ * @param until - told each event before it is sent
+ * @returns the source, ending there
+ */
+export function endAfter(source: (signal: AbortSignal) => AsyncIterable<StoredEvent>, until: (stored: StoredEvent) => boolean): (signal: AbortSignal) => AsyncIterable<StoredEvent> {
+  return (signal) => {
+    const stored = source(signal)[Symbol.asyncIterator]();
+    let last = false;
+    const mark = (result: IteratorResult<StoredEvent>): IteratorResult<StoredEvent> => {
+      if (result.done !== true && until(result.value)) last = true;
+      return result;
+    };
+    const done = async (): Promise<IteratorResult<StoredEvent>> => {
+      await stored.return?.();
+      return { done: true, value: undefined };
+    };
+    const iterator: AsyncIterator<StoredEvent> & AsyncIterable<StoredEvent> = {
+      next: () => (last ? done() : stored.next().then(mark)),
+      return: done,
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  };
+}
+
 /** Options of {@link followStream}. */
 export interface FollowStreamOptions {
   store: StreamStore;

@@ -18,7 +18,8 @@ import { isSluiceError, toErrorResponse } from '../../core/errors.ts';
 import type { AgentEvent, ErrorEvent } from '../../protocol/types.ts';
 import { isTerminalEvent } from '../../protocol/types.ts';
 import { isStoreError } from '../../store/errors.ts';
-import type { StreamStore, StreamWriter } from '../../store/types.ts';
+import type { StreamStore, StreamWriter, TakeoverClaim } from '../../store/types.ts';
+import { adoptClaim, handOverRuns, type TakeoverOptions } from './takeover.ts';
 
 /** Why a run was stopped from outside: the `reason` of its `abort` event. */
 export const ABORT_REASONS = {
@@ -44,6 +45,12 @@ export interface RunManagerOptions {
    * stream, the terminal one included (the metrics: time to first token, tokens, errors).
    */
   observe?: (run: { id: string; kind: string }) => ((event: AgentEvent) => void) | undefined;
+  /**
+   * Taking runs over (see `takeover.ts`): with it, runs started with a `request` keep it with their
+   * log, this instance continues runs whose producer was lost, and `drain` hands its runs over
+   * instead of cutting them (with a store shared between instances).
+   */
+  takeover?: TakeoverOptions;
 }
 
 /** Options of {@link RunManager.start}. */
@@ -64,6 +71,11 @@ export interface StartRunOptions {
   detachGraceMs?: number;
   /** The stream id. @defaultValue a random UUID v4 */
   id?: string;
+  /**
+   * The run's request (JSON, no secrets), kept with its log so that another instance can take the
+   * run over (with the manager's `takeover` option); the takeover's `resume` rebuilds the source from it.
+   */
+  request?: unknown;
 }
 
 /** A run started by {@link RunManager.start}. */
@@ -119,6 +131,10 @@ const ABORT_SETTLE_MS = 3000;
 interface RunState extends Run {
   readonly graceMs: number | undefined;
   readonly writer: StreamWriter;
+  /** Whether another instance can take it over (it was started with a request, or taken over itself). */
+  readonly resumable: boolean;
+  /** Set while draining: the run stops producing and gives its lease up instead of ending its stream. */
+  handingOver: boolean;
   /** Followers on this instance now (the starting request's hold included). */
   followers: number;
   /** When the last follower on this instance left (epoch ms). */
@@ -235,7 +251,7 @@ export function createRunManager(options: RunManagerOptions): RunManager {
           break;
         }
       }
-      if (!ended && !refused) {
+      if (!ended && !refused && !run.handingOver) {
         await append(
           controller.signal.aborted
             ? { type: 'abort', reason: reason() }
@@ -243,17 +259,19 @@ export function createRunManager(options: RunManagerOptions): RunManager {
         );
       }
     } catch (error) {
-      if (!refused) {
+      if (!refused && !run.handingOver) {
         // A source stopped by our signal throws its abort error: the stream ends with `abort`.
         await append(controller.signal.aborted ? { type: 'abort', reason: reason() } : toErrorEvent(error)).catch(() => undefined);
       }
     } finally {
       // The source's iterator was returned by `for await` (its `finally` ran); nothing to abort.
-      await writer.close().catch((error: unknown) => onError(error));
+      // A run handed over gives its lease up now that nothing more is appended.
+      if (run.handingOver && !ended && !refused && writer.handOver !== undefined) await writer.handOver().catch((error: unknown) => onError(error));
+      else await writer.close().catch((error: unknown) => onError(error));
     }
   }
 
-  return {
+  const manager: RunManager = {
     get active() {
       return runs.size;
     },
@@ -266,56 +284,115 @@ export function createRunManager(options: RunManagerOptions): RunManager {
       const create: Parameters<StreamStore['create']>[0] = { id, kind: runOptions.kind ?? 'chat' };
       if (runOptions.owner !== undefined) create.owner = runOptions.owner;
       if (runOptions.meta !== undefined) create.meta = runOptions.meta;
+      const resumable = options.takeover !== undefined && options.takeover.maxTakeovers > 0 && runOptions.request !== undefined;
+      if (resumable) {
+        create.request = runOptions.request;
+        create.maxTakeovers = options.takeover?.maxTakeovers ?? 0;
+      }
       const writer = await store.create(create);
-      const controller = new AbortController();
-      let abortReason: string = ABORT_REASONS.stopped;
-      const abort = (reason: string): void => {
-        if (controller.signal.aborted) return;
-        abortReason = reason;
-        controller.abort(new DOMException(`The generation was stopped (${reason}).`, 'AbortError'));
-      };
-      const unsubscribe = writer.onStop((reason) => abort(reason || ABORT_REASONS.stopped));
-      let resolveDone!: () => void;
-      const done = new Promise<void>((resolve) => (resolveDone = resolve));
-      const run: RunState = {
-        id,
-        done,
-        abort,
-        writer,
-        graceMs: runOptions.detachable === false ? undefined : (runOptions.detachGraceMs ?? graceMs),
-        followers: 0,
-        leftAt: undefined,
-      };
-      runs.set(id, run);
-      // The starting request holds the run as followed until its response takes over.
-      const release = run.graceMs === undefined ? () => {} : attach(id);
-      changed();
-      schedule();
-      const observe = options.observe?.({ id, kind: create.kind ?? 'chat' });
-      void pump(run, runOptions.source, controller, () => abortReason, observe).finally(() => {
-        unsubscribe();
-        runs.delete(id);
-        changed();
-        schedule();
-        resolveDone();
-      });
-      return { id, done, abort, release };
+      return launch(id, create.kind ?? 'chat', writer, runOptions.source, runOptions.detachable === false ? undefined : (runOptions.detachGraceMs ?? graceMs), resumable);
     },
 
     attach,
 
     async drain(drainMs) {
       draining = true;
-      const all = (): Promise<unknown> => Promise.all([...runs.values()].map((run) => run.done));
+      stopTakingOver?.();
+      const deadline = Date.now() + drainMs;
       const bounded = (promise: Promise<unknown>, ms: number): Promise<unknown> => {
         let timeout: NodeJS.Timeout | undefined;
-        return Promise.race([promise, new Promise((resolve) => (timeout = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timeout));
+        return Promise.race([promise, new Promise((resolve) => (timeout = setTimeout(resolve, Math.max(0, ms))))]).finally(() => clearTimeout(timeout));
       };
-      await bounded(all(), drainMs);
+      // With a shared store, runs that can be taken over go to another instance now instead of
+      // being cut at the deadline; the others get the drain time to finish, as before.
+      const handing = options.takeover !== undefined ? [...runs.values()].filter((run) => run.resumable && run.writer.handOver !== undefined) : [];
+      const handed = handOverRuns(store, handing, deadline, onError).then((count) => {
+        if (count > 0) options.takeover?.onOutcome?.('handed_over', count);
+      });
+      const all = (): Promise<unknown> => Promise.all([...runs.values()].map((run) => run.done));
+      await bounded(Promise.all([all(), handed]), deadline - Date.now());
       for (const run of runs.values()) run.abort(ABORT_REASONS.shutdown);
       await bounded(all(), ABORT_SETTLE_MS);
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
     },
   };
+
+  /** Produces a run into `writer` (a new stream's, or one taken over): tracked here until its stream ends or is handed over. */
+  function launch(id: string, kind: string, writer: StreamWriter, source: StartRunOptions['source'], runGraceMs: number | undefined, resumable: boolean): StartedRun {
+    const controller = new AbortController();
+    let abortReason: string = ABORT_REASONS.stopped;
+    const abort = (reason: string): void => {
+      if (controller.signal.aborted) return;
+      abortReason = reason;
+      controller.abort(new DOMException(`The generation was stopped (${reason}).`, 'AbortError'));
+    };
+    const unsubscribe = writer.onStop((reason) => abort(reason || ABORT_REASONS.stopped));
+    let resolveDone!: () => void;
+    const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    const run: RunState = {
+      id,
+      done,
+      abort,
+      writer,
+      graceMs: runGraceMs,
+      resumable,
+      handingOver: false,
+      followers: 0,
+      leftAt: undefined,
+    };
+    runs.set(id, run);
+    // The starting request holds the run as followed until its response takes over.
+    const release = run.graceMs === undefined ? () => {} : attach(id);
+    changed();
+    schedule();
+    const observe = options.observe?.({ id, kind });
+    void pump(run, source, controller, () => abortReason, observe).finally(() => {
+      unsubscribe();
+      runs.delete(id);
+      changed();
+      schedule();
+      resolveDone();
+    });
+    return { id, done, abort, release };
+  }
+
+  /** This instance won a lost producer's lease: continue the run from its log, or end it `producer_lost`. */
+  function takeOver(claim: TakeoverClaim): void {
+    const takeover = options.takeover;
+    if (takeover === undefined) return;
+    const adopt = async (): Promise<(signal: AbortSignal) => AsyncIterable<AgentEvent>> => {
+      // This instance's own producer of the run stalled past its lease and lost it to the claim (its
+      // appends are refused now): it stops before the run goes on here.
+      const previous = runs.get(claim.info.id);
+      if (previous !== undefined) {
+        previous.abort(ABORT_REASONS.stopped);
+        await previous.done;
+      }
+      return adoptClaim(store, claim, takeover);
+    };
+    adopt().then(
+      (source) => {
+        if (draining) {
+          // Claimed as this instance began to drain: another instance has it next.
+          void claim.writer.handOver?.().catch((error: unknown) => onError(error));
+          return;
+        }
+        takeover.onOutcome?.('resumed', 1);
+        // Nobody here holds it yet: the detach grace counts from now, whoever follows it elsewhere.
+        // It can be handed over again (when this instance drains) while it has takeovers left.
+        const run = launch(claim.info.id, claim.info.kind, claim.writer, source, claim.info.kind === 'chat' ? graceMs : undefined, claim.takeovers < claim.maxTakeovers);
+        run.release();
+      },
+      (error: unknown) => {
+        takeover.onOutcome?.('failed', 1);
+        onError(error);
+      },
+    );
+  }
+  const stopTakingOver =
+    options.takeover !== undefined && store.onTakeover !== undefined
+      ? store.onTakeover({ claimed: takeOver, exhausted: () => options.takeover?.onOutcome?.('exhausted', 1) })
+      : undefined;
+  return manager;
 }

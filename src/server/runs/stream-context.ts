@@ -12,12 +12,12 @@ import { STREAM_HEADERS } from '../../core/stream-engine.ts';
 import type { Format, StreamResult } from '../../core/types.ts';
 import type { AgentFormat } from '../../protocol/agent-format.ts';
 import { aheadOfLog } from '../../store/errors.ts';
-import type { StreamInfo, StreamStore } from '../../store/types.ts';
+import type { StoredEvent, StreamInfo, StreamStore } from '../../store/types.ts';
 import type { SseMessage } from '../../sse/encode.ts';
 import { sse } from '../../sse/sse-format.ts';
 import { HttpError } from '../http-error.ts';
 import type { Quotas } from '../quotas/quotas.ts';
-import { logEvents, respond, type FollowerSet, type RespondOptions } from './follow-stream.ts';
+import { endAfter, logEvents, respond, type FollowerSet, type RespondOptions } from './follow-stream.ts';
 import type { RunManager, StartedRun, StartRunOptions } from './run-manager.ts';
 
 /** The response header naming a stream (resume it at `GET /v1/streams/<id>`). */
@@ -44,6 +44,8 @@ export interface FollowOptions {
   headers?: Record<string, string>;
   /** The run this request just started: the follower takes over its hold, and an `error` first event becomes an HTTP error. */
   run?: StartedRun;
+  /** Told each event before it is sent; true ends the response cleanly after it (see `endAfter`). */
+  until?: ((stored: StoredEvent) => boolean) | undefined;
 }
 
 /** The store, runs and followers of one instance, as the routes use them. */
@@ -124,12 +126,13 @@ export function createStreams(options: CreateStreamsOptions): Streams {
       return info;
     },
 
-    follow(res, { id, after = 0, format, headers, run }) {
+    follow(res, { id, after = 0, format, headers, run, until }) {
       const follower = base(format);
       follower.headers = { [STREAM_ID_HEADER]: id, ...headers };
       // The run's first response takes over the starting request's hold; any other attaches now.
       follower.attach = run === undefined ? () => runs.attach(id) : () => run.release;
-      return respond(res, logEvents(store, id, after, run !== undefined), follower);
+      const events = logEvents(store, id, after, run !== undefined);
+      return respond(res, until === undefined ? events : endAfter(events, until), follower);
     },
 
     followTopic(res, topic, { after, owner }) {
