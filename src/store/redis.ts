@@ -226,14 +226,16 @@ class RedisWriter implements StreamWriter {
   readonly #listeners = new Set<(reason: string) => void>();
   #stopReason: string | undefined;
   #subscribed = false;
-  /** Appends asked for so far: the n-th append expects id n (what makes a retried append idempotent). */
+  /** The id the last append asked for: each append expects the next (what makes a retried append idempotent). */
   #asked = 0;
 
-  constructor(store: RedisStore, id: string, token: number, keys: StreamKeys) {
+  /** @param lastId - the log's last id when this writer got the stream (a takeover continues after it) */
+  constructor(store: RedisStore, id: string, token: number, keys: StreamKeys, lastId = 0) {
     this.#store = store;
     this.id = id;
     this.token = token;
     this.keys = keys;
+    this.#asked = lastId;
   }
 
   append(event: AgentEvent): Promise<number> {
@@ -1009,7 +1011,7 @@ class RedisStore implements StreamStore {
 
   /** This instance won a lost producer's lease: its writer now, and the handler continues the run. */
   #claimed(handler: TakeoverHandler, id: string, keys: StreamKeys, lastId: number, token: number, [takeovers, maxTakeovers]: [number, number], request: string): void {
-    const writer = new RedisWriter(this, id, token, keys);
+    const writer = new RedisWriter(this, id, token, keys, lastId);
     this.#writers.add(writer);
     const hand = async (): Promise<void> => {
       const info = await this.info(id);
