@@ -18,6 +18,8 @@ const TIMING = [
   'test/providers-timeouts.test.ts',
   'test/web-page.node.test.ts',
   'test/web-streams.node.test.ts',
+  'test/chaos-redis-outage.node.test.ts',
+  'test/chaos.node.test.ts',
   'test/approval-redis.node.test.ts',
   'test/approval-web.node.test.ts',
   'test/approval-react.node.test.ts',

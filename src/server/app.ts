@@ -453,9 +453,17 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
   // The startup log lists the MCP servers with their tool counts.
   await app.mcpReady;
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    // Not listening (EADDRINUSE, EACCES): close what the app opened (its Redis connections), so a
+    // process that cannot serve also exits instead of staying up with nothing to do.
+    const fail = (error: Error): void => {
+      app.shutdown({ drainMs: 0 }).then(
+        () => reject(error),
+        () => reject(error),
+      );
+    };
+    server.once('error', fail);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve(server);
     });
   });

@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { SluiceError, toErrorResponse } from '../core/errors.ts';
+import { isStoreError } from '../store/errors.ts';
 
 /** An error the server answers with its own status and code (400, 404, 413, 415, 429, 503 …). */
 export class HttpError extends SluiceError {
@@ -46,12 +47,34 @@ export function quote(value: string): string {
   return JSON.stringify(truncate(value));
 }
 
+/** Seconds a client waits before retrying a request the store could not take (`Retry-After`). */
+export const STORE_RETRY_AFTER_S = 1;
+
 /**
- * Sends any error as a JSON error response (when the head was not sent yet).
- * @param res - the response
+ * The answer to a store failure before the first byte, in DESIGN's terms: an unreachable store
+ * (Redis down, paused or restarting) is `503 store_unavailable`, a full one `503 store_full`, both
+ * with `Retry-After`; any other error is answered as it is.
  * @param error - what was thrown
+ * @returns the error to answer with
  */
-export function sendError(res: ServerResponse, error: unknown): void {
+export function toHttpError(error: unknown): unknown {
+  if (!isStoreError(error)) return error;
+  const retry = { cause: error, headers: { 'retry-after': String(STORE_RETRY_AFTER_S) } };
+  if (error.code === 'unavailable') {
+    return new HttpError(503, 'store_unavailable', `The stream store is unreachable right now; retry in ${STORE_RETRY_AFTER_S} s. (${error.message})`, retry);
+  }
+  if (error.code === 'full') return new HttpError(503, 'store_full', `The stream store is full of running streams; retry in ${STORE_RETRY_AFTER_S} s.`, retry);
+  return error;
+}
+
+/**
+ * Sends any error as a JSON error response (when the head was not sent yet). Store failures are
+ * mapped by {@link toHttpError}.
+ * @param res - the response
+ * @param thrown - what was thrown
+ */
+export function sendError(res: ServerResponse, thrown: unknown): void {
+  const error = toHttpError(thrown);
   const { status, body } = toErrorResponse(error);
   if (res.headersSent) {
     res.destroy();

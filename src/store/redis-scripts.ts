@@ -12,6 +12,22 @@
  * @module
  */
 
+/**
+ * Error replies with which a reachable Redis says it cannot serve right now: still loading its data
+ * after a restart (`LOADING`), a script running too long (`BUSY`), a replica cut off from its
+ * primary (`MASTERDOWN`), a failover under way (`TRYAGAIN`, `CLUSTERDOWN`, `READONLY`). The store
+ * treats them like a broken connection: code `unavailable`, retried by appends.
+ */
+const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)\b/;
+
+/**
+ * Whether an error reply means "Redis cannot serve right now, try again" (see TRANSIENT_REPLIES).
+ * @param message - the reply's message (`LOADING Redis is loading the dataset in memory`)
+ */
+export function isTransientReply(message: string): boolean {
+  return TRANSIENT_REPLIES.test(message);
+}
+
 /** Error replies of the scripts, mapped to store error codes by the client. */
 export const SCRIPT_ERRORS = {
   not_found: 'SLUICE_NOT_FOUND',
@@ -38,14 +54,18 @@ return 1
 `;
 
 /**
- * KEYS: log, state, lease, followers. ARGV: token, event JSON, terminal (`1`/`0`), maxLen, ttlMs, leaseMs.
- * Appends event lastId + 1 for the holder of `token` and returns its id; a terminal event sets the
- * state `done` and drops the lease, any other renews it.
+ * KEYS: log, state, lease, followers. ARGV: token, event JSON, terminal (`1`/`0`), maxLen, ttlMs,
+ * leaseMs, expected id. Appends event lastId + 1 for the holder of `token` and returns its id; a
+ * terminal event sets the state `done` and drops the lease, any other renews it. When the log is
+ * already at the expected id or past it, this is a retry of an append that landed (only the token's
+ * holder appends): it returns the expected id and appends nothing.
  */
 export const APPEND = `
 local s = redis.call('HMGET', KEYS[2], 'token', 'state', 'lastId')
 if not s[1] then return redis.error_reply('${SCRIPT_ERRORS.not_found}') end
 if s[1] ~= ARGV[1] then return redis.error_reply('${SCRIPT_ERRORS.fenced}') end
+local expected = tonumber(ARGV[7])
+if expected and tonumber(s[3]) >= expected then return expected end
 if s[2] ~= 'running' then return redis.error_reply('${SCRIPT_ERRORS.ended}') end
 local id = tonumber(s[3]) + 1
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], id .. '-0', 'e', ARGV[2])

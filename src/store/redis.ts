@@ -12,8 +12,14 @@
  * - Lease: `:lease` holds the writer's token with a PX time to live, renewed by one heartbeat
  *   timer per instance; an instance following a running stream without a lease ends it with
  *   `producer_lost` (one Lua step that also bumps the token).
- * - Outages: the store connects in the background and keeps retrying; meanwhile `ready()` is false,
- *   appends reject and reads end with code `unavailable`; once Redis is back, new operations work.
+ * - Outages (docs/redis-outage.md): the store connects in the background and reconnects within
+ *   {@link RECONNECT_MAX_MS} of Redis coming back; every command gives up after
+ *   {@link COMMAND_TIMEOUT_MS} (a paused or partitioned Redis never hangs a request; see withTimeout). Meanwhile
+ *   `ready()` is false and `create()` rejects with code `unavailable`; an append is retried for up
+ *   to {@link OUTAGE_BUDGET_MS} (idempotently: a retry of an append that did land returns its id)
+ *   and the shared reader waits as long for its connection, so a short outage with the data kept
+ *   only pauses running streams. Past that, appends reject and reads end with `unavailable`; a
+ *   stream whose keys are gone when Redis is back ends its reads with `not_found`.
  *
  * @module
  */
@@ -84,6 +90,55 @@ const READER_WAIT_MS = 2000;
 const FIRST_CONNECT_WAIT_MS = 2000;
 /** How long `ready()` waits for a PING. */
 const PING_TIMEOUT_MS = 1000;
+/** The longest wait between two reconnection attempts (node-redis backs off exponentially up to it). */
+export const RECONNECT_MAX_MS = 500;
+/** A command without a reply for this long rejects with `unavailable` (Redis paused, a partition). */
+export const COMMAND_TIMEOUT_MS = 2000;
+/**
+ * How long an append retries, and the shared reader waits for its connection, before a running
+ * stream is told the store is gone: a Redis restart or pause shorter than this pauses the stream.
+ */
+export const OUTAGE_BUDGET_MS = 5000;
+/** The bound on a command while Redis is known not to answer (see `#bounded`). */
+const UNRESPONSIVE_TIMEOUT_MS = 250;
+/** Pause between two retries of an append during an outage. */
+const APPEND_RETRY_MS = 250;
+
+/**
+ * Rejects with `unavailable` when `promise` has not settled within `ms`. A paused or partitioned
+ * Redis keeps the socket open, and node-redis's own command timeout stops counting once a command
+ * is written, so without this a command would wait for as long as the outage lasts. The command
+ * itself may still run when Redis wakes up (appends are idempotent for that reason).
+ */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreError('unavailable', `Redis did not answer within ${ms} ms; the store keeps trying in the background.`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The same client, every method that returns a promise (a command) bounded by
+ * {@link COMMAND_TIMEOUT_MS} through {@link withTimeout}; getters (`isReady`) as they are.
+ */
+function withCommandTimeouts<C extends object>(client: C, bound: <T>(promise: Promise<T>) => Promise<T>): C {
+  return new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function' || property === 'constructor') return value;
+      return (...args: unknown[]): unknown => {
+        const result: unknown = (value as (...parameters: unknown[]) => unknown).apply(target, args);
+        return result instanceof Promise ? bound(result) : result;
+      };
+    },
+  });
+}
+
+/** Backoff between reconnection attempts: 25, 50, 100 … ms, at most {@link RECONNECT_MAX_MS}. */
+function reconnectDelay(retries: number): number {
+  return Math.min(25 * 2 ** Math.min(retries, 10), RECONNECT_MAX_MS);
+}
 
 type Client = ReturnType<typeof createClient>;
 type RawEntry = [id: string, fields: string[]];
@@ -171,17 +226,21 @@ class RedisWriter implements StreamWriter {
   readonly #listeners = new Set<(reason: string) => void>();
   #stopReason: string | undefined;
   #subscribed = false;
+  /** The id the last append asked for: each append expects the next (what makes a retried append idempotent). */
+  #asked = 0;
 
-  constructor(store: RedisStore, id: string, token: number, keys: StreamKeys) {
+  /** @param lastId - the log's last id when this writer got the stream (a takeover continues after it) */
+  constructor(store: RedisStore, id: string, token: number, keys: StreamKeys, lastId = 0) {
     this.#store = store;
     this.id = id;
     this.token = token;
     this.keys = keys;
+    this.#asked = lastId;
   }
 
   append(event: AgentEvent): Promise<number> {
     const terminal = isTerminalEvent(event);
-    const appended = this.#store.appendFor(this, JSON.stringify(event), terminal);
+    const appended = this.#store.appendFor(this, JSON.stringify(event), terminal, ++this.#asked);
     if (terminal) appended.then(() => this.#release(), () => this.#release());
     return appended;
   }
@@ -268,6 +327,10 @@ class RedisStore implements StreamStore {
   readonly #readers = new Set<FeedFollower>();
   #wakeCursor = '0-0';
   #blocked = false;
+  /** A command timed out and none has been answered since (Redis paused or cut off). */
+  #unresponsive = false;
+  /** Since when the shared reader's XREADs fail (undefined while they work). */
+  #outageSince: number | undefined;
   #feedAdded: (() => void) | undefined;
   #closed = false;
   /** Settles on the first connection (or after {@link FIRST_CONNECT_WAIT_MS}); undefined after that. */
@@ -299,9 +362,11 @@ class RedisStore implements StreamStore {
       url: options.url ?? DEFAULTS.url,
       // Commands fail at once while Redis is unreachable instead of queueing without bound.
       disableOfflineQueue: true,
-      socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000), connectTimeout: 5000 },
+      // Back within RECONNECT_MAX_MS of Redis returning (new chats work again at once).
+      socket: { reconnectStrategy: reconnectDelay, connectTimeout: COMMAND_TIMEOUT_MS },
     });
     this.#reader = this.#cmd.duplicate();
+    this.#cmd.on('ready', () => (this.#unresponsive = false));
     for (const client of [this.#cmd, this.#reader]) this.#connect(client);
     // Operations in the first moments wait for the first connection instead of failing at once.
     this.#starting = new Promise<void>((resolve) => {
@@ -349,21 +414,23 @@ class RedisStore implements StreamStore {
     return writer;
   }
 
-  /** Appends for `writer`; resolves with the event's id. */
-  async appendFor(writer: RedisWriter, json: string, terminal: boolean): Promise<number> {
+  /**
+   * Appends for `writer`; resolves with the event's id. While Redis is unreachable the append is
+   * retried for up to {@link OUTAGE_BUDGET_MS}; `expected` (the writer's n-th append expects id n)
+   * makes a retry of an append that did land (its reply was lost) return that id, never append twice.
+   */
+  async appendFor(writer: RedisWriter, json: string, terminal: boolean, expected: number): Promise<number> {
     const { keys } = writer;
-    try {
-      return (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease, keys.followers], [
-        String(writer.token),
-        json,
-        terminal ? '1' : '0',
-        this.#maxLen,
-        this.#ttl,
-        this.#lease,
-      ])) as number;
-    } catch (error) {
-      if (isStoreError(error) && error.code === 'fenced') this.#writers.delete(writer);
-      throw error;
+    const args = [String(writer.token), json, terminal ? '1' : '0', this.#maxLen, this.#ttl, this.#lease, String(expected)];
+    const giveUpAt = Date.now() + OUTAGE_BUDGET_MS;
+    for (;;) {
+      try {
+        return (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease, keys.followers], args)) as number;
+      } catch (error) {
+        if (isStoreError(error) && error.code === 'fenced') this.#writers.delete(writer);
+        if (!isStoreError(error) || error.code !== 'unavailable' || this.#closed || Date.now() + APPEND_RETRY_MS >= giveUpAt) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, APPEND_RETRY_MS));
     }
   }
 
@@ -617,7 +684,9 @@ class RedisStore implements StreamStore {
         await this.#command(() => this.#cmd.zRem(key, holder));
       },
     };
-    return { client: this.#cmd, keyPrefix: `${this.#prefix}quota:`, leases };
+    // The rate limiter sends its own commands: they are bounded like the store's (a paused Redis
+    // must not hang every new request in the limiter; on a timeout it counts in memory instead).
+    return { client: withCommandTimeouts(this.#cmd, (promise) => this.#bounded(promise)), keyPrefix: `${this.#prefix}quota:`, leases };
   }
 
   /** Tracks a read from its first `next()` until it ends, so that close() ends it. */
@@ -647,6 +716,9 @@ class RedisStore implements StreamStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Destroying a client while its first connection is being made leaves that socket open (the
+    // process would never exit): let the first attempt settle first (at most FIRST_CONNECT_WAIT_MS).
+    if (this.#starting !== undefined) await this.#starting;
     for (const timer of this.#timers) clearInterval(timer);
     this.#writers.clear();
     for (const follower of [...this.#readers]) follower.end();
@@ -723,6 +795,12 @@ class RedisStore implements StreamStore {
         }
         continue;
       }
+      if (this.#outageSince !== undefined && Date.now() - this.#outageSince >= OUTAGE_BUDGET_MS) {
+        // Connected, but every XREAD failed (timed out) for the whole budget: a paused Redis.
+        this.#outageSince = undefined;
+        this.#failFollowers(new StoreError('unavailable', 'Redis does not answer; the store keeps trying in the background.'));
+        continue;
+      }
       const feeds = [...this.#feeds.values()];
       const command = ['XREAD', 'COUNT', String(XREAD_COUNT), 'BLOCK', String(BLOCK_MS), 'STREAMS', this.#wakeKey];
       for (const feed of feeds) command.push(feed.key);
@@ -731,10 +809,18 @@ class RedisStore implements StreamStore {
       let reply: [key: string, entries: RawEntry[]][] | null;
       this.#blocked = true;
       try {
-        reply = (await this.#reader.sendCommand(command)) as typeof reply;
+        reply = (await withTimeout(this.#reader.sendCommand(command), BLOCK_MS + COMMAND_TIMEOUT_MS)) as typeof reply;
+        this.#outageSince = undefined;
       } catch (error) {
         if (this.#closed) return;
-        this.#failFollowers(toStoreError(error));
+        // An outage: the followers keep their place and wait (up to the budget) for Redis to come
+        // back; with its data they go on where they were, without it #checkLeases ends them (not_found).
+        this.#outageSince ??= Date.now();
+        const left = OUTAGE_BUDGET_MS - (Date.now() - this.#outageSince);
+        if (left <= 0 || !(await this.#readerReady(left, true))) {
+          this.#outageSince = undefined;
+          this.#failFollowers(toStoreError(error));
+        }
         continue;
       } finally {
         this.#blocked = false;
@@ -749,8 +835,12 @@ class RedisStore implements StreamStore {
     }
   }
 
-  /** Resolves true once the reader is connected, false after `ms`. */
-  #readerReady(ms: number): Promise<boolean> {
+  /**
+   * Resolves true once the reader is connected, false after `ms`. With `settle`, a reader that
+   * still looks connected (its socket is open, Redis does not answer) is given a short pause first.
+   */
+  #readerReady(ms: number, settle = false): Promise<boolean> {
+    if (settle && this.#reader.isReady) return new Promise((resolve) => setTimeout(resolve, Math.min(ms, APPEND_RETRY_MS), true));
     return new Promise((resolve) => {
       const done = (ready: boolean): void => {
         this.#reader.off('ready', onReady);
@@ -921,7 +1011,7 @@ class RedisStore implements StreamStore {
 
   /** This instance won a lost producer's lease: its writer now, and the handler continues the run. */
   #claimed(handler: TakeoverHandler, id: string, keys: StreamKeys, lastId: number, token: number, [takeovers, maxTakeovers]: [number, number], request: string): void {
-    const writer = new RedisWriter(this, id, token, keys);
+    const writer = new RedisWriter(this, id, token, keys, lastId);
     this.#writers.add(writer);
     const hand = async (): Promise<void> => {
       const info = await this.info(id);
@@ -995,11 +1085,11 @@ class RedisStore implements StreamStore {
   async #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
     if (!this.#cmd.isReady && this.#starting !== undefined) await this.#starting;
     try {
-      return await this.#cmd.sendCommand(['EVALSHA', script.sha, String(keys.length), ...keys, ...args]);
+      return await this.#bounded(this.#cmd.sendCommand(['EVALSHA', script.sha, String(keys.length), ...keys, ...args]));
     } catch (error) {
       if (error instanceof ErrorReply && error.message.startsWith('NOSCRIPT')) {
         try {
-          return await this.#cmd.sendCommand(['EVAL', script.source, String(keys.length), ...keys, ...args]);
+          return await this.#bounded(this.#cmd.sendCommand(['EVAL', script.source, String(keys.length), ...keys, ...args]));
         } catch (evalError) {
           throw toStoreError(evalError);
         }
@@ -1008,10 +1098,27 @@ class RedisStore implements StreamStore {
     }
   }
 
+  /**
+   * A command's reply, bounded: {@link COMMAND_TIMEOUT_MS}, or only {@link UNRESPONSIVE_TIMEOUT_MS}
+   * once a command timed out and none has been answered since (a request that needs several
+   * commands — rate limit, quota, create — is refused in about 2 s, not 2 s per command).
+   */
+  async #bounded<T>(promise: Promise<T>): Promise<T> {
+    try {
+      const reply = await withTimeout(promise, this.#unresponsive ? UNRESPONSIVE_TIMEOUT_MS : COMMAND_TIMEOUT_MS);
+      this.#unresponsive = false;
+      return reply;
+    } catch (error) {
+      // Only the timeout is a StoreError here (the client's own failures are mapped later).
+      if (isStoreError(error)) this.#unresponsive = true;
+      throw error;
+    }
+  }
+
   async #command<T>(run: () => Promise<T>): Promise<T> {
     if (!this.#cmd.isReady && this.#starting !== undefined) await this.#starting;
     try {
-      return await run();
+      return await this.#bounded(run());
     } catch (error) {
       throw toStoreError(error);
     }
@@ -1064,6 +1171,9 @@ function toStoreError(error: unknown): unknown {
     }
     if (message.includes(scripts.SCRIPT_ERRORS.not_found)) {
       return new StoreError('not_found', 'The stream has expired (or was never created).', { cause: error });
+    }
+    if (scripts.isTransientReply(message)) {
+      return new StoreError('unavailable', `Redis cannot serve right now (${message}); retry shortly.`, { cause: error });
     }
     // An error reply that is no outage (a bug, a wrong key type): as it is.
     return error;
