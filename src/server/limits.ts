@@ -154,6 +154,16 @@ export function createLimitedServer(listener: RequestListener, limits: ServerLim
   const server = createServer({ headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval }, limited);
   // Node's own listener runs first; with no 'timeout' listener of ours, a socket that times out
   // with no request in flight is destroyed by Node.
+  // Requests Node's parser refuses never reach the app: answer them with the same JSON error as
+  // every other refusal (Node's default writes a bare status line), then close.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    socket.end(clientErrorResponse(error.code));
+  });
   server.on('connection', (socket: Socket) => {
     open++;
     socket.once('close', () => open--);
@@ -162,4 +172,16 @@ export function createLimitedServer(listener: RequestListener, limits: ServerLim
     if (idleTimeout > 0) socket.setTimeout(idleTimeout);
   });
   return server;
+}
+
+/** What a request Node's HTTP parser refused gets: the status Node itself would send, with a JSON body. */
+function clientErrorResponse(code: string | undefined): string {
+  const [status, reason, errorCode, message] =
+    code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'request_timeout', 'The request took too long to arrive.']
+      : code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'headers_too_large', 'The request headers are too large.']
+        : [400, 'Bad Request', 'bad_request', 'The request is not valid HTTP/1.1.'];
+  const body = JSON.stringify({ error: { code: errorCode, message } });
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
