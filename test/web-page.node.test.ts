@@ -123,7 +123,7 @@ describe.skipIf(!available)('the web page', () => {
     await page.click('#stop');
     await waitUntil(async () => (await answerState(page)).end === 'abort', 'the answer never showed the abort', 10_000);
     expect(requests.some((line) => /^DELETE \/v1\/streams\/[^/]+$/.test(line))).toBe(true);
-    await expect.poll(() => page.locator('.msg.assistant .note').last().textContent()).toMatch(/^stopped/);
+    await expect.poll(() => page.locator('.msg.assistant .note').last().textContent()).toBe('stopped (by you)');
     // The generation stopped on the server, not only in the page.
     await expect
       .poll(async () => /^sluice_active_streams (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1], { timeout: 10_000 })

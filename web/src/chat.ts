@@ -6,6 +6,7 @@
  * `Last-Event-ID`), with no second `POST`.
  */
 import { fetchEventStream, STREAM_ID_HEADER } from '../../src/sse/client.ts';
+import { describeAbort } from '../../src/protocol/abort-note.ts';
 import { SseConnectionError } from '../../src/sse/errors.ts';
 import { apiFetch, askForKey, authHeaders, describeError, httpStatus, isUnauthorized, setStatus } from './api.ts';
 import { createAutoScroll } from './auto-scroll.ts';
@@ -126,7 +127,7 @@ export function createChat(log: HTMLElement, callbacks: ChatCallbacks): Chat {
     } catch (error) {
       if (leaving) return;
       if (run.controller.signal.aborted) {
-        run.message.note(run.stopping ? 'stopped' : 'cancelled');
+        run.message.note(run.stopping ? describeAbort(undefined, true) : 'cancelled');
       } else if (isUnauthorized(error)) {
         askForKey();
         run.unauthorized = true;
@@ -245,6 +246,7 @@ export function createChat(log: HTMLElement, callbacks: ChatCallbacks): Chat {
       const run = running;
       if (run === undefined || run.stopping) return;
       run.stopping = true;
+      run.message.stopRequested();
       if (run.streamId === undefined) {
         run.controller.abort();
         return;

@@ -3,6 +3,7 @@
  * a collapsible thinking section, Markdown text, a card per tool call, sources, progress, and a
  * closing note (finish, stopped, error).
  */
+import { describeAbort } from '../../src/protocol/abort-note.ts';
 import { el, num, str, type PageEvent } from './events.ts';
 import { createMarkdownView, type MarkdownView } from './markdown.ts';
 import { createProgressBar, type ProgressBar } from './progress-bar.ts';
@@ -27,6 +28,8 @@ export interface AssistantMessage {
   note(message: string, kind?: 'info' | 'error'): void;
   /** Marks the message as no longer streaming. */
   settle(): void;
+  /** This page asked for the stop (its `abort` then reads "stopped (by you)"). */
+  stopRequested(): void;
 }
 
 /**
@@ -47,6 +50,7 @@ export function createAssistantMessage(onRender: () => void, answerApproval?: An
   const progress = new Map<string, ProgressBar>();
   let sources: SourceList | undefined;
   let answer = '';
+  let stoppedHere = false;
 
   const textView = (id: string): MarkdownView => {
     let view = texts.get(id);
@@ -168,7 +172,7 @@ export function createAssistantMessage(onRender: () => void, answerApproval?: An
         return;
       case 'abort':
         settle();
-        note(`stopped${str(event, 'reason') === undefined ? '' : ` (${str(event, 'reason')})`}`);
+        note(describeAbort(str(event, 'reason'), stoppedHere));
         element.dataset.end = 'abort';
         return;
       default:
@@ -183,5 +187,14 @@ export function createAssistantMessage(onRender: () => void, answerApproval?: An
     element.classList.remove('streaming');
   };
 
-  return { element, apply, text: () => answer, note, settle };
+  return {
+    element,
+    apply,
+    text: () => answer,
+    note,
+    settle,
+    stopRequested: () => {
+      stoppedHere = true;
+    },
+  };
 }
