@@ -229,6 +229,30 @@ describe.skipIf(!available)('the web page against hostile and failing servers', 
     await page.close();
   });
 
+  it('a stop in the middle of a code span leaves no stray backtick: the partial Markdown is rendered as if closed', async () => {
+    const cut: Provider = async function* (_request, options) {
+      yield { type: 'text-start', id: 't' };
+      yield { type: 'text-delta', id: 't', delta: 'Call **`createSse' };
+      // The model goes quiet mid-span until the stop button aborts it.
+      await new Promise<void>((resolve) => {
+        if (options?.signal?.aborted === true) resolve();
+        options?.signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    };
+    const at = await serveForBrowser(createApp({ onError: () => {}, models: createModelRegistry({ env: {}, providers: { local: cut } }) }));
+    const { page, errors } = await openPage(at);
+    await ask(page, 'a cut answer');
+    await page.waitForSelector('.msg.assistant .markdown code', { timeout: 10_000 });
+    await page.click('#stop');
+    await waitUntil(async () => (await answerState(page)).end === 'abort', 'the answer never showed the abort', 10_000);
+    expect((await page.locator('.msg.assistant .markdown').textContent())?.trim()).toBe('Call createSse');
+    expect(await page.locator('.msg.assistant .markdown strong code').textContent()).toBe('createSse');
+    expect(await page.locator('.msg.assistant .note').last().textContent()).toBe('stopped (by you)');
+    expect(errors).toEqual([]);
+    await page.close();
+    await stopLastServers(at);
+  });
+
   it('renders finished Markdown blocks once: the first paragraph stays the same element while 200 more stream in', async () => {
     const gate = deferred();
     const long: Provider = async function* () {
