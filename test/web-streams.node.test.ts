@@ -81,6 +81,37 @@ describe.skipIf(!available)('the streams view', () => {
     await page.close();
   });
 
+  it('a cancelled download shows one byte count: the bar and the message agree', async () => {
+    const app = createApp({ onError: () => {} });
+    const total = 64 * 1024 * 1024;
+    // A download that sends 3 MiB, in pieces, then nothing more until the page cancels it.
+    const slow: RequestListener = (req, res) => {
+      if (!(req.url ?? '').startsWith('/v1/files/large-sample.bin')) return app(req, res);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+      const piece = Buffer.alloc(3 * 1024 * 1024 / 24, 7);
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (sent++ < 24) res.write(piece);
+      }, 5);
+      res.on('close', () => clearInterval(timer));
+    };
+    const { page, errors } = await openStreams(await serve(slow));
+    await page.click('#download button.primary');
+    await waitUntil(async () => ((await page.textContent('#download .progress-line span')) ?? '') !== '', 'no bytes arrived', 15_000);
+    // All 3 MiB are in by now; the bar's last throttled update may still show less.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await page.click('#download button:not(.primary)');
+    await page.waitForSelector('#download [role=status]:has-text("Cancelled")', { timeout: 10_000 });
+    const bar = (await page.textContent('#download .progress-line span')) ?? '';
+    const message = (await page.textContent('#download [role=status]')) ?? '';
+    expect(bar).toBe('3.0 of 64.0 MiB');
+    expect(message).toBe('Cancelled after 3.0 MiB.');
+    expect(await page.$eval('#download', (panel) => (panel as HTMLElement).dataset.received)).toBe(String(3 * 1024 * 1024));
+    expect(await page.$eval('#download progress', (element) => (element as HTMLProgressElement).value)).toBe(3 * 1024 * 1024);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('says plainly when a route answers 404, and keeps working', async () => {
     const app = createApp({ onError: () => {} });
     // An older server: no jobs, no push, no files.
