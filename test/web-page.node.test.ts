@@ -253,6 +253,50 @@ describe.skipIf(!available)('the web page against hostile and failing servers', 
     await stopLastServers(at);
   });
 
+  it('after producer_lost, a tool card still preparing shows interrupted, and Regenerate asks the last question again', async () => {
+    const app = createApp({ onError: () => {} });
+    let chats = 0;
+    // The first answer is lost mid tool call, as when its instance died and no takeover could go on;
+    // the real app answers the regenerated one.
+    const lost: RequestListener = (req, res) => {
+      if (req.method !== 'POST' || req.url !== '/v1/chat' || chats++ > 0) return app(req, res);
+      req.resume();
+      req.on('end', () => {
+        const events = [
+          { type: 'tool-call-start', toolCallId: 'c1', toolName: 'search_docs' },
+          { type: 'tool-call-delta', toolCallId: 'c1', delta: '{"query":"ba' },
+          { type: 'error', code: 'producer_lost', message: 'The instance producing this answer was lost.', retryable: false },
+        ];
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+        res.end(events.map((event, index) => `id: ${index + 1}\ndata: ${JSON.stringify(event)}\n\n`).join(''));
+      });
+    };
+    const at = await serveForBrowser(lost);
+    const { page, errors } = await openPage(at);
+    const posts: { messages: { role: string; content: string }[] }[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/v1/chat') posts.push(request.postDataJSON() as (typeof posts)[number]);
+    });
+    await ask(page, 'What is 17*23?');
+    await waitUntil(async () => (await answerState(page)).end === 'error', 'the answer never showed the error', 10_000);
+    const card = page.locator('.msg.assistant .tool-card').first();
+    expect(await card.getAttribute('data-state')).toBe('interrupted');
+    expect(await card.locator('.tool-state').textContent()).toBe('interrupted');
+    expect(await page.locator('.msg.assistant .note.error').textContent()).toContain('producer_lost');
+    await page.click('.msg.assistant button.regenerate');
+    await waitUntil(async () => (await answerState(page)).end === 'finish', 'the regenerated answer did not finish', 30_000);
+    // The same question again, without the lost answer, and one question and one answer shown.
+    expect(posts).toHaveLength(2);
+    expect(posts[1]?.messages).toEqual([{ role: 'user', content: 'What is 17*23?' }]);
+    expect(await page.locator('.msg.user').count()).toBe(1);
+    expect(await page.locator('.msg.assistant').count()).toBe(1);
+    expect(await page.locator('.msg.assistant').textContent()).toContain('391');
+    expect(await page.locator('button.regenerate').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+    await stopLastServers(at);
+  });
+
   it('renders finished Markdown blocks once: the first paragraph stays the same element while 200 more stream in', async () => {
     const gate = deferred();
     const long: Provider = async function* () {

@@ -30,6 +30,12 @@ export interface AssistantMessage {
   settle(): void;
   /** This page asked for the stop (its `abort` then reads "stopped (by you)"). */
   stopRequested(): void;
+  /** Whether the answer ended in an error (an `error` event or an error note). */
+  failed(): boolean;
+  /** Shows a "Regenerate" button that calls `regenerate` (once); removed by {@link withdrawRegenerate}. */
+  offerRegenerate(regenerate: () => void): void;
+  /** Removes the "Regenerate" button, if shown. */
+  withdrawRegenerate(): void;
 }
 
 /**
@@ -51,6 +57,8 @@ export function createAssistantMessage(onRender: () => void, answerApproval?: An
   let sources: SourceList | undefined;
   let answer = '';
   let stoppedHere = false;
+  let failed = false;
+  let regenerateButton: HTMLButtonElement | undefined;
 
   const textView = (id: string): MarkdownView => {
     let view = texts.get(id);
@@ -76,6 +84,7 @@ export function createAssistantMessage(onRender: () => void, answerApproval?: An
   };
 
   const note = (message: string, kind: 'info' | 'error' = 'info'): void => {
+    if (kind === 'error') failed = true;
     element.append(el('div', kind === 'error' ? 'note error' : 'note', message));
     onRender();
   };
@@ -195,6 +204,25 @@ export function createAssistantMessage(onRender: () => void, answerApproval?: An
     settle,
     stopRequested: () => {
       stoppedHere = true;
+    },
+    failed: () => failed,
+    offerRegenerate(regenerate) {
+      if (regenerateButton !== undefined) return;
+      const button = el('button', 'regenerate', 'Regenerate');
+      button.type = 'button';
+      button.title = 'Ask the last question again';
+      button.addEventListener('click', () => {
+        button.remove();
+        regenerateButton = undefined;
+        regenerate();
+      });
+      regenerateButton = button;
+      element.append(button);
+      onRender();
+    },
+    withdrawRegenerate() {
+      regenerateButton?.remove();
+      regenerateButton = undefined;
     },
   };
 }
