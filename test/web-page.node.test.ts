@@ -297,6 +297,23 @@ describe.skipIf(!available)('the web page against hostile and failing servers', 
     await stopLastServers(at);
   });
 
+  it('gives the local model’s demo notice in the first answer of a conversation only', { timeout: 60_000 }, async () => {
+    const { page, errors } = await openPage();
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    for (const question of ['What is 17*23?', 'What is backpressure?']) {
+      const before = await page.locator('.msg.assistant').count();
+      await ask(page, question);
+      await waitUntil(async () => (await page.locator('.msg.assistant').count()) > before && (await answerState(page)).end === 'finish', `no answer to ${question}`, 30_000);
+    }
+    const answers = await page.locator('.msg.assistant').allTextContents();
+    expect(answers).toHaveLength(2);
+    expect(answers.filter((answer) => answer.includes('built-in local demo model'))).toHaveLength(1);
+    expect(answers.at(-1)).not.toContain('built-in local demo model');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('renders finished Markdown blocks once: the first paragraph stays the same element while 200 more stream in', async () => {
     const gate = deferred();
     const long: Provider = async function* () {
