@@ -38,6 +38,22 @@ describe('sluice chat', () => {
     expect(err).toEqual([]);
   });
 
+  it('in process, Ctrl-C mid-answer ends with "stopped (by you)", not the runtime\'s abort message, and exits 130', async () => {
+    vi.stubEnv('SLUICE_LOCAL_TPS', '30');
+    try {
+      const { out, err, io } = capture();
+      const controller = new AbortController();
+      const done = runChat(['What is backpressure?'], { ...io, env: { SLUICE_LOCAL_TPS: '30' }, signal: controller.signal });
+      await vi.waitFor(() => expect(out.join('').length).toBeGreaterThan(20), { timeout: 15_000 });
+      // What bin/sluice does on SIGINT: abort() with no reason ("This operation was aborted").
+      controller.abort();
+      expect(await done).toBe(130);
+      expect(err.join('')).toBe('sluice chat: stopped (by you)\n');
+    } finally {
+      vi.stubEnv('SLUICE_LOCAL_TPS', '0');
+    }
+  });
+
   it('exits 2 with a message for an unknown model, and without a question', async () => {
     const bad = capture();
     expect(await runChat(['hi', '--model', 'nope'], bad.io)).toBe(2);
@@ -175,7 +191,8 @@ describe('sluice chat --url (built CLI)', () => {
       await vi.waitFor(() => expect(stdout.length).toBeGreaterThan(40), { timeout: 15_000 });
       child.kill('SIGINT');
       expect(await exited).toBe(130);
-      expect(stderr).toContain('sluice chat: stopped (stopped)');
+      expect(stderr).toContain('sluice chat: stopped (by you)\n');
+      expect(stderr).not.toContain('(stopped)');
 
       expect(deletes).toHaveLength(1);
       const id = /^\/v1\/streams\/([0-9a-f-]{36})$/.exec(deletes[0]!.url ?? '')?.[1];

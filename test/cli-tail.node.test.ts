@@ -88,6 +88,17 @@ describe('runTail', () => {
     expect(code).toBe(1);
   });
 
+  it("prints the server's JSON error message and code after the status, on one line", async () => {
+    const body = JSON.stringify({ error: { code: 'stream_not_found', message: 'No stream with this id.\n\u001b[31mred' } });
+    const { url } = await serve((res) => res.writeHead(404, { 'content-type': 'application/json' }).end(body));
+    const { code, stdout, stderr } = await tail([url + '/v1/streams/nope', '--no-reconnect']);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(
+      /^sluice tail: Request failed with status code 404 Not Found: GET http:\/\/127\.0\.0\.1:\d+\/v1\/streams\/nope — the server said: No stream with this id\. \[31mred \(stream_not_found\)\n$/,
+    );
+    expect(code).toBe(1);
+  });
+
   it('exits 1 with a message on a non-SSE content type', async () => {
     const { url } = await serve((res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<p>'));
     const { code, stderr } = await tail([url]);

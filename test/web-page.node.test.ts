@@ -123,7 +123,7 @@ describe.skipIf(!available)('the web page', () => {
     await page.click('#stop');
     await waitUntil(async () => (await answerState(page)).end === 'abort', 'the answer never showed the abort', 10_000);
     expect(requests.some((line) => /^DELETE \/v1\/streams\/[^/]+$/.test(line))).toBe(true);
-    await expect.poll(() => page.locator('.msg.assistant .note').last().textContent()).toMatch(/^stopped/);
+    await expect.poll(() => page.locator('.msg.assistant .note').last().textContent()).toBe('stopped (by you)');
     // The generation stopped on the server, not only in the page.
     await expect
       .poll(async () => /^sluice_active_streams (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1], { timeout: 10_000 })
@@ -225,6 +225,91 @@ describe.skipIf(!available)('the web page against hostile and failing servers', 
     await waitUntil(async () => (await answerState(page)).end, 'the answer did not end');
     expect(await card.getAttribute('data-state')).toBe('done');
     expect(await card.locator('progress').evaluate((bar) => (bar as HTMLProgressElement).value)).toBe(2);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('a stop in the middle of a code span leaves no stray backtick: the partial Markdown is rendered as if closed', async () => {
+    const cut: Provider = async function* (_request, options) {
+      yield { type: 'text-start', id: 't' };
+      yield { type: 'text-delta', id: 't', delta: 'Call **`createSse' };
+      // The model goes quiet mid-span until the stop button aborts it.
+      await new Promise<void>((resolve) => {
+        if (options?.signal?.aborted === true) resolve();
+        options?.signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    };
+    const at = await serveForBrowser(createApp({ onError: () => {}, models: createModelRegistry({ env: {}, providers: { local: cut } }) }));
+    const { page, errors } = await openPage(at);
+    await ask(page, 'a cut answer');
+    await page.waitForSelector('.msg.assistant .markdown code', { timeout: 10_000 });
+    await page.click('#stop');
+    await waitUntil(async () => (await answerState(page)).end === 'abort', 'the answer never showed the abort', 10_000);
+    expect((await page.locator('.msg.assistant .markdown').textContent())?.trim()).toBe('Call createSse');
+    expect(await page.locator('.msg.assistant .markdown strong code').textContent()).toBe('createSse');
+    expect(await page.locator('.msg.assistant .note').last().textContent()).toBe('stopped (by you)');
+    expect(errors).toEqual([]);
+    await page.close();
+    await stopLastServers(at);
+  });
+
+  it('after producer_lost, a tool card still preparing shows interrupted, and Regenerate asks the last question again', async () => {
+    const app = createApp({ onError: () => {} });
+    let chats = 0;
+    // The first answer is lost mid tool call, as when its instance died and no takeover could go on;
+    // the real app answers the regenerated one.
+    const lost: RequestListener = (req, res) => {
+      if (req.method !== 'POST' || req.url !== '/v1/chat' || chats++ > 0) return app(req, res);
+      req.resume();
+      req.on('end', () => {
+        const events = [
+          { type: 'tool-call-start', toolCallId: 'c1', toolName: 'search_docs' },
+          { type: 'tool-call-delta', toolCallId: 'c1', delta: '{"query":"ba' },
+          { type: 'error', code: 'producer_lost', message: 'The instance producing this answer was lost.', retryable: false },
+        ];
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+        res.end(events.map((event, index) => `id: ${index + 1}\ndata: ${JSON.stringify(event)}\n\n`).join(''));
+      });
+    };
+    const at = await serveForBrowser(lost);
+    const { page, errors } = await openPage(at);
+    const posts: { messages: { role: string; content: string }[] }[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/v1/chat') posts.push(request.postDataJSON() as (typeof posts)[number]);
+    });
+    await ask(page, 'What is 17*23?');
+    await waitUntil(async () => (await answerState(page)).end === 'error', 'the answer never showed the error', 10_000);
+    const card = page.locator('.msg.assistant .tool-card').first();
+    expect(await card.getAttribute('data-state')).toBe('interrupted');
+    expect(await card.locator('.tool-state').textContent()).toBe('interrupted');
+    expect(await page.locator('.msg.assistant .note.error').textContent()).toContain('producer_lost');
+    await page.click('.msg.assistant button.regenerate');
+    await waitUntil(async () => (await answerState(page)).end === 'finish', 'the regenerated answer did not finish', 30_000);
+    // The same question again, without the lost answer, and one question and one answer shown.
+    expect(posts).toHaveLength(2);
+    expect(posts[1]?.messages).toEqual([{ role: 'user', content: 'What is 17*23?' }]);
+    expect(await page.locator('.msg.user').count()).toBe(1);
+    expect(await page.locator('.msg.assistant').count()).toBe(1);
+    expect(await page.locator('.msg.assistant').textContent()).toContain('391');
+    expect(await page.locator('button.regenerate').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+    await stopLastServers(at);
+  });
+
+  it('gives the local model’s demo notice in the first answer of a conversation only', { timeout: 60_000 }, async () => {
+    const { page, errors } = await openPage();
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    for (const question of ['What is 17*23?', 'What is backpressure?']) {
+      const before = await page.locator('.msg.assistant').count();
+      await ask(page, question);
+      await waitUntil(async () => (await page.locator('.msg.assistant').count()) > before && (await answerState(page)).end === 'finish', `no answer to ${question}`, 30_000);
+    }
+    const answers = await page.locator('.msg.assistant').allTextContents();
+    expect(answers).toHaveLength(2);
+    expect(answers.filter((answer) => answer.includes('built-in local demo model'))).toHaveLength(1);
+    expect(answers.at(-1)).not.toContain('built-in local demo model');
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -16,6 +16,7 @@ import { createPublishEventTool } from '../agent/tools/publish-event.ts';
 import { loadStore } from '../server/runs/load-store.ts';
 import type { StreamStore } from '../store/types.ts';
 import { isSluiceError } from '../core/errors.ts';
+import { describeAbort } from '../protocol/abort-note.ts';
 import { parseAgentEvent } from '../protocol/schema.ts';
 import type { AgentEvent } from '../protocol/types.ts';
 import { createModelRegistry } from '../server/models.ts';
@@ -329,7 +330,7 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
           return 1;
         case 'abort':
           if (!atLineStart) write('\n');
-          io.stderr.write(`sluice chat: stopped${event.reason ? ` (${event.reason})` : ''}\n`);
+          io.stderr.write(`sluice chat: ${describeAbort(event.reason, stopped || io.signal?.aborted === true)}\n`);
           return 130;
         case 'finish':
           if (!atLineStart) write('\n');
@@ -344,7 +345,7 @@ export async function runChat(argv: string[], io: ChatIo): Promise<number> {
   } catch (error) {
     if (!atLineStart) write('\n');
     if (io.signal?.aborted) {
-      io.stderr.write('sluice chat: stopped\n');
+      io.stderr.write(`sluice chat: ${describeAbort(undefined, true)}\n`);
       return 130;
     }
     io.stderr.write(`sluice chat: ${(error as Error).message}\n`);

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { isAbortError } from '../core/errors.ts';
 import { fetchEventStream } from '../sse/client.ts';
+import { SseHttpError } from '../sse/errors.ts';
 import type { SseEvent } from '../sse/types.ts';
 
 /** Exit codes of `sluice tail`. */
@@ -110,13 +111,22 @@ export async function runTail(argv: string[], options: TailOptions): Promise<num
   }
 
   const format = values.json ? formatJson : formatHuman;
+  // The SSE client reports an error status without its body; the server's JSON error
+  // (`{"error":{"code","message"}}`) says why, so the last error body is kept to print it.
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  let errorBody: Promise<string> | undefined;
+  const keepingErrors: typeof globalThis.fetch = async (input, init) => {
+    const response = await fetchImpl(input, init);
+    errorBody = response.ok ? undefined : readBounded(response.clone());
+    return response;
+  };
   try {
     const events = fetchEventStream(url, {
       method: values.request ?? (values.data === undefined ? 'GET' : 'POST'),
       headers,
       body: values.data ?? null,
       reconnect: !values['no-reconnect'],
-      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      fetch: keepingErrors,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       onReconnect: ({ attempt, delay, error }) => {
         const reason = error instanceof Error ? error.message : String(error);
@@ -132,9 +142,75 @@ export async function runTail(argv: string[], options: TailOptions): Promise<num
     return TAIL_EXIT.ended;
   } catch (error) {
     if (options.signal?.aborted === true || isAbortError(error)) return TAIL_EXIT.interrupted;
-    stderr.write(`sluice tail: ${error instanceof Error ? error.message : String(error)}\n`);
+    const said = error instanceof SseHttpError && errorBody !== undefined ? describeErrorBody(await withinErrorWait(errorBody)) : '';
+    stderr.write(`sluice tail: ${error instanceof Error ? error.message : String(error)}${said}\n`);
     return TAIL_EXIT.failed;
   }
+}
+
+/** At most this much of an error response's body is read. */
+const MAX_ERROR_BODY = 16 * 1024;
+
+/** How long an error body may take to arrive before the status is printed without it. */
+const ERROR_BODY_WAIT_MS = 2000;
+
+/** The body, or '' when it does not come within {@link ERROR_BODY_WAIT_MS}. */
+async function withinErrorWait(body: Promise<string>): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(''), ERROR_BODY_WAIT_MS);
+  });
+  try {
+    return await Promise.race([body, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The start of a response's body as text ('' if it cannot be read). */
+async function readBounded(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (reader === undefined) return '';
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    while (text.length < MAX_ERROR_BODY) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // A body cut short says what it said so far.
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return text;
+}
+
+/**
+ * What the server said in its JSON error body, as `: message (code)` to append to the status
+ * line; '' when the body is not sluice's (or any) `{"error":{"message","code"}}`.
+ */
+function describeErrorBody(body: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return '';
+  }
+  const error = typeof parsed === 'object' && parsed !== null ? (parsed as { error?: unknown }).error : undefined;
+  if (typeof error !== 'object' || error === null) return '';
+  const { message, code } = error as { message?: unknown; code?: unknown };
+  const text = typeof message === 'string' ? oneLine(message) : '';
+  const id = typeof code === 'string' ? oneLine(code) : '';
+  if (text === '' && id === '') return '';
+  return ` — the server said: ${text === '' ? id : id === '' ? text : `${text} (${id})`}`;
+}
+
+/** Text from the server on one line, without control characters that could drive the terminal. */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim().slice(0, 500);
 }
 
 /** `{"event":…,"data":…,"id":…}`, the id left out while empty, as DESIGN.md fixes it. */

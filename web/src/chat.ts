@@ -6,6 +6,7 @@
  * `Last-Event-ID`), with no second `POST`.
  */
 import { fetchEventStream, STREAM_ID_HEADER } from '../../src/sse/client.ts';
+import { describeAbort } from '../../src/protocol/abort-note.ts';
 import { SseConnectionError } from '../../src/sse/errors.ts';
 import { apiFetch, askForKey, authHeaders, describeError, httpStatus, isUnauthorized, setStatus } from './api.ts';
 import { createAutoScroll } from './auto-scroll.ts';
@@ -126,7 +127,7 @@ export function createChat(log: HTMLElement, callbacks: ChatCallbacks): Chat {
     } catch (error) {
       if (leaving) return;
       if (run.controller.signal.aborted) {
-        run.message.note(run.stopping ? 'stopped' : 'cancelled');
+        run.message.note(run.stopping ? describeAbort(undefined, true) : 'cancelled');
       } else if (isUnauthorized(error)) {
         askForKey();
         run.unauthorized = true;
@@ -177,6 +178,48 @@ export function createChat(log: HTMLElement, callbacks: ChatCallbacks): Chat {
     return holder.run;
   };
 
+  /** The failed last answer that offers "Regenerate", if any. */
+  let regenerable: AssistantMessage | undefined;
+  const withdrawRegenerate = (): void => {
+    regenerable?.withdrawRegenerate();
+    regenerable = undefined;
+  };
+  /**
+   * Offers "Regenerate" on a failed last answer (an error such as `producer_lost`, a lost
+   * connection): it forgets that answer and asks the same conversation again.
+   */
+  const offerRegenerate = (message: AssistantMessage, answerTurn: Turn, model: string | undefined): void => {
+    withdrawRegenerate();
+    regenerable = message;
+    message.offerRegenerate(() => {
+      if (running !== undefined || turns.at(-1) !== answerTurn) return;
+      regenerable = undefined;
+      turns.splice(turns.indexOf(answerTurn), 1);
+      message.element.remove();
+      saveNow();
+      generate(model);
+    });
+  };
+
+  /**
+   * Answers the conversation as it is (its last turn is the user's question): a new assistant turn
+   * streamed from `POST /v1/chat`.
+   * @param onUnauthorized - instead of offering "Regenerate" when the server wants a key first
+   */
+  const generate = (model: string | undefined, onUnauthorized?: (run: Running, answerTurn: Turn) => void): void => {
+    const messages = turns.map(({ role, content }) => ({ role, content })).filter(({ content }) => content !== '');
+    const answerTurn: Turn = { role: 'assistant', content: '', events: [] };
+    turns.push(answerTurn);
+    const run = startRun(answerTurn);
+    running = run;
+    scroll.reset();
+    const body = JSON.stringify(model === undefined || model === '' ? { messages } : { messages, model });
+    void follow(run, '/v1/chat', { method: 'POST', body }).then(() => {
+      if (run.unauthorized === true && onUnauthorized !== undefined) onUnauthorized(run, answerTurn);
+      else if (run.message.failed() && turns.at(-1) === answerTurn) offerRegenerate(run.message, answerTurn, model);
+    });
+  };
+
   // Show the saved conversation; the last turn may be an answer still streaming on the server.
   /** Shows a saved conversation; its last turn may be an answer still streaming on the server, which is followed. */
   const show = (chat: SavedChat): void => {
@@ -194,6 +237,8 @@ export function createChat(log: HTMLElement, callbacks: ChatCallbacks): Chat {
       for (const event of turn.events ?? []) message.apply(event);
       if (!isActive) message.settle();
       log.append(message.element);
+      // The last answer failed before the reload: it can still be asked again.
+      if (!isActive && index === turns.length - 1 && message.failed()) offerRegenerate(message, turn, undefined);
       if (isActive) {
         const run: Running = { message, turn, controller: new AbortController(), streamId: active.streamId, lastEventId: active.lastEventId, stopping: false, ended: false };
         running = run;
@@ -219,32 +264,26 @@ export function createChat(log: HTMLElement, callbacks: ChatCallbacks): Chat {
     busy: () => running !== undefined,
     send(question, model) {
       if (running !== undefined) return;
-      const messages = turns.map(({ role, content }) => ({ role, content })).filter(({ content }) => content !== '');
-      messages.push({ role: 'user', content: question });
+      withdrawRegenerate();
       const userTurn: Turn = { role: 'user', content: question };
-      const answerTurn: Turn = { role: 'assistant', content: '', events: [] };
-      turns.push(userTurn, answerTurn);
+      turns.push(userTurn);
       const userElement = createUserMessage(question);
       log.append(userElement);
-      const run = startRun(answerTurn);
-      running = run;
-      scroll.reset();
-      const body = JSON.stringify(model === undefined || model === '' ? { messages } : { messages, model });
-      void follow(run, '/v1/chat', { method: 'POST', body }).then(() => {
+      generate(model, (run, answerTurn) => {
         // No key yet: nothing was generated, so the question goes back to the input for later.
-        if (run.unauthorized === true) {
-          turns.splice(turns.indexOf(userTurn), 2);
-          saveNow();
-          userElement.remove();
-          run.message.element.remove();
-          callbacks.onReturnQuestion(question);
-        }
+        turns.splice(turns.indexOf(userTurn), 1);
+        turns.splice(turns.indexOf(answerTurn), 1);
+        saveNow();
+        userElement.remove();
+        run.message.element.remove();
+        callbacks.onReturnQuestion(question);
       });
     },
     stop() {
       const run = running;
       if (run === undefined || run.stopping) return;
       run.stopping = true;
+      run.message.stopRequested();
       if (run.streamId === undefined) {
         run.controller.abort();
         return;
@@ -266,6 +305,7 @@ export function createChat(log: HTMLElement, callbacks: ChatCallbacks): Chat {
     },
     clear() {
       if (running !== undefined) return;
+      withdrawRegenerate();
       turns.length = 0;
       log.replaceChildren();
       clearChat();

@@ -22,12 +22,14 @@ export function createDownloadPanel(): Panel {
     const { signal } = controller;
     start.disabled = true;
     cancel.disabled = false;
-    const bar = createProgressBar('bytes');
+    // One figure everywhere: the bar and the closing message both count MiB received.
+    const bar = createProgressBar('', (done, total) => (total === undefined ? `${mib(done)} MiB` : `${mib(done)} of ${mib(total)} MiB`));
     panel.output.replaceChildren(bar.element);
     panel.say('');
     void (async () => {
       const started = performance.now();
       let received = 0;
+      let total: number | undefined;
       try {
         const response = await apiFetch(FILE, { signal });
         if (!response.ok || response.body === null) {
@@ -35,7 +37,7 @@ export function createDownloadPanel(): Panel {
           await response.body?.cancel();
           return;
         }
-        const total = Number(response.headers.get('content-length') ?? '') || undefined;
+        total = Number(response.headers.get('content-length') ?? '') || undefined;
         const reader = response.body.getReader();
         let lastShown = 0;
         for (;;) {
@@ -45,14 +47,17 @@ export function createDownloadPanel(): Panel {
           const now = performance.now();
           if (now - lastShown > 50) {
             lastShown = now;
-            bar.update(received, total, `${mib(received)} MiB`);
+            bar.update(received, total);
           }
         }
-        bar.update(received, total, `${mib(received)} MiB`);
+        bar.update(received, total);
         const seconds = (performance.now() - started) / 1000;
         panel.say(`Done: ${mib(received)} MiB in ${seconds.toFixed(2)} s (${(received / 1048576 / Math.max(seconds, 0.001)).toFixed(0)} MiB/s).`);
         panel.element.dataset.done = String(received);
       } catch (error) {
+        // The bar shows what was received when it stopped, the same count as the message.
+        bar.update(received, total);
+        panel.element.dataset.received = String(received);
         panel.say(signal.aborted ? `Cancelled after ${mib(received)} MiB.` : `The download failed: ${describeError(error)}`, signal.aborted ? 'info' : 'error');
       } finally {
         start.disabled = false;

@@ -7,6 +7,7 @@
  */
 import DOMPurify from 'dompurify';
 import { marked } from 'marked';
+import { closeOpenMarkdown } from './close-markdown.ts';
 
 const FENCE = /^ {0,3}(```|~~~)/gm;
 
@@ -71,7 +72,8 @@ export function createMarkdownView(onRender: () => void = () => {}): MarkdownVie
         committed = boundary;
       }
     }
-    tail.innerHTML = renderMarkdownHtml(source.slice(committed));
+    // The tail may stop anywhere (mid code span, mid fence): rendered as if closed, no stray backtick.
+    tail.innerHTML = renderMarkdownHtml(closeOpenMarkdown(source.slice(committed)));
     onRender();
   };
 

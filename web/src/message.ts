@@ -3,6 +3,7 @@
  * a collapsible thinking section, Markdown text, a card per tool call, sources, progress, and a
  * closing note (finish, stopped, error).
  */
+import { describeAbort } from '../../src/protocol/abort-note.ts';
 import { el, num, str, type PageEvent } from './events.ts';
 import { createMarkdownView, type MarkdownView } from './markdown.ts';
 import { createProgressBar, type ProgressBar } from './progress-bar.ts';
@@ -27,6 +28,14 @@ export interface AssistantMessage {
   note(message: string, kind?: 'info' | 'error'): void;
   /** Marks the message as no longer streaming. */
   settle(): void;
+  /** This page asked for the stop (its `abort` then reads "stopped (by you)"). */
+  stopRequested(): void;
+  /** Whether the answer ended in an error (an `error` event or an error note). */
+  failed(): boolean;
+  /** Shows a "Regenerate" button that calls `regenerate` (once); removed by {@link withdrawRegenerate}. */
+  offerRegenerate(regenerate: () => void): void;
+  /** Removes the "Regenerate" button, if shown. */
+  withdrawRegenerate(): void;
 }
 
 /**
@@ -47,6 +56,9 @@ export function createAssistantMessage(onRender: () => void, answerApproval?: An
   const progress = new Map<string, ProgressBar>();
   let sources: SourceList | undefined;
   let answer = '';
+  let stoppedHere = false;
+  let failed = false;
+  let regenerateButton: HTMLButtonElement | undefined;
 
   const textView = (id: string): MarkdownView => {
     let view = texts.get(id);
@@ -72,6 +84,7 @@ export function createAssistantMessage(onRender: () => void, answerApproval?: An
   };
 
   const note = (message: string, kind: 'info' | 'error' = 'info'): void => {
+    if (kind === 'error') failed = true;
     element.append(el('div', kind === 'error' ? 'note error' : 'note', message));
     onRender();
   };
@@ -168,7 +181,7 @@ export function createAssistantMessage(onRender: () => void, answerApproval?: An
         return;
       case 'abort':
         settle();
-        note(`stopped${str(event, 'reason') === undefined ? '' : ` (${str(event, 'reason')})`}`);
+        note(describeAbort(str(event, 'reason'), stoppedHere));
         element.dataset.end = 'abort';
         return;
       default:
@@ -183,5 +196,33 @@ export function createAssistantMessage(onRender: () => void, answerApproval?: An
     element.classList.remove('streaming');
   };
 
-  return { element, apply, text: () => answer, note, settle };
+  return {
+    element,
+    apply,
+    text: () => answer,
+    note,
+    settle,
+    stopRequested: () => {
+      stoppedHere = true;
+    },
+    failed: () => failed,
+    offerRegenerate(regenerate) {
+      if (regenerateButton !== undefined) return;
+      const button = el('button', 'regenerate', 'Regenerate');
+      button.type = 'button';
+      button.title = 'Ask the last question again';
+      button.addEventListener('click', () => {
+        button.remove();
+        regenerateButton = undefined;
+        regenerate();
+      });
+      regenerateButton = button;
+      element.append(button);
+      onRender();
+    },
+    withdrawRegenerate() {
+      regenerateButton?.remove();
+      regenerateButton = undefined;
+    },
+  };
 }

@@ -9,8 +9,12 @@ export interface ProgressBar {
   update(done: number, total: number | undefined, message?: string): void;
 }
 
-/** Creates a {@link ProgressBar}. */
-export function createProgressBar(label = ''): ProgressBar {
+/**
+ * Creates a {@link ProgressBar}.
+ * @param label - shown before the count
+ * @param formatCount - how the count reads (default `done/total`, or `done` without a total)
+ */
+export function createProgressBar(label = '', formatCount?: (done: number, total: number | undefined) => string): ProgressBar {
   const element = el('div', 'progress-line');
   const bar = el('progress');
   const text = el('span');
@@ -27,7 +31,7 @@ export function createProgressBar(label = ''): ProgressBar {
       } else {
         bar.removeAttribute('value');
       }
-      const count = total === undefined ? String(shown) : `${shown}/${total}`;
+      const count = formatCount !== undefined ? formatCount(shown, total) : total === undefined ? String(shown) : `${shown}/${total}`;
       text.textContent = [label, count, message].filter((part) => part !== undefined && part !== '').join(' · ');
     },
   };

@@ -52,7 +52,9 @@ function createNumbersPanel(): Panel {
 }
 
 function createVideoPanel(): { panel: Panel; load(): void } {
-  const src = '/v1/files/sample-video.webm';
+  // Five minutes (made by the server on first use): long enough that the browser does not load it
+  // whole, so a seek asks for the bytes it needs with a Range request.
+  const src = '/v1/files/sample-video-long.webm';
   const panel = createPanel('video', 'Seekable video', `GET ${src} with Range requests: seek anywhere, only those bytes are sent.`);
   const video = el('video');
   video.controls = true;

@@ -11,7 +11,10 @@ import { createProgressBar, type ProgressBar } from './progress-bar.ts';
 export interface ToolCard {
   readonly element: HTMLDetailsElement;
   apply(event: PageEvent): void;
-  /** The stream ended: an approval still waiting can no longer be answered. */
+  /**
+   * The stream ended: an approval still waiting can no longer be answered, and a call still
+   * preparing or running (no result, error or denial came) shows as interrupted.
+   */
   settle(): void;
 }
 
@@ -136,6 +139,11 @@ export function createToolCard(toolCallId: string, toolName: string, answerAppro
       }
     },
     settle() {
+      const unfinished = element.dataset.state === 'input' || element.dataset.state === 'running';
+      if (unfinished) {
+        state.textContent = 'interrupted';
+        element.dataset.state = 'interrupted';
+      }
       if (approval === undefined || approval.box.dataset.decision !== undefined) return;
       for (const b of approval.buttons) b.remove();
       approval.text.textContent = 'No longer waiting for an answer.';

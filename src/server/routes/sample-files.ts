@@ -6,11 +6,19 @@
  *
  * @module
  */
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RouteHandler } from '../router.ts';
 import { BUNDLED_SAMPLES_DIR, createFilesRoute } from './files.ts';
+import { loopWebm } from './sample-video.ts';
+
+/** The page's long demo video, made on first use from the shipped short one (see {@link loopWebm}). */
+export const LONG_VIDEO_NAME = 'sample-video-long.webm';
+/** The shipped short video it is made from. */
+const SHORT_VIDEO_NAME = 'sample-video.webm';
+/** How many times the 12 s video plays in the long one: 5 minutes, about 5.3 MB. */
+export const LONG_VIDEO_LOOPS = 25;
 
 /** The generated sample's name. */
 export const LARGE_SAMPLE_NAME = 'large-sample.bin';
@@ -60,6 +68,19 @@ async function writeLargeSample(path: string): Promise<void> {
   }
 }
 
+/** Writes the long video to `path` (through a temporary file renamed into place). */
+async function writeLongVideo(path: string): Promise<void> {
+  const bytes = loopWebm(await readFile(new URL(SHORT_VIDEO_NAME, BUNDLED_SAMPLES_DIR)), LONG_VIDEO_LOOPS);
+  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await writeFile(temporary, bytes);
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
 /** Options of {@link createSampleFilesRoute}. */
 export interface SampleFilesRouteOptions {
   /** Where `large-sample.bin` is written on first use. @defaultValue {@link defaultSamplesCacheDir} */
@@ -80,9 +101,22 @@ export function createSampleFilesRoute(options: SampleFilesRouteOptions = {}): R
   const shipped = createFilesRoute({ dir: BUNDLED_SAMPLES_DIR, sendTimeoutMs });
   const generated = createFilesRoute({ dir: cacheDir, sendTimeoutMs });
   const path = join(cacheDir, LARGE_SAMPLE_NAME);
+  const videoPath = join(cacheDir, LONG_VIDEO_NAME);
   let writing: Promise<void> | undefined;
+  let writingVideo: Promise<void> | undefined;
 
   return async (req, res, context) => {
+    if (context.params.name === LONG_VIDEO_NAME) {
+      if ((await stat(videoPath).catch(() => undefined))?.isFile() !== true) {
+        writingVideo ??= mkdir(cacheDir, { recursive: true, mode: 0o700 })
+          .then(() => writeLongVideo(videoPath))
+          .finally(() => {
+            writingVideo = undefined;
+          });
+        await writingVideo;
+      }
+      return generated(req, res, context);
+    }
     if (context.params.name !== LARGE_SAMPLE_NAME) return shipped(req, res, context);
     // Checked on every request, so a temp-folder cleaner deleting it costs one more write, not a 404.
     if (!(await hasLargeSample(path))) {
