@@ -96,8 +96,10 @@ async function chat(n: number): Promise<string> {
       while ((end = buffer.indexOf('\n\n')) !== -1) {
         const frame = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        if (!frame.startsWith('data: {')) continue;
-        const chunk = JSON.parse(frame.slice('data: '.length)) as { type: string; reason?: string };
+        // A frame's data line; other lines (an SSE comment with token-length padding) are not data.
+        const data = frame.split('\n').find((line) => line.startsWith('data: {'));
+        if (data === undefined) continue;
+        const chunk = JSON.parse(data.slice('data: '.length)) as { type: string; reason?: string };
         if (chunk.type === 'text-delta' || chunk.type === 'finish' || chunk.type === 'error') return chunk.type;
         if (chunk.type === 'abort') return `abort:${chunk.reason ?? ''}`;
       }

@@ -52,7 +52,7 @@ describe('POST /api/chat when the chat cannot be remembered', () => {
       body: JSON.stringify({ id: 'chat-1', messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'What is backpressure?' }] }] }),
     });
     expect(response.status).toBe(503);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('store_unavailable');
     // Give a started generation time to show up; none may.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await app.metrics.activeStreams.get()).values[0]?.value).toBe(0);
