@@ -8,7 +8,7 @@ import { isStoreError } from '../../store/errors.ts';
 import { HttpError } from '../http-error.ts';
 import { QUOTA_ENV, type LimitName } from './quota-limits.ts';
 
-/** What each limit counts, for refusals: "… <what> for this API key …". */
+/** What each limit counts, for refusals: "… for this API key: <what>, at most N …". */
 const WHAT: Readonly<Record<LimitName, string>> = {
   streams: 'running generations at once',
   streams_per_minute: 'new generations per minute',
@@ -24,7 +24,7 @@ export const CONCURRENCY_RETRY_AFTER_S = 5;
 /** The 429 of a limit. */
 export function rateLimited(limit: LimitName, value: number, subject: string, retryAfterS: number): HttpError {
   const who = subject.startsWith('key:') ? 'this API key' : 'this client address';
-  return new HttpError(429, 'rate_limited', `Limit \`${limit}\` reached: at most ${value} ${WHAT[limit]} for ${who} (${QUOTA_ENV[limit]}); retry after ${retryAfterS} s.`, {
+  return new HttpError(429, 'rate_limited', `Limit \`${limit}\` reached for ${who}: ${WHAT[limit]}, at most ${value} (${QUOTA_ENV[limit]}); retry after ${retryAfterS} s.`, {
     headers: { 'retry-after': String(retryAfterS) },
   });
 }
