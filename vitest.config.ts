@@ -5,6 +5,7 @@ import { SummaryReporter } from './test/summary-reporter.ts';
 // 200 ms) run last and one file at a time, so the rest of the suite running in parallel on a
 // 2-core machine does not stretch what they measure.
 const TIMING = [
+  'test/held-demo-connections.node.test.ts',
   'test/core-disconnect.node.test.ts',
   'test/core-backpressure.node.test.ts',
   'test/providers-disconnect.test.ts',
