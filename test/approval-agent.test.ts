@@ -185,6 +185,29 @@ describe('runAgent with tools that need approval', () => {
       ['c2', true],
     ]);
   });
+
+  it('decidedApprovals with the logged call: it runs with the logged tool name and input, and the model sees those, not the messages\' copy', async () => {
+    const ran: string[] = [];
+    const model = scriptedModel([]);
+    const messages: ChatMessage[] = [
+      ...USER,
+      { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'c1', toolName: 'delete_file', input: { path: 'client/chosen.ts' } }] },
+    ];
+    await collect(
+      runAgent({
+        provider: model,
+        model: 'm',
+        messages,
+        tools: [deleteTool(ran)],
+        decidedApprovals: [{ toolCallId: 'c1', approvalId: 'a1', approved: true, call: { toolName: 'delete_file', input: { path: 'src/logged.ts' } } }],
+      }),
+    );
+    expect(ran).toEqual(['src/logged.ts']);
+    const sent = model.requests[0]!.messages;
+    expect((sent.at(-2)!.content as { input: unknown }[])[0]!.input).toEqual({ path: 'src/logged.ts' });
+    // The caller's messages are not modified.
+    expect((messages[1]!.content as { input: unknown }[])[0]!.input).toEqual({ path: 'client/chosen.ts' });
+  });
 });
 
 describe('the local model and publish_event', () => {

@@ -136,21 +136,20 @@ describe('ai Chat + DefaultChatTransport on /api/chat: tool approval', () => {
     expect(textOf(lastAssistant(chat))).toContain('2+3 = 5');
   });
 
-  it('the run that asked is gone (the store lost it): the answer goes on from the messages as a new run', async () => {
+  it('the run that asked is gone (the store lost it): the answer is refused (409 approval_not_found), nothing runs', async () => {
     const chatId = `chat-${crypto.randomUUID()}`;
     const chat = new TestChat(server.url, chatId);
     await chat.sendMessage({ text: 'Publish "late news" on topic news-late' });
     const asked = publishPart(lastAssistant(chat));
-    // The chat's stream is forgotten (as after an expiry or a restart of a memory store).
+    // The chat's stream is forgotten (as after an expiry or a restart of a memory store): nothing
+    // proves the approval was ever asked for, so the client's copy of the call is not run.
     await store.setChatStream(chatId, undefined);
     await chat.addToolApprovalResponse({ id: asked.approval!.id, approved: true });
     await vi.waitFor(() => {
-      expect(chat.status).toBe('ready');
-      expect(publishPart(lastAssistant(chat)).state).toBe('output-available');
-      expect(textOf(lastAssistant(chat))).toMatch(/Approved and published/);
+      expect(chat.status).toBe('error');
     }, { timeout: 10_000 });
-    expect(chat.messages.filter((m) => m.role === 'assistant')).toHaveLength(1);
-    const { id } = publishPart(lastAssistant(chat)).output as { id: string };
-    expect(await topicEvents('news-late')).toEqual([{ id, data: { text: 'late news' } }]);
+    expect(chat.error?.message).toMatch(/approval_not_found|No pending approval/);
+    expect(publishPart(lastAssistant(chat)).state).toBe('approval-responded');
+    expect(await topicEvents('news-late')).toEqual([]);
   });
 });

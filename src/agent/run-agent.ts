@@ -286,6 +286,8 @@ async function* steps(
 
   const decided = from === undefined ? pendingCalls(messages, options.decidedApprovals) : [];
   if (decided.length > 0) {
+    // The model sees the calls as they run: with their logged input, not the client's copy.
+    replaceDecidedCalls(messages, decided);
     // The calls a client answered after the run that asked had ended: they run (or are denied)
     // first, and the model goes on from their results.
     yielded = true;
@@ -427,9 +429,28 @@ function pendingCalls(messages: readonly ChatMessage[], decided: readonly Decide
   for (const part of assistant.content) {
     if (part.type !== 'tool-call' || answered.has(part.toolCallId)) continue;
     const decision = byCall.get(part.toolCallId);
-    if (decision !== undefined) calls.push({ type: 'tool-call', toolCallId: part.toolCallId, toolName: part.toolName, input: part.input, decided: decision });
+    if (decision === undefined) continue;
+    // A logged call runs as it was asked about, never as the messages (a client's copy) say.
+    const { toolName, input } = decision.call ?? part;
+    calls.push({ type: 'tool-call', toolCallId: part.toolCallId, toolName, input, decided: decision });
   }
   return calls;
+}
+
+/** Puts the planned calls' tool names and inputs into the last assistant message (on a copy of it). */
+function replaceDecidedCalls(messages: ChatMessage[], calls: readonly PlannedCall[]): void {
+  let index = messages.length - 1;
+  while (index >= 0 && messages[index]?.role === 'tool') index--;
+  const assistant = messages[index];
+  if (assistant === undefined || typeof assistant.content === 'string') return;
+  const byCall = new Map(calls.map((call) => [call.toolCallId, call]));
+  messages[index] = {
+    ...assistant,
+    content: assistant.content.map((part) => {
+      const call = part.type === 'tool-call' ? byCall.get(part.toolCallId) : undefined;
+      return call === undefined ? part : { ...part, toolName: call.toolName, input: call.input };
+    }),
+  } as ChatMessage;
 }
 
 /**

@@ -126,4 +126,10 @@ export interface DecidedApproval extends ApprovalDecision {
   toolCallId: string;
   /** The id of the request being answered, when the client knows it. */
   approvalId?: string;
+  /**
+   * The call as its `approval-request` logged it (the server passes it): the call runs with this
+   * tool name and input, whatever the conversation's copy of the call says. A decision without it
+   * runs the conversation's call as it is (the caller vouches for the messages).
+   */
+  call?: { toolName: string; input: unknown };
 }

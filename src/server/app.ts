@@ -28,6 +28,7 @@ import { chatRoutes } from './routes/chat.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { APPROVAL_TIMEOUT_ENV, DEFAULT_APPROVAL_TIMEOUT_MS } from './approval-gate.ts';
 import { createPublishEventTool } from '../agent/tools/publish-event.ts';
+import { publishTopicEvent } from './publish-topic-event.ts';
 import { createDemoNumbers } from './routes/demo-numbers.ts';
 import { eventRoutes } from './routes/events.ts';
 import { createFilesRoute } from './routes/files.ts';
@@ -138,6 +139,8 @@ function readMs(env: Readonly<Record<string, string | undefined>>, name: string,
 
 /** How long Redis may take to connect at start before the log says it is unreachable. */
 const REDIS_GRACE_MS = 2000;
+/** The quota subject of `publish_event` calls of runs without an API key (auth off). */
+const AGENT_PUBLISH_SUBJECT = 'agent:anonymous';
 const REDIS_POLL_MS = 250;
 
 /**
@@ -255,11 +258,12 @@ export function createApp(options: AppOptions = {}): AppHandler {
   // app's store like POST /v1/events, on the run's key's topics, and needs approval), then the MCP
   // servers' once they are connected.
   const sharedTopicPrefix = env.SLUICE_SHARED_TOPIC_PREFIX?.trim() || undefined;
+  // Through the same checks as POST /v1/events (size, depth, topic name, the key's `topics` and
+  // `publish_per_minute`); a refusal becomes the call's tool-error. Without keys, agent runs' publishes
+  // count together under one subject (a run does not keep its client's address).
+  const publisher = { quotas, store, maxEventBytes, sharedTopicPrefix };
   const publishEvent = createPublishEventTool({
-    publish: async (topic, event, { owner }) => {
-      const inStore = sharedTopicPrefix !== undefined && topic.startsWith(sharedTopicPrefix) ? undefined : owner;
-      return (await store()).publish(topic, event, { owner: inStore });
-    },
+    publish: (topic, event, { owner }) => publishTopicEvent(publisher, { subject: owner === undefined ? AGENT_PUBLISH_SUBJECT : `key:${owner}`, owner }, topic, event),
   });
   const agentTools = options.tools === undefined ? [...tools, publishEvent] : [...tools];
   const mcpServers = options.mcpServers ?? parseMcpServers(env[MCP_SERVERS_ENV]);

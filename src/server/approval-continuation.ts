@@ -11,6 +11,7 @@ import type { DecidedApproval } from '../agent/types.ts';
 import { createApprovalPause } from '../protocol/approval-pause.ts';
 import type { StoredEvent, StreamStore } from '../store/types.ts';
 import { createStoreApprovalGate } from './approval-gate.ts';
+import { HttpError } from './http-error.ts';
 import type { Streams } from './runs/stream-context.ts';
 
 /** A decision a client sent, with the approval it answers. */
@@ -108,4 +109,100 @@ export function uiApprovalResponses(messages: readonly { role: string; parts: re
     });
   }
   return out;
+}
+
+/** An approval the server itself asked for: its `approval-request` as the stream logged it. */
+export interface LoggedApproval {
+  approvalId: string;
+  toolCallId: string;
+  toolName: string;
+  /** The validated input the call was asked about (and runs with, never a client's copy). */
+  input: unknown;
+  /** The id of the `approval-request` event in the stream. */
+  eventId: number;
+}
+
+/**
+ * The `approval-request` events of a stream, up to `lastId`, by approval id.
+ * @param store - the stream store
+ * @param streamId - the stream
+ * @param lastId - the stream's last event id when it was looked at
+ */
+export async function loggedApprovals(store: StreamStore, streamId: string, lastId: number): Promise<Map<string, LoggedApproval>> {
+  const out = new Map<string, LoggedApproval>();
+  if (lastId <= 0) return out;
+  const controller = new AbortController();
+  try {
+    for await (const stored of store.read(streamId, { after: 0, signal: controller.signal })) {
+      const event = stored.event;
+      if (event.type === 'approval-request') {
+        out.set(event.approvalId, { approvalId: event.approvalId, toolCallId: event.toolCallId, toolName: event.toolName, input: event.input, eventId: stored.id });
+      }
+      if (stored.id >= lastId) break;
+    }
+  } finally {
+    controller.abort();
+  }
+  return out;
+}
+
+/** A client's decision matched with the approval the server logged. */
+export type VerifiedApproval = ClientApproval & { logged: LoggedApproval };
+
+/** What {@link answerLoggedApprovals} did with a request's decisions. */
+export interface AnsweredApprovals {
+  /** Decisions recorded now: the first answer to their approval. */
+  fresh: VerifiedApproval[];
+  /** Decisions whose approval was answered before (another tab, the REST route, the timeout, a stop, a replay). */
+  already: VerifiedApproval[];
+}
+
+/**
+ * Checks every decision of a request against the approvals stream `streamId` really logged, then
+ * records them (the first answer wins). Nothing is recorded unless every decision names an
+ * `approval-request` of that stream for that very tool call.
+ * @param store - the stream store
+ * @param streamId - the chat's stream (already checked to be the caller's)
+ * @param lastId - the stream's last event id
+ * @param decisions - the request's decisions
+ * @returns which decisions were recorded now and which found their approval answered already
+ * @throws HttpError 409 `approval_not_found` when a decision answers no logged approval (made up, another stream's, another call's)
+ */
+export async function answerLoggedApprovals(store: StreamStore, streamId: string, lastId: number, decisions: readonly ClientApproval[]): Promise<AnsweredApprovals> {
+  const logged = await loggedApprovals(store, streamId, lastId);
+  const verified: VerifiedApproval[] = [];
+  for (const decision of decisions) {
+    const request = logged.get(decision.approvalId);
+    if (request === undefined || request.toolCallId !== decision.toolCallId) throw approvalNotFound(decision);
+    verified.push({ ...decision, logged: request });
+  }
+  const fresh: VerifiedApproval[] = [];
+  const already: VerifiedApproval[] = [];
+  for (const decision of verified) {
+    const answer = decision.reason === undefined ? { approved: decision.approved } : { approved: decision.approved, reason: decision.reason };
+    const result = await store.answerApproval(streamId, decision.approvalId, answer);
+    if (result === 'answered') fresh.push(decision);
+    else if (result === 'already_answered') already.push(decision);
+    // Logged but never opened in the store (its record expired): nobody can answer it any more.
+    else throw approvalNotFound(decision);
+  }
+  return { fresh, already };
+}
+
+/** The 409 of a decision that answers no approval this server asked for (in the caller's chat). */
+export function approvalNotFound(decision: { approvalId: string; toolCallId: string }): HttpError {
+  return new HttpError(
+    409,
+    'approval_not_found',
+    `No pending approval ${JSON.stringify(decision.approvalId)} for tool call ${JSON.stringify(decision.toolCallId)} in this chat: it was never asked for, has expired, or belongs to another API key. Nothing was run; ask again in a new message.`,
+  );
+}
+
+/** The 409 of a request whose every decision came after its approval was answered. */
+export function alreadyAnswered(decisions: readonly { approvalId: string }[]): HttpError {
+  return new HttpError(
+    409,
+    'already_answered',
+    `${decisions.length === 1 ? 'The approval' : 'The approvals'} ${decisions.map((decision) => JSON.stringify(decision.approvalId)).join(', ')} ${decisions.length === 1 ? 'was' : 'were'} answered already (another tab, the approvals route, a stop or the timeout came first); the stream says which answer counted. Nothing was run again.`,
+  );
 }

@@ -36,7 +36,7 @@ import type { RouteHandler } from '../router.ts';
 import type { StreamContext } from '../runs/stream-context.ts';
 import { storedAgentRequest } from '../runs/takeover-agent.ts';
 import { chatMessageId } from './streams.ts';
-import { answerClientApprovals, approvalsForRun, pauseForApprovals, uiApprovalResponses } from '../approval-continuation.ts';
+import { alreadyAnswered, answerClientApprovals, answerLoggedApprovals, approvalNotFound, approvalsForRun, pauseForApprovals, uiApprovalResponses } from '../approval-continuation.ts';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../approval-gate.ts';
 
 /** What the chat routes need from the app. */
@@ -124,31 +124,44 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
     async aiSdk(req, res, { owner }) {
       const body = await readJson(req, AiSdkChatBody);
       const streams = await context.streams();
-      // `addToolApprovalResponse`'s request: the answers go to the chat's waiting run, and this
-      // response follows it from the request it answers.
+      // `addToolApprovalResponse`'s request. A decision may only answer an approval this server
+      // logged in the caller's chat and nobody answered yet; the call then runs with the logged
+      // input, never the client's copy of it.
       const decided = uiApprovalResponses(body.messages);
       const lastMessageId = (body.messages.at(-1) as { id?: string } | undefined)?.id;
-      if (decided.length > 0 && body.id !== undefined) {
-        const waiting = await streams.store.getChatStream(body.id, owner);
+      let decidedApprovals: DecidedApproval[] | undefined;
+      if (decided.length > 0) {
+        const waiting = body.id === undefined ? undefined : await streams.store.getChatStream(body.id, owner);
         const info = waiting === undefined ? undefined : await streams.store.info(waiting);
-        if (waiting !== undefined && info !== undefined && info.owner === owner) {
-          const answered = await answerClientApprovals(streams.store, waiting, decided);
-          if (answered !== undefined) {
-            // The answer goes on in the message that asked (its id is the one the client holds).
-            const format = aiSdkUiStream({ padding: context.padding, messageId: lastMessageId ?? chatMessageId(waiting) });
-            const until = pauseForApprovals(format, info.lastId, answered.answered);
-            return context.quotas.follow(req, owner, () => streams.follow(res, { id: waiting, after: answered.after, format, until }));
-          }
+        if (waiting === undefined || info === undefined || info.owner !== owner) throw approvalNotFound(decided[0]!);
+        const { fresh, already } = await answerLoggedApprovals(streams.store, waiting, info.lastId, decided);
+        if (fresh.length === 0) throw alreadyAnswered(already);
+        if (info.state === 'running') {
+          // The run waits: it heard the answers; this response follows it from the request it answers,
+          // in the message that asked (its id is the one the client holds).
+          const all = [...fresh, ...already];
+          const after = Math.max(...all.map((decision) => decision.logged.eventId));
+          const format = aiSdkUiStream({ padding: context.padding, messageId: lastMessageId ?? chatMessageId(waiting) });
+          const until = pauseForApprovals(format, info.lastId, new Set(all.map((decision) => decision.approvalId)));
+          return context.quotas.follow(req, owner, () => streams.follow(res, { id: waiting, after, format, until }));
         }
+        // The run that asked has ended but its log is here and the approvals were still open (now
+        // answered, so a replay is refused): a new run carries the decisions out, from the messages.
+        decidedApprovals = fresh.map((decision) => ({
+          toolCallId: decision.logged.toolCallId,
+          approvalId: decision.approvalId,
+          approved: decision.approved,
+          ...(decision.reason === undefined ? {} : { reason: decision.reason }),
+          call: { toolName: decision.logged.toolName, input: decision.logged.input },
+        }));
       }
       const id = randomUUID();
       const approvals = approvalsForRun(streams, id, approvalTimeoutMs);
-      // The run that asked is gone (expired): the decisions are carried out by a new run, from the messages.
       const request: Omit<ChatRequest, 'model'> = { messages: fromUiMessages(body.messages) };
       const source = generation(options, body.model, request, 'agent', {
         approvals: approvals.gate,
         owner,
-        ...(decided.length > 0 ? { decidedApprovals: decided } : {}),
+        ...(decidedApprovals === undefined ? {} : { decidedApprovals }),
       });
       const meta: Record<string, string> = {};
       if (body.id !== undefined) meta.chatId = body.id;
@@ -160,7 +173,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       });
       approvals.bind(run);
       // Decisions on an earlier message go on in that message.
-      const format = aiSdkUiStream({ padding: context.padding, messageId: decided.length > 0 && lastMessageId !== undefined ? lastMessageId : chatMessageId(id) });
+      const format = aiSdkUiStream({ padding: context.padding, messageId: decidedApprovals !== undefined && lastMessageId !== undefined ? lastMessageId : chatMessageId(id) });
       return streams.follow(res, { id, format, run, until: pauseForApprovals(format, 0) });
     },
 

@@ -13,16 +13,14 @@ import type { IncomingMessage } from 'node:http';
 import { importOptional } from '../../core/require-optional.ts';
 import { sse } from '../../sse/sse-format.ts';
 import { HttpError, sendJson } from '../http-error.ts';
-import { checkEventData, DEFAULT_MAX_EVENT_BYTES } from '../quotas/check-event-data.ts';
-import { toStoreRefusal } from '../quotas/refusals.ts';
+import { DEFAULT_MAX_EVENT_BYTES } from '../quotas/check-event-data.ts';
+import { publishTopicEvent, TOPIC, topicOwner } from '../publish-topic-event.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
 import { sendStreamHead, shuttingDown, type StreamContext } from '../runs/stream-context.ts';
 
 const { z } = await importOptional('zod', () => import('zod'));
 
-/** What a topic name may be: 1 to 128 letters, digits, `.`, `_`, `-`, `:` or `/`. */
-const TOPIC = /^[A-Za-z0-9._:/-]{1,128}$/;
 /** A topic event id as the store makes them (opaque, but never a line break). */
 const TOPIC_EVENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -78,16 +76,13 @@ export interface EventRouteOptions {
 export function eventRoutes(context: StreamContext, options: EventRouteOptions = {}): Record<'subscribe' | 'subscribeHead' | 'publish', RouteHandler> {
   const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const shared = options.sharedTopicPrefix;
-  /** The owner a topic belongs to in the store: the key's, unless the name is shared on purpose. */
-  const topicOwner = (topic: string, owner: string | undefined): string | undefined =>
-    shared !== undefined && shared !== '' && topic.startsWith(shared) ? undefined : owner;
   return {
     async subscribe(req, res, { url, owner }) {
       if (context.draining()) throw shuttingDown();
       const topic = topicOf(url);
       const after = topicEventId(req, url);
       const streams = await context.streams();
-      return context.quotas.follow(req, owner, () => streams.followTopic(res, topic, { after, owner: topicOwner(topic, owner) }));
+      return context.quotas.follow(req, owner, () => streams.followTopic(res, topic, { after, owner: topicOwner(topic, owner, shared) }));
     },
 
     /** `HEAD /v1/events?topic=T`: the head a subscription would get (or its 400), without subscribing. */
@@ -99,17 +94,9 @@ export function eventRoutes(context: StreamContext, options: EventRouteOptions =
     async publish(req, res, { owner }) {
       if (context.draining()) throw shuttingDown();
       const body = await readJson(req, PublishBody);
-      checkEventData(body.data, maxEventBytes);
-      const subject = context.quotas.subject(req, owner);
-      await context.quotas.consume(subject, 'publish_per_minute');
-      const inStore = topicOwner(body.topic, owner);
-      // One slot per topic (its name in its namespace), kept while its history lives.
-      await context.quotas.acquire(subject, 'topics', `${inStore ?? ''}/${body.topic}`);
-      const event: { event?: string; data: unknown } = { data: body.data };
-      if (body.event !== undefined) event.event = body.event;
-      const id = await (await context.streams()).store.publish(body.topic, event, { owner: inStore }).catch((error: unknown) => {
-        throw toStoreRefusal(error);
-      });
+      // The same path as the agent's `publish_event`: every check in one place.
+      const publisher = { quotas: context.quotas, store: async () => (await context.streams()).store, maxEventBytes, sharedTopicPrefix: shared };
+      const id = await publishTopicEvent(publisher, { subject: context.quotas.subject(req, owner), owner }, body.topic, body);
       sendJson(res, 202, { id });
     },
   };
