@@ -48,11 +48,16 @@ import type {
   TopicEvent,
 } from './types.ts';
 
-const { createClient, ErrorReply } = await importOptional('redis', () => import('redis'));
+const { createClient, createCluster, ErrorReply } = await importOptional('redis', () => import('redis'));
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions extends StoreOptions {
-  /** The Redis URL (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS). @defaultValue `'redis://127.0.0.1:6379'` */
+  /**
+   * The Redis URL (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS), or a Redis
+   * Cluster's nodes, `redis+cluster://[user:password@]host:port[,host:port…]` (`rediss+cluster://`
+   * for TLS; any nodes of the cluster, the others are discovered; docs/redis-cluster.md).
+   * @defaultValue `'redis://127.0.0.1:6379'`
+   */
   url?: string;
   /** Prefix of every key and channel, so several apps (or tests) share one Redis. @defaultValue `'sluice:'` */
   keyPrefix?: string;
@@ -142,6 +147,164 @@ function reconnectDelay(retries: number): number {
 
 type Client = ReturnType<typeof createClient>;
 type RawEntry = [id: string, fields: string[]];
+type Cluster = ReturnType<typeof createCluster>;
+
+/** The scheme of a cluster URL (`redis+cluster://host:port,host:port`, `rediss+cluster://` for TLS). */
+const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/;
+/** How often the live tail of followed keys is read on a cluster (see ClusterConnection). */
+const CLUSTER_POLL_MS = 10;
+
+/** Parses a cluster URL into node-redis's cluster options; undefined for a single-node URL. */
+export function parseClusterUrl(url: string): { rootNodes: { url: string }[]; username?: string; password?: string; tls: boolean } | undefined {
+  const match = CLUSTER_URL.exec(url);
+  if (match === null) {
+    if (/^rediss?\+cluster:/.test(url)) throw new RangeError(`Expected a cluster URL like redis+cluster://host:port,host:port, got ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//***@'))}.`);
+    return undefined;
+  }
+  const [, scheme, auth, hosts] = match as unknown as [string, string, string | undefined, string];
+  const nodes = hosts.split(',').map((host) => host.trim()).filter((host) => host !== '');
+  if (nodes.length === 0) throw new RangeError('Expected at least one host:port in the cluster URL.');
+  let username: string | undefined;
+  let password: string | undefined;
+  if (auth !== undefined && auth !== '') {
+    const colon = auth.indexOf(':');
+    username = decodeURIComponent(colon === -1 ? auth : auth.slice(0, colon)) || undefined;
+    password = colon === -1 ? undefined : decodeURIComponent(auth.slice(colon + 1));
+  }
+  return {
+    rootNodes: nodes.map((host) => ({ url: `${scheme}://${host}` })),
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+    tls: scheme === 'rediss',
+  };
+}
+
+/** The first key of a command as the store sends it (where a cluster routes it); undefined: any node. */
+function firstKey(args: readonly string[]): string | undefined {
+  const name = (args[0] ?? '').toUpperCase();
+  if (name === 'EVALSHA' || name === 'EVAL') return Number(args[2]) > 0 ? args[3] : undefined;
+  if (name === 'XREAD') {
+    const at = args.findIndex((arg) => arg.toUpperCase() === 'STREAMS');
+    return at === -1 ? undefined : args[at + 1];
+  }
+  return args[1];
+}
+
+/**
+ * A Redis Cluster behind the few client methods the store uses, so the store runs unchanged on
+ * either: `sendCommand` routes by the command's first key (every script's keys share a hash tag,
+ * so one slot), `isReady` means every master's connection is ready, `ready` is emitted when the
+ * cluster connects and when a node connects, and `ping` asks every master. The first connection
+ * is retried in the background like a single client's.
+ */
+class ClusterConnection {
+  readonly cluster: Cluster;
+  readonly #listeners = new Map<string, Set<(...args: unknown[]) => void>>();
+  #closed = false;
+
+  constructor(cluster: Cluster) {
+    this.cluster = cluster;
+    cluster.on('connect', () => this.#emit('ready'));
+    cluster.on('node-ready', () => this.#emit('ready'));
+    cluster.on('error', (error: unknown) => this.#emit('error', error));
+    cluster.on('node-error', (error: unknown) => this.#emit('error', error));
+  }
+
+  get isReady(): boolean {
+    const masters = this.cluster.isOpen ? this.cluster.masters : [];
+    return masters.length > 0 && masters.every((master) => master.client?.isReady === true);
+  }
+
+  on(event: string, listener: (...args: unknown[]) => void): this {
+    let set = this.#listeners.get(event);
+    if (set === undefined) this.#listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return this;
+  }
+
+  off(event: string, listener: (...args: unknown[]) => void): this {
+    this.#listeners.get(event)?.delete(listener);
+    return this;
+  }
+
+  #emit(event: string, ...args: unknown[]): void {
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) listener(...args);
+  }
+
+  async connect(): Promise<void> {
+    for (let retries = 0; ; retries++) {
+      try {
+        await this.cluster.connect();
+        return;
+      } catch (error) {
+        if (this.#closed) throw error;
+        this.#emit('error', error);
+        await new Promise((resolve) => setTimeout(resolve, reconnectDelay(retries)));
+        if (this.#closed) throw error;
+      }
+    }
+  }
+
+  duplicate(): ClusterConnection {
+    return new ClusterConnection(this.cluster.duplicate());
+  }
+
+  sendCommand(args: string[]): Promise<unknown> {
+    return this.cluster.sendCommand(firstKey(args), false, args);
+  }
+
+  hGet(key: string, field: string): Promise<string | null> {
+    return this.cluster.hGet(key, field) as Promise<string | null>;
+  }
+
+  hGetAll(key: string): Promise<Record<string, string>> {
+    return this.cluster.hGetAll(key) as Promise<Record<string, string>>;
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.cluster.get(key) as Promise<string | null>;
+  }
+
+  set(key: string, value: string, options: { expiration: { type: 'PX'; value: number } }): Promise<unknown> {
+    return this.cluster.set(key, value, options);
+  }
+
+  del(key: string): Promise<number> {
+    return this.cluster.del(key);
+  }
+
+  exists(key: string): Promise<number> {
+    return this.cluster.exists(key);
+  }
+
+  zRem(key: string, member: string): Promise<number> {
+    return this.cluster.zRem(key, member);
+  }
+
+  async ping(): Promise<string> {
+    await Promise.all(this.cluster.masters.map(async (master) => (await this.cluster.nodeClient(master)).ping()));
+    return 'PONG';
+  }
+
+  /** Classic pub/sub: a cluster forwards every PUBLISH (also a script's) to every node, so one subscription on any node hears it. */
+  subscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    return this.cluster.subscribe(channel, listener);
+  }
+
+  unsubscribe(channel: string): Promise<void> {
+    return this.cluster.unsubscribe(channel);
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return this.cluster.close();
+  }
+
+  destroy(): void {
+    this.#closed = true;
+    if (this.cluster.isOpen) this.cluster.destroy();
+  }
+}
 
 /** A Lua script, run by its SHA1 (EVALSHA) and loaded on first use or after a Redis restart. */
 class Script {
@@ -302,6 +465,8 @@ class RedisStore implements StreamStore {
   readonly kind = 'redis';
   readonly #cmd: Client;
   readonly #reader: Client;
+  /** On a Redis Cluster (a `redis+cluster://` URL): the cmd connection is a {@link ClusterConnection}. */
+  readonly #cluster: boolean;
   #sub: Client | undefined;
   readonly #prefix: string;
   readonly #instance = randomUUID();
@@ -358,16 +523,35 @@ class RedisStore implements StreamStore {
     this.#onError = options.onError ?? (() => {});
     this.#wakeKey = `${this.#prefix}wake:${this.#instance}`;
 
-    this.#cmd = createClient({
-      url: options.url ?? DEFAULTS.url,
-      // Commands fail at once while Redis is unreachable instead of queueing without bound.
-      disableOfflineQueue: true,
-      // Back within RECONNECT_MAX_MS of Redis returning (new chats work again at once).
-      socket: { reconnectStrategy: reconnectDelay, connectTimeout: COMMAND_TIMEOUT_MS },
-    });
-    this.#reader = this.#cmd.duplicate();
+    const cluster = parseClusterUrl(options.url ?? DEFAULTS.url);
+    if (cluster !== undefined && /[{}]/.test(this.#prefix)) {
+      throw new RangeError(`Expected \`keyPrefix\` without { or } on a Redis Cluster (the store puts its own hash tags in every key), got ${JSON.stringify(this.#prefix)}.`);
+    }
+    this.#cluster = cluster !== undefined;
+    this.#cmd =
+      cluster === undefined
+        ? createClient({
+            url: options.url ?? DEFAULTS.url,
+            // Commands fail at once while Redis is unreachable instead of queueing without bound.
+            disableOfflineQueue: true,
+            // Back within RECONNECT_MAX_MS of Redis returning (new chats work again at once).
+            socket: { reconnectStrategy: reconnectDelay, connectTimeout: COMMAND_TIMEOUT_MS },
+          })
+        : (new ClusterConnection(
+            createCluster({
+              rootNodes: cluster.rootNodes,
+              defaults: {
+                ...(cluster.username === undefined ? {} : { username: cluster.username }),
+                ...(cluster.password === undefined ? {} : { password: cluster.password }),
+                disableOfflineQueue: true,
+                socket: { reconnectStrategy: reconnectDelay, connectTimeout: COMMAND_TIMEOUT_MS, ...(cluster.tls ? { tls: true as const } : {}) },
+              },
+            }),
+          ) as unknown as Client);
+    // On a cluster the live tail is read on the command connection (see #pollLoop).
+    this.#reader = this.#cluster ? this.#cmd : this.#cmd.duplicate();
     this.#cmd.on('ready', () => (this.#unresponsive = false));
-    for (const client of [this.#cmd, this.#reader]) this.#connect(client);
+    for (const client of new Set([this.#cmd, this.#reader])) this.#connect(client);
     // Operations in the first moments wait for the first connection instead of failing at once.
     this.#starting = new Promise<void>((resolve) => {
       const done = (): void => {
@@ -380,7 +564,7 @@ class RedisStore implements StreamStore {
       unref(timer);
       this.#cmd.on('ready', done);
     });
-    this.#readLoop().catch((error: unknown) => this.#onError(error));
+    (this.#cluster ? this.#pollLoop() : this.#readLoop()).catch((error: unknown) => this.#onError(error));
 
     this.#every(heartbeatMs, () => this.#heartbeat());
     this.#every(Math.max(20, Math.min(MAX_LEASE_CHECK_MS, leaseMs / 5)), () => this.#checkLeases());
@@ -686,7 +870,8 @@ class RedisStore implements StreamStore {
     };
     // The rate limiter sends its own commands: they are bounded like the store's (a paused Redis
     // must not hang every new request in the limiter; on a timeout it counts in memory instead).
-    return { client: withCommandTimeouts(this.#cmd, (promise) => this.#bounded(promise)), keyPrefix: `${this.#prefix}quota:`, leases };
+    const client = this.#cmd instanceof ClusterConnection ? this.#cmd.cluster : this.#cmd;
+    return { client: withCommandTimeouts(client, (promise) => this.#bounded(promise)), keyPrefix: `${this.#prefix}quota:`, leases };
   }
 
   /** Tracks a read from its first `next()` until it ends, so that close() ends it. */
@@ -725,7 +910,7 @@ class RedisStore implements StreamStore {
     this.#feeds.clear();
     this.#feedAdded?.();
     // The reader may sit in a blocking XREAD and the subscriber has nothing to flush: drop them.
-    this.#reader.destroy();
+    if (this.#reader !== this.#cmd) this.#reader.destroy();
     this.#sub?.destroy();
     if (this.#cmd.isReady) await this.#cmd.close();
     else this.#cmd.destroy();
@@ -832,6 +1017,54 @@ class RedisStore implements StreamStore {
         // A bug in a follower must not stop the reader of every other follower.
         this.#onError(error);
       }
+    }
+  }
+
+  /**
+   * The live tail on a Redis Cluster: an XREAD blocks its connection and may only name keys of one
+   * slot, so instead every {@link CLUSTER_POLL_MS} each followed key is read without blocking
+   * (node-redis pipelines the reads of one master on its connection). An outage is handled as
+   * #readLoop does: the followers wait up to {@link OUTAGE_BUDGET_MS}, then end with `unavailable`.
+   */
+  async #pollLoop(): Promise<void> {
+    while (!this.#closed) {
+      if (this.#feeds.size === 0) {
+        await new Promise<void>((resolve) => {
+          this.#feedAdded = resolve;
+        });
+        continue;
+      }
+      if (this.#outageSince !== undefined && Date.now() - this.#outageSince >= OUTAGE_BUDGET_MS) {
+        this.#outageSince = undefined;
+        this.#failFollowers(new StoreError('unavailable', 'Redis does not answer; the store keeps trying in the background.'));
+        continue;
+      }
+      const feeds = [...this.#feeds.values()];
+      const results = await Promise.allSettled(
+        feeds.map((feed) =>
+          this.#bounded(this.#cmd.sendCommand(['XREAD', 'COUNT', String(XREAD_COUNT), 'STREAMS', feed.key, `${feed.ms}-${feed.seq}`])) as Promise<
+            [key: string, entries: RawEntry[]][] | null
+          >,
+        ),
+      );
+      if (this.#closed) return;
+      let failed = false;
+      for (const result of results) {
+        if (result.status === 'rejected') {
+          failed = true;
+          continue;
+        }
+        if (result.value === null) continue;
+        try {
+          this.#dispatch(result.value);
+        } catch (error) {
+          // A bug in a follower must not stop the reader of every other follower.
+          this.#onError(error);
+        }
+      }
+      if (failed) this.#outageSince ??= Date.now();
+      else this.#outageSince = undefined;
+      await new Promise((resolve) => setTimeout(resolve, failed ? APPEND_RETRY_MS : CLUSTER_POLL_MS));
     }
   }
 
@@ -1145,7 +1378,10 @@ class RedisStore implements StreamStore {
    * owner's. Its byte counter is the key and `~bytes`, which no topic's key can be either.
    */
   #topicKey(topic: string, owner: string | undefined): string {
-    return owner === undefined ? `${this.#prefix}topic:${topic}` : `${this.#prefix}topic:~${encodeURIComponent(owner)}:${topic}`;
+    const key = owner === undefined ? `topic:${topic}` : `topic:~${encodeURIComponent(owner)}:${topic}`;
+    if (!this.#cluster) return `${this.#prefix}${key}`;
+    // On a cluster a hash tag of its own first (a topic name may hold braces), so the topic and its byte counter share a slot.
+    return `${this.#prefix}{${createHash('sha1').update(key).digest('hex').slice(0, 16)}}${key}`;
   }
 }
 
