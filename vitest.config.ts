@@ -27,6 +27,8 @@ const TIMING = [
   'test/takeover-redis.node.test.ts',
   'test/takeover-store.test.ts',
   'test/takeover-runs.test.ts',
+  'test/store-redis-cluster.test.ts',
+  'test/streams-redis-cluster.node.test.ts',
 ];
 
 export default defineConfig({

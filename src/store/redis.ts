@@ -151,8 +151,11 @@ type Cluster = ReturnType<typeof createCluster>;
 
 /** The scheme of a cluster URL (`redis+cluster://host:port,host:port`, `rediss+cluster://` for TLS). */
 const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/;
-/** How often the live tail of followed keys is read on a cluster (see ClusterConnection). */
-const CLUSTER_POLL_MS = 10;
+/**
+ * How often every followed key is read on a cluster besides its notifications (see #pollLoop): the
+ * most a notification lost in a reconnect delays its entries.
+ */
+const CLUSTER_SWEEP_MS = 1000;
 
 /** Parses a cluster URL into node-redis's cluster options; undefined for a single-node URL. */
 export function parseClusterUrl(url: string): { rootNodes: { url: string }[]; username?: string; password?: string; tls: boolean } | undefined {
@@ -295,6 +298,15 @@ class ClusterConnection {
     return this.cluster.unsubscribe(channel);
   }
 
+  /** Sharded pub/sub: the channel lives on the master of its slot (a key's name as channel: that key's master). */
+  sSubscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    return this.cluster.sSubscribe(channel, listener);
+  }
+
+  sUnsubscribe(channel: string, listener?: (message: string) => void): Promise<void> {
+    return this.cluster.sUnsubscribe(channel, listener);
+  }
+
   close(): Promise<void> {
     this.#closed = true;
     return this.cluster.close();
@@ -371,6 +383,11 @@ interface Feed {
   ms: number;
   seq: number;
   readonly followers: Set<FeedFollower>;
+  /** On a cluster: a read of this key is under way, and another one is wanted after it. */
+  reading?: boolean;
+  again?: boolean;
+  /** On a cluster: the listener of the key's notifications. */
+  notified?: (() => void) | undefined;
 }
 
 /** What the reader needs of a follower (a {@link RedisFollower} of either kind). */
@@ -609,7 +626,9 @@ class RedisStore implements StreamStore {
     const giveUpAt = Date.now() + OUTAGE_BUDGET_MS;
     for (;;) {
       try {
-        return (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease, keys.followers], args)) as number;
+        const id = (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease, keys.followers], args)) as number;
+        this.#notify(keys.log);
+        return id;
       } catch (error) {
         if (isStoreError(error) && error.code === 'fenced') this.#writers.delete(writer);
         if (!isStoreError(error) || error.code !== 'unavailable' || this.#closed || Date.now() + APPEND_RETRY_MS >= giveUpAt) throw error;
@@ -825,7 +844,9 @@ class RedisStore implements StreamStore {
     const size = utf8Length(json);
     if (size > this.#maxTopicBytes) throw new StoreError('full', `The event is ${size} bytes; a topic's history keeps at most ${this.#maxTopicBytes} (maxTopicBytes).`);
     const key = this.#topicKey(topic, options.owner);
-    return (await this.#run(SCRIPTS.publish, [key, `${key}~bytes`], [this.#topicHistory, json, this.#ttl, String(size), String(this.#maxTopicBytes)])) as string;
+    const id = (await this.#run(SCRIPTS.publish, [key, `${key}~bytes`], [this.#topicHistory, json, this.#ttl, String(size), String(this.#maxTopicBytes)])) as string;
+    this.#notify(key);
+    return id;
   }
 
   subscribe(topic: string, options: { after?: string; signal?: AbortSignal; owner?: string | undefined } = {}): AsyncIterable<TopicEvent> {
@@ -935,6 +956,7 @@ class RedisStore implements StreamStore {
       feed = { key, kind, streamId, ms, seq, followers: new Set() };
       this.#feeds.set(key, feed);
       this.#wake();
+      if (this.#cluster) this.#watch(feed);
     }
     feed.followers.add(follower);
   }
@@ -944,7 +966,10 @@ class RedisStore implements StreamStore {
     if (feed === undefined) return;
     feed.followers.delete(follower);
     // The reader drops the key from its next XREAD.
-    if (feed.followers.size === 0) this.#feeds.delete(key);
+    if (feed.followers.size === 0) {
+      this.#feeds.delete(key);
+      if (this.#cluster) this.#unwatch(feed);
+    }
   }
 
   /** Makes the reader include a new key: at once when it waits for one, else by ending its XREAD. */
@@ -1021,10 +1046,13 @@ class RedisStore implements StreamStore {
   }
 
   /**
-   * The live tail on a Redis Cluster: an XREAD blocks its connection and may only name keys of one
-   * slot, so instead every {@link CLUSTER_POLL_MS} each followed key is read without blocking
-   * (node-redis pipelines the reads of one master on its connection). An outage is handled as
-   * #readLoop does: the followers wait up to {@link OUTAGE_BUDGET_MS}, then end with `unavailable`.
+   * The live tail on a Redis Cluster, where an XREAD blocks its connection and may only name keys
+   * of one slot: every append (and topic publish) is followed by an SPUBLISH on its key's name
+   * (sharded pub/sub: only the key's master carries it), each followed key is SSUBSCRIBEd on the
+   * subscriber connection, and a notification reads that key at once without blocking. Besides,
+   * every {@link CLUSTER_SWEEP_MS} each followed key is read (a notification lost in a reconnect
+   * costs at most that), which also sees an outage: as in #readLoop, the followers wait up to
+   * {@link OUTAGE_BUDGET_MS}, then end with `unavailable`.
    */
   async #pollLoop(): Promise<void> {
     while (!this.#closed) {
@@ -1039,33 +1067,73 @@ class RedisStore implements StreamStore {
         this.#failFollowers(new StoreError('unavailable', 'Redis does not answer; the store keeps trying in the background.'));
         continue;
       }
-      const feeds = [...this.#feeds.values()];
-      const results = await Promise.allSettled(
-        feeds.map((feed) =>
-          this.#bounded(this.#cmd.sendCommand(['XREAD', 'COUNT', String(XREAD_COUNT), 'STREAMS', feed.key, `${feed.ms}-${feed.seq}`])) as Promise<
-            [key: string, entries: RawEntry[]][] | null
-          >,
-        ),
-      );
+      const results = await Promise.allSettled([...this.#feeds.values()].map((feed) => this.#readFeed(feed)));
       if (this.#closed) return;
-      let failed = false;
-      for (const result of results) {
-        if (result.status === 'rejected') {
-          failed = true;
-          continue;
-        }
-        if (result.value === null) continue;
-        try {
-          this.#dispatch(result.value);
-        } catch (error) {
-          // A bug in a follower must not stop the reader of every other follower.
-          this.#onError(error);
-        }
-      }
+      const failed = results.some((result) => result.status === 'rejected');
       if (failed) this.#outageSince ??= Date.now();
       else this.#outageSince = undefined;
-      await new Promise((resolve) => setTimeout(resolve, failed ? APPEND_RETRY_MS : CLUSTER_POLL_MS));
+      await new Promise((resolve) => setTimeout(resolve, failed ? APPEND_RETRY_MS : CLUSTER_SWEEP_MS));
     }
+  }
+
+  /** Reads a followed key's new entries (cluster); a read asked for while one runs runs after it. */
+  async #readFeed(feed: Feed): Promise<void> {
+    if (feed.reading === true) {
+      feed.again = true;
+      return;
+    }
+    feed.reading = true;
+    try {
+      do {
+        feed.again = false;
+        const reply = (await this.#bounded(this.#cmd.sendCommand(['XREAD', 'COUNT', String(XREAD_COUNT), 'STREAMS', feed.key, `${feed.ms}-${feed.seq}`]))) as
+          | [key: string, entries: RawEntry[]][]
+          | null;
+        if (this.#closed || this.#feeds.get(feed.key) !== feed || reply === null) return;
+        if ((reply[0]?.[1].length ?? 0) >= XREAD_COUNT) feed.again = true;
+        try {
+          this.#dispatch(reply);
+        } catch (error) {
+          // A bug in a follower must not stop the reads of every other follower.
+          this.#onError(error);
+        }
+      } while (feed.again === true);
+    } finally {
+      feed.reading = false;
+    }
+  }
+
+  /** Cluster: tells the key's followers on every instance that it has new entries. */
+  #notify(key: string): void {
+    if (!this.#cluster) return;
+    this.#cmd.sendCommand(['SPUBLISH', key, '']).catch((error: unknown) =>
+      // The followers' sweep reads the key within CLUSTER_SWEEP_MS anyway.
+      this.#onError(error),
+    );
+  }
+
+  /** Cluster: listens for a followed key's notifications; once subscribed, reads what came before. */
+  #watch(feed: Feed): void {
+    feed.notified = (): void => {
+      if (this.#feeds.get(feed.key) === feed) this.#readFeed(feed).catch((error: unknown) => this.#onError(error));
+    };
+    const sub = this.#subscriber();
+    // Not connected yet: the subscriber's 'ready' handler subscribes it.
+    if (sub.isReady) this.#subscribeFeed(sub, feed);
+  }
+
+  #subscribeFeed(sub: Client, feed: Feed): void {
+    const listener = feed.notified;
+    if (listener === undefined) return;
+    sub.sSubscribe(feed.key, listener).then(listener, (error: unknown) => this.#onError(error));
+  }
+
+  /** Cluster: stops listening for a key's notifications (this feed's listener only: a newer feed of the key keeps its own). */
+  #unwatch(feed: Feed): void {
+    const listener = feed.notified;
+    if (listener === undefined) return;
+    feed.notified = undefined;
+    this.#sub?.sUnsubscribe(feed.key, listener).catch((error: unknown) => this.#onError(error));
   }
 
   /**
@@ -1118,6 +1186,7 @@ class RedisStore implements StreamStore {
   #failFollowers(error: unknown): void {
     const feeds = [...this.#feeds.values()];
     this.#feeds.clear();
+    if (this.#cluster) for (const feed of feeds) this.#unwatch(feed);
     for (const feed of feeds) for (const follower of feed.followers) follower.fail(error);
   }
 
@@ -1199,6 +1268,8 @@ class RedisStore implements StreamStore {
         else this.#subscribeChannel(sub, writer);
       }
       for (const channel of this.#approvalWaits.keys()) this.#subscribeApproval(sub, channel);
+      // A cluster's followed keys (a listener already subscribed is not added twice).
+      if (this.#cluster) for (const feed of this.#feeds.values()) this.#subscribeFeed(sub, feed);
     });
     return sub;
   }
@@ -1228,6 +1299,8 @@ class RedisStore implements StreamStore {
     ])) as -1 | [number, number, number?, number?, string?, number?];
     if (result === -1) return -1;
     const [lastId, outcome, token, takeovers, request, last] = result;
+    // The script ended the stream with producer_lost: a cluster's followers hear of it.
+    if (outcome === 1 && result.length > 2) this.#notify(keys.log);
     if (outcome === 2 && handler !== undefined) {
       this.#claimed(handler, id, keys, lastId, token ?? 0, [takeovers ?? 0, last ?? 0], request ?? '');
       return [lastId, 0];
