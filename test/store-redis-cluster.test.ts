@@ -5,6 +5,7 @@
  * With CI=true a missing redis-server fails the file.
  */
 import { randomUUID } from 'node:crypto';
+import rateLimiter from 'rate-limiter-flexible';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentEvent } from '../src/protocol/types.ts';
 import { createRedisStore, parseClusterUrl, type RedisStoreOptions } from '../src/store/redis.ts';
@@ -90,6 +91,25 @@ describe.skipIf(!available)('the Redis store on a private 3-master Redis Cluster
         );
         expect(new Set(slots).size).toBe(1);
       }
+    });
+
+    it('counts quotas on the cluster: leases, and rate-limiter-flexible on the store\'s cluster client', async () => {
+      const store = await open();
+      const backend = store.quotaBackend!();
+      const key = `${backend.keyPrefix}streams:${randomUUID()}`;
+      expect(await backend.leases.acquire(key, 'a', 1, 10_000)).toBe(true);
+      expect(await backend.leases.acquire(key, 'b', 1, 10_000)).toBe(false);
+      await backend.leases.renew([[key, 'a']], 10_000);
+      await backend.leases.release(key, 'a');
+      expect(await backend.leases.acquire(key, 'b', 1, 10_000)).toBe(true);
+      const keyPrefix = `${backend.keyPrefix}rate:${randomUUID()}`;
+      const limiter = (client: unknown): InstanceType<typeof rateLimiter.RateLimiterRedis> =>
+        new rateLimiter.RateLimiterRedis({ storeClient: client, useRedisPackage: true, rejectIfRedisNotReady: true, keyPrefix, points: 2, duration: 60 });
+      await limiter(backend.client).consume('client');
+      await limiter(backend.client).consume('client');
+      // Another instance counts the same key: the third point is refused there.
+      const other = await open();
+      await expect(limiter(other.quotaBackend!().client).consume('client')).rejects.toMatchObject({ remainingPoints: 0, consumedPoints: 3 });
     });
 
     it('a topic whose name holds braces keeps its history and byte cap in one slot', async () => {
