@@ -29,6 +29,7 @@ const TIMING = [
   'test/takeover-runs.test.ts',
   'test/store-redis-cluster.test.ts',
   'test/streams-redis-cluster.node.test.ts',
+  'test/store-redis-cluster-failover.test.ts',
 ];
 
 export default defineConfig({

@@ -193,17 +193,27 @@ function firstKey(args: readonly string[]): string | undefined {
   return args[1];
 }
 
+/** The least time between two slot-map refreshes a failing command asks for (see ClusterConnection). */
+const REDISCOVER_MS = 200;
+
 /**
  * A Redis Cluster behind the few client methods the store uses, so the store runs unchanged on
  * either: `sendCommand` routes by the command's first key (every script's keys share a hash tag,
- * so one slot), `isReady` means every master's connection is ready, `ready` is emitted when the
- * cluster connects and when a node connects, and `ping` asks every master. The first connection
- * is retried in the background like a single client's.
+ * so one slot), `isReady` means a master's connection is ready (the store's timers run for the
+ * streams on the masters that answer), `ready` is emitted when the cluster connects and when a
+ * node connects, and `ping` asks every master (`ready()` is false while one does not answer). The
+ * first connection is retried in the background like a single client's.
+ *
+ * Failover: node-redis refreshes its slot map only on a MOVED or ASK reply, and a dead master
+ * never sends one: its commands would fail ("The client is offline") for good. So a command that
+ * fails with anything but a plain error reply refreshes the map (at most every
+ * {@link REDISCOVER_MS}), which finds the replica promoted in its place.
  */
 class ClusterConnection {
   readonly cluster: Cluster;
   readonly #listeners = new Map<string, Set<(...args: unknown[]) => void>>();
   #closed = false;
+  #rediscoveredAt = 0;
 
   constructor(cluster: Cluster) {
     this.cluster = cluster;
@@ -215,7 +225,27 @@ class ClusterConnection {
 
   get isReady(): boolean {
     const masters = this.cluster.isOpen ? this.cluster.masters : [];
-    return masters.length > 0 && masters.every((master) => master.client?.isReady === true);
+    return masters.some((master) => master.client?.isReady === true);
+  }
+
+  /** A command failed: unless Redis answered it with an ordinary error, refresh the slot map (a failover). */
+  #guard<T>(promise: Promise<T>): Promise<T> {
+    return promise.catch((error: unknown) => {
+      if (!(error instanceof ErrorReply) || scripts.isTransientReply(error.message)) this.#rediscover();
+      throw error;
+    });
+  }
+
+  #rediscover(): void {
+    const now = Date.now();
+    if (this.#closed || now - this.#rediscoveredAt < REDISCOVER_MS) return;
+    this.#rediscoveredAt = now;
+    const masters = this.cluster.masters;
+    const start = (masters.find((master) => master.client?.isReady === true) ?? masters[0])?.client;
+    // The slot map of node-redis's cluster (public in its JavaScript, what rate-limiter-flexible uses too).
+    const slots = (this.cluster as unknown as { _slots?: { rediscover?: (client: unknown) => Promise<void> } })._slots;
+    if (start === undefined || slots?.rediscover === undefined) return;
+    slots.rediscover(start).catch((error: unknown) => this.#emit('error', error));
   }
 
   on(event: string, listener: (...args: unknown[]) => void): this {
@@ -253,39 +283,39 @@ class ClusterConnection {
   }
 
   sendCommand(args: string[]): Promise<unknown> {
-    return this.cluster.sendCommand(firstKey(args), false, args);
+    return this.#guard(this.cluster.sendCommand(firstKey(args), false, args));
   }
 
   hGet(key: string, field: string): Promise<string | null> {
-    return this.cluster.hGet(key, field) as Promise<string | null>;
+    return this.#guard(this.cluster.hGet(key, field) as Promise<string | null>);
   }
 
   hGetAll(key: string): Promise<Record<string, string>> {
-    return this.cluster.hGetAll(key) as Promise<Record<string, string>>;
+    return this.#guard(this.cluster.hGetAll(key) as Promise<Record<string, string>>);
   }
 
   get(key: string): Promise<string | null> {
-    return this.cluster.get(key) as Promise<string | null>;
+    return this.#guard(this.cluster.get(key) as Promise<string | null>);
   }
 
   set(key: string, value: string, options: { expiration: { type: 'PX'; value: number } }): Promise<unknown> {
-    return this.cluster.set(key, value, options);
+    return this.#guard(this.cluster.set(key, value, options));
   }
 
   del(key: string): Promise<number> {
-    return this.cluster.del(key);
+    return this.#guard(this.cluster.del(key));
   }
 
   exists(key: string): Promise<number> {
-    return this.cluster.exists(key);
+    return this.#guard(this.cluster.exists(key));
   }
 
   zRem(key: string, member: string): Promise<number> {
-    return this.cluster.zRem(key, member);
+    return this.#guard(this.cluster.zRem(key, member));
   }
 
   async ping(): Promise<string> {
-    await Promise.all(this.cluster.masters.map(async (master) => (await this.cluster.nodeClient(master)).ping()));
+    await this.#guard(Promise.all(this.cluster.masters.map(async (master) => (await this.cluster.nodeClient(master)).ping())));
     return 'PONG';
   }
 
