@@ -12,6 +12,9 @@
  * - Lease: `:lease` holds the writer's token with a PX time to live, renewed by one heartbeat
  *   timer per instance; an instance following a running stream without a lease ends it with
  *   `producer_lost` (one Lua step that also bumps the token).
+ * - Redis Cluster (`redis+cluster://host:port,…`, docs/redis-cluster.md): the same scripts (a stream's
+ *   keys share the hash tag `{<id>}`, a topic's its own), through node-redis's cluster client behind
+ *   {@link ClusterConnection}; the live tail is notified by sharded pub/sub instead of one blocking XREAD.
  * - Outages (docs/redis-outage.md): the store connects in the background and reconnects within
  *   {@link RECONNECT_MAX_MS} of Redis coming back; every command gives up after
  *   {@link COMMAND_TIMEOUT_MS} (a paused or partitioned Redis never hangs a request; see withTimeout). Meanwhile
