@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentEvent } from '../src/protocol/types.ts';
 import { createRedisStore, parseClusterUrl, type RedisStoreOptions } from '../src/store/redis.ts';
 import type { StreamStore } from '../src/store/types.ts';
-import { startRedisCluster, type RedisCluster } from './helpers/redis-cluster.ts';
+import { freeClusterPorts, startRedisCluster, type RedisCluster } from './helpers/redis-cluster.ts';
 import { redisCommand, requireRedisServer } from './helpers/redis-server.ts';
 import { collect, describeStoreContract } from './store-contract.ts';
 
@@ -28,6 +28,14 @@ describe('parseClusterUrl', () => {
     expect(parseClusterUrl('redis+cluster://:secret@a:1')).toEqual({ rootNodes: [{ url: 'redis://a:1' }], password: 'secret', tls: false });
     expect(() => parseClusterUrl('redis+cluster://u:secret@a:1/0')).toThrow(/cluster URL/);
     expect(() => parseClusterUrl('redis+cluster://u:secret@a:1/0')).not.toThrow(/secret/);
+  });
+
+  it('a store on a cluster that cannot be reached says so in ready(), refuses with unavailable and closes', async () => {
+    const store = createRedisStore({ url: 'redis+cluster://127.0.0.1:1,127.0.0.1:2', keyPrefix: 'x:' });
+    expect(await store.ready()).toBe(false);
+    await expect(store.requestStop('x', 'y')).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(store.create({ id: 'x' })).rejects.toMatchObject({ code: 'unavailable' });
+    await store.close();
   });
 
   it('refuses a key prefix with braces on a cluster', () => {
@@ -68,6 +76,25 @@ describe.skipIf(!available)('the Redis store on a private 3-master Redis Cluster
   });
 
   describe('cluster', () => {
+    it('a store created before its cluster is up connects once it is, and works', async () => {
+      const ports = await freeClusterPorts();
+      const store = createRedisStore({ url: `redis+cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}`, keyPrefix: `test:${randomUUID()}:` });
+      stores.push(store);
+      expect(await store.ready()).toBe(false);
+      const late = await startRedisCluster({ ports });
+      try {
+        await vi.waitFor(async () => expect(await store.ready()).toBe(true), WAIT);
+        const writer = await store.create({ id: randomUUID() });
+        const following = collect(store.read(writer.id));
+        await writer.append(delta(1));
+        await writer.append(FINISH);
+        expect((await following).map((stored) => stored.id)).toEqual([1, 2]);
+      } finally {
+        await store.close();
+        await late.close();
+      }
+    });
+
     it('puts every key of a stream in one slot, and spreads streams over the three masters', async () => {
       const keyPrefix = `test:${randomUUID()}:`;
       const store = await open({ keyPrefix });

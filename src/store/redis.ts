@@ -196,6 +196,8 @@ function firstKey(args: readonly string[]): string | undefined {
   return args[1];
 }
 
+/** The number of slots of a Redis Cluster. */
+const CLUSTER_SLOTS = 16_384;
 /** The least time between two slot-map refreshes a failing command asks for (see ClusterConnection). */
 const REDISCOVER_MS = 200;
 
@@ -271,7 +273,10 @@ class ClusterConnection {
     for (let retries = 0; ; retries++) {
       try {
         await this.cluster.connect();
-        return;
+        if (this.cluster.masters.length > 0) return;
+        // Nodes that answer but serve no slots yet (a cluster being made): start over.
+        this.cluster.destroy();
+        throw new Error('The Redis Cluster serves no slots yet.');
       } catch (error) {
         if (this.#closed) throw error;
         this.#emit('error', error);
@@ -318,6 +323,14 @@ class ClusterConnection {
   }
 
   async ping(): Promise<string> {
+    // Slots no master serves (a cluster being made, or a master lost without a replica): not ready, and look again.
+    const slots = this.cluster.slots;
+    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+      if (slots[slot] === undefined) {
+        this.#rediscover();
+        throw new Error(`No master serves slot ${slot} of the Redis Cluster.`);
+      }
+    }
     await this.#guard(Promise.all(this.cluster.masters.map(async (master) => (await this.cluster.nodeClient(master)).ping())));
     return 'PONG';
   }

@@ -12,6 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, redisCommand, spawnServer } from './redis-server.ts';
 
+/** Three free ports whose cluster bus ports (+ 10000) exist too. */
+export async function freeClusterPorts(count = 3): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = await freePort();
+    if (port + 10_000 < 65_536 && !ports.includes(port)) ports.push(port);
+  }
+  return ports;
+}
+
 /** A running private cluster. */
 export interface RedisCluster {
   /** Every node's port (masters and replicas). */
@@ -43,6 +53,8 @@ export interface RedisClusterOptions {
   replicas?: number;
   /** `cluster-node-timeout`: how long a master is unreachable before a replica takes its place. @defaultValue Redis's (15 s) */
   nodeTimeoutMs?: number;
+  /** The ports to use (free ones when not given). */
+  ports?: readonly number[];
 }
 
 /**
@@ -51,12 +63,9 @@ export interface RedisClusterOptions {
  */
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
   const replicas = options.replicas ?? 0;
-  const ports: number[] = [];
-  while (ports.length < 3 * (1 + replicas)) {
-    const port = await freePort();
-    // The cluster bus listens on port + 10000: both must be free (and below 65536).
-    if (port + 10_000 < 65_536 && !ports.includes(port)) ports.push(port);
-  }
+  const ports: number[] = [...(options.ports ?? [])];
+  // The cluster bus listens on port + 10000: both must be free (and below 65536).
+  for (const port of await freeClusterPorts(3 * (1 + replicas) - ports.length)) if (!ports.includes(port)) ports.push(port);
   const dirs: string[] = [];
   const children: ChildProcess[] = [];
   const close = async (): Promise<void> => {
