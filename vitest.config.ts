@@ -28,6 +28,9 @@ const TIMING = [
   'test/takeover-redis.node.test.ts',
   'test/takeover-store.test.ts',
   'test/takeover-runs.test.ts',
+  'test/store-redis-cluster.test.ts',
+  'test/streams-redis-cluster.node.test.ts',
+  'test/store-redis-cluster-failover.test.ts',
 ];
 
 export default defineConfig({

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMemoryStore } from '../src/store/memory.ts';
 import { createRedisStore } from '../src/store/redis.ts';
 import type { StreamStore } from '../src/store/types.ts';
-import { requireRedisServer, startRedisServer, type RedisServer } from './helpers/redis-server.ts';
+import { startRedisCluster } from './helpers/redis-cluster.ts';
+import { requireRedisServer, startRedisServer } from './helpers/redis-server.ts';
 
 interface Pair {
   /** The producer's store. */
@@ -69,11 +70,11 @@ describeApprovals('memory', () => {
 });
 
 const available = requireRedisServer();
-describe.skipIf(!available)('redis', () => {
-  let server: RedisServer;
+describe.skipIf(!available).each(['a redis-server', 'a 3-master Redis Cluster'])('redis on %s', (on) => {
+  let server: { url: string; close(): Promise<void> };
   const stores: StreamStore[] = [];
   beforeAll(async () => {
-    server = await startRedisServer();
+    server = on === 'a redis-server' ? await startRedisServer() : await startRedisCluster();
   });
   afterAll(async () => {
     await Promise.all(stores.splice(0).map((store) => store.close()));

@@ -11,7 +11,8 @@ import type { AgentEvent } from '../src/protocol/types.ts';
 import { createMemoryStore } from '../src/store/memory.ts';
 import { createRedisStore, type RedisStoreOptions } from '../src/store/redis.ts';
 import type { StreamStore, TakeoverClaim } from '../src/store/types.ts';
-import { requireRedisServer, startRedisServer, type RedisServer } from './helpers/redis-server.ts';
+import { startRedisCluster } from './helpers/redis-cluster.ts';
+import { requireRedisServer, startRedisServer } from './helpers/redis-server.ts';
 import { collect } from './store-contract.ts';
 
 const WAIT = { timeout: 10_000, interval: 20 };
@@ -21,11 +22,11 @@ const REQUEST = { kind: 'agent', messages: [{ role: 'user', content: 'hi' }], to
 
 const available = requireRedisServer();
 
-describe.skipIf(!available)('takeover in the Redis store', () => {
-  let server: RedisServer;
+describe.skipIf(!available).each(['a redis-server', 'a 3-master Redis Cluster'])('takeover in the Redis store on %s', (on) => {
+  let server: { url: string; close(): Promise<void> };
   const stores: StreamStore[] = [];
   beforeAll(async () => {
-    server = await startRedisServer();
+    server = on === 'a redis-server' ? await startRedisServer() : await startRedisCluster();
   });
   afterAll(async () => {
     await Promise.all(stores.splice(0).map((store) => store.close()));

@@ -12,6 +12,9 @@
  * - Lease: `:lease` holds the writer's token with a PX time to live, renewed by one heartbeat
  *   timer per instance; an instance following a running stream without a lease ends it with
  *   `producer_lost` (one Lua step that also bumps the token).
+ * - Redis Cluster (`redis+cluster://host:port,…`, docs/redis-cluster.md): the same scripts (a stream's
+ *   keys share the hash tag `{<id>}`, a topic's its own), through node-redis's cluster client behind
+ *   {@link ClusterConnection}; the live tail is notified by sharded pub/sub instead of one blocking XREAD.
  * - Outages (docs/redis-outage.md): the store connects in the background and reconnects within
  *   {@link RECONNECT_MAX_MS} of Redis coming back; every command gives up after
  *   {@link COMMAND_TIMEOUT_MS} (a paused or partitioned Redis never hangs a request; see withTimeout). Meanwhile
@@ -48,11 +51,16 @@ import type {
   TopicEvent,
 } from './types.ts';
 
-const { createClient, ErrorReply } = await importOptional('redis', () => import('redis'));
+const { createClient, createCluster, ErrorReply } = await importOptional('redis', () => import('redis'));
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions extends StoreOptions {
-  /** The Redis URL (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS). @defaultValue `'redis://127.0.0.1:6379'` */
+  /**
+   * The Redis URL (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS), or a Redis
+   * Cluster's nodes, `redis+cluster://[user:password@]host:port[,host:port…]` (`rediss+cluster://`
+   * for TLS; any nodes of the cluster, the others are discovered; docs/redis-cluster.md).
+   * @defaultValue `'redis://127.0.0.1:6379'`
+   */
   url?: string;
   /** Prefix of every key and channel, so several apps (or tests) share one Redis. @defaultValue `'sluice:'` */
   keyPrefix?: string;
@@ -142,6 +150,219 @@ function reconnectDelay(retries: number): number {
 
 type Client = ReturnType<typeof createClient>;
 type RawEntry = [id: string, fields: string[]];
+type Cluster = ReturnType<typeof createCluster>;
+
+/** The scheme of a cluster URL (`redis+cluster://host:port,host:port`, `rediss+cluster://` for TLS). */
+const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/;
+/**
+ * How often every followed key is read on a cluster besides its notifications (see #pollLoop): the
+ * most a notification lost in a reconnect delays its entries.
+ */
+const CLUSTER_SWEEP_MS = 1000;
+
+/** Parses a cluster URL into node-redis's cluster options; undefined for a single-node URL. */
+export function parseClusterUrl(url: string): { rootNodes: { url: string }[]; username?: string; password?: string; tls: boolean } | undefined {
+  const match = CLUSTER_URL.exec(url);
+  if (match === null) {
+    if (/^rediss?\+cluster:/.test(url)) throw new RangeError(`Expected a cluster URL like redis+cluster://host:port,host:port, got ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//***@'))}.`);
+    return undefined;
+  }
+  const [, scheme, auth, hosts] = match as unknown as [string, string, string | undefined, string];
+  const nodes = hosts.split(',').map((host) => host.trim()).filter((host) => host !== '');
+  if (nodes.length === 0) throw new RangeError('Expected at least one host:port in the cluster URL.');
+  let username: string | undefined;
+  let password: string | undefined;
+  if (auth !== undefined && auth !== '') {
+    const colon = auth.indexOf(':');
+    username = decodeURIComponent(colon === -1 ? auth : auth.slice(0, colon)) || undefined;
+    password = colon === -1 ? undefined : decodeURIComponent(auth.slice(colon + 1));
+  }
+  return {
+    rootNodes: nodes.map((host) => ({ url: `${scheme}://${host}` })),
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+    tls: scheme === 'rediss',
+  };
+}
+
+/** The first key of a command as the store sends it (where a cluster routes it); undefined: any node. */
+function firstKey(args: readonly string[]): string | undefined {
+  const name = (args[0] ?? '').toUpperCase();
+  if (name === 'EVALSHA' || name === 'EVAL') return Number(args[2]) > 0 ? args[3] : undefined;
+  if (name === 'XREAD') {
+    const at = args.findIndex((arg) => arg.toUpperCase() === 'STREAMS');
+    return at === -1 ? undefined : args[at + 1];
+  }
+  return args[1];
+}
+
+/** The number of slots of a Redis Cluster. */
+const CLUSTER_SLOTS = 16_384;
+/** The least time between two slot-map refreshes a failing command asks for (see ClusterConnection). */
+const REDISCOVER_MS = 200;
+
+/**
+ * A Redis Cluster behind the few client methods the store uses, so the store runs unchanged on
+ * either: `sendCommand` routes by the command's first key (every script's keys share a hash tag,
+ * so one slot), `isReady` means a master's connection is ready (the store's timers run for the
+ * streams on the masters that answer), `ready` is emitted when the cluster connects and when a
+ * node connects, and `ping` asks every master (`ready()` is false while one does not answer). The
+ * first connection is retried in the background like a single client's.
+ *
+ * Failover: node-redis refreshes its slot map only on a MOVED or ASK reply, and a dead master
+ * never sends one: its commands would fail ("The client is offline") for good. So a command that
+ * fails with anything but a plain error reply refreshes the map (at most every
+ * {@link REDISCOVER_MS}), which finds the replica promoted in its place.
+ */
+class ClusterConnection {
+  readonly cluster: Cluster;
+  readonly #listeners = new Map<string, Set<(...args: unknown[]) => void>>();
+  #closed = false;
+  #rediscoveredAt = 0;
+
+  constructor(cluster: Cluster) {
+    this.cluster = cluster;
+    cluster.on('connect', () => this.#emit('ready'));
+    cluster.on('node-ready', () => this.#emit('ready'));
+    cluster.on('error', (error: unknown) => this.#emit('error', error));
+    cluster.on('node-error', (error: unknown) => this.#emit('error', error));
+  }
+
+  get isReady(): boolean {
+    const masters = this.cluster.isOpen ? this.cluster.masters : [];
+    return masters.some((master) => master.client?.isReady === true);
+  }
+
+  /** A command failed: unless Redis answered it with an ordinary error, refresh the slot map (a failover). */
+  #guard<T>(promise: Promise<T>): Promise<T> {
+    return promise.catch((error: unknown) => {
+      if (!(error instanceof ErrorReply) || scripts.isTransientReply(error.message)) this.#rediscover();
+      throw error;
+    });
+  }
+
+  #rediscover(): void {
+    const now = Date.now();
+    if (this.#closed || now - this.#rediscoveredAt < REDISCOVER_MS) return;
+    this.#rediscoveredAt = now;
+    const masters = this.cluster.masters;
+    const start = (masters.find((master) => master.client?.isReady === true) ?? masters[0])?.client;
+    // The slot map of node-redis's cluster (public in its JavaScript, what rate-limiter-flexible uses too).
+    const slots = (this.cluster as unknown as { _slots?: { rediscover?: (client: unknown) => Promise<void> } })._slots;
+    if (start === undefined || slots?.rediscover === undefined) return;
+    slots.rediscover(start).catch((error: unknown) => this.#emit('error', error));
+  }
+
+  on(event: string, listener: (...args: unknown[]) => void): this {
+    let set = this.#listeners.get(event);
+    if (set === undefined) this.#listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return this;
+  }
+
+  off(event: string, listener: (...args: unknown[]) => void): this {
+    this.#listeners.get(event)?.delete(listener);
+    return this;
+  }
+
+  #emit(event: string, ...args: unknown[]): void {
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) listener(...args);
+  }
+
+  async connect(): Promise<void> {
+    for (let retries = 0; ; retries++) {
+      try {
+        await this.cluster.connect();
+        if (this.cluster.masters.length > 0) return;
+        // Nodes that answer but serve no slots yet (a cluster being made): start over.
+        this.cluster.destroy();
+        throw new Error('The Redis Cluster serves no slots yet.');
+      } catch (error) {
+        if (this.#closed) throw error;
+        this.#emit('error', error);
+        await new Promise((resolve) => setTimeout(resolve, reconnectDelay(retries)));
+        if (this.#closed) throw error;
+      }
+    }
+  }
+
+  duplicate(): ClusterConnection {
+    return new ClusterConnection(this.cluster.duplicate());
+  }
+
+  sendCommand(args: string[]): Promise<unknown> {
+    return this.#guard(this.cluster.sendCommand(firstKey(args), false, args));
+  }
+
+  hGet(key: string, field: string): Promise<string | null> {
+    return this.#guard(this.cluster.hGet(key, field) as Promise<string | null>);
+  }
+
+  hGetAll(key: string): Promise<Record<string, string>> {
+    return this.#guard(this.cluster.hGetAll(key) as Promise<Record<string, string>>);
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.#guard(this.cluster.get(key) as Promise<string | null>);
+  }
+
+  set(key: string, value: string, options: { expiration: { type: 'PX'; value: number } }): Promise<unknown> {
+    return this.#guard(this.cluster.set(key, value, options));
+  }
+
+  del(key: string): Promise<number> {
+    return this.#guard(this.cluster.del(key));
+  }
+
+  exists(key: string): Promise<number> {
+    return this.#guard(this.cluster.exists(key));
+  }
+
+  zRem(key: string, member: string): Promise<number> {
+    return this.#guard(this.cluster.zRem(key, member));
+  }
+
+  async ping(): Promise<string> {
+    // Slots no master serves (a cluster being made, or a master lost without a replica): not ready, and look again.
+    const slots = this.cluster.slots;
+    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+      if (slots[slot] === undefined) {
+        this.#rediscover();
+        throw new Error(`No master serves slot ${slot} of the Redis Cluster.`);
+      }
+    }
+    await this.#guard(Promise.all(this.cluster.masters.map(async (master) => (await this.cluster.nodeClient(master)).ping())));
+    return 'PONG';
+  }
+
+  /** Classic pub/sub: a cluster forwards every PUBLISH (also a script's) to every node, so one subscription on any node hears it. */
+  subscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    return this.cluster.subscribe(channel, listener);
+  }
+
+  unsubscribe(channel: string): Promise<void> {
+    return this.cluster.unsubscribe(channel);
+  }
+
+  /** Sharded pub/sub: the channel lives on the master of its slot (a key's name as channel: that key's master). */
+  sSubscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    return this.cluster.sSubscribe(channel, listener);
+  }
+
+  sUnsubscribe(channel: string, listener?: (message: string) => void): Promise<void> {
+    return this.cluster.sUnsubscribe(channel, listener);
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return this.cluster.close();
+  }
+
+  destroy(): void {
+    this.#closed = true;
+    if (this.cluster.isOpen) this.cluster.destroy();
+  }
+}
 
 /** A Lua script, run by its SHA1 (EVALSHA) and loaded on first use or after a Redis restart. */
 class Script {
@@ -208,6 +429,11 @@ interface Feed {
   ms: number;
   seq: number;
   readonly followers: Set<FeedFollower>;
+  /** On a cluster: a read of this key is under way, and another one is wanted after it. */
+  reading?: boolean;
+  again?: boolean;
+  /** On a cluster: the listener of the key's notifications. */
+  notified?: (() => void) | undefined;
 }
 
 /** What the reader needs of a follower (a {@link RedisFollower} of either kind). */
@@ -302,6 +528,8 @@ class RedisStore implements StreamStore {
   readonly kind = 'redis';
   readonly #cmd: Client;
   readonly #reader: Client;
+  /** On a Redis Cluster (a `redis+cluster://` URL): the cmd connection is a {@link ClusterConnection}. */
+  readonly #cluster: boolean;
   #sub: Client | undefined;
   readonly #prefix: string;
   readonly #instance = randomUUID();
@@ -358,16 +586,35 @@ class RedisStore implements StreamStore {
     this.#onError = options.onError ?? (() => {});
     this.#wakeKey = `${this.#prefix}wake:${this.#instance}`;
 
-    this.#cmd = createClient({
-      url: options.url ?? DEFAULTS.url,
-      // Commands fail at once while Redis is unreachable instead of queueing without bound.
-      disableOfflineQueue: true,
-      // Back within RECONNECT_MAX_MS of Redis returning (new chats work again at once).
-      socket: { reconnectStrategy: reconnectDelay, connectTimeout: COMMAND_TIMEOUT_MS },
-    });
-    this.#reader = this.#cmd.duplicate();
+    const cluster = parseClusterUrl(options.url ?? DEFAULTS.url);
+    if (cluster !== undefined && /[{}]/.test(this.#prefix)) {
+      throw new RangeError(`Expected \`keyPrefix\` without { or } on a Redis Cluster (the store puts its own hash tags in every key), got ${JSON.stringify(this.#prefix)}.`);
+    }
+    this.#cluster = cluster !== undefined;
+    this.#cmd =
+      cluster === undefined
+        ? createClient({
+            url: options.url ?? DEFAULTS.url,
+            // Commands fail at once while Redis is unreachable instead of queueing without bound.
+            disableOfflineQueue: true,
+            // Back within RECONNECT_MAX_MS of Redis returning (new chats work again at once).
+            socket: { reconnectStrategy: reconnectDelay, connectTimeout: COMMAND_TIMEOUT_MS },
+          })
+        : (new ClusterConnection(
+            createCluster({
+              rootNodes: cluster.rootNodes,
+              defaults: {
+                ...(cluster.username === undefined ? {} : { username: cluster.username }),
+                ...(cluster.password === undefined ? {} : { password: cluster.password }),
+                disableOfflineQueue: true,
+                socket: { reconnectStrategy: reconnectDelay, connectTimeout: COMMAND_TIMEOUT_MS, ...(cluster.tls ? { tls: true as const } : {}) },
+              },
+            }),
+          ) as unknown as Client);
+    // On a cluster the live tail is read on the command connection (see #pollLoop).
+    this.#reader = this.#cluster ? this.#cmd : this.#cmd.duplicate();
     this.#cmd.on('ready', () => (this.#unresponsive = false));
-    for (const client of [this.#cmd, this.#reader]) this.#connect(client);
+    for (const client of new Set([this.#cmd, this.#reader])) this.#connect(client);
     // Operations in the first moments wait for the first connection instead of failing at once.
     this.#starting = new Promise<void>((resolve) => {
       const done = (): void => {
@@ -380,7 +627,7 @@ class RedisStore implements StreamStore {
       unref(timer);
       this.#cmd.on('ready', done);
     });
-    this.#readLoop().catch((error: unknown) => this.#onError(error));
+    (this.#cluster ? this.#pollLoop() : this.#readLoop()).catch((error: unknown) => this.#onError(error));
 
     this.#every(heartbeatMs, () => this.#heartbeat());
     this.#every(Math.max(20, Math.min(MAX_LEASE_CHECK_MS, leaseMs / 5)), () => this.#checkLeases());
@@ -425,7 +672,9 @@ class RedisStore implements StreamStore {
     const giveUpAt = Date.now() + OUTAGE_BUDGET_MS;
     for (;;) {
       try {
-        return (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease, keys.followers], args)) as number;
+        const id = (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease, keys.followers], args)) as number;
+        this.#notify(keys.log);
+        return id;
       } catch (error) {
         if (isStoreError(error) && error.code === 'fenced') this.#writers.delete(writer);
         if (!isStoreError(error) || error.code !== 'unavailable' || this.#closed || Date.now() + APPEND_RETRY_MS >= giveUpAt) throw error;
@@ -641,7 +890,9 @@ class RedisStore implements StreamStore {
     const size = utf8Length(json);
     if (size > this.#maxTopicBytes) throw new StoreError('full', `The event is ${size} bytes; a topic's history keeps at most ${this.#maxTopicBytes} (maxTopicBytes).`);
     const key = this.#topicKey(topic, options.owner);
-    return (await this.#run(SCRIPTS.publish, [key, `${key}~bytes`], [this.#topicHistory, json, this.#ttl, String(size), String(this.#maxTopicBytes)])) as string;
+    const id = (await this.#run(SCRIPTS.publish, [key, `${key}~bytes`], [this.#topicHistory, json, this.#ttl, String(size), String(this.#maxTopicBytes)])) as string;
+    this.#notify(key);
+    return id;
   }
 
   subscribe(topic: string, options: { after?: string; signal?: AbortSignal; owner?: string | undefined } = {}): AsyncIterable<TopicEvent> {
@@ -686,7 +937,8 @@ class RedisStore implements StreamStore {
     };
     // The rate limiter sends its own commands: they are bounded like the store's (a paused Redis
     // must not hang every new request in the limiter; on a timeout it counts in memory instead).
-    return { client: withCommandTimeouts(this.#cmd, (promise) => this.#bounded(promise)), keyPrefix: `${this.#prefix}quota:`, leases };
+    const client = this.#cmd instanceof ClusterConnection ? this.#cmd.cluster : this.#cmd;
+    return { client: withCommandTimeouts(client, (promise) => this.#bounded(promise)), keyPrefix: `${this.#prefix}quota:`, leases };
   }
 
   /** Tracks a read from its first `next()` until it ends, so that close() ends it. */
@@ -725,7 +977,7 @@ class RedisStore implements StreamStore {
     this.#feeds.clear();
     this.#feedAdded?.();
     // The reader may sit in a blocking XREAD and the subscriber has nothing to flush: drop them.
-    this.#reader.destroy();
+    if (this.#reader !== this.#cmd) this.#reader.destroy();
     this.#sub?.destroy();
     if (this.#cmd.isReady) await this.#cmd.close();
     else this.#cmd.destroy();
@@ -750,6 +1002,7 @@ class RedisStore implements StreamStore {
       feed = { key, kind, streamId, ms, seq, followers: new Set() };
       this.#feeds.set(key, feed);
       this.#wake();
+      if (this.#cluster) this.#watch(feed);
     }
     feed.followers.add(follower);
   }
@@ -759,7 +1012,10 @@ class RedisStore implements StreamStore {
     if (feed === undefined) return;
     feed.followers.delete(follower);
     // The reader drops the key from its next XREAD.
-    if (feed.followers.size === 0) this.#feeds.delete(key);
+    if (feed.followers.size === 0) {
+      this.#feeds.delete(key);
+      if (this.#cluster) this.#unwatch(feed);
+    }
   }
 
   /** Makes the reader include a new key: at once when it waits for one, else by ending its XREAD. */
@@ -836,6 +1092,97 @@ class RedisStore implements StreamStore {
   }
 
   /**
+   * The live tail on a Redis Cluster, where an XREAD blocks its connection and may only name keys
+   * of one slot: every append (and topic publish) is followed by an SPUBLISH on its key's name
+   * (sharded pub/sub: only the key's master carries it), each followed key is SSUBSCRIBEd on the
+   * subscriber connection, and a notification reads that key at once without blocking. Besides,
+   * every {@link CLUSTER_SWEEP_MS} each followed key is read (a notification lost in a reconnect
+   * costs at most that), which also sees an outage: as in #readLoop, the followers wait up to
+   * {@link OUTAGE_BUDGET_MS}, then end with `unavailable`.
+   */
+  async #pollLoop(): Promise<void> {
+    while (!this.#closed) {
+      if (this.#feeds.size === 0) {
+        await new Promise<void>((resolve) => {
+          this.#feedAdded = resolve;
+        });
+        continue;
+      }
+      if (this.#outageSince !== undefined && Date.now() - this.#outageSince >= OUTAGE_BUDGET_MS) {
+        this.#outageSince = undefined;
+        this.#failFollowers(new StoreError('unavailable', 'Redis does not answer; the store keeps trying in the background.'));
+        continue;
+      }
+      const results = await Promise.allSettled([...this.#feeds.values()].map((feed) => this.#readFeed(feed)));
+      if (this.#closed) return;
+      const failed = results.some((result) => result.status === 'rejected');
+      if (failed) this.#outageSince ??= Date.now();
+      else this.#outageSince = undefined;
+      await new Promise((resolve) => setTimeout(resolve, failed ? APPEND_RETRY_MS : CLUSTER_SWEEP_MS));
+    }
+  }
+
+  /** Reads a followed key's new entries (cluster); a read asked for while one runs runs after it. */
+  async #readFeed(feed: Feed): Promise<void> {
+    if (feed.reading === true) {
+      feed.again = true;
+      return;
+    }
+    feed.reading = true;
+    try {
+      do {
+        feed.again = false;
+        const reply = (await this.#bounded(this.#cmd.sendCommand(['XREAD', 'COUNT', String(XREAD_COUNT), 'STREAMS', feed.key, `${feed.ms}-${feed.seq}`]))) as
+          | [key: string, entries: RawEntry[]][]
+          | null;
+        if (this.#closed || this.#feeds.get(feed.key) !== feed || reply === null) return;
+        if ((reply[0]?.[1].length ?? 0) >= XREAD_COUNT) feed.again = true;
+        try {
+          this.#dispatch(reply);
+        } catch (error) {
+          // A bug in a follower must not stop the reads of every other follower.
+          this.#onError(error);
+        }
+      } while (feed.again === true);
+    } finally {
+      feed.reading = false;
+    }
+  }
+
+  /** Cluster: tells the key's followers on every instance that it has new entries. */
+  #notify(key: string): void {
+    if (!this.#cluster) return;
+    this.#cmd.sendCommand(['SPUBLISH', key, '']).catch((error: unknown) =>
+      // The followers' sweep reads the key within CLUSTER_SWEEP_MS anyway.
+      this.#onError(error),
+    );
+  }
+
+  /** Cluster: listens for a followed key's notifications; once subscribed, reads what came before. */
+  #watch(feed: Feed): void {
+    feed.notified = (): void => {
+      if (this.#feeds.get(feed.key) === feed) this.#readFeed(feed).catch((error: unknown) => this.#onError(error));
+    };
+    const sub = this.#subscriber();
+    // Not connected yet: the subscriber's 'ready' handler subscribes it.
+    if (sub.isReady) this.#subscribeFeed(sub, feed);
+  }
+
+  #subscribeFeed(sub: Client, feed: Feed): void {
+    const listener = feed.notified;
+    if (listener === undefined) return;
+    sub.sSubscribe(feed.key, listener).then(listener, (error: unknown) => this.#onError(error));
+  }
+
+  /** Cluster: stops listening for a key's notifications (this feed's listener only: a newer feed of the key keeps its own). */
+  #unwatch(feed: Feed): void {
+    const listener = feed.notified;
+    if (listener === undefined) return;
+    feed.notified = undefined;
+    this.#sub?.sUnsubscribe(feed.key, listener).catch((error: unknown) => this.#onError(error));
+  }
+
+  /**
    * Resolves true once the reader is connected, false after `ms`. With `settle`, a reader that
    * still looks connected (its socket is open, Redis does not answer) is given a short pause first.
    */
@@ -885,6 +1232,7 @@ class RedisStore implements StreamStore {
   #failFollowers(error: unknown): void {
     const feeds = [...this.#feeds.values()];
     this.#feeds.clear();
+    if (this.#cluster) for (const feed of feeds) this.#unwatch(feed);
     for (const feed of feeds) for (const follower of feed.followers) follower.fail(error);
   }
 
@@ -966,6 +1314,8 @@ class RedisStore implements StreamStore {
         else this.#subscribeChannel(sub, writer);
       }
       for (const channel of this.#approvalWaits.keys()) this.#subscribeApproval(sub, channel);
+      // A cluster's followed keys (a listener already subscribed is not added twice).
+      if (this.#cluster) for (const feed of this.#feeds.values()) this.#subscribeFeed(sub, feed);
     });
     return sub;
   }
@@ -995,6 +1345,8 @@ class RedisStore implements StreamStore {
     ])) as -1 | [number, number, number?, number?, string?, number?];
     if (result === -1) return -1;
     const [lastId, outcome, token, takeovers, request, last] = result;
+    // The script ended the stream with producer_lost: a cluster's followers hear of it.
+    if (outcome === 1 && result.length > 2) this.#notify(keys.log);
     if (outcome === 2 && handler !== undefined) {
       this.#claimed(handler, id, keys, lastId, token ?? 0, [takeovers ?? 0, last ?? 0], request ?? '');
       return [lastId, 0];
@@ -1145,7 +1497,10 @@ class RedisStore implements StreamStore {
    * owner's. Its byte counter is the key and `~bytes`, which no topic's key can be either.
    */
   #topicKey(topic: string, owner: string | undefined): string {
-    return owner === undefined ? `${this.#prefix}topic:${topic}` : `${this.#prefix}topic:~${encodeURIComponent(owner)}:${topic}`;
+    const key = owner === undefined ? `topic:${topic}` : `topic:~${encodeURIComponent(owner)}:${topic}`;
+    if (!this.#cluster) return `${this.#prefix}${key}`;
+    // On a cluster a hash tag of its own first (a topic name may hold braces), so the topic and its byte counter share a slot.
+    return `${this.#prefix}{${createHash('sha1').update(key).digest('hex').slice(0, 16)}}${key}`;
   }
 }
 

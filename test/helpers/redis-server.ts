@@ -42,7 +42,8 @@ export function requireRedisServer(): boolean {
   return false;
 }
 
-function freePort(): Promise<number> {
+/** A port nothing listens on right now, on 127.0.0.1. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -59,11 +60,15 @@ process.once('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-function spawnServer(port: number): Promise<ChildProcess> {
+/**
+ * Starts `redis-server` on `port` (no persistence) and resolves once it accepts connections.
+ * @param extra - more arguments (a cluster node's), @param cwd - its working directory
+ */
+export function spawnServer(port: number, extra: readonly string[] = [], cwd?: string): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd === undefined ? {} : { cwd }) },
   );
   children.add(child);
   child.once('exit', () => children.delete(child));

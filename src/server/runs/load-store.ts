@@ -27,6 +27,8 @@ export function redactUrl(url: string): string {
     if (parsed.password !== '') parsed.password = '***';
     return parsed.href;
   } catch {
+    // A cluster's nodes (redis+cluster://user:password@host:port,host:port) are no URL WHATWG parses.
+    if (/^rediss?\+cluster:\/\/[^/?#]*$/.test(url)) return url.replace(/\/\/([^@:/]*):[^@/]*@/, '//$1:***@');
     // Not a URL we can parse: say nothing of what it holds.
     return '(an unparsable REDIS_URL)';
   }
