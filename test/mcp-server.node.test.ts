@@ -296,3 +296,58 @@ describe('@modelcontextprotocol/conformance server scenarios', () => {
     expect(Number(summary![1]), output).toBeGreaterThan(0);
   }, 70_000);
 });
+
+// Security review: one shared pool of 1000 sessions, no per-key cap, idle sweep after 30 min: one
+// key could open them all and lock every other key out of /mcp.
+describe('POST /mcp sessions per key (SLUICE_LIMIT_MCP_SESSIONS)', () => {
+  let limited: TestServer;
+  let limitedApp: AppHandler;
+  beforeAll(async () => {
+    limitedApp = createApp({ env: { SLUICE_API_KEYS: 'key-a,key-b', SLUICE_LIMIT_MCP_SESSIONS: '2' } });
+    limited = await startServer(limitedApp);
+  });
+  afterAll(async () => {
+    await limitedApp.shutdown({ drainMs: 0 });
+    await limited.close();
+  });
+
+  const headers = (key: string, sessionId?: string): Record<string, string> => ({
+    authorization: `Bearer ${key}`,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    ...(sessionId === undefined ? {} : { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }),
+  });
+  const initialize = (key: string): Promise<Response> =>
+    fetch(`${limited.url}/mcp`, {
+      method: 'POST',
+      headers: headers(key),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    });
+
+  it('refuses a key past its cap with 429 rate_limited and Retry-After, while other keys still get in', async () => {
+    const opened: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await initialize('key-a');
+      expect(response.status).toBe(200);
+      await response.text();
+      opened.push(response.headers.get('mcp-session-id')!);
+    }
+    const refused = await initialize('key-a');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    const body = (await refused.json()) as { jsonrpc: string; id: null; error: { code: number; message: string; data: { code: string } } };
+    expect(body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000, data: { code: 'rate_limited' } } });
+    expect(body.error.message).toContain('SLUICE_LIMIT_MCP_SESSIONS');
+
+    const other = await initialize('key-b');
+    expect(other.status).toBe(200);
+    await other.text();
+
+    // Ending a session frees its slot.
+    const ended = await fetch(`${limited.url}/mcp`, { method: 'DELETE', headers: headers('key-a', opened[0]) });
+    expect(ended.status).toBe(200);
+    const again = await initialize('key-a');
+    expect(again.status).toBe(200);
+    await again.text();
+  });
+});
