@@ -14,6 +14,9 @@ import { z } from 'zod';
 import { tool } from '../src/agent/tool.ts';
 import { createBuiltinTools } from '../src/agent/tools/builtin-tools.ts';
 import { createApp, type AppHandler } from '../src/server/app.ts';
+import { createAuth } from '../src/server/auth.ts';
+import { mcpRoutes } from '../src/server/routes/mcp.ts';
+import type { RouteContext } from '../src/server/router.ts';
 import { deferred, startServer, type TestServer } from './helpers/http.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -349,5 +352,48 @@ describe('POST /mcp sessions per key (SLUICE_LIMIT_MCP_SESSIONS)', () => {
     const again = await initialize('key-a');
     expect(again.status).toBe(200);
     await again.text();
+  });
+});
+
+describe('POST /mcp sessions without keys, and the instance pool', () => {
+  const initialize = (url: string): Promise<Response> =>
+    fetch(`${url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    });
+
+  it('counts sessions per client address when auth is off', async () => {
+    const open = createApp({ env: { SLUICE_LIMIT_MCP_SESSIONS: '1' } });
+    const server = await startServer(open);
+    try {
+      const first = await initialize(server.url);
+      expect(first.status).toBe(200);
+      await first.text();
+      const second = await initialize(server.url);
+      expect(second.status).toBe(429);
+      expect(second.headers.get('retry-after')).toBe('5');
+      expect(((await second.json()) as { error: { message: string } }).error.message).toContain('this client address');
+    } finally {
+      await open.shutdown({ drainMs: 0 });
+      await server.close();
+    }
+  });
+
+  it('answers a full instance pool 503 with Retry-After', async () => {
+    const routes = mcpRoutes({ tools: createBuiltinTools({ paceMs: 0 }), auth: createAuth([]), maxSessions: 1, maxSessionsPerOwner: 0 });
+    const server = await startServer((req, res) => void routes.handle(req, res, {} as RouteContext));
+    try {
+      const first = await initialize(server.url);
+      expect(first.status).toBe(200);
+      await first.text();
+      const full = await initialize(server.url);
+      expect(full.status).toBe(503);
+      expect(full.headers.get('retry-after')).toBe('5');
+      expect(await full.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000 } });
+    } finally {
+      await routes.close();
+      await server.close();
+    }
   });
 });
