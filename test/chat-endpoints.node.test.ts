@@ -148,6 +148,33 @@ describe('bad input gets a clear JSON error with the right status', () => {
     expect(message).toBe('Model "anthropic:claude-haiku-4-5" is not available on this server: ANTHROPIC_API_KEY is not set. Available models: "local".');
   });
 
+  it('answers a model without a key as 400 on /v1/ag-ui and non-streaming completions, without reporting an error', async () => {
+    const reported: unknown[] = [];
+    const models = createModelRegistry({ env: {}, providers: { local: createLocalProvider({ ttftMs: 0, tokensPerSecond: 0 }) } });
+    const own = await startServer(createApp({ models, onError: (error) => reported.push(error) }));
+    try {
+      const post = (path: string, body: unknown): Promise<Response> =>
+        fetch(`${own.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const agUi = await post('/v1/ag-ui', {
+        threadId: 't',
+        runId: 'r',
+        messages: [{ id: 'u1', role: 'user', content: 'hi' }],
+        tools: [],
+        context: [],
+        state: {},
+        forwardedProps: { model: 'anthropic:x' },
+      });
+      expect(agUi.status).toBe(400);
+      expect(((await agUi.json()) as { error: { code: string } }).error.code).toBe('model_unavailable');
+      const completion = await post('/v1/chat/completions', { model: 'anthropic:x', stream: false, messages: [{ role: 'user', content: 'hi' }] });
+      expect(completion.status).toBe(400);
+      expect(((await completion.json()) as { error: { code: string } }).error.code).toBe('model_unavailable');
+      expect(reported).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('words a body of the wrong shape as the body being invalid', async () => {
     const response = await chat([1, 2]);
     expect(response.status).toBe(400);
