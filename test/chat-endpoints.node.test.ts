@@ -194,6 +194,13 @@ describe('bad input gets a clear JSON error with the right status', () => {
     }
   });
 
+  it('says at startup that the default model cannot work without its variable', () => {
+    const describeModel = (env: Record<string, string>): string => createApp({ env }).describe()[0]!;
+    expect(describeModel({ SLUICE_MODEL: 'anthropic:claude-haiku-4-5' })).toContain('NOT USABLE: ANTHROPIC_API_KEY is not set');
+    expect(describeModel({ SLUICE_MODEL: 'openai-compatible:llama3.2' })).toContain('NOT USABLE: OPENAI_COMPATIBLE_BASE_URL is not set');
+    expect(describeModel({})).not.toContain('NOT USABLE');
+  });
+
   it('stays up after all of that', async () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });

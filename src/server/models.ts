@@ -31,6 +31,11 @@ export interface ModelRegistry {
    *   the client names a model whose provider this server has no key (or base URL) for
    */
   resolve(name?: string): ResolvedModel;
+  /**
+   * The variable the default model's provider needs and does not have (`ANTHROPIC_API_KEY`), for
+   * the startup lines; undefined when it is configured (or not a built-in provider's).
+   */
+  readonly defaultModelMissing: string | undefined;
   /** The models worth listing (`GET /v1/models`): the default, `local`, and one per configured key. */
   list(): string[];
 }
@@ -52,7 +57,7 @@ const PREFIXES = ['openai', 'anthropic', 'openai-compatible'] as const;
  * The variable a built-in provider cannot work without, when it is not set (read as the providers
  * read it), else undefined.
  */
-function missingVariable(prefix: (typeof PREFIXES)[number]): string | undefined {
+export function missingVariable(prefix: (typeof PREFIXES)[number]): string | undefined {
   if (prefix === 'openai') return readEnv('OPENAI_API_KEY') === undefined ? 'OPENAI_API_KEY' : undefined;
   if (prefix === 'anthropic') return readEnv('ANTHROPIC_API_KEY') === undefined ? 'ANTHROPIC_API_KEY' : undefined;
   return readEnv('OPENAI_COMPATIBLE_BASE_URL') === undefined && readEnv('OPENAI_BASE_URL') === undefined ? 'OPENAI_COMPATIBLE_BASE_URL' : undefined;
@@ -83,8 +88,13 @@ export function createModelRegistry(options: ModelRegistryOptions = {}): ModelRe
     return found;
   };
 
+  const defaultPrefix = defaultModel.slice(0, Math.max(0, defaultModel.indexOf(':')));
   const registry: ModelRegistry = {
     defaultModel,
+    get defaultModelMissing() {
+      if (!(PREFIXES as readonly string[]).includes(defaultPrefix) || options.providers?.[defaultPrefix as (typeof PREFIXES)[number]] !== undefined) return undefined;
+      return missingVariable(defaultPrefix as (typeof PREFIXES)[number]);
+    },
     resolve(name) {
       const full = name?.trim() || defaultModel;
       if (full === 'local') return { name: full, modelId: 'local', provider: provider('local') };
