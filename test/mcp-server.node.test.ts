@@ -155,6 +155,10 @@ describe('POST /mcp with the official MCP SDK client', () => {
       const failed = await client.callTool({ name: 'calculator', arguments: { expression: '1/0' } });
       expect(failed.isError).toBe(true);
       expect((failed.content as { text: string }[])[0]!.text).toMatch(/zero/i);
+      // Security review: this one expression held the event loop for 13–24 s; now refused from its size.
+      const huge = await client.callTool({ name: 'calculator', arguments: { expression: '(2^10000)^10000' } });
+      expect(huge.isError).toBe(true);
+      expect((huge.content as { text: string }[])[0]!.text).toMatch(/Result too large \(more than 10000 digits\)/);
       await expect(client.callTool({ name: 'nope', arguments: {} })).rejects.toThrow(/no tool named `nope`/);
     } finally {
       await client.close();
