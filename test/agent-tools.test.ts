@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createBuiltinTools, evaluateExpression, ExpressionError, formatRational } from '../src/agent/index.ts';
+import { bitLength, powerExceeds } from '../src/agent/tools/evaluate-expression.ts';
 import type { AnalyzeDataOutput, AnyAgentTool, GenerateReportOutput, SearchDocsOutput, ToolUpdate } from '../src/agent/index.ts';
 import { bundledDocs } from '../src/providers/local/bundled-docs.ts';
 import { searchDocs } from '../src/providers/local/search-docs.ts';
@@ -79,6 +80,46 @@ describe('calculator', () => {
     expect(error).toBeInstanceOf(ExpressionError);
     expect((error as ExpressionError).message).toBe(message);
     expect((error as ExpressionError).code).toBe('expression_invalid');
+  });
+
+  // Security review: `(2^10000)^10000` computed a 100-million-bit number and printed it (13–24 s
+  // with the event loop blocked) before the 10000-digit check. The size is now judged first.
+  it('judges a power too large from the operands\' sizes, before computing it', () => {
+    expect([0n, 1n, 2n, 3n, 255n, 256n, -256n, 2n ** 100n].map(bitLength)).toEqual([0, 1, 2, 2, 8, 9, 9, 101]);
+    expect(powerExceeds(2n ** 10000n, 10_000n)).toBe(true);
+    expect(powerExceeds(10n, 9_999n)).toBe(false);
+    expect(powerExceeds(10n, 10_000n)).toBe(false); // 10^10000 fits the bit bound; its 10001 digits are refused after
+    expect(powerExceeds(1n, 10_000n)).toBe(false);
+    expect(powerExceeds(-1n, 10_000n)).toBe(false);
+    expect(powerExceeds(3n, 100_000n)).toBe(true);
+  });
+
+  it.each([
+    ['(2^10000)^10000', 'Result too large (more than 10000 digits) (at position 10 in `(2^10000)^10000`).'],
+    ['(1/2^10000)^10000', 'Result too large (more than 10000 digits) (at position 12 in `(1/2^10000)^10000`).'],
+    // Products grow too: each factor is allowed, four of them are 40000 bits.
+    ['2^10000*2^10000*2^10000*2^10000', 'Result too large (more than 10000 digits) (at position 24 in `2^10000*2^10000*2^10000*2^10000`).'],
+    ['1/3^10000/3^10000/3^10000', 'Result too large (more than 10000 digits) (at position 18 in `1/3^10000/3^10000/3^10000`).'],
+  ])('refuses %j as too large without computing it', (expression, message) => {
+    expect(() => evaluateExpression(expression)).toThrow(message);
+  });
+
+  it('refuses a sum of huge fractions whose reductions would cost seconds', () => {
+    // 20 differences of ~60-kbit fractions: each gcd costs ~300 ms on a small machine (6 s in all before).
+    const expression = Array(20).fill('(2^10000*2^10000*2^10000+1)/(3^10000*3^10000)').join('-');
+    expect(() => evaluateExpression(expression)).toThrow(/^Expression too costly to compute exactly/);
+  });
+
+  it('answers the huge power as a tool error, with the code the agent loop reports', async () => {
+    const error = await run('calculator', { expression: '(2^10000)^10000' }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ExpressionError);
+    expect((error as ExpressionError).code).toBe('expression_invalid');
+    // Large results within the bound still work exactly.
+    expect(formatRational(evaluateExpression('(10^5000)*(10^4999)')).text).toBe(`1${'0'.repeat(9999)}`);
+    expect(formatRational(evaluateExpression('2^10000/2^9999')).text).toBe('2');
   });
 
   it('offers the model a JSON Schema with a required expression', () => {

@@ -14,7 +14,7 @@ let server: TestServer;
 
 beforeAll(async () => {
   // The missing-key cases must not depend on the developer's own environment.
-  vi.stubEnv('ANTHROPIC_API_KEY', '');
+  for (const name of ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'OPENAI_COMPATIBLE_BASE_URL', 'OPENAI_BASE_URL']) vi.stubEnv(name, '');
   const models = createModelRegistry({ env: {}, providers: { local: createLocalProvider({ ttftMs: 0, tokensPerSecond: 0 }) } });
   server = await startServer(createApp({ models }));
 });
@@ -98,7 +98,30 @@ describe('bad input gets a clear JSON error with the right status', () => {
     ['no messages', () => chat({ messages: [] }), 400, 'invalid_request'],
     ['a bad role', () => chat({ messages: [{ role: 'wizard', content: 'x' }] }), 400, 'invalid_request'],
     ['an unknown model', () => chat({ messages: [{ role: 'user', content: 'x' }], model: 'nope' }), 400, 'unknown_model'],
-    ['a missing provider key', () => chat({ messages: [{ role: 'user', content: 'x' }], model: 'anthropic:claude-haiku-4-5' }), 500, 'provider_api_key_missing'],
+    ['a model whose provider has no key here', () => chat({ messages: [{ role: 'user', content: 'x' }], model: 'anthropic:claude-haiku-4-5' }), 400, 'model_unavailable'],
+    ['a model whose provider has no base URL here', () => chat({ messages: [{ role: 'user', content: 'x' }], model: 'openai-compatible:llama3.2' }), 400, 'model_unavailable'],
+    [
+      'a model without a key on /v1/chat/completions',
+      () =>
+        fetch(`${server.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
+        }),
+      400,
+      'model_unavailable',
+    ],
+    [
+      'a model without a key on /api/chat',
+      () =>
+        fetch(`${server.url}/api/chat`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'anthropic:x', messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'x' }] }] }),
+        }),
+      400,
+      'model_unavailable',
+    ],
     ['a body that is not JSON', () => fetch(`${server.url}/v1/chat`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' }), 415, 'unsupported_media_type'],
     [
       'a body over the limit',
@@ -119,9 +142,63 @@ describe('bad input gets a clear JSON error with the right status', () => {
     expect(body.error.message.length).toBeGreaterThan(10);
   });
 
-  it('names the missing key’s variable', async () => {
+  it('names the missing key’s variable and the models that are available', async () => {
     const response = await chat({ messages: [{ role: 'user', content: 'x' }], model: 'anthropic:claude-haiku-4-5' });
-    expect(((await response.json()) as { error: { message: string } }).error.message).toContain('ANTHROPIC_API_KEY');
+    const { message } = ((await response.json()) as { error: { message: string } }).error;
+    expect(message).toBe('Model "anthropic:claude-haiku-4-5" is not available on this server: ANTHROPIC_API_KEY is not set. Available models: "local".');
+  });
+
+  it('answers a model without a key as 400 on /v1/ag-ui and non-streaming completions, without reporting an error', async () => {
+    const reported: unknown[] = [];
+    const models = createModelRegistry({ env: {}, providers: { local: createLocalProvider({ ttftMs: 0, tokensPerSecond: 0 }) } });
+    const own = await startServer(createApp({ models, onError: (error) => reported.push(error) }));
+    try {
+      const post = (path: string, body: unknown): Promise<Response> =>
+        fetch(`${own.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const agUi = await post('/v1/ag-ui', {
+        threadId: 't',
+        runId: 'r',
+        messages: [{ id: 'u1', role: 'user', content: 'hi' }],
+        tools: [],
+        context: [],
+        state: {},
+        forwardedProps: { model: 'anthropic:x' },
+      });
+      expect(agUi.status).toBe(400);
+      expect(((await agUi.json()) as { error: { code: string } }).error.code).toBe('model_unavailable');
+      const completion = await post('/v1/chat/completions', { model: 'anthropic:x', stream: false, messages: [{ role: 'user', content: 'hi' }] });
+      expect(completion.status).toBe(400);
+      expect(((await completion.json()) as { error: { code: string } }).error.code).toBe('model_unavailable');
+      expect(reported).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('words a body of the wrong shape as the body being invalid', async () => {
+    const response = await chat([1, 2]);
+    expect(response.status).toBe(400);
+    const { message } = ((await response.json()) as { error: { message: string } }).error;
+    expect(message).toMatch(/^The body is invalid: /);
+  });
+
+  it('keeps a misconfigured default model the server’s own fault (500, the provider’s code)', async () => {
+    const models = createModelRegistry({ env: { SLUICE_MODEL: 'anthropic:claude-haiku-4-5' } });
+    const own = await startServer(createApp({ models }));
+    try {
+      const response = await fetch(`${own.url}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'x' }] }) });
+      expect(response.status).toBe(500);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('provider_api_key_missing');
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('says at startup that the default model cannot work without its variable', () => {
+    const describeModel = (env: Record<string, string>): string => createApp({ env }).describe()[0]!;
+    expect(describeModel({ SLUICE_MODEL: 'anthropic:claude-haiku-4-5' })).toContain('NOT USABLE: ANTHROPIC_API_KEY is not set');
+    expect(describeModel({ SLUICE_MODEL: 'openai-compatible:llama3.2' })).toContain('NOT USABLE: OPENAI_COMPATIBLE_BASE_URL is not set');
+    expect(describeModel({})).not.toContain('NOT USABLE');
   });
 
   it('stays up after all of that', async () => {

@@ -14,6 +14,9 @@ import { z } from 'zod';
 import { tool } from '../src/agent/tool.ts';
 import { createBuiltinTools } from '../src/agent/tools/builtin-tools.ts';
 import { createApp, type AppHandler } from '../src/server/app.ts';
+import { createAuth } from '../src/server/auth.ts';
+import { mcpRoutes } from '../src/server/routes/mcp.ts';
+import type { RouteContext } from '../src/server/router.ts';
 import { deferred, startServer, type TestServer } from './helpers/http.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -152,6 +155,10 @@ describe('POST /mcp with the official MCP SDK client', () => {
       const failed = await client.callTool({ name: 'calculator', arguments: { expression: '1/0' } });
       expect(failed.isError).toBe(true);
       expect((failed.content as { text: string }[])[0]!.text).toMatch(/zero/i);
+      // Security review: this one expression held the event loop for 13–24 s; now refused from its size.
+      const huge = await client.callTool({ name: 'calculator', arguments: { expression: '(2^10000)^10000' } });
+      expect(huge.isError).toBe(true);
+      expect((huge.content as { text: string }[])[0]!.text).toMatch(/Result too large \(more than 10000 digits\)/);
       await expect(client.callTool({ name: 'nope', arguments: {} })).rejects.toThrow(/no tool named `nope`/);
     } finally {
       await client.close();
@@ -295,4 +302,102 @@ describe('@modelcontextprotocol/conformance server scenarios', () => {
     expect(Number(summary![1]), output).toBe(Number(summary![2]));
     expect(Number(summary![1]), output).toBeGreaterThan(0);
   }, 70_000);
+});
+
+// Security review: one shared pool of 1000 sessions, no per-key cap, idle sweep after 30 min: one
+// key could open them all and lock every other key out of /mcp.
+describe('POST /mcp sessions per key (SLUICE_LIMIT_MCP_SESSIONS)', () => {
+  let limited: TestServer;
+  let limitedApp: AppHandler;
+  beforeAll(async () => {
+    limitedApp = createApp({ env: { SLUICE_API_KEYS: 'key-a,key-b', SLUICE_LIMIT_MCP_SESSIONS: '2' } });
+    limited = await startServer(limitedApp);
+  });
+  afterAll(async () => {
+    await limitedApp.shutdown({ drainMs: 0 });
+    await limited.close();
+  });
+
+  const headers = (key: string, sessionId?: string): Record<string, string> => ({
+    authorization: `Bearer ${key}`,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    ...(sessionId === undefined ? {} : { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }),
+  });
+  const initialize = (key: string): Promise<Response> =>
+    fetch(`${limited.url}/mcp`, {
+      method: 'POST',
+      headers: headers(key),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    });
+
+  it('refuses a key past its cap with 429 rate_limited and Retry-After, while other keys still get in', async () => {
+    const opened: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await initialize('key-a');
+      expect(response.status).toBe(200);
+      await response.text();
+      opened.push(response.headers.get('mcp-session-id')!);
+    }
+    const refused = await initialize('key-a');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    const body = (await refused.json()) as { jsonrpc: string; id: null; error: { code: number; message: string; data: { code: string } } };
+    expect(body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000, data: { code: 'rate_limited' } } });
+    expect(body.error.message).toContain('SLUICE_LIMIT_MCP_SESSIONS');
+
+    const other = await initialize('key-b');
+    expect(other.status).toBe(200);
+    await other.text();
+
+    // Ending a session frees its slot.
+    const ended = await fetch(`${limited.url}/mcp`, { method: 'DELETE', headers: headers('key-a', opened[0]) });
+    expect(ended.status).toBe(200);
+    const again = await initialize('key-a');
+    expect(again.status).toBe(200);
+    await again.text();
+  });
+});
+
+describe('POST /mcp sessions without keys, and the instance pool', () => {
+  const initialize = (url: string): Promise<Response> =>
+    fetch(`${url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    });
+
+  it('counts sessions per client address when auth is off', async () => {
+    const open = createApp({ env: { SLUICE_LIMIT_MCP_SESSIONS: '1' } });
+    const server = await startServer(open);
+    try {
+      const first = await initialize(server.url);
+      expect(first.status).toBe(200);
+      await first.text();
+      const second = await initialize(server.url);
+      expect(second.status).toBe(429);
+      expect(second.headers.get('retry-after')).toBe('5');
+      expect(((await second.json()) as { error: { message: string } }).error.message).toContain('this client address');
+    } finally {
+      await open.shutdown({ drainMs: 0 });
+      await server.close();
+    }
+  });
+
+  it('answers a full instance pool 503 with Retry-After', async () => {
+    const routes = mcpRoutes({ tools: createBuiltinTools({ paceMs: 0 }), auth: createAuth([]), maxSessions: 1, maxSessionsPerOwner: 0 });
+    const server = await startServer((req, res) => void routes.handle(req, res, {} as RouteContext));
+    try {
+      const first = await initialize(server.url);
+      expect(first.status).toBe(200);
+      await first.text();
+      const full = await initialize(server.url);
+      expect(full.status).toBe(503);
+      expect(full.headers.get('retry-after')).toBe('5');
+      expect(await full.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000 } });
+    } finally {
+      await routes.close();
+      await server.close();
+    }
+  });
 });

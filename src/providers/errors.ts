@@ -12,7 +12,11 @@ import type { ErrorEvent } from '../protocol/types.ts';
  * first event. After the first event the same code travels in an `error` event instead.
  */
 export const PROVIDER_ERROR_CODES = {
-  /** No API key: the server is misconfigured, not the client (500, not 401: the client's own credentials are fine). */
+  /**
+   * No API key: the server is misconfigured, not the client (500, not 401: the client's own
+   * credentials are fine). The server answers a model the client chose without a key here with
+   * 400 `model_unavailable` before asking the provider; this 500 is for its own default model.
+   */
   provider_api_key_missing: 500,
   /** `openai-compatible` without a base URL (`OPENAI_COMPATIBLE_BASE_URL`, or `OPENAI_BASE_URL` as a fallback). */
   provider_base_url_missing: 500,

@@ -34,7 +34,7 @@ import { eventRoutes } from './routes/events.ts';
 import { createFilesRoute } from './routes/files.ts';
 import { createSampleFilesRoute } from './routes/sample-files.ts';
 import { jobRoutes } from './routes/jobs.ts';
-import { mcpRoutes } from './routes/mcp.ts';
+import { DEFAULT_MCP_SESSIONS_PER_OWNER, mcpRoutes } from './routes/mcp.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { createWebAssetRoute, sourceMapsFromEnv, webFavicon, webPage } from './routes/web.ts';
 import { createFollowerSet } from './runs/follow-stream.ts';
@@ -134,6 +134,14 @@ function readMs(env: Readonly<Record<string, string | undefined>>, name: string,
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new RangeError(`Expected ${name} to be a non-negative integer (milliseconds), got ${JSON.stringify(raw)}.`);
+  return value;
+}
+
+function readCount(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`Expected ${name} to be a non-negative integer (0 for no limit), got ${JSON.stringify(raw)}.`);
   return value;
 }
 
@@ -278,7 +286,13 @@ export function createApp(options: AppOptions = {}): AppHandler {
           },
           (error: unknown) => onWarn(`sluice: connecting to the MCP servers failed: ${error instanceof Error ? error.message : String(error)}`),
         );
-  const mcp = mcpRoutes({ tools, auth, allowedOrigins: cors.origins });
+  const mcp = mcpRoutes({
+    tools,
+    auth,
+    allowedOrigins: cors.origins,
+    maxSessionsPerOwner: readCount(env, 'SLUICE_LIMIT_MCP_SESSIONS', DEFAULT_MCP_SESSIONS_PER_OWNER),
+    subjectOf: (req, owner) => quotas.subject(req, owner),
+  });
   const models = options.models ?? createModelRegistry(options.env === undefined ? {} : { env: options.env });
   const approvalTimeoutMs = options.approvalTimeoutMs ?? (readMs(env, APPROVAL_TIMEOUT_ENV, DEFAULT_APPROVAL_TIMEOUT_MS) || DEFAULT_APPROVAL_TIMEOUT_MS);
   const chat = chatRoutes({ models, streams, tools: agentTools, approvalTimeoutMs });
@@ -384,7 +398,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
             ? `store: Redis at ${redactUrl(redisUrl)} (streams resume on any instance sharing it)`
             : 'store: memory (this process only; set REDIS_URL=redis://… to resume streams across instances)';
       return [
-        `model: ${models.defaultModel}${models.defaultModel === 'local' ? ' (the built-in demo model)' : ''}; switch with SLUICE_MODEL=openai:gpt-4o-mini and OPENAI_API_KEY, SLUICE_MODEL=anthropic:claude-haiku-4-5 and ANTHROPIC_API_KEY, or SLUICE_MODEL=openai-compatible:<model> and OPENAI_COMPATIBLE_BASE_URL`,
+        `model: ${models.defaultModel}${models.defaultModel === 'local' ? ' (the built-in demo model)' : ''}${models.defaultModelMissing === undefined ? '' : ` — NOT USABLE: ${models.defaultModelMissing} is not set, so every chat on the default model fails with a 500; set it`}; switch with SLUICE_MODEL=openai:gpt-4o-mini and OPENAI_API_KEY, SLUICE_MODEL=anthropic:claude-haiku-4-5 and ANTHROPIC_API_KEY, or SLUICE_MODEL=openai-compatible:<model> and OPENAI_COMPATIBLE_BASE_URL`,
         storeLine,
         apiKeys.length > 0
           ? `auth: on (${apiKeys.length} API key${apiKeys.length === 1 ? '' : 's'}; /v1/* and /api/* need Authorization: Bearer <key> or x-api-key)`

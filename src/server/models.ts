@@ -8,6 +8,7 @@ import { createAnthropicProvider } from '../providers/anthropic/create-anthropic
 import { createLocalProvider } from '../providers/local/index.ts';
 import { createOpenAICompatibleProvider } from '../providers/openai-compatible/create-openai-compatible-provider.ts';
 import { createOpenAIProvider } from '../providers/openai/create-openai-provider.ts';
+import { readEnv } from '../providers/shared/env.ts';
 import type { Provider } from '../providers/types.ts';
 import { HttpError, quote } from './http-error.ts';
 
@@ -26,9 +27,15 @@ export interface ModelRegistry {
   readonly defaultModel: string;
   /**
    * Resolves a name, or the default when none is given.
-   * @throws HttpError 400 `unknown_model` with the accepted forms
+   * @throws HttpError 400 `unknown_model` with the accepted forms; 400 `model_unavailable` when
+   *   the client names a model whose provider this server has no key (or base URL) for
    */
   resolve(name?: string): ResolvedModel;
+  /**
+   * The variable the default model's provider needs and does not have (`ANTHROPIC_API_KEY`), for
+   * the startup lines; undefined when it is configured (or not a built-in provider's).
+   */
+  readonly defaultModelMissing: string | undefined;
   /** The models worth listing (`GET /v1/models`): the default, `local`, and one per configured key. */
   list(): string[];
 }
@@ -45,6 +52,16 @@ export interface ModelRegistryOptions {
 export const OPENAI_COMPATIBLE_EXAMPLE_MODEL = 'openai-compatible:llama3.2';
 
 const PREFIXES = ['openai', 'anthropic', 'openai-compatible'] as const;
+
+/**
+ * The variable a built-in provider cannot work without, when it is not set (read as the providers
+ * read it), else undefined.
+ */
+export function missingVariable(prefix: (typeof PREFIXES)[number]): string | undefined {
+  if (prefix === 'openai') return readEnv('OPENAI_API_KEY') === undefined ? 'OPENAI_API_KEY' : undefined;
+  if (prefix === 'anthropic') return readEnv('ANTHROPIC_API_KEY') === undefined ? 'ANTHROPIC_API_KEY' : undefined;
+  return readEnv('OPENAI_COMPATIBLE_BASE_URL') === undefined && readEnv('OPENAI_BASE_URL') === undefined ? 'OPENAI_COMPATIBLE_BASE_URL' : undefined;
+}
 
 /**
  * Creates the model registry of the server.
@@ -71,8 +88,13 @@ export function createModelRegistry(options: ModelRegistryOptions = {}): ModelRe
     return found;
   };
 
+  const defaultPrefix = defaultModel.slice(0, Math.max(0, defaultModel.indexOf(':')));
   const registry: ModelRegistry = {
     defaultModel,
+    get defaultModelMissing() {
+      if (!(PREFIXES as readonly string[]).includes(defaultPrefix) || options.providers?.[defaultPrefix as (typeof PREFIXES)[number]] !== undefined) return undefined;
+      return missingVariable(defaultPrefix as (typeof PREFIXES)[number]);
+    },
     resolve(name) {
       const full = name?.trim() || defaultModel;
       if (full === 'local') return { name: full, modelId: 'local', provider: provider('local') };
@@ -80,6 +102,17 @@ export function createModelRegistry(options: ModelRegistryOptions = {}): ModelRe
       const prefix = colon === -1 ? '' : full.slice(0, colon);
       const modelId = colon === -1 ? '' : full.slice(colon + 1);
       if ((PREFIXES as readonly string[]).includes(prefix) && modelId !== '') {
+        // A model the client chose whose provider this server is not configured for is the
+        // client's mistake (400), not a server fault; the default model misconfigured stays the
+        // provider's own error (500 provider_api_key_missing / provider_base_url_missing).
+        const missing = full !== defaultModel && options.providers?.[prefix as (typeof PREFIXES)[number]] === undefined ? missingVariable(prefix as (typeof PREFIXES)[number]) : undefined;
+        if (missing !== undefined) {
+          throw new HttpError(
+            400,
+            'model_unavailable',
+            `Model ${quote(full)} is not available on this server: ${missing} is not set. Available models: ${registry.list().map((m) => quote(m)).join(', ')}.`,
+          );
+        }
         return { name: full, modelId, provider: provider(prefix as (typeof PREFIXES)[number]) };
       }
       const hint = colon === -1 && full !== '' ? ` Did you mean ${quote(`openai:${full}`)} or ${quote(`anthropic:${full}`)}?` : '';

@@ -147,8 +147,9 @@ export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     // Paths can hold the client's own keys: cut like any echo of input (zod's messages never quote the input).
-    const where = issue && issue.path.length > 0 ? `\`${truncate(issue.path.join('.'))}\`` : 'the body';
-    throw new HttpError(400, 'invalid_request', `Invalid ${where}: ${issue?.message ?? 'invalid value'}.`, { cause: parsed.error });
+    const message = issue?.message ?? 'invalid value';
+    const text = issue && issue.path.length > 0 ? `Invalid \`${truncate(issue.path.join('.'))}\`: ${message}.` : `The body is invalid: ${message}.`;
+    throw new HttpError(400, 'invalid_request', text, { cause: parsed.error });
   }
   return parsed.data;
 }

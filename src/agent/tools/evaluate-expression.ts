@@ -37,6 +37,19 @@ const MAX_LENGTH = 1000;
 const MAX_EXPONENT = 10_000n;
 /** Results with more digits than this are refused rather than printed. */
 const MAX_DIGITS = 10_000;
+/**
+ * No numerator or denominator, final or intermediate, may be longer than this many bits: a whole
+ * number of at most {@link MAX_DIGITS} digits fits (10^10000 < 2^33220). Keeping every value under
+ * it keeps each operation cheap (operands of at most ~33 kbit), and a power whose result would
+ * exceed it is refused from the operands' sizes before anything is computed.
+ */
+const MAX_BITS = Math.ceil(MAX_DIGITS * Math.log2(10));
+/**
+ * A budget for reducing fractions, in bit × bit units: Euclid's gcd of a and b costs about
+ * bits(a) × bits(b), ~300 ms for two 60-kbit numbers on a small machine. A long sum of huge fractions
+ * would otherwise spend seconds in gcds even with every value under {@link MAX_BITS}.
+ */
+const MAX_WORK = 6 * MAX_BITS * MAX_BITS;
 /** Digits after the point when a result has no finite decimal form. */
 const APPROXIMATE_DIGITS = 20;
 
@@ -56,6 +69,26 @@ function rational(n: bigint, d: bigint): Rational {
   return g > 1n ? { n: n / g, d: d / g } : { n, d };
 }
 
+/** The number of bits of |value| (0 for 0). Linear in the size of the number. */
+export function bitLength(value: bigint): number {
+  if (value === 0n) return 0;
+  const hex = (value < 0n ? -value : value).toString(16);
+  return (hex.length - 1) * 4 + (32 - Math.clz32(Number.parseInt(hex[0] as string, 16)));
+}
+
+/**
+ * Whether `base ^ exponent` (exponent ≥ 0) would have more than `maxBits` bits, decided from the
+ * sizes alone: a number of b bits raised to e has at least (b - 1) × e + 1 bits. Nothing is computed.
+ * @param base - the base (numerator or denominator of the rational)
+ * @param exponent - the magnitude of the exponent
+ * @param maxBits - the limit @defaultValue the evaluator's own limit (10000 digits)
+ */
+export function powerExceeds(base: bigint, exponent: bigint, maxBits = MAX_BITS): boolean {
+  const bits = bitLength(base);
+  if (bits <= 1 || exponent === 0n) return false; // 0, 1 and -1 stay small
+  return BigInt(bits - 1) * exponent + 1n > BigInt(maxBits);
+}
+
 function isIdentifierStart(char: string): boolean {
   return /[\p{L}_$]/u.test(char);
 }
@@ -66,6 +99,8 @@ const SIGNS: Record<string, string> = { '×': '*', '·': '*', '÷': '/', '−': 
 class Parser {
   private index = 0;
   private readonly source: string;
+  /** The gcd work spent so far, against {@link MAX_WORK}. */
+  private work = 0;
 
   constructor(source: string) {
     this.source = source;
@@ -87,6 +122,22 @@ class Parser {
     return new ExpressionError(message, this.source, index);
   }
 
+  /**
+   * n/d in lowest terms, or an error when the reduction would spend more than the work budget or
+   * the numerator or denominator is over {@link MAX_BITS}.
+   */
+  private reduce(n: bigint, d: bigint, at: number): Rational {
+    this.work += Math.max(1, bitLength(n)) * Math.max(1, bitLength(d));
+    if (this.work > MAX_WORK) throw this.error('Expression too costly to compute exactly (fractions of thousands of digits)', at);
+    const value = rational(n, d);
+    if (bitLength(value.n) > MAX_BITS || bitLength(value.d) > MAX_BITS) throw this.tooLarge(at);
+    return value;
+  }
+
+  private tooLarge(at: number): ExpressionError {
+    return this.error(`Result too large (more than ${MAX_DIGITS} digits)`, at);
+  }
+
   private skipSpace(): void {
     while (this.index < this.source.length && /\s/.test(this.source[this.index] as string)) this.index++;
   }
@@ -106,9 +157,10 @@ class Parser {
   private expression(): Rational {
     let left = this.term();
     for (let next = this.peekOperator(); next !== undefined && (next.op === '+' || next.op === '-'); next = this.peekOperator()) {
+      const at = this.index;
       this.index += next.length;
       const right = this.term();
-      left = next.op === '+' ? rational(left.n * right.d + right.n * left.d, left.d * right.d) : rational(left.n * right.d - right.n * left.d, left.d * right.d);
+      left = this.reduce(next.op === '+' ? left.n * right.d + right.n * left.d : left.n * right.d - right.n * left.d, left.d * right.d, at);
     }
     return left;
   }
@@ -121,16 +173,16 @@ class Parser {
       this.index += next.length;
       const right = this.unary();
       if (next.op === '*') {
-        left = rational(left.n * right.n, left.d * right.d);
+        left = this.reduce(left.n * right.n, left.d * right.d, at);
         continue;
       }
       if (right.n === 0n) throw this.error(next.op === '/' ? 'Division by zero' : 'Remainder of a division by zero', at);
       if (next.op === '/') {
-        left = rational(left.n * right.d, left.d * right.n);
+        left = this.reduce(left.n * right.d, left.d * right.n, at);
       } else {
         // a % b = a - b * trunc(a / b): the sign follows the dividend, as in JavaScript and C.
         const quotient = (left.n * right.d) / (left.d * right.n);
-        left = rational(left.n * right.d - quotient * right.n * left.d, left.d * right.d);
+        left = this.reduce(left.n * right.d - quotient * right.n * left.d, left.d * right.d, at);
       }
     }
     return left;
@@ -159,10 +211,13 @@ class Parser {
     const magnitude = exponent.n < 0n ? -exponent.n : exponent.n;
     if (magnitude > MAX_EXPONENT) throw this.error(`Exponent too large (at most ${MAX_EXPONENT})`, at);
     if (exponent.n < 0n && base.n === 0n) throw this.error('Zero to a negative power is a division by zero', at);
+    // Refuse from the sizes before computing: (2^10000)^10000 would be a 100-million-bit number.
+    if (powerExceeds(base.n, magnitude) || powerExceeds(base.d, magnitude)) throw this.tooLarge(at);
     const n = base.n ** magnitude;
     const d = base.d ** magnitude;
-    if (n.toString().length > MAX_DIGITS || d.toString().length > MAX_DIGITS) throw this.error(`Result too large (more than ${MAX_DIGITS} digits)`, at);
-    return exponent.n < 0n ? rational(d, n) : { n, d };
+    if (n.toString().length > MAX_DIGITS || d.toString().length > MAX_DIGITS) throw this.tooLarge(at);
+    // n and d are coprime (the base is in lowest terms), so flipping them only needs the sign fixed.
+    return exponent.n < 0n ? (n < 0n ? { n: -d, d: -n } : { n: d, d: n }) : { n, d };
   }
 
   // primary := number | '(' expression ')'

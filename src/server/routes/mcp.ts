@@ -42,6 +42,18 @@ export interface McpRouteOptions {
   sessionIdleMs?: number;
   /** Sessions open at once on this instance; an `initialize` past it gets 503. @defaultValue 1000 */
   maxSessions?: number;
+  /**
+   * Sessions one key (or, without keys, one client address) may hold open at once on this
+   * instance; an `initialize` past it gets 429 `rate_limited`, so one client cannot take the whole
+   * pool. 0 means no cap. @defaultValue 16 (the app passes `SLUICE_LIMIT_MCP_SESSIONS`)
+   */
+  maxSessionsPerOwner?: number;
+  /**
+   * The bucket a request's sessions are counted in: `key:<owner>` with keys, else the client
+   * address (the quotas' `subject`, so a trusted proxy's forwarded address counts).
+   * @defaultValue the key, else the socket's address
+   */
+  subjectOf?: (req: Parameters<RouteHandler>[0], owner: string | undefined) => string;
   /** A call is aborted and fails after this long. @defaultValue 30000 */
   toolTimeoutMs?: number;
 }
@@ -50,14 +62,22 @@ interface Session {
   server: Server;
   transport: StreamableHTTPServerTransport;
   owner: string | undefined;
+  /** The bucket counted against `maxSessionsPerOwner`. */
+  subject: string;
   lastSeen: number;
   /** Requests whose responses are open now: an idle sweep leaves the session alone. */
   busy: number;
 }
 
-function sendRpcError(res: ServerResponse, status: number, code: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+/** The default of `maxSessionsPerOwner`. */
+export const DEFAULT_MCP_SESSIONS_PER_OWNER = 16;
+/** `Retry-After` of a refused `initialize`: a session frees when a client ends it or it idles out. */
+const SESSIONS_RETRY_AFTER_S = 5;
+
+function sendRpcError(res: ServerResponse, status: number, code: number, message: string, extra: { retryAfterS?: number; errorCode?: string } = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...(extra.retryAfterS === undefined ? {} : { 'retry-after': String(extra.retryAfterS) }) });
+  const error = extra.errorCode === undefined ? { code, message } : { code, message, data: { code: extra.errorCode } };
+  res.end(JSON.stringify({ jsonrpc: '2.0', error, id: null }));
 }
 
 type JsonRpcMessage = { jsonrpc?: unknown; id?: unknown; method?: unknown };
@@ -107,6 +127,13 @@ export function mcpRoutes(options: McpRouteOptions): McpRoutes {
   const sessions = new Map<string, Session>();
   const idleMs = options.sessionIdleMs ?? 30 * 60_000;
   const maxSessions = options.maxSessions ?? 1000;
+  const perOwner = options.maxSessionsPerOwner ?? DEFAULT_MCP_SESSIONS_PER_OWNER;
+  const subjectOf = options.subjectOf ?? ((req, owner) => (owner !== undefined ? `key:${owner}` : `ip:${req.socket.remoteAddress ?? 'unknown'}`));
+  const sessionsOf = (subject: string): number => {
+    let count = 0;
+    for (const session of sessions.values()) if (session.subject === subject) count++;
+    return count;
+  };
   let sweeper: ReturnType<typeof setInterval> | undefined;
 
   const closeSession = async (id: string): Promise<void> => {
@@ -169,13 +196,29 @@ export function mcpRoutes(options: McpRouteOptions): McpRoutes {
       return serve(session, req, res, body);
     }
     if (req.method !== 'POST') return sendRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required.');
+    const subject = subjectOf(req, owner);
+    if (perOwner > 0 && sessionsOf(subject) >= perOwner) {
+      sweep();
+      if (sessionsOf(subject) >= perOwner) {
+        const who = subject.startsWith('key:') ? 'this API key' : 'this client address';
+        return sendRpcError(
+          res,
+          429,
+          -32000,
+          `Limit \`mcp_sessions\` reached: at most ${perOwner} MCP sessions open at once for ${who} (SLUICE_LIMIT_MCP_SESSIONS); end one (DELETE /mcp) or retry after ${SESSIONS_RETRY_AFTER_S} s.`,
+          { retryAfterS: SESSIONS_RETRY_AFTER_S, errorCode: 'rate_limited' },
+        );
+      }
+    }
     if (sessions.size >= maxSessions) {
       sweep();
-      if (sessions.size >= maxSessions) return sendRpcError(res, 503, -32000, `This instance has ${maxSessions} MCP sessions open; retry later.`);
+      if (sessions.size >= maxSessions) {
+        return sendRpcError(res, 503, -32000, `This instance has ${maxSessions} MCP sessions open; retry after ${SESSIONS_RETRY_AFTER_S} s.`, { retryAfterS: SESSIONS_RETRY_AFTER_S, errorCode: 'overloaded' });
+      }
     }
     const { StreamableHTTPServerTransport } = await importOptional('@modelcontextprotocol/sdk', () => import('@modelcontextprotocol/sdk/server/streamableHttp.js'));
     const server = await createMcpToolServer(options.tools, options.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: options.toolTimeoutMs });
-    const session: Session = { server, transport: undefined as unknown as StreamableHTTPServerTransport, owner, lastSeen: Date.now(), busy: 0 };
+    const session: Session = { server, transport: undefined as unknown as StreamableHTTPServerTransport, owner, subject, lastSeen: Date.now(), busy: 0 };
     session.transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
