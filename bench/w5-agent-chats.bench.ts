@@ -7,7 +7,7 @@
  * that says so).
  *
  * Method: every server is a fresh process per row, started with a raised open-file limit; the
- * token stream is the `local` model's answer to one question (117 reasoning and 436 text deltas),
+ * token stream is the `local` model's answer to one question (31 reasoning and 357 text deltas, no tool call),
  * paced by the local model's own drift-free clock at `W5_TPS` tokens/s after `W5_TTFT_MS`. Two
  * load-generator processes (bench/w5-client.ts, raw sockets) open the C chats over 2 s and record
  * the gap between consecutive deltas of each chat, frames, and completion. Server CPU (user +
@@ -47,7 +47,7 @@ const PADDING = process.env.W5_PADDING ?? 'on';
 const PEERS = (process.env.W5_PEERS ?? 'direct,ai-sdk,api-chat,v1-chat,redis').split(',');
 const NODE_ARGS = (process.env.W5_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const HEAP_SNAPSHOT = process.env.W5_HEAP_SNAPSHOT === '1';
-const DELTAS = 117 + 436;
+const DELTAS = 31 + 357;
 const RAMP_MS = 2000;
 const GRACE_MS = 30_000;
 const LOAD_GENERATORS = 2;
