@@ -13,7 +13,7 @@ describe('logEvents', () => {
   it('throws a first response whose first event is an error, with its status', async () => {
     const store = createMemoryStore();
     const writer = await store.create({ id: 's1' });
-    await writer.append({ type: 'error', code: 'rate_limited', message: 'slow down', status: 429 });
+    await writer.append({ type: 'error', code: 'rate_limited', message: 'slow down', retryable: true, status: 429 });
     const error = await collect(logEvents(store, 's1', 0, true)(new AbortController().signal)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SluiceError);
     expect((error as SluiceError).status).toBe(429);
@@ -26,7 +26,7 @@ describe('logEvents', () => {
     const store = createMemoryStore();
     const writer = await store.create({ id: 's2' });
     await writer.append({ type: 'text-delta', id: 't', delta: 'a' });
-    await writer.append({ type: 'error', code: 'upstream', message: 'gone' });
+    await writer.append({ type: 'error', code: 'upstream', message: 'gone', retryable: false });
     expect(await collect(logEvents(store, 's2', 0, true)(new AbortController().signal))).toEqual(['1:text-delta', '2:error']);
     await store.close();
   });
