@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { utf8Length } from '../core/utf8-length.ts';
+import { eventJsonBytes } from './event-size.ts';
 import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
 import { StoreError, aheadOfLog, producerLostEvent } from './errors.ts';
 import { MemoryApprovals } from './memory-approvals.ts';
@@ -102,9 +102,9 @@ function checkMs(name: string, value: number | undefined, fallback: number, min 
   return value;
 }
 
-/** The size the byte bound counts for an event: the UTF-8 length of its JSON text. */
+/** The size the byte bound counts for an event: the UTF-8 length of its JSON text (not built for a plain delta). */
 function sizeOf(event: AgentEvent | Omit<TopicEvent, 'id'>): number {
-  return utf8Length(JSON.stringify(event));
+  return eventJsonBytes(event);
 }
 
 function newTopic(lastActive: number): MemoryTopic {

@@ -104,54 +104,43 @@ export function respond<T>(res: ServerResponse, source: (signal: AbortSignal) =>
  * The events of a stream's log after `after`, in order, then live, each with its id in the log
  * (the codec writes that id; it never numbers events). With `first` (the first response of a new
  * run), an `error` as the first event is thrown instead, so it is answered as an HTTP error status
- * with a JSON body (nothing was sent yet).
+ * with a JSON body (nothing was sent yet). With `until`, the source ends cleanly after the event
+ * for which it returns true, while the stream goes on (a client that answers approvals with a
+ * new request, see `pauseForApprovals`).
+ *
+ * The store's iterator is handed out as is when there is nothing to check; otherwise one plain
+ * iterator does both checks in one `then` per event (no async generator, no iterator per check):
+ * every promise hop here is paid per event per follower.
  * @param store - the store
  * @param id - the stream
  * @param after - the last event id the client has (0 = from the start)
  * @param first - whether this is the run's first response
+ * @param until - told each event before it is sent; true ends the source after it
  * @returns the source of a follower
  */
-export function logEvents(store: StreamStore, id: string, after: number, first: boolean): (signal: AbortSignal) => AsyncIterable<StoredEvent> {
+export function logEvents(
+  store: StreamStore,
+  id: string,
+  after: number,
+  first: boolean,
+  until?: (stored: StoredEvent) => boolean,
+): (signal: AbortSignal) => AsyncIterable<StoredEvent> {
   return (signal) => {
     const log = store.read(id, { after, signal });
-    if (!first) return log;
+    if (!first && until === undefined) return log;
     const stored = log[Symbol.asyncIterator]();
-    let checked = false;
-    const check = (result: IteratorResult<StoredEvent>): IteratorResult<StoredEvent> => {
-      if (checked || result.done === true) return result;
-      checked = true;
-      const { event } = result.value;
-      if (event.type === 'error') {
-        throw new SluiceError(event.code, event.message, { status: event.status !== undefined && event.status >= 400 ? event.status : 502 });
-      }
-      return result;
-    };
-    // A plain iterator over the store's, not an async generator: one promise hop less per event.
-    const iterator: AsyncIterator<StoredEvent> & AsyncIterable<StoredEvent> = {
-      next: () => stored.next().then(check),
-      return: async () => {
-        await stored.return?.();
-        return { done: true, value: undefined };
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
-  };
-}
-
-/**
- * A follower's source that ends cleanly after the event for which `until` returns true, while the
- * stream goes on (a client that answers approvals with a new request, see `pauseForApprovals`).
- * @param source - the follower's events
- * @param until - told each event before it is sent
- * @returns the source, ending there
- */
-export function endAfter(source: (signal: AbortSignal) => AsyncIterable<StoredEvent>, until: (stored: StoredEvent) => boolean): (signal: AbortSignal) => AsyncIterable<StoredEvent> {
-  return (signal) => {
-    const stored = source(signal)[Symbol.asyncIterator]();
+    let checked = !first;
     let last = false;
-    const mark = (result: IteratorResult<StoredEvent>): IteratorResult<StoredEvent> => {
-      if (result.done !== true && until(result.value)) last = true;
+    const step = (result: IteratorResult<StoredEvent>): IteratorResult<StoredEvent> => {
+      if (result.done === true) return result;
+      if (!checked) {
+        checked = true;
+        const { event } = result.value;
+        if (event.type === 'error') {
+          throw new SluiceError(event.code, event.message, { status: event.status !== undefined && event.status >= 400 ? event.status : 502 });
+        }
+      }
+      if (until !== undefined && until(result.value)) last = true;
       return result;
     };
     const done = async (): Promise<IteratorResult<StoredEvent>> => {
@@ -159,7 +148,8 @@ export function endAfter(source: (signal: AbortSignal) => AsyncIterable<StoredEv
       return { done: true, value: undefined };
     };
     const iterator: AsyncIterator<StoredEvent> & AsyncIterable<StoredEvent> = {
-      next: () => (last ? done() : stored.next().then(mark)),
+      // Once the first event is checked and there is no `until`, the store's own promise goes out.
+      next: () => (last ? done() : checked && until === undefined ? stored.next() : stored.next().then(step)),
       return: done,
       [Symbol.asyncIterator]: () => iterator,
     };

@@ -228,16 +228,19 @@ export function createRunManager(options: RunManagerOptions): RunManager {
   async function pump(run: RunState, source: StartRunOptions['source'], controller: AbortController, reason: () => string, observe?: (event: AgentEvent) => void): Promise<void> {
     const { writer } = run;
     let refused = false;
+    const refuse = (error: unknown): never => {
+      refused = true;
+      // The lease is lost (`fenced`: a follower declared this producer gone) or the store is
+      // unreachable: nobody can read what we make now, so the upstream stops.
+      controller.abort(new DOMException('The stream store refused an append.', 'AbortError'));
+      if (!isStoreError(error) || error.code !== 'fenced') onError(error);
+      throw error;
+    };
     const append = async (event: AgentEvent): Promise<void> => {
       try {
         await writer.append(event);
       } catch (error) {
-        refused = true;
-        // The lease is lost (`fenced`: a follower declared this producer gone) or the store is
-        // unreachable: nobody can read what we make now, so the upstream stops.
-        controller.abort(new DOMException('The stream store refused an append.', 'AbortError'));
-        if (!isStoreError(error) || error.code !== 'fenced') onError(error);
-        throw error;
+        refuse(error);
       }
       observe?.(event);
     };
@@ -245,7 +248,14 @@ export function createRunManager(options: RunManagerOptions): RunManager {
     try {
       for await (const event of source(controller.signal)) {
         if (controller.signal.aborted) break;
-        await append(event);
+        // The append of every event is awaited here, not through `append`: one async call (a
+        // promise and its hops) less per event.
+        try {
+          await writer.append(event);
+        } catch (error) {
+          refuse(error);
+        }
+        observe?.(event);
         if (isTerminalEvent(event)) {
           ended = true;
           break;

@@ -1,0 +1,104 @@
+/**
+ * The store path's own cost per event, in one process, without sockets or pacing: R runs started
+ * through the run manager on the memory store, each appending N `text-delta` events and a
+ * `finish` from an async generator, each read by its first response's source (`logEvents` with the
+ * first-event check and an `until`, as `/api/chat` follows a run), consumed by `for await`; against
+ * the direct path (the same generators read by `for await`, no run, no store). What the W5 bench's
+ * profile attributes to the store path, measured finely enough to see a change of a promise hop.
+ *
+ * Method: each row is warmed up once, then measured SAMPLES times; the table gives the median CPU
+ * (`process.cpuUsage()`, user + system) per event delivered. Every read checks its count and
+ * checksum against the direct path's. `global.gc()` runs between samples with `--expose-gc`.
+ *
+ * Run alone: `npx node --expose-gc bench/index.ts store-path`.
+ *
+ * @module
+ */
+import type { AgentEvent } from '../src/protocol/types.ts';
+import { logEvents } from '../src/server/runs/follow-stream.ts';
+import { createRunManager } from '../src/server/runs/run-manager.ts';
+import { createMemoryStore } from '../src/store/memory.ts';
+import type { StoredEvent } from '../src/store/types.ts';
+
+const RUNS = Number(process.env.STORE_PATH_RUNS ?? 200);
+const EVENTS = Number(process.env.STORE_PATH_EVENTS ?? 500);
+const SAMPLES = 7;
+const WORDS = ['Once', ' upon', ' a', ' time', ',', ' a', ' stream', ' kept', ' its', ' promises', '.'];
+const gc = (globalThis as { gc?: () => void }).gc;
+
+async function* generate(): AsyncGenerator<AgentEvent> {
+  for (let n = 0; n < EVENTS; n++) yield { type: 'text-delta', id: 't', delta: WORDS[n % WORDS.length]! };
+  yield { type: 'finish', finishReason: 'stop' };
+}
+
+const checksum = (count: number, sum: number): number => count * 1e9 + sum;
+
+async function direct(): Promise<number> {
+  const reads = Array.from({ length: RUNS }, async () => {
+    let count = 0;
+    let sum = 0;
+    for await (const event of generate()) {
+      count++;
+      sum += count + (event.type === 'text-delta' ? event.delta.length : 0);
+    }
+    return checksum(count, sum);
+  });
+  return (await Promise.all(reads)).reduce((a, b) => a + b, 0);
+}
+
+async function storePath(): Promise<number> {
+  const store = createMemoryStore();
+  const runs = createRunManager({ store, detachGraceMs: 0 });
+  const reads = Array.from({ length: RUNS }, async () => {
+    const run = await runs.start({ source: () => generate() });
+    const controller = new AbortController();
+    // As `Streams.follow` reads a run for its first response, with an `until` that never ends it early.
+    const source = logEvents(store, run.id, 0, true, (stored: StoredEvent) => stored.id < 0)(controller.signal);
+    let count = 0;
+    let sum = 0;
+    try {
+      for await (const { id, event } of source) {
+        count++;
+        sum += id + (event.type === 'text-delta' ? event.delta.length : 0);
+      }
+    } finally {
+      run.release();
+    }
+    await run.done;
+    return checksum(count, sum);
+  });
+  const total = (await Promise.all(reads)).reduce((a, b) => a + b, 0);
+  await store.close?.();
+  return total;
+}
+
+async function median(run: () => Promise<number>, expected: number): Promise<number> {
+  await run();
+  const samples: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    gc?.();
+    const before = process.cpuUsage();
+    const check = await run();
+    const used = process.cpuUsage(before);
+    if (check !== expected) throw new Error(`checksum ${check}, expected ${expected}: events were lost or duplicated`);
+    samples.push((used.user + used.system) / (RUNS * (EVENTS + 1)));
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)]!;
+}
+
+export async function bench(): Promise<string> {
+  const expected = await direct();
+  const base = await median(direct, expected);
+  const store = await median(storePath, expected);
+  return [
+    `### Store path: ${RUNS} runs × ${EVENTS + 1} events through the run manager, the memory store and a first response's source`,
+    '',
+    `Median of ${SAMPLES} samples, CPU µs per event delivered (\`process.cpuUsage()\`); no sockets, no pacing, no codec.`,
+    '',
+    '| path | CPU µs/event | × direct |',
+    '| --- | ---: | ---: |',
+    `| direct: \`for await\` over the generator | ${base.toFixed(3)} | 1.00× |`,
+    `| run manager + memory store + \`logEvents\` | ${store.toFixed(3)} | ${(store / base).toFixed(2)}× |`,
+  ].join('\n');
+}

@@ -1,0 +1,233 @@
+/**
+ * W5, agent chats at scale: C concurrent chats at a fixed token rate through the reference server
+ * (`sluice serve`, a child process: the run manager, the store, the agent loop), against the
+ * Vercel AI SDK's `streamText` + `pipeUIMessageStreamToResponse` over a mock model paced like the
+ * local model, and against a direct path (the same local model streamed with `sendStream`: no run,
+ * no store), all in the AI SDK UI message stream format (`/v1/chat`'s agent SSE for the one row
+ * that says so).
+ *
+ * Method: every server is a fresh process per row, started with a raised open-file limit; the
+ * token stream is the `local` model's answer to one question (31 reasoning and 357 text deltas, no tool call),
+ * paced by the local model's own drift-free clock at `W5_TPS` tokens/s after `W5_TTFT_MS`. Two
+ * load-generator processes (bench/w5-client.ts, raw sockets) open the C chats over 2 s and record
+ * the gap between consecutive deltas of each chat, frames, and completion. Server CPU (user +
+ * system) is read from /proc/<pid>/stat just before the first chat and after the last; CPU per
+ * frame divides it by the SSE frames the clients received. Memory per live chat = (VmHWM at the end
+ * − VmRSS before the first chat) / C. `sluice serve` runs from dist/ (run `npm run build` first)
+ * with the limits raised out of the way (`SLUICE_LIMIT_STREAMS=0`, …); Redis rows use a private
+ * `redis-server` (no persistence). The direct and AI SDK servers run as type-stripped JavaScript,
+ * as `dist/` is.
+ *
+ * Run alone: `npm run build && npm run bench -- w5`. Environment: `W5_CLIENTS=300,1000` (C),
+ * `W5_REDIS_CLIENTS=300` (C of the Redis rows; empty: none), `W5_TPS=50`, `W5_TTFT_MS=300`,
+ * `W5_PADDING=on|off` (the server's `SLUICE_PADDING`, on by default as in the server),
+ * `W5_PEERS=direct,ai-sdk,api-chat,v1-chat,redis` (which rows), `W5_NODE_ARGS` (extra node flags
+ * for `sluice serve`, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), `W5_HEAP_SNAPSHOT=1` (sends
+ * `sluice serve` SIGUSR2 half-way through the chats, with `--heapsnapshot-signal=SIGUSR2` in
+ * `W5_NODE_ARGS`).
+ *
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuSeconds, freePort } from './process-helpers.ts';
+import { stripToJs } from './slow-streams.bench.ts';
+import { GAP_BUCKET_MS, type W5ClientReport } from './w5-shared.ts';
+import { redisServerAvailable, startRedisServer, type RedisServer } from '../test/helpers/redis-server.ts';
+
+const CLIENTS = (process.env.W5_CLIENTS ?? '300,1000').split(',').filter(Boolean).map(Number);
+const REDIS_CLIENTS = (process.env.W5_REDIS_CLIENTS ?? '300').split(',').filter(Boolean).map(Number);
+const TPS = Number(process.env.W5_TPS ?? 50);
+const TTFT_MS = Number(process.env.W5_TTFT_MS ?? 300);
+const PADDING = process.env.W5_PADDING ?? 'on';
+const PEERS = (process.env.W5_PEERS ?? 'direct,ai-sdk,api-chat,v1-chat,redis').split(',');
+const NODE_ARGS = (process.env.W5_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const HEAP_SNAPSHOT = process.env.W5_HEAP_SNAPSHOT === '1';
+const DELTAS = 31 + 357;
+const RAMP_MS = 2000;
+const GRACE_MS = 30_000;
+const LOAD_GENERATORS = 2;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLIENT = fileURLToPath(new URL('w5-client.ts', import.meta.url));
+
+type PeerId = 'direct' | 'ai-sdk' | 'api-chat' | 'v1-chat' | 'redis';
+
+interface Row {
+  peer: PeerId;
+  name: string;
+  clients: number;
+  report: W5ClientReport;
+  cpuSeconds: number;
+  idleRssMb: number;
+  peakRssMb: number;
+  p50: number;
+  p99: number;
+}
+
+const NAMES: Record<PeerId, string> = {
+  direct: 'direct: `sendStream`, no run or store',
+  'ai-sdk': 'AI SDK `streamText` + `pipeUIMessageStreamToResponse`',
+  'api-chat': 'sluice serve `/api/chat`, memory store',
+  'v1-chat': 'sluice serve `/v1/chat`, memory store',
+  redis: 'sluice serve `/api/chat`, Redis store',
+};
+
+function spawnNode(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const raise = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
+  return spawn('bash', ['-c', raise, 'bash', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+function statusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (match === null) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]) / 1024;
+}
+
+async function readReport(child: ChildProcess): Promise<W5ClientReport> {
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`load generator exited with ${String(code)}`);
+  return JSON.parse(out) as W5ClientReport;
+}
+
+function percentile(histogram: Map<number, number>, total: number, p: number): number {
+  const rank = Math.ceil(total * p);
+  let seen = 0;
+  for (const bucket of [...histogram.keys()].sort((a, b) => a - b)) {
+    seen += histogram.get(bucket)!;
+    if (seen >= rank) return bucket * GAP_BUCKET_MS;
+  }
+  return Number.NaN;
+}
+
+/** Waits for the server's first line on stdout (its "listening" line). */
+async function listening(child: ChildProcess): Promise<void> {
+  const [chunk] = (await Promise.race([once(child.stdout!, 'data'), once(child, 'exit').then(() => [undefined])])) as [Buffer | undefined];
+  if (chunk === undefined) throw new Error('the server exited before listening');
+}
+
+async function measure(peer: PeerId, clients: number, scripts: { direct: string; aiSdk: string }, redis: RedisServer | undefined): Promise<Row> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    SLUICE_LOCAL_TPS: String(TPS),
+    SLUICE_LOCAL_TTFT_MS: String(TTFT_MS),
+    SLUICE_PADDING: PADDING,
+    SLUICE_LIMIT_STREAMS: '0',
+    SLUICE_LIMIT_STREAMS_PER_MINUTE: '0',
+    SLUICE_LIMIT_FOLLOWERS: '0',
+    SLUICE_MAX_CONNECTIONS: '100000',
+  };
+  delete env.REDIS_URL;
+  delete env.SLUICE_API_KEYS;
+  if (peer === 'redis') env.REDIS_URL = redis!.url;
+  const sluice = peer === 'api-chat' || peer === 'v1-chat' || peer === 'redis';
+  const args = sluice ? [...NODE_ARGS, join(ROOT, 'dist/cli/sluice.js'), 'serve'] : [peer === 'direct' ? scripts.direct : scripts.aiSdk];
+  const server = spawnNode(args, env);
+  server.stdout!.resume();
+  const loads: ChildProcess[] = [];
+  let snapshot: NodeJS.Timeout | undefined;
+  try {
+    await listening(server);
+    // The bash wrapper execs node, so the child's pid is the server's.
+    const pid = server.pid!;
+    const idleRssMb = statusMb(pid, 'VmRSS');
+    const cpuBefore = cpuSeconds(pid);
+    const startAt = Date.now() + 300;
+    const chatMs = TTFT_MS + (DELTAS * 1000) / TPS;
+    const deadline = startAt + RAMP_MS + chatMs + GRACE_MS;
+    const path = peer === 'v1-chat' ? '/v1/chat' : '/api/chat';
+    for (let k = 0; k < LOAD_GENERATORS; k++) {
+      loads.push(spawnNode([CLIENT, String(port), path, ...[k, LOAD_GENERATORS, clients, RAMP_MS, startAt, deadline].map(String)], process.env));
+    }
+    if (HEAP_SNAPSHOT && sluice) snapshot = setTimeout(() => server.kill('SIGUSR2'), startAt - Date.now() + RAMP_MS + chatMs / 2);
+    const reports = await Promise.all(loads.map(readReport));
+    const cpu = cpuSeconds(pid) - cpuBefore;
+    const peakRssMb = statusMb(pid, 'VmHWM');
+    const histogram = new Map<number, number>();
+    let recorded = 0;
+    for (const report of reports) {
+      for (const [bucket, count] of report.histogram) {
+        histogram.set(bucket, (histogram.get(bucket) ?? 0) + count);
+        recorded += count;
+      }
+    }
+    const report: W5ClientReport = {
+      chats: reports.reduce((sum, r) => sum + r.chats, 0),
+      complete: reports.reduce((sum, r) => sum + r.complete, 0),
+      frames: reports.reduce((sum, r) => sum + r.frames, 0),
+      deltas: reports.reduce((sum, r) => sum + r.deltas, 0),
+      failures: reports.flatMap((r) => r.failures),
+      histogram: [],
+      cpuSeconds: reports.reduce((sum, r) => sum + r.cpuSeconds, 0),
+    };
+    return { peer, name: NAMES[peer], clients, report, cpuSeconds: cpu, idleRssMb, peakRssMb, p50: percentile(histogram, recorded, 0.5), p99: percentile(histogram, recorded, 0.99) };
+  } finally {
+    clearTimeout(snapshot);
+    for (const child of loads) if (child.exitCode === null) child.kill();
+    if (server.exitCode === null) {
+      // SIGTERM: sluice serve shuts down cleanly, so a --cpu-prof profile is written.
+      server.kill('SIGTERM');
+      await Promise.race([once(server, 'exit'), new Promise((resolve) => setTimeout(resolve, 15_000))]);
+      if (server.exitCode === null) server.kill('SIGKILL');
+    }
+  }
+}
+
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
+}
+
+export async function bench(): Promise<string> {
+  const loadBefore = loadAverage();
+  const out = mkdtempSync(join(tmpdir(), 'sluice-w5-'));
+  // The stripped servers find the packages and the local model's knowledge base where the repository has them.
+  for (const dir of ['node_modules', 'knowledge']) symlinkSync(join(ROOT, dir), join(out, dir));
+  const rows: Row[] = [];
+  let redis: RedisServer | undefined;
+  try {
+    const [direct, aiSdk] = stripToJs(['./servers/w5-direct.ts', './servers/w5-ai-sdk.ts'], out);
+    const scripts = { direct: direct!, aiSdk: aiSdk! };
+    for (const clients of CLIENTS) {
+      for (const peer of ['direct', 'ai-sdk', 'api-chat', 'v1-chat'] as const) {
+        if (PEERS.includes(peer)) rows.push(await measure(peer, clients, scripts, undefined));
+      }
+    }
+    if (PEERS.includes('redis') && REDIS_CLIENTS.length > 0) {
+      if (!redisServerAvailable()) throw new Error('redis-server is not on PATH: install it for the Redis rows, or leave them out with W5_REDIS_CLIENTS=');
+      redis = await startRedisServer();
+      for (const clients of REDIS_CLIENTS) rows.push(await measure('redis', clients, scripts, redis));
+    }
+  } finally {
+    await redis?.close();
+    rmSync(out, { recursive: true, force: true });
+  }
+  const lines = [
+    `### W5: C concurrent agent chats, ${DELTAS} deltas each at ${TPS} tokens/s (padding ${PADDING})`,
+    '',
+    `Each server is a fresh process; two load generators on raw sockets open the C chats over ${RAMP_MS / 1000} s (HTTP/1.0 POSTs of the same question). CPU/frame = server CPU (user + system, /proc/<pid>/stat over the run) / SSE frames received; delta gap = time between consecutive deltas of one chat at the client (the token interval is ${(1000 / TPS).toFixed(0)} ms); KB/chat = (peak RSS − idle RSS) / C. Load average (1 min): ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs shared with other work.`,
+    '',
+    '| C | server | complete | frames | server CPU s | µs/frame | × direct | × AI SDK | gap p50 ms | gap p99 ms | peak RSS MB | idle RSS MB | KB/chat | load-gen CPU s |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const perFrame = (row: Row): number => (row.cpuSeconds * 1e6) / row.report.frames;
+  for (const row of rows) {
+    const direct = rows.find((r) => r.peer === 'direct' && r.clients === row.clients);
+    const aiSdk = rows.find((r) => r.peer === 'ai-sdk' && r.clients === row.clients);
+    const vs = (other: Row | undefined): string => (other === undefined ? '—' : `${(perFrame(row) / perFrame(other)).toFixed(2)}×`);
+    lines.push(
+      `| ${row.clients.toLocaleString('en')} | ${row.name} | ${row.report.complete} / ${row.clients} | ${row.report.frames.toLocaleString('en')} | ${row.cpuSeconds.toFixed(2)} | ${perFrame(row).toFixed(1)} | ${vs(direct)} | ${vs(aiSdk)} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)} | ${row.peakRssMb.toFixed(1)} | ${row.idleRssMb.toFixed(1)} | ${(((row.peakRssMb - row.idleRssMb) * 1024) / row.clients).toFixed(1)} | ${row.report.cpuSeconds.toFixed(2)} |`,
+    );
+  }
+  for (const row of rows.filter((r) => r.report.complete !== r.clients)) {
+    lines.push('', `**Incomplete:** ${row.name} at C = ${row.clients}: ${row.clients - row.report.complete} chats, e.g. ${JSON.stringify(row.report.failures.slice(0, 3))}.`);
+  }
+  return lines.join('\n');
+}
