@@ -241,7 +241,8 @@ export function createApp(options: AppOptions = {}): AppHandler {
             // Runs started here keep their request with their log; lost ones are continued here.
             takeover: {
               maxTakeovers,
-              resume: agentResume(models, tools),
+              // Every tool a run here may have offered: publish_event and the MCP servers' too.
+              resume: agentResume(models, agentTools),
               onOutcome: (outcome, count) => metrics.takeovers.inc({ outcome }, count),
             },
           }),
