@@ -47,9 +47,11 @@ const MAX_BITS = Math.ceil(MAX_DIGITS * Math.log2(10));
 /**
  * A budget for reducing fractions, in bit × bit units: Euclid's gcd of a and b costs about
  * bits(a) × bits(b), ~300 ms for two 60-kbit numbers on a small machine. A long sum of huge fractions
- * would otherwise spend seconds in gcds even with every value under {@link MAX_BITS}.
+ * would otherwise spend seconds in gcds even with every value under {@link MAX_BITS}. Half of
+ * MAX_BITS² keeps the worst expression at a few tens of milliseconds of one core (the evaluation is
+ * synchronous: ten of them at once must not hold the event loop for seconds).
  */
-const MAX_WORK = 6 * MAX_BITS * MAX_BITS;
+const MAX_WORK = (MAX_BITS * MAX_BITS) / 2;
 /** Digits after the point when a result has no finite decimal form. */
 const APPROXIMATE_DIGITS = 20;
 
