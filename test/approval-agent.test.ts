@@ -215,7 +215,7 @@ describe('the local model and publish_event', () => {
 
   it.each([
     ['Publish "deploy done" on topic ops', { topic: 'ops', data: { text: 'deploy done' } }],
-    ['Announce that the release is out', { topic: 'announcements', data: { text: 'the release is out' } }],
+    ['Announce that the release is out', { topic: 'demo', data: { text: 'the release is out' } }],
     ['Broadcast on channel team-7: build 42 passed', { topic: 'team-7', data: { text: 'build 42 passed' } }],
     ['在主题 news 发布：“今晚维护”', { topic: 'news', data: { text: '今晚维护' } }],
   ])('%s → publish_event %j', (question, input) => {

@@ -57,12 +57,12 @@ const DATA = /\b(?:data(?:set)?|sales|csv|revenue|orders?)\b|数据|销售|订�
 const SEARCH = /\b(?:search|look\s*(?:it\s*)?up|find|docs|documentation)\b|搜索|查找|查一下|查查|检索|文档/i;
 
 const PUBLISH = /\b(?:publish|announce|broadcast)\b|发布|公告|广播|通知大家/i;
-/** The topic `publish_event` uses when the question names none. */
-export const DEFAULT_PUBLISH_TOPIC = 'announcements';
+/** The topic `publish_event` uses when the question names none: the page's push panel starts on it, so a demo's announcement shows there. */
+export const DEFAULT_PUBLISH_TOPIC = 'demo';
 
 /**
  * "Publish 'deploy done' on topic ops" → `{topic: 'ops', data: {text: 'deploy done'}}`;
- * "Announce that the release is out" → `{topic: 'announcements', data: {text: 'the release is out'}}`.
+ * "Announce that the release is out" → `{topic: 'demo', data: {text: 'the release is out'}}`.
  */
 function publishInput(question: string): Record<string, unknown> {
   const named = /\b(?:topic|channel)\s+[`"'“]?([A-Za-z0-9._:/-]{1,128})/i.exec(question)?.[1] ?? /(?:主题|频道)\s*[`"'“「]?([A-Za-z0-9._:/-]{1,128})/.exec(question)?.[1] ?? DEFAULT_PUBLISH_TOPIC;
