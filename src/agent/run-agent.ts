@@ -247,12 +247,21 @@ async function* loop(
   clientTools: ReadonlyMap<string, ToolDefinition>,
   definitions: ToolDefinition[],
 ): AsyncGenerator<AgentEvent, void, undefined> {
-  // Aborted by the caller's signal, or by the consumer leaving early (`return()`, a `break`): the
-  // model request and the running tools stop either way.
+  yield* withRunSignal(options.signal, (signal) => steps(options, signal, serverTools, clientTools, definitions));
+}
+
+/**
+ * Runs `body` with a signal aborted by the caller's signal, or by the consumer leaving early
+ * (`return()`, a `break`): the model request and the running tools stop either way.
+ */
+async function* withRunSignal(
+  callerSignal: AbortSignal | undefined,
+  body: (signal: AbortSignal) => AsyncGenerator<AgentEvent, void, undefined>,
+): AsyncGenerator<AgentEvent, void, undefined> {
   const stop = new AbortController();
-  const signal = options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
+  const signal = callerSignal === undefined ? stop.signal : AbortSignal.any([callerSignal, stop.signal]);
   try {
-    yield* steps(options, signal, serverTools, clientTools, definitions);
+    yield* body(signal);
   } finally {
     stop.abort(new DOMException('The agent run was closed.', 'AbortError'));
   }
@@ -663,74 +672,79 @@ async function* resumeLoop(
   clientTools: ReadonlyMap<string, ToolDefinition>,
   definitions: ToolDefinition[],
 ): AsyncGenerator<AgentEvent, void, undefined> {
-  const stop = new AbortController();
-  const signal = options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
-  try {
-    const { phase } = state;
-    if (phase.kind === 'end') {
-      yield { type: 'step-start', step: state.step, takeover: true };
-      yield { type: 'finish', finishReason: phase.finishReason };
-      return;
-    }
-    if (phase.kind === 'model' && state.step === 1 && state.messageStarted === false && phase.opened !== true) {
-      // Nothing was written: the run starts as it would have, its first step-start marked as the seam.
-      yield* steps(options, signal, serverTools, clientTools, definitions, { step: 1, seamed: false, marked: true });
-      return;
-    }
-    if (phase.kind === 'model') {
-      yield { type: 'step-start', step: state.step, takeover: true };
-      const written = phase.opened === true || phase.text !== '' || phase.reasoning !== '';
-      const continuation = written ? { text: phase.text, ...(phase.reasoning === '' ? {} : { reasoning: phase.reasoning }) } : undefined;
-      yield* steps(options, signal, serverTools, clientTools, definitions, { step: state.step, seamed: true, ...(continuation ? { continuation } : {}) });
-      return;
-    }
-    // The step's model call finished; some of its tools may not have.
-    const pending = phase.calls.filter((call) => !phase.results.has(call.toolCallId) && !clientTools.has(call.toolName));
-    const seamNow = pending.length > 0;
-    if (seamNow) yield { type: 'step-start', step: state.step, takeover: true };
-    const channel = createEventChannel<AgentEvent>();
-    const results = new Map(phase.results);
-    const tasks = pending.map(async (call) => {
-      const tool = serverTools.get(call.toolName);
-      let outcome: ToolOutcome;
-      if (tool === undefined) outcome = { ok: false, message: `There is no tool named \`${call.toolName}\`.` };
-      // Not idempotent, or gated by a person's approval (never run again without one): interrupted.
-      else if (tool.idempotent !== true || (tool.needsApproval !== undefined && tool.needsApproval !== false)) outcome = { ok: false, message: INTERRUPTED_MESSAGE };
-      else outcome = await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push, owner: options.owner });
-      results.set(
-        call.toolCallId,
-        outcome.ok
-          ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
-          : { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.message, isError: true },
-      );
-      channel.push(
-        outcome.ok
-          ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
-          : { type: 'tool-error', toolCallId: call.toolCallId, toolName: call.toolName, message: outcome.message },
-      );
-    });
-    const settled = Promise.allSettled(tasks).finally(() => channel.close());
-    yield* channel;
-    await settled;
-    if (signal.aborted) {
-      yield { type: 'abort', reason: abortReason(signal) };
-      return;
-    }
-    const messages = [...state.messages, phase.assistant];
-    const parts = phase.calls.flatMap((call) => {
-      const result = results.get(call.toolCallId);
-      return result === undefined ? [] : [result];
-    });
-    if (parts.length > 0) messages.push({ role: 'tool', content: parts });
-    if (phase.calls.some((call) => clientTools.has(call.toolName)) || state.step >= options.maxSteps) {
-      if (!seamNow) yield { type: 'step-start', step: state.step, takeover: true };
-      yield { type: 'finish', finishReason: 'tool-calls' };
-      return;
-    }
-    const next = state.step + 1;
-    if (!seamNow) yield { type: 'step-start', step: next, takeover: true };
-    yield* steps({ ...options, messages }, signal, serverTools, clientTools, definitions, { step: next, seamed: !seamNow });
-  } finally {
-    stop.abort(new DOMException('The agent run was closed.', 'AbortError'));
+  yield* withRunSignal(options.signal, (signal) => resumeSteps(options, state, signal, serverTools, clientTools, definitions));
+}
+
+async function* resumeSteps(
+  options: RunOptions,
+  state: AgentResumeState,
+  signal: AbortSignal,
+  serverTools: ReadonlyMap<string, AnyAgentTool>,
+  clientTools: ReadonlyMap<string, ToolDefinition>,
+  definitions: ToolDefinition[],
+): AsyncGenerator<AgentEvent, void, undefined> {
+  const { phase } = state;
+  if (phase.kind === 'end') {
+    yield { type: 'step-start', step: state.step, takeover: true };
+    yield { type: 'finish', finishReason: phase.finishReason };
+    return;
   }
+  if (phase.kind === 'model' && state.step === 1 && state.messageStarted === false && phase.opened !== true) {
+    // Nothing was written: the run starts as it would have, its first step-start marked as the seam.
+    yield* steps(options, signal, serverTools, clientTools, definitions, { step: 1, seamed: false, marked: true });
+    return;
+  }
+  if (phase.kind === 'model') {
+    yield { type: 'step-start', step: state.step, takeover: true };
+    const written = phase.opened === true || phase.text !== '' || phase.reasoning !== '';
+    const continuation = written ? { text: phase.text, ...(phase.reasoning === '' ? {} : { reasoning: phase.reasoning }) } : undefined;
+    yield* steps(options, signal, serverTools, clientTools, definitions, { step: state.step, seamed: true, ...(continuation ? { continuation } : {}) });
+    return;
+  }
+  // The step's model call finished; some of its tools may not have.
+  const pending = phase.calls.filter((call) => !phase.results.has(call.toolCallId) && !clientTools.has(call.toolName));
+  const seamNow = pending.length > 0;
+  if (seamNow) yield { type: 'step-start', step: state.step, takeover: true };
+  const channel = createEventChannel<AgentEvent>();
+  const results = new Map(phase.results);
+  const tasks = pending.map(async (call) => {
+    const tool = serverTools.get(call.toolName);
+    let outcome: ToolOutcome;
+    if (tool === undefined) outcome = { ok: false, message: `There is no tool named \`${call.toolName}\`.` };
+    // Not idempotent, or gated by a person's approval (never run again without one): interrupted.
+    else if (tool.idempotent !== true || (tool.needsApproval !== undefined && tool.needsApproval !== false)) outcome = { ok: false, message: INTERRUPTED_MESSAGE };
+    else outcome = await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push, owner: options.owner });
+    results.set(
+      call.toolCallId,
+      outcome.ok
+        ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
+        : { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.message, isError: true },
+    );
+    channel.push(
+      outcome.ok
+        ? { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: outcome.output }
+        : { type: 'tool-error', toolCallId: call.toolCallId, toolName: call.toolName, message: outcome.message },
+    );
+  });
+  const settled = Promise.allSettled(tasks).finally(() => channel.close());
+  yield* channel;
+  await settled;
+  if (signal.aborted) {
+    yield { type: 'abort', reason: abortReason(signal) };
+    return;
+  }
+  const messages = [...state.messages, phase.assistant];
+  const parts = phase.calls.flatMap((call) => {
+    const result = results.get(call.toolCallId);
+    return result === undefined ? [] : [result];
+  });
+  if (parts.length > 0) messages.push({ role: 'tool', content: parts });
+  if (phase.calls.some((call) => clientTools.has(call.toolName)) || state.step >= options.maxSteps) {
+    if (!seamNow) yield { type: 'step-start', step: state.step, takeover: true };
+    yield { type: 'finish', finishReason: 'tool-calls' };
+    return;
+  }
+  const next = state.step + 1;
+  if (!seamNow) yield { type: 'step-start', step: next, takeover: true };
+  yield* steps({ ...options, messages }, signal, serverTools, clientTools, definitions, { step: next, seamed: !seamNow });
 }
