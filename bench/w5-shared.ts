@@ -20,6 +20,36 @@ export interface W5ClientReport {
   histogram: [number, number][];
   /** The load generator's own CPU time, seconds. */
   cpuSeconds: number;
+  /**
+   * With `resume` (bench/multi-instance.bench.ts): SSE frames received per upstream, as nginx
+   * named it in `X-Sluice-Upstream` (`127.0.0.1:<port>`; `''` when the answer had no such header),
+   * replays included: [upstream, frames].
+   */
+  upstreamFrames?: [string, number][];
+  /** With `resume`: what happened to each chat. */
+  chatDetails?: W5ChatDetail[];
+}
+
+/** How one chat of a `resume` load generator ended (times are epoch milliseconds, fractional). */
+export interface W5ChatDetail {
+  chat: number;
+  /** The upstream that answered the `POST` (the run's producer). */
+  upstream: string;
+  /**
+   * `complete`: `finish` then `[DONE]`; `producer_lost`: the `error` chunk of a lost producer then
+   * `[DONE]`; `error: …`, `abort`: another terminal chunk; `cut`: no terminal chunk by the deadline;
+   * `refused: …`: an answer other than 200 (`204` on a resume: no running stream to resume).
+   */
+  outcome: string;
+  /** When the first answer broke off before its terminal chunk (the connection closed). */
+  cutAt?: number;
+  /** Resume requests sent (`GET /api/chat/:id/stream`). */
+  resumes: number;
+  /** When the first frame past what the chat had before the cut arrived, on a resume. */
+  firstNewAt?: number;
+  /** When the takeover's seam arrived: the stream's second `start-step` (the local model's answer has one step). */
+  seamAt?: number;
+  endAt: number;
 }
 
 /** Width of a gap bucket, ms. */

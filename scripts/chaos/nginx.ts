@@ -71,14 +71,26 @@ export interface ChaosNginx {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startNginx}. */
+export interface ChaosNginxOptions {
+  /**
+   * Directives added to the wrapper's `http {}` block, before the shipped file is included (the
+   * shipped file itself stays as it is). The multi-instance bench adds
+   * `add_header X-Sluice-Upstream $upstream_addr always;`: the shipped `server {}` has no
+   * `add_header` of its own, so it inherits it, and each answer names the instance that served it.
+   */
+  readonly httpDirectives?: readonly string[];
+}
+
 /**
  * Starts nginx with deploy/nginx.conf in front of `ports`.
  * @param binary - from {@link findNginx}
  * @param prefix - a folder of its own (created)
  * @param ports - the instances' ports
  * @param listen - nginx's port
+ * @param options - extra `http {}` directives
  */
-export async function startNginx(binary: string, prefix: string, ports: readonly number[], listen: number): Promise<ChaosNginx> {
+export async function startNginx(binary: string, prefix: string, ports: readonly number[], listen: number, options: ChaosNginxOptions = {}): Promise<ChaosNginx> {
   mkdirSync(join(prefix, 'tmp'), { recursive: true });
   // Worker processes run as `nobody` when the suite runs as root: they need to reach the prefix
   // (and the folder it is in, a private temp folder).
@@ -103,6 +115,7 @@ export async function startNginx(binary: string, prefix: string, ports: readonly
       `  fastcgi_temp_path ${tmp}/fastcgi;`,
       `  uwsgi_temp_path ${tmp}/uwsgi;`,
       `  scgi_temp_path ${tmp}/scgi;`,
+      ...(options.httpDirectives ?? []).map((directive) => `  ${directive}`),
       `  include ${join(prefix, 'sluice.conf')};`,
       '}',
       '',

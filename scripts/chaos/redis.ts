@@ -1,7 +1,8 @@
 /**
  * A private `redis-server` for the fault suite: a free port on 127.0.0.1, its data in an
  * append-only file fsynced on every write, so it can be killed and started again with its data,
- * started again empty, or paused (SIGSTOP) like a partition.
+ * started again empty, or paused (SIGSTOP) like a partition. The multi-instance bench
+ * (bench/multi-instance.bench.ts) starts one without persistence.
  *
  * @module
  */
@@ -40,12 +41,11 @@ export function redisServerAvailable(): boolean {
   return result.error === undefined && result.status === 0;
 }
 
-function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+function spawnRedis(port: number, dir: string, persistence: boolean): Promise<ChildProcess> {
+  const appendOnly = persistence ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...appendOnly, '--protected-mode', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => fail(new Error(`redis-server on port ${port} did not start within 10 s:\n${output}`)), 10_000);
@@ -89,15 +89,27 @@ async function portClosed(port: number): Promise<void> {
   throw new Error(`port ${port} still accepts connections after redis-server was killed`);
 }
 
+/** Options of {@link startChaosRedis}. */
+export interface ChaosRedisOptions {
+  /**
+   * The append-only file, fsynced on every write, so a restart keeps the data. `false`: no
+   * persistence at all (what a benchmark wants: Redis's CPU without the disk; a restart then comes
+   * back empty). @defaultValue true
+   */
+  readonly persistence?: boolean;
+}
+
 /**
  * Starts a private redis-server keeping its data under `dir`.
  * @param dir - a folder of its own (created; its `redis/` subfolder holds the data)
+ * @param options - persistence
  */
-export async function startChaosRedis(dir: string): Promise<ChaosRedis> {
+export async function startChaosRedis(dir: string, options: ChaosRedisOptions = {}): Promise<ChaosRedis> {
+  const persistence = options.persistence ?? true;
   const port = await freePort();
   const dataDir = join(dir, 'redis');
   mkdirSync(dataDir, { recursive: true });
-  let child: ChildProcess = await spawnRedis(port, dataDir);
+  let child: ChildProcess = await spawnRedis(port, dataDir, persistence);
   const stop = async (): Promise<void> => {
     const dying = child;
     if (dying.exitCode !== null || dying.signalCode !== null) return;
@@ -117,16 +129,16 @@ export async function startChaosRedis(dir: string): Promise<ChaosRedis> {
     kill: stop,
     async start(options = {}) {
       if (options.empty === true) wipe();
-      child = await spawnRedis(port, dataDir);
+      child = await spawnRedis(port, dataDir, persistence);
     },
     async restartWithData() {
       await stop();
-      child = await spawnRedis(port, dataDir);
+      child = await spawnRedis(port, dataDir, persistence);
     },
     async restartEmpty() {
       await stop();
       wipe();
-      child = await spawnRedis(port, dataDir);
+      child = await spawnRedis(port, dataDir, persistence);
     },
     pause() {
       child.kill('SIGSTOP');
