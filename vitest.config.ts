@@ -21,6 +21,7 @@ const TIMING = [
   'test/web-streams.node.test.ts',
   'test/chaos-redis-outage.node.test.ts',
   'test/chaos.node.test.ts',
+  'test/multi-instance.node.test.ts',
   'test/approval-redis.node.test.ts',
   'test/approval-web.node.test.ts',
   'test/approval-react.node.test.ts',
