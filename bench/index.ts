@@ -2,6 +2,9 @@
  * `npm run bench`: runs every `bench/*.bench.ts` in turn and prints its markdown section.
  * Each bench module exports `bench(): Promise<string>` returning a section (`### title`, the
  * method in a sentence or two, then a table). Pass names to run some: `npm run bench -- parser`.
+ * The heavy ones run child processes from `dist/` (`npm run build` first): `w5` (agent chats at
+ * scale) and `multi` (three instances behind nginx on one Redis, one killed mid-answer: needs
+ * nginx and redis-server; `MULTI_CLIENTS`, default 1,000).
  *
  * @module
  */
