@@ -9,6 +9,7 @@ import { MCP_SERVERS_ENV, parseMcpServers, type McpServersConfig } from '../agen
 import { createBuiltinTools } from '../agent/tools/builtin-tools.ts';
 import type { AnyAgentTool } from '../agent/types.ts';
 import { isAbortError, isSluiceError } from '../core/errors.ts';
+import { MissingDependencyError } from '../core/require-optional.ts';
 import { parsePaddingEnv } from '../protocol/padding.ts';
 import { isStoreError } from '../store/errors.ts';
 import type { StreamStore } from '../store/types.ts';
@@ -347,6 +348,8 @@ export function createApp(options: AppOptions = {}): AppHandler {
     .on('GET', '/mcp', mcp.handle)
     .on('DELETE', '/mcp', mcp.handle);
 
+  // The optional peers a request needed and found missing, already reported.
+  const missingDependencies = new Set<string>();
   /** Answers an error that escaped a route; errors without a status of their own are also reported. */
   const answerError = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {
     // An abort is the client leaving (or the stream being stopped), never a failure to report.
@@ -355,7 +358,15 @@ export function createApp(options: AppOptions = {}): AppHandler {
       else res.destroy();
       return;
     }
-    if (!isSluiceError(error) || error.status >= 500) {
+    if (isSluiceError(error) && error.code === 'missing_dependency') {
+      // Not a failure of this request: the install lacks an optional peer. One line per package
+      // (every request needing it gets the same 501 until it is installed), no stack.
+      const key = error instanceof MissingDependencyError ? error.packageName : error.message;
+      if (!missingDependencies.has(key)) {
+        missingDependencies.add(key);
+        onWarn(`sluice: ${req.method ?? 'GET'} ${truncate((req.url ?? '/').split('?')[0]!)} answers 501 missing_dependency, as will every request that needs the package until it is installed (logged once): ${error.message}`);
+      }
+    } else if (!isSluiceError(error) || error.status >= 500) {
       // Refusals of a draining instance are expected, not failures; a full store is one line, not a stack.
       if (isSluiceError(error) && error.code === 'store_full') onWarn(`sluice: refused ${req.method ?? 'GET'} ${truncate(req.url ?? '')} (503 store_full): ${error.message}`);
       else if (!(isSluiceError(error) && (error.code === 'shutting_down' || error.code === 'not_ready'))) onError(error);
