@@ -59,3 +59,28 @@ describe('POST /mcp without @modelcontextprotocol/sdk installed', () => {
     }
   });
 });
+
+describe('REDIS_URL without redis installed', () => {
+  it('every route on the store answers 501 missing_dependency naming redis, logged once per package', { timeout: 30_000 }, async () => {
+    // Port 1: nothing is ever connected to; the client is never loaded anyway.
+    const instance = await startAppInstance({ ...withoutPackage('redis'), REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const requests = [
+        { path: '/v1/chat', body: { messages: [{ role: 'user', content: 'hi' }] } },
+        { path: '/v1/events', body: { topic: 'demo', data: 1 } },
+        { path: '/v1/chat', body: { messages: [{ role: 'user', content: 'again' }] } },
+      ];
+      for (const { path, body } of requests) {
+        const response = await fetch(`${instance.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect(response.status).toBe(501);
+        const { error } = (await response.json()) as { error: { code: string; message: string } };
+        expect(error).toMatchObject({ code: 'missing_dependency', message: expect.stringContaining('npm install redis') });
+      }
+      const output = instance.output();
+      expect(output.split('\n').filter((line) => line.includes('missing_dependency'))).toHaveLength(1);
+      expect(output).not.toMatch(/^\s+at /m);
+    } finally {
+      await instance.stop();
+    }
+  });
+});
