@@ -106,7 +106,8 @@ export interface AppHandler {
   readonly corsOrigins: readonly string[];
   /**
    * What an operator should know at start, one line each: the default model and how to switch,
-   * the store (a Redis URL with its password redacted), auth (how many keys, never the keys), CORS.
+   * the store (a Redis URL with its password redacted), auth (how many keys, never the keys), the
+   * limits, CORS, token-length padding (`SLUICE_PADDING`), MCP.
    */
   describe(): string[];
   /** How long {@link AppHandler.shutdown} lets generations finish by default, in milliseconds. */
@@ -417,6 +418,9 @@ export function createApp(options: AppOptions = {}): AppHandler {
           : 'auth: off (set SLUICE_API_KEYS=key1,key2 to require API keys on /v1/* and /api/*)',
         describeLimits(quotas.limits, apiKeys.length > 0),
         cors.origins.length > 0 ? `CORS: ${cors.origins.join(', ')}` : 'CORS: off (set SLUICE_CORS_ORIGINS=https://app.example.com to allow browsers from other origins)',
+        streams.padding
+          ? 'padding: on (frames of generated content are padded so their sizes do not reveal token lengths; set SLUICE_PADDING=off to turn it off, see docs/padding.md)'
+          : 'padding: off (SLUICE_PADDING=off: frame sizes may reveal token lengths to an observer of the encrypted traffic; unset it to pad, see docs/padding.md)',
         mcpConnection?.describe() ??
           (Object.keys(mcpServers).length > 0 ? `MCP: connecting to ${Object.keys(mcpServers).join(', ')}` : 'MCP: no servers (set SLUICE_MCP_SERVERS to offer their tools); sluice\'s tools are served at POST /mcp'),
       ];
@@ -502,7 +506,7 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
 /**
  * What `sluice serve` prints at start: where it listens (`sluice listening on http://HOST:PORT`,
  * the line scripts wait for), then what each app on the server says of itself (model, store,
- * auth, CORS; see {@link AppHandler.describe}).
+ * auth, limits, CORS, padding, MCP; see {@link AppHandler.describe}).
  * @param server - a listening server from {@link serve}
  * @returns the lines
  */
