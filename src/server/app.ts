@@ -149,7 +149,7 @@ function readCount(env: Readonly<Record<string, string | undefined>>, name: stri
 
 /** How long Redis may take to connect at start before the log says it is unreachable. */
 const REDIS_GRACE_MS = 2000;
-/** The quota subject of `publish_event` calls of runs without an API key (auth off). */
+/** The quota subject of `publish_event` calls of runs that carry no subject of their own and no API key. */
 const AGENT_PUBLISH_SUBJECT = 'agent:anonymous';
 const REDIS_POLL_MS = 250;
 
@@ -269,12 +269,15 @@ export function createApp(options: AppOptions = {}): AppHandler {
   // app's store like POST /v1/events, on the run's key's topics, and needs approval), then the MCP
   // servers' once they are connected.
   const sharedTopicPrefix = env.SLUICE_SHARED_TOPIC_PREFIX?.trim() || undefined;
-  // Through the same checks as POST /v1/events (size, depth, topic name, the key's `topics` and
-  // `publish_per_minute`); a refusal becomes the call's tool-error. Without keys, agent runs' publishes
-  // count together under one subject (a run does not keep its client's address).
+  // Through the same checks as POST /v1/events (size, depth, topic name, `topics` and
+  // `publish_per_minute`); a refusal becomes the call's tool-error. A run's publishes count against
+  // its chat request's subject, as that request's own publishes would: its key, else its client's
+  // address (trusted proxies believed). A run without one (none the chat routes start) counts under
+  // its key, else under one subject shared by all such runs.
   const publisher = { quotas, store, maxEventBytes, sharedTopicPrefix };
   const publishEvent = createPublishEventTool({
-    publish: (topic, event, { owner }) => publishTopicEvent(publisher, { subject: owner === undefined ? AGENT_PUBLISH_SUBJECT : `key:${owner}`, owner }, topic, event),
+    publish: (topic, event, { owner, subject }) =>
+      publishTopicEvent(publisher, { subject: subject ?? (owner === undefined ? AGENT_PUBLISH_SUBJECT : `key:${owner}`), owner }, topic, event),
   });
   const agentTools = options.tools === undefined ? [...tools, publishEvent] : [...tools];
   const mcpServers = options.mcpServers ?? parseMcpServers(env[MCP_SERVERS_ENV]);
