@@ -195,7 +195,7 @@ describe('GET /v1/models', () => {
 });
 
 describe('startup log', () => {
-  it('says where it listens, the model and how to switch, the store, auth and CORS, never the keys', async () => {
+  it('says where it listens, the model and how to switch, the store, auth, CORS and padding, never the keys', async () => {
     const server = await serve({
       // No HOST: the default is loopback only.
       env: { SLUICE_API_KEYS: 'secret-one,secret-two', SLUICE_CORS_ORIGINS: ORIGIN, SLUICE_MODEL: 'local', PORT: '0' },
@@ -216,6 +216,7 @@ describe('startup log', () => {
       expect(text).toMatch(/auth: on \(2 API keys/);
       expect(text).not.toContain('secret');
       expect(text).toContain(`CORS: ${ORIGIN}`);
+      expect(lines).toContain('  padding: on (frames of generated content are padded so their sizes do not reveal token lengths; set SLUICE_PADDING=off to turn it off, see docs/padding.md)');
       // The app behind serve()'s connection limits is found by graceful shutdown.
       expect(appsOf(server)).toHaveLength(1);
     } finally {
@@ -235,18 +236,21 @@ describe('startup log', () => {
       expect(output).toMatch(/^ {2}auth: on \(1 API key;/m);
       expect(output).not.toContain('secret-key');
       expect(output).toContain(`  CORS: ${ORIGIN}`);
+      // After CORS, before MCP, like the other settings.
+      expect(output).toMatch(/^ {2}CORS: .*\n {2}padding: on \(.*SLUICE_PADDING=off.*\)\n {2}MCP: /m);
     } finally {
       await instance.stop();
     }
   });
 
-  it('redacts the Redis URL and says when auth and CORS are off', () => {
-    const app = createApp({ env: { REDIS_URL: 'redis://user:hunter2@127.0.0.1:1/0' }, onWarn: () => undefined });
+  it('redacts the Redis URL and says when auth, CORS and padding are off', () => {
+    const app = createApp({ env: { REDIS_URL: 'redis://user:hunter2@127.0.0.1:1/0', SLUICE_PADDING: 'off' }, onWarn: () => undefined });
     const text = app.describe().join('\n');
     expect(text).toMatch(/store: Redis at redis:\/\/.*127\.0\.0\.1:1/);
     expect(text).not.toContain('hunter2');
     expect(text).toMatch(/auth: off \(set SLUICE_API_KEYS/);
     expect(text).toMatch(/CORS: off/);
+    expect(app.describe()).toContain('padding: off (SLUICE_PADDING=off: frame sizes may reveal token lengths to an observer of the encrypted traffic; unset it to pad, see docs/padding.md)');
     void app.shutdown();
   });
 });

@@ -5,54 +5,20 @@
  * refused with 409 and run nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalProvider } from '../src/providers/local/index.ts';
-import { createApp, type AppHandler } from '../src/server/app.ts';
-import { createModelRegistry } from '../src/server/models.ts';
-import { createMemoryStore } from '../src/store/memory.ts';
-import type { TopicEvent } from '../src/store/types.ts';
-import { startServer, type TestServer } from './helpers/http.ts';
+import { startLocalApp, type LocalApp } from './helpers/local-app.ts';
 
 const K1 = { authorization: 'Bearer k1' };
 const K2 = { authorization: 'Bearer k2' };
 
-const store = createMemoryStore();
-let app: AppHandler;
-let server: TestServer;
+let local: LocalApp;
 /** The store owner of k1 (a hash of the key), learnt from a stream k1 made. */
 let k1Owner: string | undefined;
 
 beforeAll(async () => {
-  const local = createLocalProvider({ ttftMs: 0, tokensPerSecond: 0 });
-  app = createApp({
-    env: {},
-    apiKeys: ['k1', 'k2'],
-    store,
-    models: createModelRegistry({ env: {}, providers: { local } }),
-  });
-  server = await startServer(app);
+  local = await startLocalApp({ apiKeys: ['k1', 'k2'] });
 });
 
-afterAll(async () => {
-  await app.shutdown({ drainMs: 0 });
-  await server.close();
-  await store.close();
-});
-
-function post(path: string, body: unknown, headers: Record<string, string>): Promise<Response> {
-  return fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-}
-
-async function topicEvents(topic: string, owner: string | undefined): Promise<TopicEvent[]> {
-  const controller = new AbortController();
-  const events: TopicEvent[] = [];
-  const reading = (async () => {
-    for await (const event of store.subscribe(topic, { after: '0', signal: controller.signal, owner })) events.push(event);
-  })();
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  controller.abort();
-  await reading.catch(() => undefined);
-  return events;
-}
+afterAll(() => local.close());
 
 /** The UI-stream chunks of an AI SDK response body. */
 function chunks(text: string): { type: string; [key: string]: unknown }[] {
@@ -82,7 +48,7 @@ function approvalBody(chatId: string | undefined, part: { toolCallId: string; in
 /** Starts an AI SDK chat that asks to publish on `topic`; its response ends where the run waits. */
 async function askToPublish(chatId: string, topic: string, headers = K1): Promise<{ approvalId: string; toolCallId: string; input: unknown; user: unknown }> {
   const user = { id: `u-${chatId}`, role: 'user', parts: [{ type: 'text', text: `Publish "real news" on topic ${topic}` }] };
-  const response = await post('/api/chat', { id: chatId, messages: [user] }, headers);
+  const response = await local.post('/api/chat', { id: chatId, messages: [user] }, headers);
   expect(response.status).toBe(200);
   const request = chunks(await response.text()).find((chunk) => chunk.type === 'tool-approval-request') as { approvalId: string; toolCallId: string } | undefined;
   expect(request).toBeDefined();
@@ -100,18 +66,18 @@ async function expectRefused(response: Response, code: string): Promise<void> {
 describe('POST /api/chat carries out only approvals the server logged', () => {
   beforeAll(async () => {
     // Learn k1's store owner from one of its streams.
-    const response = await post('/v1/chat', { messages: [{ role: 'user', content: 'What is 1+1?' }] }, K1);
+    const response = await local.post('/v1/chat', { messages: [{ role: 'user', content: 'What is 1+1?' }] }, K1);
     const id = response.headers.get('x-stream-id')!;
     await response.text();
-    k1Owner = (await store.info(id))?.owner;
+    k1Owner = (await local.store.info(id))?.owner;
     expect(k1Owner).toBeDefined();
   });
 
   it('a made-up approval id (the review repro): 409 approval_not_found, nothing published, no tool output', async () => {
     const input = { topic: 'fab', data: { b: 'A'.repeat(900_000) } };
     // Without a chat id, and with one that has no stream.
-    await expectRefused(await post('/api/chat', approvalBody(undefined, { toolCallId: 'c1', input, approvalId: 'made-up' }), K1), 'approval_not_found');
-    await expectRefused(await post('/api/chat', approvalBody('chat-none', { toolCallId: 'c1', input, approvalId: 'made-up' }), K1), 'approval_not_found');
+    await expectRefused(await local.post('/api/chat', approvalBody(undefined, { toolCallId: 'c1', input, approvalId: 'made-up' }), K1), 'approval_not_found');
+    await expectRefused(await local.post('/api/chat', approvalBody('chat-none', { toolCallId: 'c1', input, approvalId: 'made-up' }), K1), 'approval_not_found');
     // Many forged parts in one message: none runs.
     const many = {
       messages: [
@@ -123,75 +89,75 @@ describe('POST /api/chat carries out only approvals the server logged', () => {
         },
       ],
     };
-    await expectRefused(await post('/api/chat', many, K1), 'approval_not_found');
-    expect(await topicEvents('fab', k1Owner)).toEqual([]);
-    expect(await topicEvents('fab-0', k1Owner)).toEqual([]);
+    await expectRefused(await local.post('/api/chat', many, K1), 'approval_not_found');
+    expect(await local.topicEvents('fab', k1Owner)).toEqual([]);
+    expect(await local.topicEvents('fab-0', k1Owner)).toEqual([]);
   });
 
   it('a made-up id in a chat whose run really waits: 409, and the real approval still works afterwards', async () => {
     const chatId = `chat-${crypto.randomUUID()}`;
     const asked = await askToPublish(chatId, 'wait-topic');
-    await expectRefused(await post('/api/chat', approvalBody(chatId, { toolCallId: asked.toolCallId, input: asked.input, approvalId: 'approval-made-up' }, asked.user), K1), 'approval_not_found');
+    await expectRefused(await local.post('/api/chat', approvalBody(chatId, { toolCallId: asked.toolCallId, input: asked.input, approvalId: 'approval-made-up' }, asked.user), K1), 'approval_not_found');
     // The right approval id for another tool call of the chat is no answer either.
-    await expectRefused(await post('/api/chat', approvalBody(chatId, { toolCallId: 'other-call', input: asked.input, approvalId: asked.approvalId }, asked.user), K1), 'approval_not_found');
-    expect(await topicEvents('wait-topic', k1Owner)).toEqual([]);
-    const ok = await post('/api/chat', approvalBody(chatId, { toolCallId: asked.toolCallId, input: asked.input, approvalId: asked.approvalId }, asked.user), K1);
+    await expectRefused(await local.post('/api/chat', approvalBody(chatId, { toolCallId: 'other-call', input: asked.input, approvalId: asked.approvalId }, asked.user), K1), 'approval_not_found');
+    expect(await local.topicEvents('wait-topic', k1Owner)).toEqual([]);
+    const ok = await local.post('/api/chat', approvalBody(chatId, { toolCallId: asked.toolCallId, input: asked.input, approvalId: asked.approvalId }, asked.user), K1);
     expect(ok.status).toBe(200);
     expect(await ok.text()).toContain('tool-output-available');
-    expect(await topicEvents('wait-topic', k1Owner)).toHaveLength(1);
+    expect(await local.topicEvents('wait-topic', k1Owner)).toHaveLength(1);
   });
 
   it('a replay of a real, answered approval: 409 already_answered (also without id or with a new id: approval_not_found), and the tool ran once', async () => {
     const chatId = `chat-${crypto.randomUUID()}`;
     const asked = await askToPublish(chatId, 'replay-topic');
     const body = approvalBody(chatId, { toolCallId: asked.toolCallId, input: asked.input, approvalId: asked.approvalId }, asked.user);
-    const first = await post('/api/chat', body, K1);
+    const first = await local.post('/api/chat', body, K1);
     expect(first.status).toBe(200);
     expect(await first.text()).toContain('tool-output-available');
-    await expectRefused(await post('/api/chat', body, K1), 'already_answered');
-    await expectRefused(await post('/api/chat', { ...(body as object), id: undefined }, K1), 'approval_not_found');
-    await expectRefused(await post('/api/chat', { ...(body as object), id: `chat-${crypto.randomUUID()}` }, K1), 'approval_not_found');
-    expect(await topicEvents('replay-topic', k1Owner)).toHaveLength(1);
+    await expectRefused(await local.post('/api/chat', body, K1), 'already_answered');
+    await expectRefused(await local.post('/api/chat', { ...(body as object), id: undefined }, K1), 'approval_not_found');
+    await expectRefused(await local.post('/api/chat', { ...(body as object), id: `chat-${crypto.randomUUID()}` }, K1), 'approval_not_found');
+    expect(await local.topicEvents('replay-topic', k1Owner)).toHaveLength(1);
   });
 
   it("another key's approval is refused (409), and the owner can still answer it", async () => {
     const chatId = `chat-${crypto.randomUUID()}`;
     const asked = await askToPublish(chatId, 'owned-topic');
     const body = approvalBody(chatId, { toolCallId: asked.toolCallId, input: asked.input, approvalId: asked.approvalId }, asked.user);
-    await expectRefused(await post('/api/chat', body, K2), 'approval_not_found');
-    expect(await topicEvents('owned-topic', k1Owner)).toEqual([]);
-    const ok = await post('/api/chat', body, K1);
+    await expectRefused(await local.post('/api/chat', body, K2), 'approval_not_found');
+    expect(await local.topicEvents('owned-topic', k1Owner)).toEqual([]);
+    const ok = await local.post('/api/chat', body, K1);
     expect(ok.status).toBe(200);
     expect(await ok.text()).toContain('tool-output-available');
-    expect(await topicEvents('owned-topic', k1Owner)).toHaveLength(1);
+    expect(await local.topicEvents('owned-topic', k1Owner)).toHaveLength(1);
   });
 
   it('the run that asked has ended with its approval open: the call runs once, with the LOGGED input, not the client copy; a replay is 409', async () => {
     // A stream of k1's chat whose run asked and ended without an answer (as a producer that died would leave it).
     const streamId = crypto.randomUUID();
     const chatId = `chat-${crypto.randomUUID()}`;
-    const writer = await store.create({ id: streamId, owner: k1Owner! });
+    const writer = await local.store.create({ id: streamId, owner: k1Owner! });
     await writer.append({ type: 'message-start', messageId: 'm1' } as never);
-    await store.openApproval(streamId, 'approval-logged');
+    await local.store.openApproval(streamId, 'approval-logged');
     await writer.append({ type: 'approval-request', approvalId: 'approval-logged', toolCallId: 'call-logged', toolName: 'publish_event', input: { topic: 'logged-topic', data: 'logged' } });
     await writer.append({ type: 'finish', finishReason: 'tool-calls' });
     await writer.close();
-    await store.setChatStream(chatId, streamId, k1Owner);
+    await local.store.setChatStream(chatId, streamId, k1Owner);
     const body = approvalBody(chatId, { toolCallId: 'call-logged', input: { topic: 'client-topic', data: 'client' }, approvalId: 'approval-logged' });
-    const response = await post('/api/chat', body, K1);
+    const response = await local.post('/api/chat', body, K1);
     const text = await response.text();
     expect(response.status, text).toBe(200);
     expect(text).toContain('tool-output-available');
-    expect((await topicEvents('logged-topic', k1Owner)).map((event) => event.data)).toEqual(['logged']);
-    expect(await topicEvents('client-topic', k1Owner)).toEqual([]);
+    expect((await local.topicEvents('logged-topic', k1Owner)).map((event) => event.data)).toEqual(['logged']);
+    expect(await local.topicEvents('client-topic', k1Owner)).toEqual([]);
     // The answer was recorded in the old stream: the same request again runs nothing.
-    await store.setChatStream(chatId, streamId, k1Owner);
-    await expectRefused(await post('/api/chat', body, K1), 'already_answered');
-    expect(await topicEvents('logged-topic', k1Owner)).toHaveLength(1);
+    await local.store.setChatStream(chatId, streamId, k1Owner);
+    await expectRefused(await local.post('/api/chat', body, K1), 'already_answered');
+    expect(await local.topicEvents('logged-topic', k1Owner)).toHaveLength(1);
   });
 
   it('parts in other states (input-available, output-available) are never run by the server', async () => {
-    const response = await post(
+    const response = await local.post(
       '/api/chat',
       {
         id: `chat-${crypto.randomUUID()}`,
@@ -211,6 +177,6 @@ describe('POST /api/chat carries out only approvals the server logged', () => {
     );
     const text = await response.text();
     expect(text).not.toMatch(/"toolCallId":"c-(in|req)"[^}]*"output"/);
-    expect(await topicEvents('state-topic', k1Owner)).toEqual([]);
+    expect(await local.topicEvents('state-topic', k1Owner)).toEqual([]);
   });
 });

@@ -1,8 +1,11 @@
 /**
- * Helpers of the approval tests: reading an agent stream up to a given event.
+ * Helpers of the approval tests: reading an agent stream up to a given event, having the local
+ * model publish with a person's approval.
  */
+import { expect } from 'vitest';
 import { createParser } from '../src/sse/parse.ts';
 import type { SseEvent } from '../src/sse/types.ts';
+import type { LocalApp } from './helpers/local-app.ts';
 import { agentEvents, type ReceivedEvent } from './helpers/sse-events.ts';
 
 /** The request that makes the local model call `publish_event` (which needs approval). */
@@ -37,4 +40,21 @@ export async function readUntil(response: Response, match: (event: ReceivedEvent
 /** The types of events, in order, keeping only those in `types`. */
 export function typesOf(events: readonly ReceivedEvent[], types: readonly string[]): string[] {
   return events.map((event) => event.type).filter((type) => types.includes(type));
+}
+
+/**
+ * Asks the local model to publish `text` on `topic` (native protocol, `POST /v1/chat`), approves
+ * the call, and reads the run to its end; every request carries `headers`.
+ * @returns the run's events and its store owner
+ */
+export async function publishApproved(local: LocalApp, topic: string, text: string, headers: Record<string, string> = {}): Promise<{ events: ReceivedEvent[]; owner: string | undefined }> {
+  const response = await local.post('/v1/chat', publishQuestion(topic, text), headers);
+  const id = response.headers.get('x-stream-id')!;
+  const head = await readUntil(response, (event) => event.type === 'approval-request');
+  const { approvalId } = head.at(-1)!.data as { approvalId: string };
+  const answer = await local.post(`/v1/streams/${id}/approvals/${approvalId}`, { approved: true }, headers);
+  expect(answer.status).toBe(202);
+  const resumed = await fetch(`${local.url}/v1/streams/${id}`, { headers: { ...headers, accept: 'text/event-stream' } });
+  const events = await readUntil(resumed, (event) => event.type === 'finish' || event.type === 'error');
+  return { events, owner: (await local.store.info(id))?.owner };
 }

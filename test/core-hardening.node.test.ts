@@ -10,7 +10,7 @@ import { createStreamEngine, type Sink } from '../src/core/stream-engine.ts';
 import { streamingResponse } from '../src/core/streaming-response.ts';
 import { text } from '../src/core/text-format.ts';
 import type { Format, Source, StreamOptions, StreamResult } from '../src/core/types.ts';
-import { deferred, firstChunk, get, readBody, startServer, type TestServer } from './helpers/http.ts';
+import { deferred, firstChunk, get, readBody, startServer, type TestServer, within } from './helpers/http.ts';
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -153,13 +153,6 @@ describe('a failing onFinish', () => {
     expect((await logged.promise).at(-1)).toMatchObject({ message: 'onFinish broke' });
   });
 });
-
-/** Fails with `message` unless `promise` settles within `ms`. */
-function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 describe('a SluiceError whose status is not an error status', () => {
   const failing = (status: number): Source<string> =>

@@ -8,49 +8,26 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AgentEvent } from '../src/protocol/types.ts';
-import type { Provider } from '../src/providers/types.ts';
-import { createApp, type AppHandler, type AppOptions } from '../src/server/app.ts';
+import type { AppOptions } from '../src/server/app.ts';
 import { createAuth } from '../src/server/auth.ts';
-import { createModelRegistry } from '../src/server/models.ts';
 import { createQuotas } from '../src/server/quotas/quotas.ts';
 import { createRedisStore } from '../src/store/redis.ts';
 import type { QuotaBackend } from '../src/store/types.ts';
-import { startServer, type TestServer } from './helpers/http.ts';
+import { bearer, errorOf, heldApps, heldModel, json, subscribeUntil, type HeldApp } from './helpers/held-app.ts';
 import { redisCommand, requireRedisServer, startRedisServer, type RedisServer } from './helpers/redis-server.ts';
 
 const available = requireRedisServer();
 
-/** Models that start at once and finish when the test says so (shared by both instances). */
-let open!: () => void;
-let gate = new Promise<void>((resolve) => (open = resolve));
-const releaseAll = (): void => {
-  open();
-  gate = new Promise<void>((resolve) => (open = resolve));
-};
-const held: Provider = async function* heldModel(_request, options) {
-  yield { type: 'message-start', messageId: 'msg_held', model: 'held' } satisfies AgentEvent;
-  const aborted = new Promise<void>((resolve) => options?.signal?.addEventListener('abort', () => resolve(), { once: true }));
-  await Promise.race([gate, aborted]);
-  options?.signal?.throwIfAborted();
-  yield { type: 'text-delta', id: 't', delta: 'the answer' } satisfies AgentEvent;
-  yield { type: 'finish', finishReason: 'stop' } satisfies AgentEvent;
-};
-
-interface Instance {
-  app: AppHandler;
-  server: TestServer;
-  url: string;
-}
-const instances: Instance[] = [];
+// One held model for every instance: releasing it lets the generations of both finish.
+const held = heldModel();
+const releaseAll = held.release;
+const apps = heldApps(held);
 let redis: RedisServer;
 
-async function start(options: AppOptions & { env?: Record<string, string> } = {}): Promise<Instance> {
-  const app = createApp({ onWarn: () => {}, models: createModelRegistry({ env: {}, providers: { local: held } }), ...options, env: { REDIS_URL: redis.url, ...options.env } });
-  const server = await startServer(app);
-  const instance = { app, server, url: server.url };
-  instances.push(instance);
-  await vi.waitFor(async () => expect((await fetch(`${server.url}/readyz`)).status).toBe(200), { timeout: 10_000 });
+/** An app on the shared Redis, once it is ready. */
+async function start(options: AppOptions & { env?: Record<string, string> } = {}): Promise<HeldApp> {
+  const instance = await apps.start({ ...options, env: { REDIS_URL: redis.url, ...options.env } });
+  await vi.waitFor(async () => expect((await fetch(`${instance.url}/readyz`)).status).toBe(200), { timeout: 10_000 });
   return instance;
 }
 
@@ -59,60 +36,16 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  releaseAll();
-  for (const { app, server } of instances) {
-    await app.shutdown({ drainMs: 0 });
-    await server.close();
-  }
+  await apps.closeAll();
   await redis?.close();
 });
 
-const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
-const json = (headers: Record<string, string> = {}): Record<string, string> => ({ 'content-type': 'application/json', ...headers });
-
-function chat(instance: Instance, key: string): Promise<Response> {
+function chat(instance: HeldApp, key: string): Promise<Response> {
   return fetch(`${instance.url}/v1/chat`, { method: 'POST', headers: json(bearer(key)), body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) });
 }
 
-function publish(instance: Instance, body: unknown, key: string): Promise<Response> {
+function publish(instance: HeldApp, body: unknown, key: string): Promise<Response> {
   return fetch(`${instance.url}/v1/events`, { method: 'POST', headers: json(bearer(key)), body: typeof body === 'string' ? body : JSON.stringify(body) });
-}
-
-async function errorOf(response: Response): Promise<{ status: number; retryAfter: string | null; code: string; message: string }> {
-  const body = (await response.json()) as { error: { code: string; message: string } };
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), ...body.error };
-}
-
-/** The `data:` lines of a subscription from the start of a topic's history, until one matches `until`. */
-async function subscribeUntil(instance: Instance, topic: string, key: string, until: (data: string) => boolean, onOpen?: () => Promise<void>): Promise<string[]> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 10_000);
-  try {
-    const response = await fetch(`${instance.url}/v1/events?topic=${encodeURIComponent(topic)}`, { headers: { 'last-event-id': '0', ...bearer(key) }, signal: controller.signal });
-    expect(response.status).toBe(200);
-    await onOpen?.();
-    const seen: string[] = [];
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`the subscription ended; seen ${JSON.stringify(seen)}`);
-      buffer += value;
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) !== -1) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        if (!line.startsWith('data:')) continue;
-        seen.push(line.slice(5).trim());
-        if (until(line.slice(5).trim())) {
-          controller.abort();
-          return seen;
-        }
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 describe.skipIf(!available)('limits shared by two instances on one Redis', () => {
@@ -195,11 +128,11 @@ describe.skipIf(!available)('the attacks on Redis', () => {
     const a = await start({ apiKeys: ['o1', 'o2'] });
     const b = await start({ apiKeys: ['o1', 'o2'] });
     expect((await publish(a, { topic: 'news', data: 'o1-secret' }, 'o1')).status).toBe(202);
-    const o2Seen = await subscribeUntil(b, 'news', 'o2', (data) => data === 'o2-own', async () => {
+    const o2Seen = await subscribeUntil(b.url, 'news', bearer('o2'), (data) => data === 'o2-own', async () => {
       expect((await publish(b, { topic: 'news', data: 'o2-own' }, 'o2')).status).toBe(202);
     });
     expect(o2Seen).toEqual(['o2-own']);
-    const o1Seen = await subscribeUntil(b, 'news', 'o1', (data) => data === 'o1-secret');
+    const o1Seen = await subscribeUntil(b.url, 'news', bearer('o1'), (data) => data === 'o1-secret');
     expect(o1Seen).toEqual(['o1-secret']);
   });
 
@@ -207,8 +140,8 @@ describe.skipIf(!available)('the attacks on Redis', () => {
     const a = await start({ apiKeys: ['n1'] });
     expect((await publish(a, { topic: 'names', data: 'first' }, 'n1')).status).toBe(202);
     expect((await publish(a, { topic: 'names:bytes', data: 'second' }, 'n1')).status).toBe(202);
-    expect(await subscribeUntil(a, 'names:bytes', 'n1', (data) => data === 'second')).toEqual(['second']);
-    expect(await subscribeUntil(a, 'names', 'n1', (data) => data === 'first')).toEqual(['first']);
+    expect(await subscribeUntil(a.url, 'names:bytes', bearer('n1'), (data) => data === 'second')).toEqual(['second']);
+    expect(await subscribeUntil(a.url, 'names', bearer('n1'), (data) => data === 'first')).toEqual(['first']);
   });
 
   it('refuses the poisoned publish with 400 and the topic keeps working', async () => {
@@ -216,7 +149,7 @@ describe.skipIf(!available)('the attacks on Redis', () => {
     expect((await publish(a, { topic: 'poison', data: 'before' }, 'p1')).status).toBe(202);
     const refused = await errorOf(await publish(a, `{"topic":"poison","data":${'['.repeat(50_000)}${']'.repeat(50_000)}}`, 'p1'));
     expect(refused).toMatchObject({ status: 400, code: 'invalid_request' });
-    const seen = await subscribeUntil(a, 'poison', 'p1', (data) => data === 'after', async () => {
+    const seen = await subscribeUntil(a.url, 'poison', bearer('p1'), (data) => data === 'after', async () => {
       expect((await publish(a, { topic: 'poison', data: 'after' }, 'p1')).status).toBe(202);
     });
     expect(seen).toEqual(['before', 'after']);

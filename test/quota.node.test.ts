@@ -6,72 +6,21 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import type { AgentEvent } from '../src/protocol/types.ts';
-import type { Provider } from '../src/providers/types.ts';
-import { createApp, type AppHandler, type AppOptions } from '../src/server/app.ts';
-import { createModelRegistry } from '../src/server/models.ts';
+import { createApp } from '../src/server/app.ts';
 import { addressBucket, clientAddress, parseTrustProxy } from '../src/server/quotas/client-address.ts';
 import { createQuotas } from '../src/server/quotas/quotas.ts';
-import { startServer, type TestServer } from './helpers/http.ts';
+import { bearer, errorOf, heldApps, type HeldApp } from './helpers/held-app.ts';
 
-/** A model that starts at once and then waits until the test lets it finish (or the run is stopped). */
-function heldProvider(): { provider: Provider; release: () => void } {
-  let open!: () => void;
-  let gate = new Promise<void>((resolve) => (open = resolve));
-  const provider: Provider = async function* held(_request, options) {
-    yield { type: 'message-start', messageId: 'msg_held', model: 'held' } satisfies AgentEvent;
-    const aborted = new Promise<void>((resolve) => options?.signal?.addEventListener('abort', () => resolve(), { once: true }));
-    await Promise.race([gate, aborted]);
-    options?.signal?.throwIfAborted();
-    yield { type: 'text-delta', id: 't', delta: 'done' } satisfies AgentEvent;
-    yield { type: 'finish', finishReason: 'stop' } satisfies AgentEvent;
-  };
-  return {
-    provider,
-    release: () => {
-      open();
-      gate = new Promise<void>((resolve) => (open = resolve));
-    },
-  };
-}
-
-interface Instance {
-  app: AppHandler;
-  server: TestServer;
-  release: () => void;
-}
-const instances: Instance[] = [];
-
-async function start(options: AppOptions = {}): Promise<Instance> {
-  const held = heldProvider();
-  const app = createApp({ env: {}, onWarn: () => {}, models: createModelRegistry({ env: {}, providers: { local: held.provider } }), ...options });
-  const instance = { app, server: await startServer(app), release: held.release };
-  instances.push(instance);
-  return instance;
-}
-
-afterAll(async () => {
-  for (const { app, server, release } of instances) {
-    release();
-    await app.shutdown({ drainMs: 0 });
-    await server.close();
-  }
-});
+const { start, closeAll } = heldApps();
+afterAll(closeAll);
 
 const CHAT = { messages: [{ role: 'user', content: 'hi' }] };
 
-function chat(instance: Instance, headers: Record<string, string> = {}): Promise<Response> {
+function chat(instance: HeldApp, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${instance.server.url}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(CHAT) });
 }
 
-const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
-
-async function refusal(response: Response): Promise<{ status: number; retryAfter: string | null; code: string; message: string }> {
-  const body = (await response.json()) as { error: { code: string; message: string } };
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), ...body.error };
-}
-
-async function rateLimitedTotal(instance: Instance, limit: string, headers: Record<string, string> = {}): Promise<number> {
+async function rateLimitedTotal(instance: HeldApp, limit: string, headers: Record<string, string> = {}): Promise<number> {
   const text = await (await fetch(`${instance.server.url}/metrics`, { headers })).text();
   const line = text.split('\n').find((candidate) => candidate.startsWith(`sluice_rate_limited_total{limit="${limit}"} `));
   if (line === undefined) throw new Error(`no sluice_rate_limited_total{limit="${limit}"} in /metrics`);
@@ -85,7 +34,7 @@ describe('the running-generation limit', () => {
     const second = await chat(instance, bearer('k1'));
     expect([first.status, second.status]).toEqual([200, 200]);
 
-    const refused = await refusal(await chat(instance, bearer('k1')));
+    const refused = await errorOf(await chat(instance, bearer('k1')));
     expect(refused).toMatchObject({ status: 429, code: 'rate_limited' });
     expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
     expect(refused.message).toContain('`streams`');
@@ -129,7 +78,7 @@ describe('the running-generation limit', () => {
     const instance = await start({ limits: { streams: 1 } });
     const first = await chat(instance);
     expect(first.status).toBe(200);
-    const forged = await refusal(await chat(instance, { 'x-forwarded-for': '203.0.113.7' }));
+    const forged = await errorOf(await chat(instance, { 'x-forwarded-for': '203.0.113.7' }));
     expect(forged).toMatchObject({ status: 429, code: 'rate_limited' });
     expect(forged.message).toContain('this client address');
     instance.release();
@@ -171,13 +120,13 @@ describe('the other limits', () => {
       fetch(`${instance.server.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'report', topic: 'backpressure' }) });
     const first = await job();
     expect(first.status).toBe(202);
-    const second = await refusal(await job());
+    const second = await errorOf(await job());
     expect(second).toMatchObject({ status: 429, code: 'rate_limited' });
     expect(second.message).toContain('`jobs`');
     // Three new generations counted this minute (two jobs asked, one chat): the fourth is refused.
     const a = await chat(instance);
     expect(a.status).toBe(200);
-    const perMinute = await refusal(await chat(instance));
+    const perMinute = await errorOf(await chat(instance));
     expect(perMinute).toMatchObject({ status: 429, code: 'rate_limited' });
     expect(perMinute.message).toContain('`streams_per_minute`');
     expect(Number(perMinute.retryAfter)).toBeGreaterThan(1);
@@ -193,10 +142,10 @@ describe('the other limits', () => {
     const resume = (key: string): Promise<Response> => fetch(`${instance.server.url}/v1/streams/${id}`, { headers: bearer(key) });
     const follower = await resume('k1');
     expect(follower.status).toBe(200);
-    const refused = await refusal(await resume('k1'));
+    const refused = await errorOf(await resume('k1'));
     expect(refused).toMatchObject({ status: 429, code: 'rate_limited' });
     expect(refused.message).toContain('`followers`');
-    const subscription = await refusal(await fetch(`${instance.server.url}/v1/events?topic=t`, { headers: bearer('k1') }));
+    const subscription = await errorOf(await fetch(`${instance.server.url}/v1/events?topic=t`, { headers: bearer('k1') }));
     expect(subscription.status).toBe(429);
     // k2's own subscription is its own count.
     const k2 = await fetch(`${instance.server.url}/v1/events?topic=t`, { headers: bearer('k2') });
@@ -218,13 +167,13 @@ describe('the other limits', () => {
       fetch(`${instance.server.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topic, data: 1 }) });
     expect((await publish('a')).status).toBe(202);
     expect((await publish('b')).status).toBe(202);
-    const third = await refusal(await publish('c'));
+    const third = await errorOf(await publish('c'));
     expect(third).toMatchObject({ status: 429, code: 'rate_limited' });
     expect(third.message).toContain('`topics`');
     // The two topics it has go on taking events until the per-minute limit (the refused one counted).
     expect((await publish('a')).status).toBe(202);
     expect((await publish('b')).status).toBe(202);
-    const perMinute = await refusal(await publish('b'));
+    const perMinute = await errorOf(await publish('b'));
     expect(perMinute.message).toContain('`publish_per_minute`');
     expect(await rateLimitedTotal(instance, 'publish_per_minute')).toBe(1);
     expect(await rateLimitedTotal(instance, 'topics')).toBe(1);

@@ -12,105 +12,17 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { AgentEvent } from '../src/protocol/types.ts';
 import type { Provider } from '../src/providers/types.ts';
-import { createApp, type AppHandler, type AppOptions } from '../src/server/app.ts';
+import { createApp } from '../src/server/app.ts';
 import { createLimitedServer } from '../src/server/limits.ts';
 import { createModelRegistry } from '../src/server/models.ts';
 import { createMemoryStore } from '../src/store/memory.ts';
-import { startServer, type TestServer } from './helpers/http.ts';
+import { bearer, errorOf, heldApps, json, subscribeUntil, type HeldApp } from './helpers/held-app.ts';
 
-/** A model that starts at once and finishes when the test says so. */
-function heldProvider(): { provider: Provider; release: () => void } {
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const provider: Provider = async function* held(_request, options) {
-    yield { type: 'message-start', messageId: 'msg_held', model: 'held' } satisfies AgentEvent;
-    const aborted = new Promise<void>((resolve) => options?.signal?.addEventListener('abort', () => resolve(), { once: true }));
-    await Promise.race([gate, aborted]);
-    options?.signal?.throwIfAborted();
-    yield { type: 'text-delta', id: 't', delta: 'the answer' } satisfies AgentEvent;
-    yield { type: 'finish', finishReason: 'stop' } satisfies AgentEvent;
-  };
-  return { provider, release: open };
-}
+const { start, closeAll } = heldApps();
+afterAll(closeAll);
 
-interface Instance {
-  app: AppHandler;
-  server: TestServer;
-  url: string;
-  release: () => void;
-  warnings: string[];
-  errors: unknown[];
-}
-const instances: Instance[] = [];
-
-async function start(options: AppOptions = {}): Promise<Instance> {
-  const held = heldProvider();
-  const warnings: string[] = [];
-  const errors: unknown[] = [];
-  const app = createApp({
-    env: {},
-    onWarn: (message) => warnings.push(message),
-    onError: (error) => errors.push(error),
-    models: createModelRegistry({ env: {}, providers: { local: held.provider } }),
-    ...options,
-  });
-  const server = await startServer(app);
-  const instance = { app, server, url: server.url, release: held.release, warnings, errors };
-  instances.push(instance);
-  return instance;
-}
-
-afterAll(async () => {
-  for (const { app, server, release } of instances) {
-    release();
-    await app.shutdown({ drainMs: 0 });
-    await server.close();
-  }
-});
-
-const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
-const json = (headers: Record<string, string> = {}): Record<string, string> => ({ 'content-type': 'application/json', ...headers });
-
-function publish(instance: Instance, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+function publish(instance: HeldApp, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${instance.url}/v1/events`, { method: 'POST', headers: json(headers), body: typeof body === 'string' ? body : JSON.stringify(body) });
-}
-
-/** Subscribes and resolves with the `data:` lines received until `until` matches one (or rejects after 5 s). */
-async function subscribeUntil(instance: Instance, topic: string, headers: Record<string, string>, until: (data: string) => boolean, onOpen?: () => Promise<void>): Promise<string[]> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 5000);
-  try {
-    const response = await fetch(`${instance.url}/v1/events?topic=${encodeURIComponent(topic)}`, { headers: { 'last-event-id': '0', ...headers }, signal: controller.signal });
-    expect(response.status).toBe(200);
-    await onOpen?.();
-    const seen: string[] = [];
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`the subscription ended; seen ${JSON.stringify(seen)}`);
-      buffer += value;
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) !== -1) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        if (!line.startsWith('data:')) continue;
-        const data = line.slice(5).trim();
-        seen.push(data);
-        if (until(data)) {
-          controller.abort();
-          return seen;
-        }
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function errorOf(response: Response): Promise<{ status: number; retryAfter: string | null; code: string; message: string }> {
-  const body = (await response.json()) as { error: { code: string; message: string } };
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), ...body.error };
 }
 
 describe('owned topics', () => {
@@ -119,12 +31,12 @@ describe('owned topics', () => {
     expect((await publish(instance, { topic: 'news', data: 'k1-secret' }, bearer('k1'))).status).toBe(202);
     // k2 subscribes from the start of "news": its own history is empty, so the first thing it
     // sees is what it publishes itself, never k1's event.
-    const k2Seen = await subscribeUntil(instance, 'news', bearer('k2'), (data) => data.includes('k2-own'), async () => {
+    const k2Seen = await subscribeUntil(instance.url, 'news', bearer('k2'), (data) => data.includes('k2-own'), async () => {
       expect((await publish(instance, { topic: 'news', data: 'k2-own' }, bearer('k2'))).status).toBe(202);
     });
     expect(k2Seen).toEqual(['k2-own']);
     // k1's topic holds k1's event only: k2's publish went to k2's own topic.
-    const k1Seen = await subscribeUntil(instance, 'news', bearer('k1'), (data) => data.includes('k1-later'), async () => {
+    const k1Seen = await subscribeUntil(instance.url, 'news', bearer('k1'), (data) => data.includes('k1-later'), async () => {
       expect((await publish(instance, { topic: 'news', data: 'k1-later' }, bearer('k1'))).status).toBe(202);
     });
     expect(k1Seen).toEqual(['k1-secret', 'k1-later']);
@@ -133,7 +45,7 @@ describe('owned topics', () => {
   it('shares the topics under SLUICE_SHARED_TOPIC_PREFIX between keys on purpose', async () => {
     const instance = await start({ apiKeys: ['k1', 'k2'], env: { SLUICE_SHARED_TOPIC_PREFIX: 'public/' } });
     expect((await publish(instance, { topic: 'public/news', data: 'for-everyone' }, bearer('k1'))).status).toBe(202);
-    const seen = await subscribeUntil(instance, 'public/news', bearer('k2'), (data) => data.includes('for-everyone'));
+    const seen = await subscribeUntil(instance.url, 'public/news', bearer('k2'), (data) => data.includes('for-everyone'));
     expect(seen).toEqual(['for-everyone']);
   });
 
@@ -159,7 +71,7 @@ describe('the poisoned publish', () => {
     expect(refused.message).toContain('deeper than 64');
     // 64 deep is fine.
     expect((await publish(instance, { topic: 'poison', data: JSON.parse(`${'['.repeat(63)}1${']'.repeat(63)}`) as unknown })).status).toBe(202);
-    const seen = await subscribeUntil(instance, 'poison', {}, (data) => data.includes('after'), async () => {
+    const seen = await subscribeUntil(instance.url, 'poison', {}, (data) => data.includes('after'), async () => {
       expect((await publish(instance, { topic: 'poison', data: 'after' })).status).toBe(202);
     });
     expect(seen[0]).toBe('before');

@@ -17,7 +17,7 @@ import { serve, type ServeOptions } from '../src/server/app.ts';
 import { MAX_QUOTED_INPUT, quote } from '../src/server/http-error.ts';
 import { createLimitedServer, serverLimitsFromEnv } from '../src/server/limits.ts';
 import { createModelRegistry } from '../src/server/models.ts';
-import { deferred } from './helpers/http.ts';
+import { deferred, within } from './helpers/http.ts';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
@@ -45,13 +45,6 @@ async function start(options: ServeOptions = {}): Promise<{ server: Server; port
   const server = await serve({ port: 0, host: '127.0.0.1', onError, models, ...options });
   servers.push(server);
   return { server, port: (server.address() as AddressInfo).port, onError };
-}
-
-/** Rejects with `message` when `promise` has not settled within `ms`. */
-function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
-  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
 }
 
 /** A raw TCP client: what it received, and a promise of its close. */

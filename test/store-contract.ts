@@ -22,8 +22,10 @@ export type MakeStores = (options?: StoreOptions) => Promise<ContractStores>;
 /** How long a test waits for something asynchronous before it fails with a message. */
 const WAIT = { timeout: 10_000, interval: 10 };
 
-const delta = (n: number): AgentEvent => ({ type: 'text-delta', id: 't', delta: `d${n}` });
-const FINISH: AgentEvent = { type: 'finish', finishReason: 'stop' };
+/** The `n`th text delta of a test stream. */
+export const delta = (n: number): AgentEvent => ({ type: 'text-delta', id: 't', delta: `d${n}` });
+/** The last event of a test stream. */
+export const FINISH: AgentEvent = { type: 'finish', finishReason: 'stop' };
 
 function newId(): string {
   return crypto.randomUUID();

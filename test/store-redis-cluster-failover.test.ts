@@ -8,15 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AgentEvent } from '../src/protocol/types.ts';
 import { createRedisStore } from '../src/store/redis.ts';
 import type { StreamStore } from '../src/store/types.ts';
 import { startRedisCluster, type RedisCluster } from './helpers/redis-cluster.ts';
 import { requireRedisServer } from './helpers/redis-server.ts';
-import { collect } from './store-contract.ts';
-
-const delta = (n: number): AgentEvent => ({ type: 'text-delta', id: 't', delta: `d${n}` });
-const FINISH: AgentEvent = { type: 'finish', finishReason: 'stop' };
+import { collect, delta, FINISH } from './store-contract.ts';
 
 const available = requireRedisServer();
 

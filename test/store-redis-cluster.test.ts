@@ -7,16 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import rateLimiter from 'rate-limiter-flexible';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AgentEvent } from '../src/protocol/types.ts';
-import { createRedisStore, parseClusterUrl, type RedisStoreOptions } from '../src/store/redis.ts';
-import type { StreamStore } from '../src/store/types.ts';
+import { createRedisStore, parseClusterUrl } from '../src/store/redis.ts';
 import { freeClusterPorts, startRedisCluster, type RedisCluster } from './helpers/redis-cluster.ts';
 import { redisCommand, requireRedisServer } from './helpers/redis-server.ts';
-import { collect, describeStoreContract } from './store-contract.ts';
-
-const WAIT = { timeout: 10_000, interval: 20 };
-const delta = (n: number): AgentEvent => ({ type: 'text-delta', id: 't', delta: `d${n}` });
-const FINISH: AgentEvent = { type: 'finish', finishReason: 'stop' };
+import { redisStores, WAIT } from './helpers/redis-stores.ts';
+import { collect, delta, FINISH } from './store-contract.ts';
 
 const available = requireRedisServer();
 
@@ -45,41 +40,23 @@ describe('parseClusterUrl', () => {
 
 describe.skipIf(!available)('the Redis store on a private 3-master Redis Cluster', () => {
   let cluster: RedisCluster;
-  const stores: StreamStore[] = [];
+  const stores = redisStores(() => cluster.url);
+  const { open } = stores;
   beforeAll(async () => {
     cluster = await startRedisCluster();
   }, 60_000);
   afterAll(async () => {
-    await Promise.all(stores.splice(0).map((store) => store.close()));
+    await stores.closeAll();
     await cluster?.close();
   });
 
-  /** A store on the private cluster with a fresh key prefix (or the given one), once it is connected. */
-  const open = async (options: RedisStoreOptions = {}): Promise<StreamStore> => {
-    const store = createRedisStore({ keyPrefix: `test:${randomUUID()}:`, ...options, url: cluster.url });
-    stores.push(store);
-    await vi.waitFor(async () => expect(await store.ready()).toBe(true), WAIT);
-    return store;
-  };
-
-  describeStoreContract('redis cluster', async (options) => {
-    const keyPrefix = `test:${randomUUID()}:`;
-    const store = await open({ ...options, keyPrefix });
-    const other = await open({ ...options, keyPrefix });
-    return {
-      store,
-      other,
-      close: async () => {
-        await Promise.all([store.close(), other.close()]);
-      },
-    };
-  });
+  stores.describeContract('redis cluster');
 
   describe('cluster', () => {
     it('a store created before its cluster is up connects once it is, and works', async () => {
       const ports = await freeClusterPorts();
       const store = createRedisStore({ url: `redis+cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}`, keyPrefix: `test:${randomUUID()}:` });
-      stores.push(store);
+      stores.track(store);
       expect(await store.ready()).toBe(false);
       const late = await startRedisCluster({ ports });
       try {

@@ -1,48 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AgentEvent } from '../src/protocol/types.ts';
-import { createRedisStore, type RedisStoreOptions } from '../src/store/redis.ts';
-import type { StreamStore } from '../src/store/types.ts';
+import { createRedisStore } from '../src/store/redis.ts';
+import { redisStores, WAIT } from './helpers/redis-stores.ts';
 import { redisCommand, requireRedisServer, startRedisServer, type RedisServer } from './helpers/redis-server.ts';
-import { collect, describeStoreContract } from './store-contract.ts';
-
-const WAIT = { timeout: 10_000, interval: 20 };
-const delta = (n: number): AgentEvent => ({ type: 'text-delta', id: 't', delta: `d${n}` });
-const FINISH: AgentEvent = { type: 'finish', finishReason: 'stop' };
+import { collect, delta, FINISH } from './store-contract.ts';
 
 const available = requireRedisServer();
 
 describe.skipIf(!available)('the Redis store on a private redis-server', () => {
   let server: RedisServer;
-  const stores: StreamStore[] = [];
+  const stores = redisStores(() => server.url);
+  const { open } = stores;
   beforeAll(async () => {
     server = await startRedisServer();
   });
   afterAll(async () => {
-    await Promise.all(stores.splice(0).map((store) => store.close()));
+    await stores.closeAll();
     await server.close();
   });
 
-  /** A store on the private server with a fresh key prefix (or the given one), once it is connected. */
-  const open = async (options: RedisStoreOptions = {}): Promise<StreamStore> => {
-    const store = createRedisStore({ keyPrefix: `test:${randomUUID()}:`, ...options, url: server.url });
-    stores.push(store);
-    await vi.waitFor(async () => expect(await store.ready()).toBe(true), WAIT);
-    return store;
-  };
-
-  describeStoreContract('redis', async (options) => {
-    const keyPrefix = `test:${randomUUID()}:`;
-    const store = await open({ ...options, keyPrefix });
-    const other = await open({ ...options, keyPrefix });
-    return {
-      store,
-      other,
-      close: async () => {
-        await Promise.all([store.close(), other.close()]);
-      },
-    };
-  });
+  stores.describeContract('redis');
 
   describe('redis store', () => {
     it('serves 100 followers of one instance over at most 4 Redis connections', async () => {
@@ -78,7 +55,7 @@ describe.skipIf(!available)('the Redis store on a private redis-server', () => {
       await expect(collect(store.read(writer.id))).rejects.toMatchObject({ code: 'unavailable' });
       // A store created during the outage is usable once Redis is back.
       const late = createRedisStore({ url: server.url, keyPrefix: `test:${randomUUID()}:` });
-      stores.push(late);
+      stores.track(late);
       expect(await late.ready()).toBe(false);
       await server.restart();
       for (const instance of [store, late]) {

@@ -9,14 +9,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fetchEventStream } from '../src/sse/client.ts';
 import type { SseEvent } from '../src/sse/types.ts';
 import { startAppInstance, type AppInstance } from './helpers/app-instance.ts';
+import { within } from './helpers/http.ts';
+import { comparable, itResumesAcrossInstances, PACE, post, QUESTION, resume, startInstancePair } from './helpers/instance-pair.ts';
 import { requireRedisServer, startRedisServer, type RedisServer } from './helpers/redis-server.ts';
-import { agentEvents, expectConsecutive, readEvents, textOf, type ReceivedEvent } from './helpers/sse-events.ts';
+import { agentEvents, expectConsecutive, readEvents, type ReceivedEvent } from './helpers/sse-events.ts';
 
 const available = requireRedisServer();
-const QUESTION = { messages: [{ role: 'user', content: 'What is backpressure?' }] };
-// 50 clients from one address at once: more than the default per-address limits (docs/limits.md) allow.
-const PACE = { SLUICE_LOCAL_TTFT_MS: '10', SLUICE_LOCAL_TPS: '150', SLUICE_LIMIT_STREAMS: '0', SLUICE_LIMIT_STREAMS_PER_MINUTE: '0' };
-
 let redis: RedisServer;
 let a: AppInstance;
 let b: AppInstance;
@@ -29,35 +27,10 @@ async function instance(env: Record<string, string> = {}): Promise<AppInstance> 
   return started;
 }
 
-function post(target: AppInstance, path: string, body: unknown): Promise<Response> {
-  return fetch(`${target.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-}
-
-function resume(target: AppInstance, id: string, lastEventId: number): Promise<Response> {
-  return fetch(`${target.url}/v1/streams/${id}`, { headers: { 'last-event-id': String(lastEventId) } });
-}
-
-function comparable(events: readonly ReceivedEvent[]): unknown[] {
-  return events.map(({ type, data }) => (type === 'message-start' ? { type } : data));
-}
-
-/** Fails with `message` unless `promise` settles within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 beforeAll(async () => {
   if (!available) return;
   redis = await startRedisServer();
-  [a, b] = await Promise.all([startAppInstance({ REDIS_URL: redis.url, ...PACE }), startAppInstance({ REDIS_URL: redis.url, ...PACE })]);
-  await vi.waitFor(async () => expect((await fetch(`${a.url}/readyz`)).status).toBe(200), { timeout: 10_000 });
-  await vi.waitFor(async () => expect((await fetch(`${b.url}/readyz`)).status).toBe(200), { timeout: 10_000 });
-  reference = agentEvents((await readEvents(await post(a, '/v1/chat', QUESTION))).events);
+  ({ a, b, reference } = await startInstancePair(redis.url));
 }, 60_000);
 
 afterAll(async () => {
@@ -66,59 +39,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!available)('two instances on one Redis', () => {
-  it('a stream started on A, dropped after a few events and resumed on B yields every event once, the same answer', async () => {
-    expect(reference.at(-1)?.type).toBe('finish');
-    const first = await post(a, '/v1/chat', QUESTION);
-    const id = first.headers.get('x-stream-id')!;
-    const head = agentEvents((await readEvents(first, 5)).events);
-    const rest = await readEvents(await resume(b, id, 5));
-    expect(rest.ended).toBe(true);
-    const all = [...head, ...agentEvents(rest.events)];
-    expectConsecutive(all);
-    expect(comparable(all)).toEqual(comparable(reference));
-    expect(textOf(all)).toBe(textOf(reference));
-  });
-
-  it('an event published on A reaches a subscriber on B', async () => {
-    const topic = `t-${crypto.randomUUID()}`;
-    const publish = async (data: unknown): Promise<string> => {
-      const response = await post(a, '/v1/events', { topic, event: 'note', data });
-      expect(response.status).toBe(202);
-      return ((await response.json()) as { id: string }).id;
-    };
-    const firstId = await publish({ n: 1 });
-    // Subscribing after the first event: the second arrives once, by replay or live.
-    const subscriber = await fetch(`${b.url}/v1/events?topic=${topic}`, { headers: { 'last-event-id': firstId } });
-    const secondId = await publish({ n: 2 });
-    const { events } = await readEvents(subscriber, 1);
-    expect(events).toEqual([{ event: 'note', id: secondId, data: '{"n":2}' }]);
-  });
-
-  it('200 concurrent resumes on B of live streams started on A lose and duplicate nothing', async () => {
-    const firsts = await Promise.all(Array.from({ length: 20 }, () => post(a, '/v1/chat', QUESTION)));
-    const ids = firsts.map((response) => response.headers.get('x-stream-id')!);
-    await Promise.all(firsts.map((response) => readEvents(response, 1)));
-    const results = await Promise.all(
-      ids.flatMap((id) => Array.from({ length: 10 }, async (_, after) => ({ after, events: agentEvents((await readEvents(await resume(b, id, after))).events) }))),
-    );
-    expect(results).toHaveLength(200);
-    for (const { after, events } of results) {
-      expectConsecutive(events, after + 1);
-      expect(comparable(events)).toEqual(comparable(reference.slice(after)));
-    }
-  });
-
-  it('DELETE on B stops a generation running on A: every follower ends with abort', async () => {
-    const first = await post(a, '/v1/chat', QUESTION);
-    const id = first.headers.get('x-stream-id')!;
-    const onB = await resume(b, id, 0);
-    await readEvents(first, 2);
-    const stop = await fetch(`${b.url}/v1/streams/${id}`, { method: 'DELETE' });
-    expect(stop.status).toBe(202);
-    const events = agentEvents((await readEvents(onB)).events);
-    expectConsecutive(events);
-    expect(events.at(-1)).toMatchObject({ type: 'abort', data: { reason: 'stopped' } });
-  });
+  itResumesAcrossInstances(() => ({ a, b, reference }));
 });
 
 describe.skipIf(!available)('producers that go away', () => {

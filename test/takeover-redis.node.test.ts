@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { INTERRUPTED_MESSAGE } from '../src/agent/run-agent.ts';
 import { createReplayServer, type ReplayServer } from '../src/providers/replay/create-replay-server.ts';
 import { CONTINUE_PROMPT } from '../src/providers/shared/continuation.ts';
+import { within } from './helpers/http.ts';
 import { requireRedisServer, startRedisServer, type RedisServer } from './helpers/redis-server.ts';
 import { agentEvents, expectConsecutive, readEvents, textOf, type ReceivedEvent } from './helpers/sse-events.ts';
 
@@ -102,16 +103,6 @@ function follow(target: Instance, id: string): { events: ReceivedEvent[]; done: 
     }
   })();
   return { events, done };
-}
-
-/** Fails with `message` unless `promise` settles within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const seams = (events: readonly ReceivedEvent[]): ReceivedEvent[] => events.filter((event) => event.type === 'step-start' && event.data.takeover === true);

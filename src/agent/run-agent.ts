@@ -53,6 +53,8 @@ export interface RunAgentOptions {
   decidedApprovals?: readonly DecidedApproval[];
   /** Who the run belongs to: passed to each tool's context (`publish_event` publishes on that owner's topics). */
   owner?: string | undefined;
+  /** Whom the server's quotas count the run's request against: passed to each tool's context (`publish_event` counts its publishes there). */
+  subject?: string | undefined;
   /**
    * Model calls at most; the tools the last one asks for still run, then the run ends.
    * @defaultValue `SLUICE_MAX_STEPS`, else 5
@@ -490,7 +492,7 @@ async function* runCalls(calls: readonly PlannedCall[], context: CallContext): A
           channel.push({ type: 'tool-output-denied', toolCallId: call.toolCallId, toolName: call.toolName, ...(decision.reason === undefined ? {} : { reason: decision.reason }) });
           return;
         }
-        outcomes.set(call.toolCallId, await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push, owner: options.owner }));
+        outcomes.set(call.toolCallId, await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push, owner: options.owner, subject: options.subject }));
       }
       const outcome = outcomes.get(call.toolCallId) as ToolOutcome;
       channel.push(
@@ -713,7 +715,7 @@ async function* resumeSteps(
     if (tool === undefined) outcome = { ok: false, message: `There is no tool named \`${call.toolName}\`.` };
     // Not idempotent, or gated by a person's approval (never run again without one): interrupted.
     else if (tool.idempotent !== true || (tool.needsApproval !== undefined && tool.needsApproval !== false)) outcome = { ok: false, message: INTERRUPTED_MESSAGE };
-    else outcome = await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push, owner: options.owner });
+    else outcome = await runTool(tool, { toolCallId: call.toolCallId, input: call.input, signal, timeoutMs: options.toolTimeoutMs, emit: channel.push, owner: options.owner, subject: options.subject });
     results.set(
       call.toolCallId,
       outcome.ok

@@ -6,7 +6,7 @@
  * @module
  */
 import type { AgentEvent } from '../protocol/types.ts';
-import type { AnyAgentTool, ToolUpdate } from './types.ts';
+import type { AnyAgentTool, ToolContext, ToolUpdate } from './types.ts';
 
 /** How a tool call ended. */
 export type ToolOutcome = { ok: true; output: unknown } | { ok: false; message: string };
@@ -23,6 +23,8 @@ export interface RunToolOptions {
   emit(event: AgentEvent): void;
   /** The run's owner, passed on to the tool's context. */
   owner?: string | undefined;
+  /** The run's quota subject, passed on to the tool's context. */
+  subject?: string | undefined;
 }
 
 function isAsyncGenerator(value: unknown): value is AsyncGenerator<ToolUpdate, unknown, undefined> {
@@ -108,7 +110,10 @@ export async function runTool(tool: AnyAgentTool, options: RunToolOptions): Prom
   try {
     signal.throwIfAborted();
     const input = tool.parseInput(options.input);
-    const result = tool.execute(input, options.owner === undefined ? { toolCallId, signal } : { toolCallId, signal, owner: options.owner });
+    const context: ToolContext = { toolCallId, signal };
+    if (options.owner !== undefined) context.owner = options.owner;
+    if (options.subject !== undefined) context.subject = options.subject;
+    const result = tool.execute(input, context);
     let output: unknown;
     if (isAsyncGenerator(result)) {
       generator = result;

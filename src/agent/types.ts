@@ -41,6 +41,12 @@ export interface ToolContext {
   signal: AbortSignal;
   /** Who the run belongs to (the server passes its API key's owner id; undefined when auth is off). */
   owner?: string;
+  /**
+   * Whom the server's quotas count the run's request against: `key:<owner>` with an API key, else
+   * the client's address (`ip:<address>`, an IPv6 client's /64; a trusted proxy's `X-Forwarded-For`
+   * believed). `publish_event` counts its publishes there, like `POST /v1/events`. Undefined outside the server.
+   */
+  subject?: string;
 }
 
 /**

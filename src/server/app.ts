@@ -9,6 +9,7 @@ import { MCP_SERVERS_ENV, parseMcpServers, type McpServersConfig } from '../agen
 import { createBuiltinTools } from '../agent/tools/builtin-tools.ts';
 import type { AnyAgentTool } from '../agent/types.ts';
 import { isAbortError, isSluiceError } from '../core/errors.ts';
+import { MissingDependencyError } from '../core/require-optional.ts';
 import { parsePaddingEnv } from '../protocol/padding.ts';
 import { isStoreError } from '../store/errors.ts';
 import type { StreamStore } from '../store/types.ts';
@@ -105,7 +106,8 @@ export interface AppHandler {
   readonly corsOrigins: readonly string[];
   /**
    * What an operator should know at start, one line each: the default model and how to switch,
-   * the store (a Redis URL with its password redacted), auth (how many keys, never the keys), CORS.
+   * the store (a Redis URL with its password redacted), auth (how many keys, never the keys), the
+   * limits, CORS, token-length padding (`SLUICE_PADDING`), MCP.
    */
   describe(): string[];
   /** How long {@link AppHandler.shutdown} lets generations finish by default, in milliseconds. */
@@ -147,7 +149,7 @@ function readCount(env: Readonly<Record<string, string | undefined>>, name: stri
 
 /** How long Redis may take to connect at start before the log says it is unreachable. */
 const REDIS_GRACE_MS = 2000;
-/** The quota subject of `publish_event` calls of runs without an API key (auth off). */
+/** The quota subject of `publish_event` calls of runs that carry no subject of their own and no API key. */
 const AGENT_PUBLISH_SUBJECT = 'agent:anonymous';
 const REDIS_POLL_MS = 250;
 
@@ -267,12 +269,15 @@ export function createApp(options: AppOptions = {}): AppHandler {
   // app's store like POST /v1/events, on the run's key's topics, and needs approval), then the MCP
   // servers' once they are connected.
   const sharedTopicPrefix = env.SLUICE_SHARED_TOPIC_PREFIX?.trim() || undefined;
-  // Through the same checks as POST /v1/events (size, depth, topic name, the key's `topics` and
-  // `publish_per_minute`); a refusal becomes the call's tool-error. Without keys, agent runs' publishes
-  // count together under one subject (a run does not keep its client's address).
+  // Through the same checks as POST /v1/events (size, depth, topic name, `topics` and
+  // `publish_per_minute`); a refusal becomes the call's tool-error. A run's publishes count against
+  // its chat request's subject, as that request's own publishes would: its key, else its client's
+  // address (trusted proxies believed). A run without one (none the chat routes start) counts under
+  // its key, else under one subject shared by all such runs.
   const publisher = { quotas, store, maxEventBytes, sharedTopicPrefix };
   const publishEvent = createPublishEventTool({
-    publish: (topic, event, { owner }) => publishTopicEvent(publisher, { subject: owner === undefined ? AGENT_PUBLISH_SUBJECT : `key:${owner}`, owner }, topic, event),
+    publish: (topic, event, { owner, subject }) =>
+      publishTopicEvent(publisher, { subject: subject ?? (owner === undefined ? AGENT_PUBLISH_SUBJECT : `key:${owner}`), owner }, topic, event),
   });
   const agentTools = options.tools === undefined ? [...tools, publishEvent] : [...tools];
   const mcpServers = options.mcpServers ?? parseMcpServers(env[MCP_SERVERS_ENV]);
@@ -347,6 +352,8 @@ export function createApp(options: AppOptions = {}): AppHandler {
     .on('GET', '/mcp', mcp.handle)
     .on('DELETE', '/mcp', mcp.handle);
 
+  // The optional peers a request needed and found missing, already reported.
+  const missingDependencies = new Set<string>();
   /** Answers an error that escaped a route; errors without a status of their own are also reported. */
   const answerError = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {
     // An abort is the client leaving (or the stream being stopped), never a failure to report.
@@ -355,7 +362,15 @@ export function createApp(options: AppOptions = {}): AppHandler {
       else res.destroy();
       return;
     }
-    if (!isSluiceError(error) || error.status >= 500) {
+    if (isSluiceError(error) && error.code === 'missing_dependency') {
+      // Not a failure of this request: the install lacks an optional peer. One line per package
+      // (every request needing it gets the same 501 until it is installed), no stack.
+      const key = error instanceof MissingDependencyError ? error.packageName : error.message;
+      if (!missingDependencies.has(key)) {
+        missingDependencies.add(key);
+        onWarn(`sluice: ${req.method ?? 'GET'} ${truncate((req.url ?? '/').split('?')[0]!)} answers 501 missing_dependency, as will every request that needs the package until it is installed (logged once): ${error.message}`);
+      }
+    } else if (!isSluiceError(error) || error.status >= 500) {
       // Refusals of a draining instance are expected, not failures; a full store is one line, not a stack.
       if (isSluiceError(error) && error.code === 'store_full') onWarn(`sluice: refused ${req.method ?? 'GET'} ${truncate(req.url ?? '')} (503 store_full): ${error.message}`);
       else if (!(isSluiceError(error) && (error.code === 'shutting_down' || error.code === 'not_ready'))) onError(error);
@@ -406,6 +421,9 @@ export function createApp(options: AppOptions = {}): AppHandler {
           : 'auth: off (set SLUICE_API_KEYS=key1,key2 to require API keys on /v1/* and /api/*)',
         describeLimits(quotas.limits, apiKeys.length > 0),
         cors.origins.length > 0 ? `CORS: ${cors.origins.join(', ')}` : 'CORS: off (set SLUICE_CORS_ORIGINS=https://app.example.com to allow browsers from other origins)',
+        streams.padding
+          ? 'padding: on (frames of generated content are padded so their sizes do not reveal token lengths; set SLUICE_PADDING=off to turn it off, see docs/padding.md)'
+          : 'padding: off (SLUICE_PADDING=off: frame sizes may reveal token lengths to an observer of the encrypted traffic; unset it to pad, see docs/padding.md)',
         mcpConnection?.describe() ??
           (Object.keys(mcpServers).length > 0 ? `MCP: connecting to ${Object.keys(mcpServers).join(', ')}` : 'MCP: no servers (set SLUICE_MCP_SERVERS to offer their tools); sluice\'s tools are served at POST /mcp'),
       ];
@@ -491,7 +509,7 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
 /**
  * What `sluice serve` prints at start: where it listens (`sluice listening on http://HOST:PORT`,
  * the line scripts wait for), then what each app on the server says of itself (model, store,
- * auth, CORS; see {@link AppHandler.describe}).
+ * auth, limits, CORS, padding, MCP; see {@link AppHandler.describe}).
  * @param server - a listening server from {@link serve}
  * @returns the lines
  */

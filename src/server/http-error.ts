@@ -4,7 +4,7 @@
  * @module
  */
 import type { ServerResponse } from 'node:http';
-import { SluiceError, toErrorResponse } from '../core/errors.ts';
+import { isSluiceError, SluiceError, toErrorResponse } from '../core/errors.ts';
 import { isStoreError } from '../store/errors.ts';
 
 /** An error the server answers with its own status and code (400, 404, 413, 415, 429, 503 …). */
@@ -50,14 +50,23 @@ export function quote(value: string): string {
 /** Seconds a client waits before retrying a request the store could not take (`Retry-After`). */
 export const STORE_RETRY_AFTER_S = 1;
 
+/** The status of a request whose route needs an optional peer dependency that is not installed. */
+export const MISSING_DEPENDENCY_STATUS = 501;
+
 /**
  * The answer to a store failure before the first byte, in DESIGN's terms: an unreachable store
  * (Redis down, paused or restarting) is `503 store_unavailable`, a full one `503 store_full`, both
- * with `Retry-After`; any other error is answered as it is.
+ * with `Retry-After`; an optional peer dependency the request needs and that is not installed
+ * (`MissingDependencyError`: the MCP SDK on `/mcp`, `redis` with `REDIS_URL`) is
+ * `501 missing_dependency`, its message naming the package and the install command (retrying does
+ * not help until someone installs it); any other error is answered as it is.
  * @param error - what was thrown
  * @returns the error to answer with
  */
 export function toHttpError(error: unknown): unknown {
+  if (isSluiceError(error) && error.code === 'missing_dependency' && !(error instanceof HttpError)) {
+    return new HttpError(MISSING_DEPENDENCY_STATUS, 'missing_dependency', error.message, { cause: error });
+  }
   if (!isStoreError(error)) return error;
   const retry = { cause: error, headers: { 'retry-after': String(STORE_RETRY_AFTER_S) } };
   if (error.code === 'unavailable') {

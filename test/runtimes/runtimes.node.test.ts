@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { get, readBody } from '../helpers/http.ts';
+import { get, readBody, within } from '../helpers/http.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const servers = fileURLToPath(new URL('servers/', import.meta.url));
@@ -32,13 +32,6 @@ const RUNTIMES: { name: string; command: string; args: string[] }[] = [
   // successful response too (Deno 2's legacy behaviour, which it warns about on stderr).
   { name: 'Deno.serve (Web path)', command: bin('deno'), args: ['run', '--unstable-no-legacy-abort', '--no-lock', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', `${servers}deno.ts`] },
 ];
-
-/** Rejects with `message` when `promise` has not settled within `ms`. */
-function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
-  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
-}
 
 /** A server child process: its stdout lines, and a wait for one of them. */
 interface Child {

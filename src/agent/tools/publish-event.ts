@@ -14,10 +14,11 @@ const { z } = await importOptional('zod', () => import('zod'));
 /** Options of {@link createPublishEventTool}. */
 export interface PublishEventToolOptions {
   /**
-   * Publishes on a topic (the server passes the stream store's `publish`, on the run's owner's topics).
+   * Publishes on a topic (the server passes the stream store's `publish`, on the run's owner's
+   * topics, counted against the run's request's quota subject).
    * @returns the published event's id
    */
-  publish(topic: string, event: { event?: string; data: unknown }, context: { owner: string | undefined }): Promise<string>;
+  publish(topic: string, event: { event?: string; data: unknown }, context: { owner: string | undefined; subject: string | undefined }): Promise<string>;
 }
 
 /** The input of `publish_event`. */
@@ -57,8 +58,8 @@ export function createPublishEventTool(options: PublishEventToolOptions): AgentT
     description: 'Publishes an event on an event-push topic, visible to every subscriber at once. A person must approve each call.',
     input,
     needsApproval: true,
-    async execute({ topic, event, data }, { owner }) {
-      const id = await options.publish(topic, event === undefined ? { data } : { event, data }, { owner });
+    async execute({ topic, event, data }, { owner, subject }) {
+      const id = await options.publish(topic, event === undefined ? { data } : { event, data }, { owner, subject });
       return { id };
     },
   });

@@ -50,11 +50,13 @@ export interface ChatRouteOptions {
   approvalTimeoutMs?: number;
 }
 
-/** The agent's approval options for one run, and whose run it is. */
+/** The agent's approval options for one run, whose run it is and whom its request counts against. */
 interface RunApprovals {
   approvals?: ApprovalGate;
   decidedApprovals?: readonly DecidedApproval[];
   owner?: string | undefined;
+  /** The request's quota subject (its key, else its client's address): `publish_event` counts there. */
+  subject?: string | undefined;
 }
 
 /**
@@ -114,7 +116,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const streams = await context.streams();
       const id = randomUUID();
       const approvals = approvalsForRun(streams, id, approvalTimeoutMs);
-      const source = generation(options, body.model, request, 'agent', { approvals: approvals.gate, owner });
+      const source = generation(options, body.model, request, 'agent', { approvals: approvals.gate, owner, subject: context.quotas.subject(req, owner) });
       const run = await context.quotas.startRun(req, owner, 'streams', () => streams.start({ id, source, owner, request: storedAgentRequest(body.model, request, options.tools) }));
       approvals.bind(run);
       // The first response is a follower like any resume, from the start.
@@ -161,6 +163,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const source = generation(options, body.model, request, 'agent', {
         approvals: approvals.gate,
         owner,
+        subject: context.quotas.subject(req, owner),
         ...(decidedApprovals === undefined ? {} : { decidedApprovals }),
       });
       const meta: Record<string, string> = {};
@@ -200,7 +203,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const model = (body.forwardedProps as { model?: unknown } | undefined)?.model;
       const id = randomUUID();
       const approvals = approvalsForRun(streams, id, approvalTimeoutMs);
-      const source = generation(options, typeof model === 'string' ? model : undefined, request, 'agent', { approvals: approvals.gate, owner });
+      const source = generation(options, typeof model === 'string' ? model : undefined, request, 'agent', { approvals: approvals.gate, owner, subject: context.quotas.subject(req, owner) });
       const run = await context.quotas.startRun(req, owner, 'streams', async () => {
         // The thread's run, for the `resume` that answers its interrupts.
         await streams.store.setChatStream(threadKey, id, owner);
