@@ -78,7 +78,7 @@ const HANDLERS: { name: string; matches: (command: string) => boolean }[] = [
   { name: 'npm start with a model', matches: (c) => /^([A-Z_]+=\S+ )+npm start$/.test(c) },
   { name: 'curl the numbers demo', matches: (c) => c.startsWith('curl -N "http://localhost:3000/demo/numbers') },
   { name: 'curl /v1/chat', matches: (c) => /^curl -N localhost:3000\/v1\/chat -H 'content-type: application\/json' \\\n\s+-d '\{"messages"/.test(c) },
-  { name: 'sluice chat', matches: (c) => c.startsWith('npx sluice chat "') },
+  { name: 'sluice chat', matches: (c) => c.startsWith('npx sluice chat ') },
   { name: 'sluice tail', matches: (c) => c.startsWith('npx sluice tail "http://localhost:3000/v1/events?topic=news"') },
   { name: "a client's tools round trip", matches: (c) => c.startsWith('TOOLS=') || c.startsWith(`curl -N localhost:3000/v1/chat -H 'content-type: application/json' -d '{"tools":`) },
   { name: 'two instances behind nginx', matches: (c) => /^REDIS_URL=\S+ SLUICE_TRUST_PROXY=127\.0\.0\.1 PORT=300\d npx sluice serve &$/.test(c) || c.startsWith('sudo cp deploy/nginx.conf ') || c === 'sudo nginx -t && sudo nginx -s reload' },
