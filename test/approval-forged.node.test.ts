@@ -156,6 +156,24 @@ describe('POST /api/chat carries out only approvals the server logged', () => {
     expect(await local.topicEvents('logged-topic', k1Owner)).toHaveLength(1);
   });
 
+  it('a call a takeover ended "interrupted" (its approval still open in the store): the decision is 409 already_answered and runs nothing', async () => {
+    // What a takeover leaves: the approval asked, then the call ended in the log as interrupted.
+    const streamId = crypto.randomUUID();
+    const chatId = `chat-${crypto.randomUUID()}`;
+    const writer = await local.store.create({ id: streamId, owner: k1Owner! });
+    await writer.append({ type: 'message-start', messageId: 'm1' } as never);
+    await local.store.openApproval(streamId, 'approval-cut');
+    await writer.append({ type: 'approval-request', approvalId: 'approval-cut', toolCallId: 'call-cut', toolName: 'publish_event', input: { topic: 'cut-topic', data: 'cut' } });
+    await writer.append({ type: 'step-start', step: 1, takeover: true } as never);
+    await writer.append({ type: 'tool-error', toolCallId: 'call-cut', toolName: 'publish_event', message: 'interrupted' });
+    await writer.append({ type: 'finish', finishReason: 'stop' });
+    await writer.close();
+    await local.store.setChatStream(chatId, streamId, k1Owner);
+    const body = approvalBody(chatId, { toolCallId: 'call-cut', input: { topic: 'cut-topic', data: 'cut' }, approvalId: 'approval-cut' });
+    await expectRefused(await local.post('/api/chat', body, K1), 'already_answered');
+    expect(await local.topicEvents('cut-topic', k1Owner)).toEqual([]);
+  });
+
   it('parts in other states (input-available, output-available) are never run by the server', async () => {
     const response = await local.post(
       '/api/chat',

@@ -120,6 +120,11 @@ export interface LoggedApproval {
   input: unknown;
   /** The id of the `approval-request` event in the stream. */
   eventId: number;
+  /**
+   * The call already ended in the log (a result, an error, a denial): a takeover ended it
+   * "interrupted", or it ran. A decision that comes now carries nothing out.
+   */
+  settled: boolean;
 }
 
 /**
@@ -131,12 +136,18 @@ export interface LoggedApproval {
 export async function loggedApprovals(store: StreamStore, streamId: string, lastId: number): Promise<Map<string, LoggedApproval>> {
   const out = new Map<string, LoggedApproval>();
   if (lastId <= 0) return out;
+  const byCall = new Map<string, LoggedApproval>();
   const controller = new AbortController();
   try {
     for await (const stored of store.read(streamId, { after: 0, signal: controller.signal })) {
       const event = stored.event;
       if (event.type === 'approval-request') {
-        out.set(event.approvalId, { approvalId: event.approvalId, toolCallId: event.toolCallId, toolName: event.toolName, input: event.input, eventId: stored.id });
+        const logged = { approvalId: event.approvalId, toolCallId: event.toolCallId, toolName: event.toolName, input: event.input, eventId: stored.id, settled: false };
+        out.set(event.approvalId, logged);
+        byCall.set(event.toolCallId, logged);
+      } else if (event.type === 'tool-result' || event.type === 'tool-error' || event.type === 'tool-output-denied') {
+        const logged = byCall.get(event.toolCallId);
+        if (logged !== undefined) logged.settled = true;
       }
       if (stored.id >= lastId) break;
     }
@@ -179,6 +190,11 @@ export async function answerLoggedApprovals(store: StreamStore, streamId: string
   const fresh: VerifiedApproval[] = [];
   const already: VerifiedApproval[] = [];
   for (const decision of verified) {
+    // The log already ended this call (a takeover's "interrupted", say): nothing to carry out.
+    if (decision.logged.settled) {
+      already.push(decision);
+      continue;
+    }
     const answer = decision.reason === undefined ? { approved: decision.approved } : { approved: decision.approved, reason: decision.reason };
     const result = await store.answerApproval(streamId, decision.approvalId, answer);
     if (result === 'answered') fresh.push(decision);
