@@ -455,6 +455,11 @@ class RedisWriter implements StreamWriter {
   /** The id the last append asked for: each append expects the next (what makes a retried append idempotent). */
   #asked = 0;
 
+  /** The id the last append asked for. */
+  get asked(): number {
+    return this.#asked;
+  }
+
   /** @param lastId - the log's last id when this writer got the stream (a takeover continues after it) */
   constructor(store: RedisStore, id: string, token: number, keys: StreamKeys, lastId = 0) {
     this.#store = store;
@@ -664,15 +669,17 @@ class RedisStore implements StreamStore {
   /**
    * Appends for `writer`; resolves with the event's id. While Redis is unreachable the append is
    * retried for up to {@link OUTAGE_BUDGET_MS}; `expected` (the writer's n-th append expects id n)
-   * makes a retry of an append that did land (its reply was lost) return that id, never append twice.
+   * makes a retry of an append that did land (its reply was lost) return that id, never append twice,
+   * and a log that lost events the writer had appended end the stream (see scripts.APPEND).
    */
   async appendFor(writer: RedisWriter, json: string, terminal: boolean, expected: number): Promise<number> {
     const { keys } = writer;
-    const args = [String(writer.token), json, terminal ? '1' : '0', this.#maxLen, this.#ttl, this.#lease, String(expected)];
+    const args = [this.#maxLen, this.#ttl, String(writer.token), json, terminal ? '1' : '0', String(expected)];
     const giveUpAt = Date.now() + OUTAGE_BUDGET_MS;
     for (;;) {
       try {
-        const id = (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease, keys.followers], args)) as number;
+        const [result] = (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease], args)) as (number | string)[];
+        const id = this.#appended(writer, result);
         this.#notify(keys.log);
         return id;
       } catch (error) {
@@ -681,6 +688,23 @@ class RedisStore implements StreamStore {
       }
       await new Promise((resolve) => setTimeout(resolve, APPEND_RETRY_MS));
     }
+  }
+
+  /** One result of the APPEND script: the id, or its refusal thrown as a {@link StoreError}. */
+  #appended(writer: RedisWriter, result: number | string | undefined): number {
+    if (typeof result === 'number') return result;
+    if (typeof result === 'string' && result.startsWith(scripts.LOST_PREFIX)) {
+      // The script ended the stream: a cluster's followers hear of it like of any append.
+      this.#notify(writer.keys.log);
+      const error = new StoreError(
+        'fenced',
+        `The store lost events of stream ${JSON.stringify(writer.id)} that it had accepted: its log ends at id ${result.slice(scripts.LOST_PREFIX.length + 1)}, this writer had appended up to ${writer.asked - 1} (a Redis failover to a replica that had not received them, or a restart that lost its last writes). The stream was ended with an error event, code ${scripts.STORE_LOST_EVENTS}.`,
+      );
+      // Nobody else hears of it: the run manager does not report a fenced writer.
+      this.#onError(error);
+      throw error;
+    }
+    throw toStoreError(new ErrorReply(String(result)));
   }
 
   /** The writer ended, lost its stream or closed: no more heartbeats or stop listening. */
@@ -728,6 +752,7 @@ class RedisStore implements StreamStore {
       },
       range: (ms, seq, count) => this.#range(keys.log, ms, seq, count, parseStreamEntry),
       isEnd: (value) => isTerminalEvent(value.event),
+      endsLostLog: (value) => value.event.type === 'error' && value.event.code === scripts.STORE_LOST_EVENTS,
       follow: (follower, ms, seq) => this.#follow(keys.log, 'stream', id, follower, ms, seq),
       unfollow: (follower) => this.#unfollow(keys.log, follower),
       release: (follower) => this.#readers.delete(follower),
