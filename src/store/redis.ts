@@ -410,6 +410,19 @@ function parseId(id: string): [number, number] {
   return dash === -1 ? [Number(id), 0] : [Number(id.slice(0, dash)), Number(id.slice(dash + 1))];
 }
 
+/** An append waiting for this tick's script call (see RedisStore#flushAppends). */
+interface PendingAppend {
+  readonly writer: RedisWriter;
+  readonly json: string;
+  readonly terminal: boolean;
+  readonly expected: number;
+  readonly resolve: (id: number) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The most appends one script call carries (a longer script would hold Redis up for other clients). */
+const APPEND_BATCH = 500;
+
 /** The keys of one agent stream. */
 interface StreamKeys {
   log: string;
@@ -556,6 +569,8 @@ class RedisStore implements StreamStore {
   /** Approvals waited on by this instance: their channel → a check of the key (after a reconnect, an answer published meanwhile is only in the key). */
   readonly #approvalWaits = new Map<string, { subscribed: boolean; check: () => void; answered: (message: string) => void }>();
   readonly #feeds = new Map<string, Feed>();
+  /** The appends of this tick, sent together by #flushAppends (one Redis only, not a cluster). */
+  #appends: PendingAppend[] = [];
   /** Every read and subscription not ended yet (in the feed or still paging), ended by close(). */
   readonly #readers = new Set<FeedFollower>();
   #wakeCursor = '0-0';
@@ -672,10 +687,58 @@ class RedisStore implements StreamStore {
    * makes a retry of an append that did land (its reply was lost) return that id, never append twice,
    * and a log that lost events the writer had appended end the stream (see scripts.APPEND).
    */
-  async appendFor(writer: RedisWriter, json: string, terminal: boolean, expected: number): Promise<number> {
+  appendFor(writer: RedisWriter, json: string, terminal: boolean, expected: number): Promise<number> {
+    // A cluster routes each script call by its keys' slot: one call per append there.
+    if (this.#cluster) return this.#appendOne(writer, json, terminal, expected, Date.now() + OUTAGE_BUDGET_MS);
+    return new Promise<number>((resolve, reject) => {
+      this.#appends.push({ writer, json, terminal, expected, resolve, reject });
+      if (this.#appends.length === 1) setImmediate(this.#flushAppends);
+    });
+  }
+
+  /**
+   * Sends the appends of this tick, of every stream this instance writes, in one script call (up to
+   * {@link APPEND_BATCH} each): one command, one reply and one script run for them all instead of
+   * one each. A call that fails (Redis unreachable, a script error) hands each of its appends to
+   * {@link #appendOne}, which retries it alone; an append of the failed call that had landed is
+   * recognised there by its expected id.
+   */
+  readonly #flushAppends = (): void => {
+    const appends = this.#appends;
+    this.#appends = [];
+    const giveUpAt = Date.now() + OUTAGE_BUDGET_MS;
+    for (let start = 0; start < appends.length; start += APPEND_BATCH) {
+      const batch = appends.length <= APPEND_BATCH ? appends : appends.slice(start, start + APPEND_BATCH);
+      const keys: string[] = [];
+      const args = [this.#maxLen, this.#ttl];
+      for (const { writer, json, terminal, expected } of batch) {
+        keys.push(writer.keys.log, writer.keys.state, writer.keys.lease);
+        args.push(String(writer.token), json, terminal ? '1' : '0', String(expected));
+      }
+      this.#run(SCRIPTS.append, keys, args).then(
+        (results) => {
+          const ids = results as (number | string)[];
+          for (let i = 0; i < batch.length; i++) {
+            const append = batch[i] as PendingAppend;
+            try {
+              append.resolve(this.#appended(append.writer, ids[i]));
+            } catch (error) {
+              if (isStoreError(error) && error.code === 'fenced') this.#writers.delete(append.writer);
+              append.reject(error);
+            }
+          }
+        },
+        () => {
+          for (const { writer, json, terminal, expected, resolve, reject } of batch) this.#appendOne(writer, json, terminal, expected, giveUpAt).then(resolve, reject);
+        },
+      );
+    }
+  };
+
+  /** One append in a script call of its own, retried while Redis is unreachable until `giveUpAt`. */
+  async #appendOne(writer: RedisWriter, json: string, terminal: boolean, expected: number, giveUpAt: number): Promise<number> {
     const { keys } = writer;
     const args = [this.#maxLen, this.#ttl, String(writer.token), json, terminal ? '1' : '0', String(expected)];
-    const giveUpAt = Date.now() + OUTAGE_BUDGET_MS;
     for (;;) {
       try {
         const [result] = (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease], args)) as (number | string)[];
