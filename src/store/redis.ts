@@ -9,6 +9,9 @@
  *   blocking reader that XREADs every followed key at once (woken through a per-instance wake
  *   stream when the key set grows) and dispatches to the followers, and one subscriber for stop
  *   requests (created on the first `onStop`).
+ * - Appends: the appends of one tick, of every stream the instance writes, are one APPEND script
+ *   call (one command and one script run for them all; on a cluster, one per append). The script
+ *   refuses a log that is behind its writer and ends the stream (`store_lost_events`, see scripts.APPEND).
  * - Lease: `:lease` holds the writer's token with a PX time to live, renewed by one heartbeat
  *   timer per instance; an instance following a running stream without a lease ends it with
  *   `producer_lost` (one Lua step that also bumps the token).
@@ -88,6 +91,13 @@ const DEFAULTS = {
 
 /** Entries per key and XREAD call of the shared reader. */
 const XREAD_COUNT = 1000;
+/**
+ * The least time from one XREAD of the shared reader to the next once entries came: a reader that
+ * asks again at once gets an entry or two per XREAD while many streams run, and each XREAD costs
+ * Redis and the instance in proportion to the followed keys (all of them), not to the entries.
+ * It is the most this adds to an event's way to its followers.
+ */
+const READ_INTERVAL_MS = 10;
 /** How long the shared reader blocks in one XREAD before it asks again. */
 const BLOCK_MS = 5000;
 /** The longest pause between two lease checks of a followed stream. */
@@ -1151,6 +1161,7 @@ class RedisStore implements StreamStore {
       command.push(this.#wakeCursor);
       for (const feed of feeds) command.push(`${feed.ms}-${feed.seq}`);
       let reply: [key: string, entries: RawEntry[]][] | null;
+      const readAt = Date.now();
       this.#blocked = true;
       try {
         reply = (await withTimeout(this.#reader.sendCommand(command), BLOCK_MS + COMMAND_TIMEOUT_MS)) as typeof reply;
@@ -1176,6 +1187,9 @@ class RedisStore implements StreamStore {
         // A bug in a follower must not stop the reader of every other follower.
         this.#onError(error);
       }
+      // Entries came: the next XREAD waits for what the next few ms bring (see READ_INTERVAL_MS).
+      const wait = readAt + READ_INTERVAL_MS - Date.now();
+      if (wait > 0 && !this.#closed) await new Promise((resolve) => unref(setTimeout(resolve, wait)));
     }
   }
 
