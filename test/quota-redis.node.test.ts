@@ -29,9 +29,12 @@ const releaseAll = (): void => {
   gate = new Promise<void>((resolve) => (open = resolve));
 };
 const held: Provider = async function* heldModel(_request, options) {
+  // The gate of when the generation started: releaseAll() releases it even when it comes before this
+  // generation's first append has landed (and it gets here).
+  const released = gate;
   yield { type: 'message-start', messageId: 'msg_held', model: 'held' } satisfies AgentEvent;
   const aborted = new Promise<void>((resolve) => options?.signal?.addEventListener('abort', () => resolve(), { once: true }));
-  await Promise.race([gate, aborted]);
+  await Promise.race([released, aborted]);
   options?.signal?.throwIfAborted();
   yield { type: 'text-delta', id: 't', delta: 'the answer' } satisfies AgentEvent;
   yield { type: 'finish', finishReason: 'stop' } satisfies AgentEvent;
