@@ -93,6 +93,47 @@ describe.skipIf(!available)('the Redis store on a private redis-server', () => {
       expect((await collect(store.read(writer.id, { after: 295 }))).map((stored) => stored.id)).toEqual([296, 297, 298, 299, 300]);
     });
 
+    it('ends a stream whose log lost acknowledged events (a failover to a lagging replica) with store_lost_events, never renumbering', async () => {
+      const keyPrefix = `test:${randomUUID()}:`;
+      const store = await open({ keyPrefix });
+      const other = await open({ keyPrefix });
+      const id = randomUUID();
+      const writer = await store.create({ id });
+      const seen: { id: number; event: AgentEvent }[] = [];
+      const following = (async () => {
+        for await (const stored of other.read(id)) seen.push(stored);
+      })();
+      for (let n = 1; n <= 10; n++) await writer.append(delta(n));
+      await vi.waitFor(() => expect(seen.length).toBe(10), WAIT);
+
+      // What a replica that missed the last two writes holds once promoted: the log and the state end at 8.
+      const log = `${keyPrefix}{${id}}:log`;
+      await redisCommand(server.port, ['XDEL', log, '9-0', '10-0']);
+      await redisCommand(server.port, ['XSETID', log, '8-0']);
+      await redisCommand(server.port, ['HSET', `${keyPrefix}{${id}}:state`, 'lastId', '8']);
+      // A follower that joins the shorter log at its end (live, unless the append below is quicker).
+      const late: { id: number; event: AgentEvent }[] = [];
+      const lateFollowing = (async () => {
+        for await (const stored of other.read(id, { after: 8 })) late.push(stored);
+      })();
+
+      await expect(writer.append(delta(11))).rejects.toMatchObject({ code: 'fenced', message: expect.stringContaining('store_lost_events') });
+      const lost = { type: 'error', code: 'store_lost_events', retryable: true };
+      await following;
+      // The follower that saw 9 and 10 gets the terminal error next, with the id the writer expected: nothing skipped, nothing renumbered.
+      expect(seen.map((stored) => stored.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      expect(seen[10]?.event).toMatchObject(lost);
+      await lateFollowing;
+      expect(late.map((stored) => stored.id)).toEqual([11]);
+      expect(late[0]?.event).toMatchObject(lost);
+      // A read from the start gets what is kept, then the same terminal error.
+      const replay = await collect(store.read(id));
+      expect(replay.map((stored) => stored.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 11]);
+      expect(replay.at(-1)?.event).toMatchObject(lost);
+      expect(await store.info(id)).toMatchObject({ state: 'done', lastId: 11 });
+      await expect(writer.append(FINISH)).rejects.toMatchObject({ code: 'fenced' });
+    });
+
     it('can be created while Redis is unreachable and says so in ready()', async () => {
       const store = createRedisStore({ url: 'redis://127.0.0.1:1', keyPrefix: 'x:' });
       expect(await store.ready()).toBe(false);

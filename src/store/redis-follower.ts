@@ -30,6 +30,11 @@ export interface FollowerBackend<T> {
   range(ms: number, seq: number, count: number): Promise<FeedEntry<T>[]>;
   /** Whether a value is the last of its key (an agent stream's terminal event). */
   isEnd(value: T): boolean;
+  /**
+   * Whether a value may follow a hole in the ids: the terminal event the store writes when it lost
+   * events (scripts.APPEND), which a follower delivers instead of failing with `trimmed`.
+   */
+  endsLostLog?(value: T): boolean;
   /** Joins the live feed at a position. */
   follow(follower: RedisFollower<T>, ms: number, seq: number): void;
   /** Leaves the live feed. */
@@ -216,7 +221,7 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
     const entries = await this.#backend.range(this.#ms, this.#seq, PAGE);
     if (this.#done) return;
     const first = entries[0];
-    if (this.#backend.consecutive && first !== undefined && first.ms > this.#ms + 1) {
+    if (this.#backend.consecutive && first !== undefined && first.ms > this.#ms + 1 && this.#backend.endsLostLog?.(first.value) !== true) {
       throw new StoreError(
         'trimmed',
         `The events after ${this.#ms} are no longer kept: this stream keeps its last events only (maxLen); the oldest kept is ${first.ms}.`,

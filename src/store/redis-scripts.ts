@@ -28,6 +28,13 @@ export function isTransientReply(message: string): boolean {
   return TRANSIENT_REPLIES.test(message);
 }
 
+/** A Lua string literal of `text` (a long bracket no JSON text can close). */
+function luaString(text: string): string {
+  let level = '';
+  while (text.includes(`]${level}]`)) level += '=';
+  return `[${level}[${text}]${level}]`;
+}
+
 /** Error replies of the scripts, mapped to store error codes by the client. */
 export const SCRIPT_ERRORS = {
   not_found: 'SLUICE_NOT_FOUND',
@@ -53,33 +60,89 @@ redis.call('SET', KEYS[2], 1, 'PX', ARGV[7])
 return 1
 `;
 
+/** The `error` event's code when the store lost events a writer had appended (see {@link APPEND}). */
+export const STORE_LOST_EVENTS = 'store_lost_events';
+
 /**
- * KEYS: log, state, lease, followers. ARGV: token, event JSON, terminal (`1`/`0`), maxLen, ttlMs,
- * leaseMs, expected id. Appends event lastId + 1 for the holder of `token` and returns its id; a
- * terminal event sets the state `done` and drops the lease, any other renews it. When the log is
- * already at the expected id or past it, this is a retry of an append that landed (only the token's
- * holder appends): it returns the expected id and appends nothing.
+ * The terminal event the APPEND script writes when the log is behind its writer: events the writer
+ * had appended (and followers may have seen) are gone, so the stream cannot go on without giving
+ * other events their ids.
+ */
+export function storeLostEvent(): { type: 'error'; code: string; message: string; retryable: boolean } {
+  return {
+    type: 'error',
+    code: STORE_LOST_EVENTS,
+    message:
+      'The stream stopped: the store lost events it had already accepted (a Redis failover to a replica that had not received them, or a restart that lost its last writes).',
+    retryable: true,
+  };
+}
+
+/**
+ * The prefix of an APPEND result that says the log was behind its writer (`SLUICE_LOST <lastId>`):
+ * the script ended the stream with {@link storeLostEvent}.
+ */
+export const LOST_PREFIX = 'SLUICE_LOST';
+
+/**
+ * Appends for one writer or for many (one call per tick for every stream a Redis instance writes,
+ * see RedisStore#flushAppends). KEYS: log, state, lease of each append, in order. ARGV: maxLen,
+ * ttlMs, then token, event JSON, terminal (`1`/`0`), expected id of each append.
+ *
+ * Returns one result per append: its id, or a string — {@link SCRIPT_ERRORS} `not_found`, `fenced`,
+ * `ended`, or `SLUICE_LOST <lastId>`. The expected id is the writer's n-th append's n (it knows its
+ * last id), and the log's last id is compared with it:
+ * - at the expected id or past it: a retry of an append that landed (its reply was lost; only the
+ *   token's holder appends), the expected id is returned and nothing appended;
+ * - one short of it: the event is appended with that id; a terminal event sets the state `done`,
+ *   drops the lease and starts the keys' time to live (a running stream's lease and time to live are
+ *   renewed by the writer's heartbeat, not by every append);
+ * - further behind: Redis lost events it had acknowledged (a failover to a replica that had not
+ *   received them, an append-only file that lost its last second). Appending would give new events
+ *   ids that followers have seen already, so the stream is ended instead: {@link storeLostEvent} is
+ *   written with the *expected* id (a follower that saw the lost events sees it next; one that had
+ *   not sees the hole and then it, see RedisFollower), the state set `done`, the token bumped.
  */
 export const APPEND = `
-local s = redis.call('HMGET', KEYS[2], 'token', 'state', 'lastId')
-if not s[1] then return redis.error_reply('${SCRIPT_ERRORS.not_found}') end
-if s[1] ~= ARGV[1] then return redis.error_reply('${SCRIPT_ERRORS.fenced}') end
-local expected = tonumber(ARGV[7])
-if expected and tonumber(s[3]) >= expected then return expected end
-if s[2] ~= 'running' then return redis.error_reply('${SCRIPT_ERRORS.ended}') end
-local id = tonumber(s[3]) + 1
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], id .. '-0', 'e', ARGV[2])
-if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[2], 'lastId', id, 'state', 'done')
-  redis.call('DEL', KEYS[3])
-else
-  redis.call('HSET', KEYS[2], 'lastId', id)
-  redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[6])
+local maxLen = ARGV[1]
+local ttl = ARGV[2]
+local out = {}
+for i = 0, #KEYS / 3 - 1 do
+  local log = KEYS[i * 3 + 1]
+  local state = KEYS[i * 3 + 2]
+  local token = ARGV[i * 4 + 3]
+  local expected = tonumber(ARGV[i * 4 + 6])
+  local s = redis.call('HMGET', state, 'token', 'state', 'lastId')
+  local last = tonumber(s[3])
+  if not s[1] then
+    out[i + 1] = '${SCRIPT_ERRORS.not_found}'
+  elseif s[1] ~= token then
+    out[i + 1] = '${SCRIPT_ERRORS.fenced}'
+  elseif last >= expected then
+    out[i + 1] = expected
+  elseif s[2] ~= 'running' then
+    out[i + 1] = '${SCRIPT_ERRORS.ended}'
+  else
+    local lost = last < expected - 1
+    redis.call('XADD', log, 'MAXLEN', '~', maxLen, expected .. '-0', 'e', lost and ${luaString(JSON.stringify(storeLostEvent()))} or ARGV[i * 4 + 4])
+    if lost then
+      redis.call('HSET', state, 'lastId', expected, 'state', 'done', 'token', tonumber(token) + 1)
+    elseif ARGV[i * 4 + 5] == '1' then
+      redis.call('HSET', state, 'lastId', expected, 'state', 'done')
+    else
+      redis.call('HSET', state, 'lastId', expected)
+    end
+    if lost or ARGV[i * 4 + 5] == '1' then
+      redis.call('DEL', KEYS[i * 3 + 3])
+      redis.call('PEXPIRE', log, ttl)
+      redis.call('PEXPIRE', state, ttl)
+    elseif expected == 1 then
+      redis.call('PEXPIRE', log, ttl)
+    end
+    out[i + 1] = lost and ('${LOST_PREFIX} ' .. last) or expected
+  end
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
-redis.call('PEXPIRE', KEYS[4], ARGV[5])
-return id
+return out
 `;
 
 /**

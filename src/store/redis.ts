@@ -9,6 +9,9 @@
  *   blocking reader that XREADs every followed key at once (woken through a per-instance wake
  *   stream when the key set grows) and dispatches to the followers, and one subscriber for stop
  *   requests (created on the first `onStop`).
+ * - Appends: the appends of one tick, of every stream the instance writes, are one APPEND script
+ *   call (one command and one script run for them all; on a cluster, one per append). The script
+ *   refuses a log that is behind its writer and ends the stream (`store_lost_events`, see scripts.APPEND).
  * - Lease: `:lease` holds the writer's token with a PX time to live, renewed by one heartbeat
  *   timer per instance; an instance following a running stream without a lease ends it with
  *   `producer_lost` (one Lua step that also bumps the token).
@@ -88,6 +91,13 @@ const DEFAULTS = {
 
 /** Entries per key and XREAD call of the shared reader. */
 const XREAD_COUNT = 1000;
+/**
+ * The least time from one XREAD of the shared reader to the next once entries came: a reader that
+ * asks again at once gets an entry or two per XREAD while many streams run, and each XREAD costs
+ * Redis and the instance in proportion to the followed keys (all of them), not to the entries.
+ * It is the most this adds to an event's way to its followers.
+ */
+const READ_INTERVAL_MS = 10;
 /** How long the shared reader blocks in one XREAD before it asks again. */
 const BLOCK_MS = 5000;
 /** The longest pause between two lease checks of a followed stream. */
@@ -410,6 +420,19 @@ function parseId(id: string): [number, number] {
   return dash === -1 ? [Number(id), 0] : [Number(id.slice(0, dash)), Number(id.slice(dash + 1))];
 }
 
+/** An append waiting for this tick's script call (see RedisStore#flushAppends). */
+interface PendingAppend {
+  readonly writer: RedisWriter;
+  readonly json: string;
+  readonly terminal: boolean;
+  readonly expected: number;
+  readonly resolve: (id: number) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The most appends one script call carries (a longer script would hold Redis up for other clients). */
+const APPEND_BATCH = 500;
+
 /** The keys of one agent stream. */
 interface StreamKeys {
   log: string;
@@ -454,6 +477,11 @@ class RedisWriter implements StreamWriter {
   #subscribed = false;
   /** The id the last append asked for: each append expects the next (what makes a retried append idempotent). */
   #asked = 0;
+
+  /** The id the last append asked for. */
+  get asked(): number {
+    return this.#asked;
+  }
 
   /** @param lastId - the log's last id when this writer got the stream (a takeover continues after it) */
   constructor(store: RedisStore, id: string, token: number, keys: StreamKeys, lastId = 0) {
@@ -551,6 +579,8 @@ class RedisStore implements StreamStore {
   /** Approvals waited on by this instance: their channel → a check of the key (after a reconnect, an answer published meanwhile is only in the key). */
   readonly #approvalWaits = new Map<string, { subscribed: boolean; check: () => void; answered: (message: string) => void }>();
   readonly #feeds = new Map<string, Feed>();
+  /** The appends of this tick, sent together by #flushAppends (one Redis only, not a cluster). */
+  #appends: PendingAppend[] = [];
   /** Every read and subscription not ended yet (in the feed or still paging), ended by close(). */
   readonly #readers = new Set<FeedFollower>();
   #wakeCursor = '0-0';
@@ -664,15 +694,65 @@ class RedisStore implements StreamStore {
   /**
    * Appends for `writer`; resolves with the event's id. While Redis is unreachable the append is
    * retried for up to {@link OUTAGE_BUDGET_MS}; `expected` (the writer's n-th append expects id n)
-   * makes a retry of an append that did land (its reply was lost) return that id, never append twice.
+   * makes a retry of an append that did land (its reply was lost) return that id, never append twice,
+   * and a log that lost events the writer had appended end the stream (see scripts.APPEND).
    */
-  async appendFor(writer: RedisWriter, json: string, terminal: boolean, expected: number): Promise<number> {
-    const { keys } = writer;
-    const args = [String(writer.token), json, terminal ? '1' : '0', this.#maxLen, this.#ttl, this.#lease, String(expected)];
+  appendFor(writer: RedisWriter, json: string, terminal: boolean, expected: number): Promise<number> {
+    // A cluster routes each script call by its keys' slot: one call per append there.
+    if (this.#cluster) return this.#appendOne(writer, json, terminal, expected, Date.now() + OUTAGE_BUDGET_MS);
+    return new Promise<number>((resolve, reject) => {
+      this.#appends.push({ writer, json, terminal, expected, resolve, reject });
+      if (this.#appends.length === 1) setImmediate(this.#flushAppends);
+    });
+  }
+
+  /**
+   * Sends the appends of this tick, of every stream this instance writes, in one script call (up to
+   * {@link APPEND_BATCH} each): one command, one reply and one script run for them all instead of
+   * one each. A call that fails (Redis unreachable, a script error) hands each of its appends to
+   * {@link #appendOne}, which retries it alone; an append of the failed call that had landed is
+   * recognised there by its expected id.
+   */
+  readonly #flushAppends = (): void => {
+    const appends = this.#appends;
+    this.#appends = [];
     const giveUpAt = Date.now() + OUTAGE_BUDGET_MS;
+    for (let start = 0; start < appends.length; start += APPEND_BATCH) {
+      const batch = appends.length <= APPEND_BATCH ? appends : appends.slice(start, start + APPEND_BATCH);
+      const keys: string[] = [];
+      const args = [this.#maxLen, this.#ttl];
+      for (const { writer, json, terminal, expected } of batch) {
+        keys.push(writer.keys.log, writer.keys.state, writer.keys.lease);
+        args.push(String(writer.token), json, terminal ? '1' : '0', String(expected));
+      }
+      this.#run(SCRIPTS.append, keys, args).then(
+        (results) => {
+          const ids = results as (number | string)[];
+          for (let i = 0; i < batch.length; i++) {
+            const append = batch[i] as PendingAppend;
+            try {
+              append.resolve(this.#appended(append.writer, ids[i]));
+            } catch (error) {
+              if (isStoreError(error) && error.code === 'fenced') this.#writers.delete(append.writer);
+              append.reject(error);
+            }
+          }
+        },
+        () => {
+          for (const { writer, json, terminal, expected, resolve, reject } of batch) this.#appendOne(writer, json, terminal, expected, giveUpAt).then(resolve, reject);
+        },
+      );
+    }
+  };
+
+  /** One append in a script call of its own, retried while Redis is unreachable until `giveUpAt`. */
+  async #appendOne(writer: RedisWriter, json: string, terminal: boolean, expected: number, giveUpAt: number): Promise<number> {
+    const { keys } = writer;
+    const args = [this.#maxLen, this.#ttl, String(writer.token), json, terminal ? '1' : '0', String(expected)];
     for (;;) {
       try {
-        const id = (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease, keys.followers], args)) as number;
+        const [result] = (await this.#run(SCRIPTS.append, [keys.log, keys.state, keys.lease], args)) as (number | string)[];
+        const id = this.#appended(writer, result);
         this.#notify(keys.log);
         return id;
       } catch (error) {
@@ -681,6 +761,23 @@ class RedisStore implements StreamStore {
       }
       await new Promise((resolve) => setTimeout(resolve, APPEND_RETRY_MS));
     }
+  }
+
+  /** One result of the APPEND script: the id, or its refusal thrown as a {@link StoreError}. */
+  #appended(writer: RedisWriter, result: number | string | undefined): number {
+    if (typeof result === 'number') return result;
+    if (typeof result === 'string' && result.startsWith(scripts.LOST_PREFIX)) {
+      // The script ended the stream: a cluster's followers hear of it like of any append.
+      this.#notify(writer.keys.log);
+      const error = new StoreError(
+        'fenced',
+        `The store lost events of stream ${JSON.stringify(writer.id)} that it had accepted: its log ends at id ${result.slice(scripts.LOST_PREFIX.length + 1)}, this writer had appended up to ${writer.asked - 1} (a Redis failover to a replica that had not received them, or a restart that lost its last writes). The stream was ended with an error event, code ${scripts.STORE_LOST_EVENTS}.`,
+      );
+      // Nobody else hears of it: the run manager does not report a fenced writer.
+      this.#onError(error);
+      throw error;
+    }
+    throw toStoreError(new ErrorReply(String(result)));
   }
 
   /** The writer ended, lost its stream or closed: no more heartbeats or stop listening. */
@@ -728,6 +825,7 @@ class RedisStore implements StreamStore {
       },
       range: (ms, seq, count) => this.#range(keys.log, ms, seq, count, parseStreamEntry),
       isEnd: (value) => isTerminalEvent(value.event),
+      endsLostLog: (value) => value.event.type === 'error' && value.event.code === scripts.STORE_LOST_EVENTS,
       follow: (follower, ms, seq) => this.#follow(keys.log, 'stream', id, follower, ms, seq),
       unfollow: (follower) => this.#unfollow(keys.log, follower),
       release: (follower) => this.#readers.delete(follower),
@@ -1063,6 +1161,7 @@ class RedisStore implements StreamStore {
       command.push(this.#wakeCursor);
       for (const feed of feeds) command.push(`${feed.ms}-${feed.seq}`);
       let reply: [key: string, entries: RawEntry[]][] | null;
+      const readAt = Date.now();
       this.#blocked = true;
       try {
         reply = (await withTimeout(this.#reader.sendCommand(command), BLOCK_MS + COMMAND_TIMEOUT_MS)) as typeof reply;
@@ -1088,6 +1187,9 @@ class RedisStore implements StreamStore {
         // A bug in a follower must not stop the reader of every other follower.
         this.#onError(error);
       }
+      // Entries came: the next XREAD waits for what the next few ms bring (see READ_INTERVAL_MS).
+      const wait = readAt + READ_INTERVAL_MS - Date.now();
+      if (wait > 0 && !this.#closed) await new Promise((resolve) => unref(setTimeout(resolve, wait)));
     }
   }
 

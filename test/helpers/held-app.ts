@@ -22,9 +22,12 @@ export function heldModel(): HeldModel {
   let open!: () => void;
   let gate = new Promise<void>((resolve) => (open = resolve));
   const provider: Provider = async function* held(_request, options) {
+    // The gate of when the generation started: release() releases it even when it comes before this
+    // generation's first append has landed (and it gets here).
+    const released = gate;
     yield { type: 'message-start', messageId: 'msg_held', model: 'held' } satisfies AgentEvent;
     const aborted = new Promise<void>((resolve) => options?.signal?.addEventListener('abort', () => resolve(), { once: true }));
-    await Promise.race([gate, aborted]);
+    await Promise.race([released, aborted]);
     options?.signal?.throwIfAborted();
     yield { type: 'text-delta', id: 't', delta: 'the answer' } satisfies AgentEvent;
     yield { type: 'finish', finishReason: 'stop' } satisfies AgentEvent;
