@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedisStore } from '../src/store/redis.ts';
+import type { AgentEvent } from '../src/protocol/types.ts';
 import { redisStores, WAIT } from './helpers/redis-stores.ts';
 import { redisCommand, requireRedisServer, startRedisServer, type RedisServer } from './helpers/redis-server.ts';
 import { collect, delta, FINISH } from './store-contract.ts';
