@@ -134,7 +134,14 @@ export function unlinkDeadline(entry: DeadlineEntry): void {
   prev.deadlineNext = next;
   next.deadlinePrev = prev;
   entry.deadlineList = entry.deadlinePrev = entry.deadlineNext = undefined;
-  if (list.deadlineNext === list) lists.delete(list.interval);
+  if (list.deadlineNext !== list) return;
+  lists.delete(list.interval);
+  // Nothing waits any more: no wake-up for nothing.
+  if (lists.size === 0 && timer !== undefined) {
+    clearTimeout(timer);
+    timer = undefined;
+    timerDue = Number.POSITIVE_INFINITY;
+  }
 }
 
 /**

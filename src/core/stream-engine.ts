@@ -489,8 +489,10 @@ class Engine<T> implements StreamEngine, DeadlineEntry {
     this.pendingParts = undefined;
     this.pendingBytes = 0;
     this.unmeasured = '';
-    // A real write: the heartbeat's wait starts again (the stream moves to its list's tail; the
-    // flush turn's clock is never earlier than a wait started before it).
+    // A real write: the heartbeat's wait starts again (the stream moves to its list's tail). A
+    // flush turn's writes all count from the turn's start; a wait that started later in the turn
+    // (the head sent with this write) is kept. Waits out of order by a turn's length at most
+    // delay a heartbeat by as much.
     if ((this.flags & WAIT_HEARTBEAT) !== 0 && now >= this.deadlineSince) restartDeadline(this, now);
     if (!ok) this.pause();
   }
