@@ -200,11 +200,11 @@ export async function bench(): Promise<string> {
       servers.push([BASELINE, stripToJs([pathToFileURL(BASELINE.script).href], join(out, 'baseline'), baselineRoot)[0]!]);
     }
     for (const clients of CLIENTS) {
-      // Rounds alternate the order of the servers, so a change in the machine's load over the
-      // run hits all alike.
+      // Rounds rotate the order of the servers (with two, they alternate), so that a change in
+      // the machine's load over the run hits all alike and each server goes first in turn.
       for (let round = 0; round < ROUNDS; round++) {
-        const order = [...servers];
-        if (round % 2 === 1) order.reverse();
+        const shift = round % servers.length;
+        const order = [...servers.slice(shift), ...servers.slice(0, shift)];
         for (const [peer, script] of order) runs.push(await measure(peer, script, clients));
       }
     }
@@ -214,7 +214,7 @@ export async function bench(): Promise<string> {
   const lines = [
     `### Many slow streams: C clients, each ${N} SSE events of 16 bytes, one every ${INTERVAL_MS} ms`,
     '',
-    `Each server is a fresh process (bench/servers/slow-*.ts) running the same token generator, ${ROUNDS} times at each C, alternating which server goes first; two load-generator processes on raw sockets open the C clients over ${RAMP_MS / 1000} s and check every client got all ${N} events (a client is cut ${GRACE_MS / 1000} s after its last event was due). Server CPU from /proc/<pid>/stat over the run (µs/event: per event delivered), peak RSS = VmHWM, idle RSS = VmRSS before the first client, KB/client = (peak − idle) / C; lateness = arrival at the client minus due time. Load average (1 min) of this machine: ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs: a saturated machine delays events (lateness of seconds) and inflates CPU times.`,
+    `Each server is a fresh process (bench/servers/slow-*.ts) running the same token generator, ${ROUNDS} times at each C, rotating which server goes first; two load-generator processes on raw sockets open the C clients over ${RAMP_MS / 1000} s and check every client got all ${N} events (a client is cut ${GRACE_MS / 1000} s after its last event was due). Server CPU from /proc/<pid>/stat over the run (µs/event: per event delivered), peak RSS = VmHWM, idle RSS = VmRSS before the first client, KB/client = (peak − idle) / C; lateness = arrival at the client minus due time. Load average (1 min) of this machine: ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs: a saturated machine delays events (lateness of seconds) and inflates CPU times.`,
     '',
     '| C | server | clients with all events | server CPU s | µs/event | peak RSS MB | idle RSS MB | KB/client | lateness p50 ms | p99 ms | load-gen CPU s |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
