@@ -11,6 +11,11 @@
  * fires early at most once per interval and re-arms. Uses only `setTimeout`/`clearTimeout` and
  * `performance.now()`: it runs in every runtime the core supports.
  *
+ * Except on Cloudflare Workers, whose timers belong to the request that set them (its callback
+ * runs in that request's context, where another request's streams cannot be written, and it is
+ * dropped when that request ends): there each entry keeps a timer of its own, as streams did
+ * before the wheel, with the same semantics.
+ *
  * @module
  */
 
@@ -42,6 +47,9 @@ export class DeadlineList {
 // An entry is due when at most this much of its interval is left: the runtime's timers have
 // millisecond resolution (Node's fire up to 1 ms before `performance.now()` says they are due).
 const TOLERANCE_MS = 1;
+
+/** Whether each entry keeps its own timer (Cloudflare Workers: timers are per request). */
+export const OWN_TIMERS = (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent === 'Cloudflare-Workers';
 
 const lists = new Map<number, DeadlineList>();
 let timer: ReturnType<typeof setTimeout> | undefined;
@@ -109,6 +117,12 @@ function fire(): void {
  */
 export function linkDeadline(entry: DeadlineEntry, interval: number, since: number): void {
   if (entry.deadlineList !== undefined) unlinkDeadline(entry);
+  if (OWN_TIMERS) {
+    entry.deadlineList = new DeadlineList(interval);
+    entry.deadlineSince = since;
+    armOwn(entry, Math.max(0, Math.ceil(since + interval - performance.now())));
+    return;
+  }
   let list = lists.get(interval);
   if (list === undefined) {
     list = new DeadlineList(interval);
@@ -129,6 +143,12 @@ export function linkDeadline(entry: DeadlineEntry, interval: number, since: numb
 export function unlinkDeadline(entry: DeadlineEntry): void {
   const list = entry.deadlineList;
   if (list === undefined) return;
+  if (OWN_TIMERS) {
+    clearTimeout(ownTimers.get(entry));
+    ownTimers.delete(entry);
+    entry.deadlineList = undefined;
+    return;
+  }
   const prev = entry.deadlinePrev as DeadlineEntry | DeadlineList;
   const next = entry.deadlineNext as DeadlineEntry | DeadlineList;
   prev.deadlineNext = next;
@@ -153,6 +173,8 @@ export function unlinkDeadline(entry: DeadlineEntry): void {
  */
 export function restartDeadline(entry: DeadlineEntry, since: number): void {
   entry.deadlineSince = since;
+  // An entry's own timer finds the later start when it fires, and waits for the rest.
+  if (OWN_TIMERS) return;
   const list = entry.deadlineList as DeadlineList;
   const tail = list.deadlinePrev;
   if (tail === entry) return;
@@ -164,6 +186,27 @@ export function restartDeadline(entry: DeadlineEntry, since: number): void {
   entry.deadlineNext = list;
   tail.deadlineNext = entry;
   list.deadlinePrev = entry;
+}
+
+// Cloudflare Workers: each entry's own timer (a WeakMap, so that entries elsewhere carry no field
+// for it).
+const ownTimers = new WeakMap<DeadlineEntry, ReturnType<typeof setTimeout>>();
+
+function armOwn(entry: DeadlineEntry, ms: number): void {
+  ownTimers.set(entry, setTimeout(fireOwn, ms, entry));
+}
+
+function fireOwn(entry: DeadlineEntry): void {
+  ownTimers.delete(entry);
+  const list = entry.deadlineList;
+  if (list === undefined) return;
+  const rest = entry.deadlineSince + list.interval - performance.now();
+  if (rest > TOLERANCE_MS) {
+    armOwn(entry, Math.ceil(rest));
+    return;
+  }
+  entry.deadlineList = undefined;
+  entry.deadlineDue();
 }
 
 /** For tests: how many entries wait, and whether the shared timer is armed. */
