@@ -17,7 +17,9 @@
  * server and C) on a saturated machine.
  *
  * `SLOW_CLIENTS=200,500 SLOW_N=200 npm run bench -- slow-streams` runs other sizes;
- * bench/slow-streams-profile.ts profiles one server under the same load.
+ * `SLOW_BASELINE=<dir>` adds a third server, sluice's Node path from another checkout of this
+ * repository (e.g. `git archive main src bench | tar -x -C <dir>`), to measure a change before
+ * and after in the same run; bench/slow-streams-profile.ts profiles one server under the same load.
  *
  * @module
  */
@@ -27,7 +29,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { stripTypeScriptTypes } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BUCKET_MS, GRACE_MS, type ClientReport } from './slow-streams-shared.ts';
 import { freePort, cpuSeconds } from './process-helpers.ts';
 
@@ -47,6 +49,9 @@ interface Peer {
 
 const PLAIN: Peer = { name: 'plain node:http loop', script: './servers/slow-plain.ts' };
 const SLUICE: Peer = { name: 'sluice (Node path)', script: './servers/slow-sluice.ts' };
+const BASELINE_DIR = process.env.SLOW_BASELINE;
+const BASELINE: Peer | undefined =
+  BASELINE_DIR === undefined || BASELINE_DIR === '' ? undefined : { name: `sluice, baseline (${BASELINE_DIR})`, script: join(resolve(BASELINE_DIR), 'bench/servers/slow-sluice.ts') };
 const CLIENT = fileURLToPath(new URL('slow-streams-client.ts', import.meta.url));
 
 interface Run {
@@ -72,13 +77,13 @@ const RELATIVE_IMPORT = /(\bfrom\s*|\bimport\s*)'(\.{1,2}\/[^']+)\.ts'/g;
  * under `out`, at the same paths relative to the repository root.
  * @returns the paths of the entries' `.js` files
  */
-export function stripToJs(entries: string[], out: string): string[] {
+export function stripToJs(entries: string[], out: string, root = ROOT): string[] {
   const seen = new Set<string>();
   const visit = (file: string): void => {
     if (seen.has(file)) return;
     seen.add(file);
     const code = stripTypeScriptTypes(readFileSync(file, 'utf8'), { mode: 'strip' });
-    const target = join(out, relative(ROOT, file)).replace(/\.ts$/, '.js');
+    const target = join(out, relative(root, file)).replace(/\.ts$/, '.js');
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, code.replace(RELATIVE_IMPORT, (_, keyword: string, path: string) => `${keyword}'${path}.js'`));
     for (const match of code.matchAll(RELATIVE_IMPORT)) visit(resolve(dirname(file), `${match[2]!}.ts`));
@@ -86,7 +91,7 @@ export function stripToJs(entries: string[], out: string): string[] {
   return entries.map((entry) => {
     const file = fileURLToPath(new URL(entry, import.meta.url));
     visit(file);
-    return join(out, relative(ROOT, file)).replace(/\.ts$/, '.js');
+    return join(out, relative(root, file)).replace(/\.ts$/, '.js');
   });
 }
 
@@ -186,15 +191,20 @@ export async function bench(): Promise<string> {
   const runs: Run[] = [];
   try {
     const [plainJs, sluiceJs] = stripToJs([PLAIN.script, SLUICE.script], out);
+    const servers: [Peer, string][] = [
+      [PLAIN, plainJs!],
+      [SLUICE, sluiceJs!],
+    ];
+    if (BASELINE !== undefined) {
+      const baselineRoot = resolve(BASELINE_DIR!);
+      servers.push([BASELINE, stripToJs([pathToFileURL(BASELINE.script).href], join(out, 'baseline'), baselineRoot)[0]!]);
+    }
     for (const clients of CLIENTS) {
-      // Rounds alternate which server goes first, so a change in the machine's load over the
-      // run hits both alike.
+      // Rounds rotate the order of the servers (with two, they alternate), so that a change in
+      // the machine's load over the run hits all alike and each server goes first in turn.
       for (let round = 0; round < ROUNDS; round++) {
-        const order: [Peer, string][] = [
-          [PLAIN, plainJs!],
-          [SLUICE, sluiceJs!],
-        ];
-        if (round % 2 === 1) order.reverse();
+        const shift = round % servers.length;
+        const order = [...servers.slice(shift), ...servers.slice(0, shift)];
         for (const [peer, script] of order) runs.push(await measure(peer, script, clients));
       }
     }
@@ -204,7 +214,7 @@ export async function bench(): Promise<string> {
   const lines = [
     `### Many slow streams: C clients, each ${N} SSE events of 16 bytes, one every ${INTERVAL_MS} ms`,
     '',
-    `Each server is a fresh process (bench/servers/slow-*.ts) running the same token generator, ${ROUNDS} times at each C, alternating which server goes first; two load-generator processes on raw sockets open the C clients over ${RAMP_MS / 1000} s and check every client got all ${N} events (a client is cut ${GRACE_MS / 1000} s after its last event was due). Server CPU from /proc/<pid>/stat over the run (µs/event: per event delivered), peak RSS = VmHWM, idle RSS = VmRSS before the first client, KB/client = (peak − idle) / C; lateness = arrival at the client minus due time. Load average (1 min) of this machine: ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs: a saturated machine delays events (lateness of seconds) and inflates CPU times.`,
+    `Each server is a fresh process (bench/servers/slow-*.ts) running the same token generator, ${ROUNDS} times at each C, rotating which server goes first; two load-generator processes on raw sockets open the C clients over ${RAMP_MS / 1000} s and check every client got all ${N} events (a client is cut ${GRACE_MS / 1000} s after its last event was due). Server CPU from /proc/<pid>/stat over the run (µs/event: per event delivered), peak RSS = VmHWM, idle RSS = VmRSS before the first client, KB/client = (peak − idle) / C; lateness = arrival at the client minus due time. Load average (1 min) of this machine: ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs: a saturated machine delays events (lateness of seconds) and inflates CPU times.`,
     '',
     '| C | server | clients with all events | server CPU s | µs/event | peak RSS MB | idle RSS MB | KB/client | lateness p50 ms | p99 ms | load-gen CPU s |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -219,21 +229,23 @@ export async function bench(): Promise<string> {
     '',
     `Ratios, sluice / plain: the median of ${ROUNDS} runs of each server, and the range of the ${ROUNDS} rounds' own ratios.`,
     '',
-    '| C | server CPU | CPU per event | peak RSS | lateness p50 | p99 | all events delivered |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    `| C |${BASELINE === undefined ? '' : ' server |'} server CPU | CPU per event | peak RSS | lateness p50 | p99 | all events delivered |`,
+    `| ---: |${BASELINE === undefined ? '' : ' --- |'} ---: | ---: | ---: | ---: | ---: | --- |`,
   );
   for (const clients of CLIENTS) {
     const plain = runs.filter((r) => r.clients === clients && r.peer === PLAIN);
-    const sluice = runs.filter((r) => r.clients === clients && r.peer === SLUICE);
-    const column = (metric: (run: Run) => number): string => {
-      const rounds = sluice.map((run, i) => metric(run) / metric(plain[i]!));
-      const range = rounds.length > 1 ? ` (${fixed(Math.min(...rounds))}–${fixed(Math.max(...rounds))})` : '';
-      return `${ratio(median(sluice.map(metric)), median(plain.map(metric)))}${range}`;
-    };
-    const complete = [...plain, ...sluice].every((run) => run.complete === clients);
-    lines.push(
-      `| ${clients.toLocaleString('en')} | ${column((r) => r.cpuSeconds)} | ${column((r) => r.cpuSeconds / r.events)} | ${column((r) => r.peakRssMb)} | ${column((r) => r.p50)} | ${column((r) => r.p99)} | ${complete ? 'yes' : '**no**: ratios not comparable'} |`,
-    );
+    for (const peer of BASELINE === undefined ? [SLUICE] : [SLUICE, BASELINE]) {
+      const sluice = runs.filter((r) => r.clients === clients && r.peer === peer);
+      const column = (metric: (run: Run) => number): string => {
+        const rounds = sluice.map((run, i) => metric(run) / metric(plain[i]!));
+        const range = rounds.length > 1 ? ` (${fixed(Math.min(...rounds))}–${fixed(Math.max(...rounds))})` : '';
+        return `${ratio(median(sluice.map(metric)), median(plain.map(metric)))}${range}`;
+      };
+      const complete = [...plain, ...sluice].every((run) => run.complete === clients);
+      lines.push(
+        `| ${clients.toLocaleString('en')} |${BASELINE === undefined ? '' : ` ${peer.name} |`} ${column((r) => r.cpuSeconds)} | ${column((r) => r.cpuSeconds / r.events)} | ${column((r) => r.peakRssMb)} | ${column((r) => r.p50)} | ${column((r) => r.p99)} | ${complete ? 'yes' : '**no**: ratios not comparable'} |`,
+      );
+    }
   }
   const failed = runs.filter((run) => run.complete !== run.clients);
   for (const run of failed) {

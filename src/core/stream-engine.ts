@@ -6,6 +6,7 @@
  * @module
  */
 import { abortReasonText, CORE_ERROR_CODES, errorResponseHeaders, isAbortError, toErrorResponse, type ErrorBody } from './errors.ts';
+import { linkDeadline, restartDeadline, unlinkDeadline, type DeadlineEntry, type DeadlineList } from './deadline-wheel.ts';
 import { openSource, type PullIterator } from './open-source.ts';
 import { utf8Length } from './utf8-length.ts';
 import { text } from './text-format.ts';
@@ -70,10 +71,6 @@ function concatParts(parts: (string | Uint8Array)[]): Uint8Array {
     offset += part.byteLength;
   }
   return out;
-}
-
-function unref(timer: unknown): void {
-  (timer as { unref?: () => void } | undefined)?.unref?.();
 }
 
 // setTimeout fires at once for delays above 2^31 - 1 ms (about 24.8 days).
@@ -172,47 +169,43 @@ function runFlushQueue(): void {
   for (let i = 0; i < queue.length; i++) (queue[i] as Engine<unknown>).flushTask();
 }
 
-function beat(engine: Engine<unknown>): void {
-  engine.beat();
-}
+// The engine's state flags, in one small integer (a field each would cost 8 bytes per stream).
+const COMMITTED = 1;
+const CLOSED = 2;
+const SETTLED = 4;
+const PAUSED = 8;
+const FLUSH_SCHEDULED = 16;
+// Which deadline the stream waits for in the shared wheel (deadline-wheel.ts), if any: the held
+// head before the head is sent, the heartbeat while the head is sent and the consumer has room,
+// the send timeout while the consumer is full. At most one at a time.
+const WAIT_HOLD = 32;
+const WAIT_HEARTBEAT = 64;
+const WAIT_SEND = 128;
+const WAITS = WAIT_HOLD | WAIT_HEARTBEAT | WAIT_SEND;
 
-function holdRanOut(engine: Engine<unknown>): void {
-  engine.holdRanOut();
-}
-
-function sendTimedOut(engine: Engine<unknown>): void {
-  engine.sendTimedOut();
-}
+const DEFAULT_FORMAT = text() as Format<unknown>;
 
 /**
  * The engine of one stream. A class, so that a connection costs one object and its state, not a
- * closure per step: slow streams are many, and each holds its engine for its whole life.
+ * closure per step: slow streams are many, and each holds its engine for its whole life. For the
+ * same reason its state is kept small: flags in one field, settings read from the options when
+ * needed, no timer of its own (its deadlines are links in the shared wheel), the source dropped
+ * once opened.
  */
-class Engine<T> implements StreamEngine {
+class Engine<T> implements StreamEngine, DeadlineEntry {
   readonly done: Promise<StreamResult>;
   private settle!: (result: StreamResult) => void;
-  private readonly source: Source<T>;
+  // Until run() opens it.
+  private source: Source<T> | undefined;
   private readonly options: StreamOptions<T>;
   private readonly sink: Sink;
-  private readonly format: Format<T>;
-  private readonly heartbeatMs: number;
-  private readonly maxBatchBytes: number;
-  private readonly heartbeat: string | Uint8Array | undefined;
   // Only a function source gets a signal: for the others nobody could observe it.
   private controller: AbortController | undefined;
-  private onExternalAbort: (() => void) | undefined;
-
-  private committed = false;
-  private closed = false;
-  private settled = false;
-  private paused = false;
-  private flushScheduled = false;
   private iterator: PullIterator<T> | undefined;
+  private flags = 0;
   private items = 0;
-  private lastWriteAt = 0;
-  private holdTimer: ReturnType<typeof setTimeout> | undefined;
-  private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
-  private sendTimer: ReturnType<typeof setTimeout> | undefined;
+  // Body bytes written, counted here (pending batches are measured anyway) so sinks need not.
+  private written = 0;
   private wake: (() => void) | undefined;
 
   // Pending output: a string that grows by concatenation (V8 ropes), plus byte chunks when the
@@ -225,18 +218,44 @@ class Engine<T> implements StreamEngine {
   // code unit) and the text is measured only when the bound cannot, once per character.
   private pendingBytes = 0;
   private unmeasured = '';
-  // Body bytes written, counted here (pending batches are measured anyway) so sinks need not.
-  private written = 0;
+
+  // The stream's place in the deadline wheel (see WAIT_*). While it waits for its heartbeat,
+  // deadlineSince is when it last wrote: each write restarts the wait.
+  deadlineList: DeadlineList | undefined = undefined;
+  deadlinePrev: DeadlineEntry | DeadlineList | undefined = undefined;
+  deadlineNext: DeadlineEntry | DeadlineList | undefined = undefined;
+  deadlineSince = 0;
 
   constructor(source: Source<T>, options: StreamOptions<T>, sink: Sink) {
     this.source = source;
     this.options = options;
     this.sink = sink;
-    this.format = (options.format ?? text()) as Format<T>;
-    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-    this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
-    this.heartbeat = this.heartbeatMs > 0 ? this.format.heartbeat : undefined;
     this.done = new Promise<StreamResult>((resolve) => (this.settle = resolve));
+  }
+
+  private get format(): Format<T> {
+    return (this.options.format ?? DEFAULT_FORMAT) as Format<T>;
+  }
+
+  private get heartbeatMs(): number {
+    return this.options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  }
+
+  /** The chunk sent while idle, or undefined when this stream sends none. */
+  private get heartbeat(): string | undefined {
+    return this.heartbeatMs > 0 ? this.format.heartbeat : undefined;
+  }
+
+  private get closed(): boolean {
+    return (this.flags & CLOSED) !== 0;
+  }
+
+  private get committed(): boolean {
+    return (this.flags & COMMITTED) !== 0;
+  }
+
+  private get paused(): boolean {
+    return (this.flags & PAUSED) !== 0;
   }
 
   start(): void {
@@ -248,31 +267,31 @@ class Engine<T> implements StreamEngine {
         this.cancel(externalSignal.reason, 'aborted');
         return;
       }
-      this.onExternalAbort = () => this.cancel(externalSignal.reason, 'aborted');
-      externalSignal.addEventListener('abort', this.onExternalAbort, { once: true });
+      // The engine is the listener (handleEvent): no closure per stream.
+      externalSignal.addEventListener('abort', this, { once: true });
     }
     const holdHeadersMs = this.options.holdHeadersMs ?? DEFAULT_HOLD_HEADERS_MS;
-    if (Number.isFinite(holdHeadersMs)) {
-      this.holdTimer = setTimeout(holdRanOut, holdHeadersMs, this);
-      unref(this.holdTimer);
-    }
+    if (Number.isFinite(holdHeadersMs)) this.waitFor(WAIT_HOLD, holdHeadersMs);
     void this.run();
+  }
+
+  /** The external `signal` aborted (the engine listens to it as an `EventListener` object). */
+  handleEvent(): void {
+    this.cancel(this.options.signal?.reason, 'aborted');
   }
 
   resume(): void {
     if (!this.paused) return;
-    this.paused = false;
-    if (this.sendTimer !== undefined) {
-      clearTimeout(this.sendTimer);
-      this.sendTimer = undefined;
-    }
-    if (this.committed && this.heartbeat !== undefined && this.heartbeatTimer === undefined && !this.closed) this.armHeartbeat(this.heartbeatMs);
+    this.flags &= ~PAUSED;
+    if ((this.flags & WAIT_SEND) !== 0) this.stopWaiting();
+    // The consumer took what it held: idle from now.
+    if (this.committed && !this.closed && this.heartbeat !== undefined) this.waitFor(WAIT_HEARTBEAT, this.heartbeatMs);
     this.wake?.();
   }
 
   cancel(reason: unknown, outcome: Extract<StreamOutcome, 'disconnected' | 'aborted'>): void {
     if (this.closed) return;
-    this.closed = true;
+    this.flags |= CLOSED;
     this.controller?.abort(reason);
     this.stopSource();
     if (outcome === 'aborted') {
@@ -285,8 +304,9 @@ class Engine<T> implements StreamEngine {
           return;
         }
         this.flush(performance.now());
-        if (this.format.encodeAbort !== undefined) {
-          this.writeOther(this.format.encodeAbort(why));
+        const format = this.format;
+        if (format.encodeAbort !== undefined) {
+          this.writeOther(format.encodeAbort(why));
           this.sink.end();
         } else {
           this.sink.abort(reason);
@@ -296,41 +316,42 @@ class Engine<T> implements StreamEngine {
     this.cleanup(outcome);
   }
 
+  /** The wheel says this stream's deadline is due (it is already out of the wheel). */
+  deadlineDue(): void {
+    const wait = this.flags & WAITS;
+    this.flags &= ~WAITS;
+    if (this.closed) return;
+    if (wait === WAIT_HEARTBEAT) this.beat();
+    else if (wait === WAIT_HOLD) this.holdRanOut();
+    else if (wait === WAIT_SEND) this.sendTimedOut();
+  }
+
   /** The hold ran out with nothing to send: the head goes now, so proxies and clients see bytes, then a heartbeat at once. */
-  holdRanOut(): void {
-    this.holdTimer = undefined;
-    if (this.closed || this.committed) return;
+  private holdRanOut(): void {
+    if (this.committed) return;
     this.guarded(() => {
-      this.commit(this.heartbeat === undefined);
-      if (this.heartbeat !== undefined && !this.writeOther(this.heartbeat)) this.pause();
+      const heartbeat = this.heartbeat;
+      this.commit(heartbeat === undefined);
+      if (heartbeat !== undefined && !this.writeOther(heartbeat)) this.pause();
     });
   }
 
-  /** The heartbeat timer fired: a heartbeat if nothing was written for `heartbeatMs`, else the timer again for the rest. */
-  beat(): void {
-    this.heartbeatTimer = undefined;
-    const heartbeat = this.heartbeat;
-    if (this.closed || heartbeat === undefined) return;
-    // Only while the consumer has room: a paused stream is not idle, its consumer is full.
-    // resume() arms the timer again.
-    if (this.paused) return;
-    const idle = performance.now() - this.lastWriteAt;
-    // Restarted after each real write (lastWriteAt), so heartbeats only fill real silence.
-    if (idle >= this.heartbeatMs - 1) {
-      this.guarded(() => {
-        if (!this.writeOther(heartbeat)) this.pause();
-      });
-      this.lastWriteAt = performance.now();
-      if (!this.closed && !this.paused) this.armHeartbeat(this.heartbeatMs);
-    } else {
-      this.armHeartbeat(Math.max(1, this.heartbeatMs - idle));
-    }
+  /**
+   * Nothing was written for `heartbeatMs` (each write restarts the wait, and the wait stops while
+   * the consumer is full: a paused stream is not idle, its consumer is): a heartbeat, and the
+   * wait again.
+   */
+  private beat(): void {
+    const heartbeat = this.heartbeat as string;
+    this.guarded(() => {
+      if (!this.writeOther(heartbeat)) this.pause();
+    });
+    if (!this.closed && !this.paused) this.waitFor(WAIT_HEARTBEAT, this.heartbeatMs);
   }
 
   /** A write did not drain in time (a half-open socket, a client that stopped reading): a disconnect. */
-  sendTimedOut(): void {
-    this.sendTimer = undefined;
-    if (this.closed || !this.paused) return;
+  private sendTimedOut(): void {
+    if (!this.paused) return;
     const reason = new DOMException(`The client did not read for ${this.options.sendTimeoutMs} ms (sendTimeoutMs).`, 'TimeoutError');
     this.cancel(reason, 'disconnected');
     try {
@@ -342,7 +363,7 @@ class Engine<T> implements StreamEngine {
 
   /** Writes what this turn gathered (called once per turn from the shared flush queue). */
   flushTask(): void {
-    this.flushScheduled = false;
+    this.flags &= ~FLUSH_SCHEDULED;
     if (this.closed) return;
     // guarded(), inlined: this runs for every event of every stream.
     try {
@@ -352,20 +373,26 @@ class Engine<T> implements StreamEngine {
     }
   }
 
-  private commit(flushNow: boolean): void {
-    this.committed = true;
-    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
-    const head = formatHead(this.format);
-    const headers = this.options.headers === undefined ? head : { ...head, ...normalizeHeaders(this.options.headers) };
-    this.sink.commit(this.options.status ?? 200, headers, flushNow);
-    this.lastWriteAt = performance.now();
-    if (this.heartbeat !== undefined) this.armHeartbeat(this.heartbeatMs);
+  /** Waits for `wait` (one of WAIT_*), `ms` from now, instead of any deadline it waited for. */
+  private waitFor(wait: number, ms: number): void {
+    this.flags = (this.flags & ~WAITS) | wait;
+    linkDeadline(this, ms, performance.now());
   }
 
-  private armHeartbeat(ms: number): void {
-    this.heartbeatTimer = setTimeout(beat, ms, this);
-    unref(this.heartbeatTimer);
+  private stopWaiting(): void {
+    this.flags &= ~WAITS;
+    unlinkDeadline(this);
+  }
+
+  private commit(flushNow: boolean): void {
+    this.flags |= COMMITTED;
+    const options = this.options;
+    const head = formatHead(this.format);
+    const headers = options.headers === undefined ? head : { ...head, ...normalizeHeaders(options.headers) };
+    this.sink.commit(options.status ?? 200, headers, flushNow);
+    // The hold ends; the heartbeat's wait starts.
+    if (this.heartbeat !== undefined) this.waitFor(WAIT_HEARTBEAT, this.heartbeatMs);
+    else this.stopWaiting();
   }
 
   /** Writes a chunk that is not a batch of items (heartbeat, error or abort signal), counting its bytes. */
@@ -375,14 +402,13 @@ class Engine<T> implements StreamEngine {
     return this.sink.write(chunk, bytes);
   }
 
-  /** The sink is full: wait for `resume()`, for at most the send timeout. */
+  /** The sink is full: wait for `resume()`, for at most the send timeout (no heartbeat meanwhile). */
   private pause(): void {
-    this.paused = true;
+    this.flags |= PAUSED;
+    if ((this.flags & WAIT_SEND) !== 0 || this.closed) return;
     const sendTimeoutMs = this.options.sendTimeoutMs ?? 0;
-    if (sendTimeoutMs > 0 && this.sendTimer === undefined && !this.closed) {
-      this.sendTimer = setTimeout(sendTimedOut, sendTimeoutMs, this);
-      unref(this.sendTimer);
-    }
+    if (sendTimeoutMs > 0) this.waitFor(WAIT_SEND, sendTimeoutMs);
+    else this.stopWaiting();
   }
 
   /**
@@ -400,7 +426,7 @@ class Engine<T> implements StreamEngine {
   /** A sink or format step threw: abort the transfer and end the stream as errored. */
   private failSink(error: unknown): void {
     if (!this.closed) {
-      this.closed = true;
+      this.flags |= CLOSED;
       this.controller?.abort(error);
       this.stopSource();
     }
@@ -428,15 +454,16 @@ class Engine<T> implements StreamEngine {
 
   /** Whether the pending output has reached `maxBatchBytes` UTF-8 bytes, measuring only when unsure. */
   private batchFull(): boolean {
+    const maxBatchBytes = this.options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     const units = this.unmeasured.length;
-    if (this.pendingBytes + units >= this.maxBatchBytes) return true;
-    if (this.pendingBytes + units * 3 < this.maxBatchBytes) return false;
+    if (this.pendingBytes + units >= maxBatchBytes) return true;
+    if (this.pendingBytes + units * 3 < maxBatchBytes) return false;
     this.pendingBytes += utf8Length(this.unmeasured);
     this.unmeasured = '';
-    return this.pendingBytes >= this.maxBatchBytes;
+    return this.pendingBytes >= maxBatchBytes;
   }
 
-  /** Writes the pending output, if any; `now` is when (for the heartbeat's idle check). */
+  /** Writes the pending output, if any; `now` is when (the heartbeat's wait restarts from it). */
   private flush(now: number): void {
     const parts = this.pendingParts;
     if (this.pendingText === '' && parts === undefined) return;
@@ -462,19 +489,20 @@ class Engine<T> implements StreamEngine {
     this.pendingParts = undefined;
     this.pendingBytes = 0;
     this.unmeasured = '';
-    this.lastWriteAt = now;
+    // A real write: the heartbeat's wait starts again (the stream moves to its list's tail). A
+    // flush turn's writes all count from the turn's start; a wait that started later in the turn
+    // (the head sent with this write) is kept. Waits out of order by a turn's length at most
+    // delay a heartbeat by as much.
+    if ((this.flags & WAIT_HEARTBEAT) !== 0 && now >= this.deadlineSince) restartDeadline(this, now);
     if (!ok) this.pause();
   }
 
   private cleanup(outcome: StreamOutcome, error?: unknown): void {
-    this.closed = true;
-    if (this.settled) return;
-    this.settled = true;
-    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
-    if (this.heartbeatTimer !== undefined) clearTimeout(this.heartbeatTimer);
-    if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
-    this.holdTimer = this.heartbeatTimer = this.sendTimer = undefined;
-    if (this.onExternalAbort !== undefined) this.options.signal?.removeEventListener('abort', this.onExternalAbort);
+    this.flags |= CLOSED;
+    if ((this.flags & SETTLED) !== 0) return;
+    this.flags |= SETTLED;
+    this.stopWaiting();
+    this.options.signal?.removeEventListener('abort', this);
     this.wake?.();
     const result: StreamResult = { outcome, items: this.items, bytes: this.written };
     if (error !== undefined) result.error = error;
@@ -505,12 +533,12 @@ class Engine<T> implements StreamEngine {
    * ready but unsent are dropped with the stream).
    */
   private commitError(status: number, body: ErrorBody): void {
-    this.committed = true;
+    this.flags |= COMMITTED;
     this.pendingText = '';
     this.pendingParts = undefined;
     this.pendingBytes = 0;
     this.unmeasured = '';
-    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.stopWaiting();
     this.sink.commit(status, errorResponseHeaders(normalizeHeaders(this.options.headers)), false);
     this.writeOther(JSON.stringify(body));
     this.sink.end();
@@ -518,7 +546,7 @@ class Engine<T> implements StreamEngine {
 
   private fail(error: unknown): void {
     if (this.closed) return;
-    this.closed = true;
+    this.flags |= CLOSED;
     this.controller?.abort(error);
     this.stopSource();
     this.guarded(() => {
@@ -534,8 +562,9 @@ class Engine<T> implements StreamEngine {
         this.commitError(status, body);
       } else {
         this.flush(performance.now());
-        if (this.format.encodeError !== undefined) {
-          this.writeOther(this.format.encodeError(body.error));
+        const format = this.format;
+        if (format.encodeError !== undefined) {
+          this.writeOther(format.encodeError(body.error));
           this.sink.end();
         } else {
           this.sink.abort(error);
@@ -550,7 +579,7 @@ class Engine<T> implements StreamEngine {
     this.guarded(() => {
       this.flush(performance.now());
       if (!this.committed) this.commit(false);
-      this.closed = true;
+      this.flags |= CLOSED;
       this.sink.end();
       this.cleanup('completed');
     });
@@ -568,7 +597,9 @@ class Engine<T> implements StreamEngine {
   private async run(): Promise<void> {
     let it: PullIterator<T>;
     try {
-      const source = this.source;
+      const source = this.source as Source<T>;
+      // Not needed once open: a function source's closure goes with it.
+      this.source = undefined;
       let signal: AbortSignal | undefined;
       if (typeof source === 'function') signal = (this.controller = new AbortController()).signal;
       it = this.iterator = openSource(source, signal);
@@ -576,6 +607,7 @@ class Engine<T> implements StreamEngine {
       this.fail(error);
       return;
     }
+    const format = this.format;
     try {
       while (!this.closed) {
         if (this.paused) {
@@ -587,7 +619,7 @@ class Engine<T> implements StreamEngine {
         if (this.closed) return;
         if ((result as IteratorResult<T>).done) break;
         this.items++;
-        this.append(this.format.encode((result as IteratorYieldResult<T>).value));
+        this.append(format.encode((result as IteratorYieldResult<T>).value));
         if (this.batchFull()) {
           this.flush(performance.now());
           // Fairness: an always-ready producer (a sync generator, an async one that never waits)
@@ -597,8 +629,8 @@ class Engine<T> implements StreamEngine {
           // for room alone would not yield either.
           await new Promise<void>(nextMacrotask);
           if (this.closed) return;
-        } else if (!this.flushScheduled) {
-          this.flushScheduled = true;
+        } else if ((this.flags & FLUSH_SCHEDULED) === 0) {
+          this.flags |= FLUSH_SCHEDULED;
           if (flushQueue.push(this as Engine<unknown>) === 1) nextMacrotask(runFlushQueue);
         }
       }

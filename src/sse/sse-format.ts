@@ -17,6 +17,13 @@ export interface SseFormatOptions {
   errorEvent?: string;
 }
 
+const DEFAULT_SSE: Format<SseMessage | string> = Object.freeze({
+  contentType: SSE_CONTENT_TYPE,
+  heartbeat: KEEP_ALIVE_COMMENT,
+  encode: encodeSse,
+  encodeError: (error: { code: string; message: string }) => encodeSse({ event: 'error', data: error }),
+});
+
 /**
  * Server-sent events: each item is an {@link SseMessage} (or a string, sent as `data`). An error
  * after the first byte becomes `event: error` with `data: {"code","message"}`, then a clean close.
@@ -27,11 +34,15 @@ export interface SseFormatOptions {
  */
 export function sse(options: SseFormatOptions = {}): Format<SseMessage | string> {
   const errorEvent = options.errorEvent ?? 'error';
+  const heartbeat = options.heartbeat ?? KEEP_ALIVE_COMMENT;
+  // The default format is one frozen object shared by every call: a server that writes
+  // `{ format: sse() }` per request does not keep a format (and its closure) per connection.
+  if (errorEvent === 'error' && heartbeat === KEEP_ALIVE_COMMENT) return DEFAULT_SSE;
   // Encode once now: an `errorEvent` with a line break throws here, at the call, not mid-stream.
   encodeSse({ event: errorEvent });
   return {
     contentType: SSE_CONTENT_TYPE,
-    heartbeat: options.heartbeat ?? KEEP_ALIVE_COMMENT,
+    heartbeat,
     encode: encodeSse,
     encodeError: (error) => encodeSse({ event: errorEvent, data: error }),
   };

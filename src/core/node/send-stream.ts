@@ -40,7 +40,7 @@ export function sendStream<T>(res: ServerResponse, source: Source<T>, options: S
   const sink = new ResponseSink(res);
   const engine = (sink.engine = createStreamEngine(source, options, sink));
   sinks.set(res, sink);
-  res.on('drain', onDrain);
+  // 'drain' is listened to only once a write finds the response full (most slow streams never do).
   res.on('close', onClose);
   engine.start();
   // The client may have gone before we were called ('close' already fired): stop at once
@@ -66,35 +66,41 @@ function onClose(this: ServerResponse): void {
   if (!this.writableFinished) sinks.get(this)?.engine?.cancel(new DOMException('The client disconnected.', 'AbortError'), 'disconnected');
 }
 
+const RESPONSE_DRAIN = 1;
+const SOCKET_DRAIN = 2;
+
 /** The engine's sink on a Node response (a class: one object per stream, no closure per method). */
 class ResponseSink implements Sink {
   private readonly res: ServerResponse;
   engine: StreamEngine | undefined;
-  // Whether onSocketDrain listens on the socket (a direct write found it full).
-  private socketDrain = false;
+  // Which drain listeners are on: onDrain on the response (a res.write() found it full),
+  // onSocketDrain on the socket (a direct write found it full).
+  private drains = 0;
 
   constructor(res: ServerResponse) {
     this.res = res;
   }
 
   commit(status: number, headers: Record<string, string>, flushNow: boolean): void {
-    this.res.writeHead(status, headers);
-    if (flushNow) this.res.flushHeaders();
+    const res = this.res;
+    res.writeHead(status, headers);
+    flattenHead(res as HttpResponse);
+    if (flushNow) res.flushHeaders();
   }
 
   write(chunk: string | Uint8Array, bytes: number): boolean {
     const res = this.res;
     if (res.destroyed) return false;
     const socket = res.socket;
-    if (socket === null || socket.writableCorked) return res.write(chunk);
+    if (socket === null || socket.writableCorked) return this.checked(res.write(chunk));
     if (typeof chunk === 'string' && canWriteDirect(res as HttpResponse, socket as HttpSocket)) {
       // The chunk, framed as a chunk of the chunked body by hand, in one socket write: what
       // res.write() would send as four buffers gathered into a writev. Slow streams write one
       // small event at a time, and this is most of what each costs in JavaScript.
       const ok = socket.write(`${bytes.toString(16)}\r\n${chunk}\r\n`);
       // Bypassing res.write(), the response does not know it must emit 'drain': listen to the socket.
-      if (!ok && !this.socketDrain) {
-        this.socketDrain = true;
+      if (!ok && (this.drains & SOCKET_DRAIN) === 0) {
+        this.drains |= SOCKET_DRAIN;
         socket.on('drain', onSocketDrain);
       }
       return ok;
@@ -104,10 +110,19 @@ class ResponseSink implements Sink {
     // sends them at once instead: one fewer tick per event, the same single writev.
     socket.cork();
     try {
-      return res.write(chunk);
+      return this.checked(res.write(chunk));
     } finally {
       socket.uncork();
     }
+  }
+
+  /** `res.write()`'s answer; when it is full, the response's 'drain' is listened to from now on. */
+  private checked(ok: boolean): boolean {
+    if (!ok && (this.drains & RESPONSE_DRAIN) === 0) {
+      this.drains |= RESPONSE_DRAIN;
+      this.res.on('drain', onDrain);
+    }
+    return ok;
   }
 
   end(): void {
@@ -122,15 +137,16 @@ class ResponseSink implements Sink {
 
   settled(): void {
     const res = this.res;
-    res.off('drain', onDrain);
+    if ((this.drains & RESPONSE_DRAIN) !== 0) res.off('drain', onDrain);
     res.off('close', onClose);
-    if (this.socketDrain) res.socket?.off('drain', onSocketDrain);
+    if ((this.drains & SOCKET_DRAIN) !== 0) res.socket?.off('drain', onSocketDrain);
     sinks.delete(res);
   }
 }
 
 /** The parts of Node's `ServerResponse` and its socket that decide whether a chunk may bypass `res.write()`. */
 interface HttpResponse extends ServerResponse {
+  readonly _header?: string | null;
   readonly _headerSent?: boolean;
   readonly _hasBody?: boolean;
   readonly outputData?: readonly unknown[];
@@ -157,4 +173,16 @@ function canWriteDirect(res: HttpResponse, socket: HttpSocket): boolean {
     res.writableCorked === 0 &&
     socket.writable
   );
+}
+
+/**
+ * Node builds the response head by concatenating each header's name, value and separators (V8
+ * keeps such a string as a tree of its pieces, some thirty small objects) and keeps it on the
+ * response for the response's life. Reading one character makes V8 flatten the string in place,
+ * into one contiguous string: the same text, a fraction of the memory per open stream. Nothing of
+ * Node's state changes.
+ */
+function flattenHead(res: HttpResponse): void {
+  const head = res._header;
+  if (typeof head === 'string' && head.length > 0) head.charCodeAt(0);
 }
