@@ -47,8 +47,8 @@ function setUp(): string {
 
 /** Runs a command in `dir` with this Node first on the PATH (npm scripts run `node scripts/prepare.ts`). */
 function run(dir: string, command: string, args: string[]): string {
-  const env = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` };
-  delete env.SLUICE_FORCE_BUILD;
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` };
+  delete env['SLUICE_FORCE_BUILD'];
   const result = spawnSync(command, args, { cwd: dir, env, encoding: 'utf8' });
   expect(result.status, `${command} ${args.join(' ')}: ${result.stderr}`).toBe(0);
   return result.stdout;

@@ -50,7 +50,10 @@ describe('publishTopicEvent', () => {
 
   it('takes none for a bad topic, and quotes at most 100 characters of it', async () => {
     const { publisher: p, consume } = publisher();
-    const error = await publishTopicEvent(p, who, '#'.repeat(5_000), { data: 1 }).catch((caught: unknown) => caught as HttpError);
+    const error = (await publishTopicEvent(p, who, '#'.repeat(5_000), { data: 1 }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    )) as HttpError;
     expect(error).toMatchObject({ status: 400 });
     expect(error.message).toContain(`"${'#'.repeat(100)}…"`);
     expect(error.message.length).toBeLessThan(250);
