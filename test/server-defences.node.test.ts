@@ -230,6 +230,45 @@ describe('bad names and echoed input', () => {
     }
   });
 
+  it('echoes at most 100 characters of a Last-Event-ID, a ?last_event_id=, a topic or a topic\'s Last-Event-ID', async () => {
+    const { port } = await start();
+    const answers = [
+      await send(port, '/v1/streams/s1', { headers: { 'last-event-id': 'x'.repeat(8_000) } }),
+      await send(port, `/v1/streams/s1?last_event_id=${'9'.repeat(5_000)}`),
+      await send(port, '/v1/events?topic=news', { headers: { 'last-event-id': '!'.repeat(6_000) } }),
+      await send(port, `/v1/events?topic=${'t'.repeat(5_000)}`),
+    ];
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      const { error } = JSON.parse(answer.body) as { error: { message: string } };
+      expect(error.message).toMatch(/"(.)\1{99}…"/u);
+      // Before, each quoted the whole input: an 8,154-byte body for the 8,000 x's.
+      expect(answer.body.length).toBeLessThan(400);
+    }
+  });
+
+  it('takes an empty Last-Event-ID for none on /v1/streams/:id, as on /v1/events (the SSE spec)', async () => {
+    const { port } = await start();
+    // The events, without the padding comments (random, so that no two responses compress alike).
+    const events = (answer: Answer): string => answer.body.replace(/^:.*\n/gm, '');
+    const chat = await send(port, '/v1/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody() });
+    const id = String(chat.headers['x-stream-id']);
+    const whole = await send(port, `/v1/streams/${id}`);
+    expect(whole.status).toBe(200);
+    for (const path of [`/v1/streams/${id}`, `/v1/streams/${id}?last_event_id=`]) {
+      const empty = await send(port, path, { headers: { 'last-event-id': '' } });
+      expect(empty.status).toBe(200);
+      expect(events(empty)).toBe(events(whole));
+      expect((await send(port, path, { method: 'HEAD', headers: { 'last-event-id': '' } })).status).toBe(200);
+    }
+    // An empty header is absent: the query's id counts, as when there is no header.
+    const after = await send(port, `/v1/streams/${id}?last_event_id=2`, { headers: { 'last-event-id': '' } });
+    expect(events(after)).toBe(events(await send(port, `/v1/streams/${id}?last_event_id=2`)));
+    expect(events(after).length).toBeLessThan(events(whole).length);
+    const topic = await send(port, '/v1/events?topic=news', { method: 'HEAD', headers: { 'last-event-id': '' } });
+    expect(topic.status).toBe(200);
+  });
+
   it('cuts a quote at 100 code points, never inside a surrogate pair', () => {
     expect(quote('short')).toBe('"short"');
     expect(quote('x'.repeat(100))).toBe(`"${'x'.repeat(100)}"`);

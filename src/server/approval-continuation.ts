@@ -11,7 +11,7 @@ import type { DecidedApproval } from '../agent/types.ts';
 import { createApprovalPause } from '../protocol/approval-pause.ts';
 import type { StoredEvent, StreamStore } from '../store/types.ts';
 import { createStoreApprovalGate } from './approval-gate.ts';
-import { HttpError } from './http-error.ts';
+import { HttpError, quote } from './http-error.ts';
 import type { Streams } from './runs/stream-context.ts';
 
 /** A decision a client sent, with the approval it answers. */
@@ -210,7 +210,7 @@ export function approvalNotFound(decision: { approvalId: string; toolCallId: str
   return new HttpError(
     409,
     'approval_not_found',
-    `No pending approval ${JSON.stringify(decision.approvalId)} for tool call ${JSON.stringify(decision.toolCallId)} in this chat: it was never asked for, has expired, or belongs to another API key. Nothing was run; ask again in a new message.`,
+    `No pending approval ${quote(decision.approvalId)} for tool call ${quote(decision.toolCallId)} in this chat: it was never asked for, has expired, or belongs to another API key. Nothing was run; ask again in a new message.`,
   );
 }
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { HttpError } from './http-error.ts';
+import { HttpError, quote } from './http-error.ts';
 import { checkEventData } from './quotas/check-event-data.ts';
 import type { Quotas } from './quotas/quotas.ts';
 import { toStoreRefusal } from './quotas/refusals.ts';
@@ -52,19 +52,22 @@ export async function publishTopicEvent(
   topic: string,
   event: { event?: string | undefined; data: unknown },
 ): Promise<string> {
-  if (!TOPIC.test(topic)) throw new HttpError(400, 'invalid_request', `Invalid \`topic\`: a topic is 1 to 128 characters of A-Z a-z 0-9 . _ - : /, got ${JSON.stringify(topic.slice(0, 100))}.`);
+  if (!TOPIC.test(topic)) throw new HttpError(400, 'invalid_request', `Invalid \`topic\`: a topic is 1 to 128 characters of A-Z a-z 0-9 . _ - : /, got ${quote(topic)}.`);
   if (event.event !== undefined && !EVENT_NAME.test(event.event)) {
     throw new HttpError(400, 'invalid_request', 'Invalid `event`: an event name is 1 to 128 characters without CR, LF or NUL.');
   }
   if (event.data === undefined) throw new HttpError(400, 'invalid_request', 'Invalid `data`: data is required (any JSON value).');
   checkEventData(event.data, publisher.maxEventBytes);
-  await publisher.quotas.consume(who.subject, 'publish_per_minute');
   const inStore = topicOwner(topic, who.owner, publisher.sharedTopicPrefix);
+  // The store first (a missing `redis` package is a 501), then the topic's slot: a publish refused
+  // for either costs no point of `publish_per_minute`, which is taken last.
+  const store = await publisher.store();
   // One slot per topic (its name in its namespace), kept while its history lives.
   await publisher.quotas.acquire(who.subject, 'topics', `${inStore ?? ''}/${topic}`);
+  await publisher.quotas.consume(who.subject, 'publish_per_minute');
   const stored: { event?: string; data: unknown } = { data: event.data };
   if (event.event !== undefined) stored.event = event.event;
-  return (await publisher.store()).publish(topic, stored, { owner: inStore }).catch((error: unknown) => {
+  return store.publish(topic, stored, { owner: inStore }).catch((error: unknown) => {
     throw toStoreRefusal(error);
   });
 }

@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   AgUiRunBody,
   AiSdkChatBody,
+  approvalReason,
   fromAgUiMessages,
   fromOpenAiMessages,
   fromOpenAiToolChoice,
   fromOpenAiTools,
   fromUiMessages,
+  MAX_APPROVAL_REASON,
   NativeChatBody,
   OpenAiChatBody,
 } from './request-schemas.ts';
@@ -119,5 +121,36 @@ describe('request conversion', () => {
       { role: 'assistant', content: [{ type: 'text', text: 'Paris: no data; Oslo: timed out.' }] },
     ]);
     expect(Object.keys((body.messages[2]!.content as object[])[0]!)).toEqual(['type', 'text']);
+  });
+});
+
+describe('approval reasons', () => {
+  const uiBody = (reason: unknown) => ({
+    messages: [
+      { role: 'user', parts: [{ type: 'text', text: 'publish it' }] },
+      { role: 'assistant', parts: [{ type: 'tool-publish_event', toolCallId: 'c1', state: 'approval-responded', input: {}, approval: { id: 'a1', approved: false, reason } }] },
+    ],
+  });
+  const agUiBody = (reason: unknown) => ({ threadId: 't', runId: 'r', messages: [], resume: [{ interruptId: 'a1', status: 'resolved', payload: { approved: false, reason } }] });
+
+  it('caps them at MAX_APPROVAL_REASON characters through /api/chat and AG-UI resume, as the REST route does', () => {
+    const long = 'x'.repeat(MAX_APPROVAL_REASON + 1);
+    const ok = 'x'.repeat(MAX_APPROVAL_REASON);
+    expect(AiSdkChatBody.safeParse(uiBody(ok)).success).toBe(true);
+    const ui = AiSdkChatBody.safeParse(uiBody(long));
+    expect(ui.success).toBe(false);
+    expect(ui.error?.issues[0]).toMatchObject({ path: ['messages', 1, 'parts', 0, 'approval', 'reason'], message: 'a reason is at most 1000 characters' });
+    expect(AgUiRunBody.safeParse(agUiBody(ok)).success).toBe(true);
+    const agUi = AgUiRunBody.safeParse(agUiBody(long));
+    expect(agUi.success).toBe(false);
+    expect(agUi.error?.issues[0]).toMatchObject({ path: ['resume', 0, 'payload', 'reason'], message: 'a reason is at most 1000 characters' });
+    expect(approvalReason.safeParse(long).success).toBe(false);
+  });
+
+  it('leaves what they did not check before alone: no reason, a reason that is no string, a resume that is no list', () => {
+    expect(AiSdkChatBody.safeParse(uiBody(undefined)).success).toBe(true);
+    expect(AiSdkChatBody.safeParse(uiBody(42)).success).toBe(true);
+    expect(AgUiRunBody.safeParse({ ...agUiBody(undefined), resume: 'later' }).success).toBe(true);
+    expect(AgUiRunBody.safeParse({ ...agUiBody(undefined), resume: [null, { interruptId: 'a2' }] }).success).toBe(true);
   });
 });

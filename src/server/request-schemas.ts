@@ -14,6 +14,24 @@ const { z } = await importOptional('zod', () => import('zod'));
 
 const MAX_MESSAGES = 1000;
 
+/** The most characters of a reason given with an approval answer, on every route that takes one. */
+export const MAX_APPROVAL_REASON = 1000;
+
+/** The reason of an approval answer, as `POST /v1/streams/:id/approvals/:approvalId` takes it. */
+export const approvalReason = z.string().max(MAX_APPROVAL_REASON, `a reason is at most ${MAX_APPROVAL_REASON} characters`);
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Refuses a string `reason` longer than {@link MAX_APPROVAL_REASON} in `holder` (anything else in
+ * it stays the route's business, as before).
+ */
+function checkReason(holder: unknown, ctx: RefinementCtx, path: (string | number)[]): void {
+  if (!isRecord(holder) || typeof holder['reason'] !== 'string') return;
+  const checked = approvalReason.safeParse(holder['reason']);
+  if (!checked.success) ctx.addIssue({ code: 'custom', path: [...path, 'reason'], message: checked.error.issues[0]?.message ?? 'invalid reason' });
+}
+
 const jsonSchema = z.record(z.string(), z.unknown());
 
 // ---------- POST /v1/chat -------------------------------------------------------------------
@@ -183,7 +201,8 @@ export const NativeChatBody = z.object({
 
 // ---------- POST /api/chat (AI SDK UIMessage) -----------------------------------------------
 
-const uiPart = z.looseObject({ type: z.string() });
+// A tool part's `approval` (`addToolApprovalResponse`) carries the person's reason.
+const uiPart = z.looseObject({ type: z.string() }).superRefine((part, ctx) => checkReason(part['approval'], ctx, ['approval']));
 
 /** `POST /api/chat`: the AI SDK's `useChat` body `{ id, messages: UIMessage[], trigger, … }`. */
 export const AiSdkChatBody = z.looseObject({
@@ -266,6 +285,13 @@ export const AgUiRunBody = z.looseObject({
   state: z.unknown().optional(),
   context: z.array(z.unknown()).optional(),
   forwardedProps: z.unknown().optional(),
+  // AG-UI 1.0's answers to interrupts: `[{interruptId, status, payload: {approved, reason?}}]`.
+  resume: z
+    .unknown()
+    .optional()
+    .superRefine((resume, ctx) => {
+      if (Array.isArray(resume)) resume.forEach((entry: unknown, i) => checkReason(isRecord(entry) ? entry['payload'] : undefined, ctx, [i, 'payload']));
+    }),
 });
 
 function textOf(content: unknown): string {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { AnswerLanguage, PendingToolResult } from './read-conversation.ts';
-import { summarizeToolResult, truncate } from './summarize-tool-result.ts';
+import { excerpt, summarizeToolResult, truncate } from './summarize-tool-result.ts';
 
 type Json = Record<string, unknown>;
 
@@ -92,7 +92,7 @@ function deniedAnswer(toolName: string, output: unknown, language: AnswerLanguag
   if (typeof output !== 'string') return undefined;
   const match = DENIED.exec(output);
   if (match === null) return undefined;
-  const reason = match[1];
+  const reason = match[1] === undefined ? undefined : excerpt(match[1]);
   const name = `\`${toolName}\``;
   if (language === 'zh') {
     const why = reason === 'timeout' ? '（等待批准超时）' : reason === undefined ? '' : `（原因：${reason}）`;

@@ -12,7 +12,7 @@ import { planBuiltinCall, type PlannedBuiltinCall } from './plan-builtin-call.ts
 import { planToolCall, type PlannedToolCall } from './plan-tool-call.ts';
 import { readConversation, type AnswerLanguage, type ConversationReading } from './read-conversation.ts';
 import { searchDocs, type DocHit } from './search-docs.ts';
-import { truncate } from './summarize-tool-result.ts';
+import { excerpt, truncate } from './summarize-tool-result.ts';
 
 /** What the demo model will say, before it is cut into tokens. */
 export interface LocalReply {
@@ -179,7 +179,8 @@ const PLANNED_WHY = {
 function toolCallReply(reading: ConversationReading, toolName: string, input: Record<string, unknown>, why: string): LocalReply {
   const { question, language } = reading;
   const name = `\`${toolName}\``;
-  const json = JSON.stringify(input);
+  // The input's texts are excerpts already; its JSON is cut too, so the thinking stays short whatever the schema.
+  const json = excerpt(JSON.stringify(input), 400);
   return {
     language,
     reasoning:
@@ -210,7 +211,7 @@ export function composeReply(request: ChatRequest): LocalReply {
   const { question, language } = reading;
   if (reading.toolResults.length > 0) return composeToolAnswer(reading);
 
-  const builtin: PlannedBuiltinCall | undefined = planBuiltinCall(request, question);
+  const builtin: PlannedBuiltinCall | undefined = planBuiltinCall(request, question, reading.cut === true);
   if (builtin !== undefined) return toolCallReply(reading, builtin.toolName, builtin.input, BUILTIN_WHY[language][builtin.reason]);
   const planned: PlannedToolCall | undefined = planToolCall(request, question);
   if (planned !== undefined) return toolCallReply(reading, planned.tool.name, planned.input, PLANNED_WHY[language][planned.reason]);

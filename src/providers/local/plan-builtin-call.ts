@@ -9,6 +9,7 @@
 import type { ChatRequest } from '../types.ts';
 import { namesToolExactly } from './plan-tool-call.ts';
 import { searchDocs } from './search-docs.ts';
+import { excerpt } from './summarize-tool-result.ts';
 
 /** The tools this planner knows. */
 const BUILTIN_NAMES: ReadonlySet<string> = new Set(['calculator', 'search_docs', 'analyze_data', 'generate_report', 'publish_event']);
@@ -21,6 +22,9 @@ export interface PlannedBuiltinCall {
   reason: 'arithmetic' | 'report' | 'analysis' | 'search' | 'docs' | 'publish';
 }
 
+/** The longest expression the demo model hands the calculator (the `calculator` tool's own limit). */
+export const MAX_EXPRESSION_CHARS = 1000;
+
 // Runs of characters an arithmetic expression is made of.
 const EXPRESSION_RUN = /[\d.\s+\-*/%^()×÷−]+/g;
 const OPERATOR_BETWEEN_NUMBERS = /\d\s*\)*\s*(?:\*\*|[+\-*/%^×÷−])\s*\(*\s*-?\s*\.?\d/;
@@ -28,14 +32,20 @@ const OPERATOR_BETWEEN_NUMBERS = /\d\s*\)*\s*(?:\*\*|[+\-*/%^×÷−])\s*\(*\s*-
 /**
  * The arithmetic expression in a question: the longest run of digits, operators and parentheses
  * with an operator between two numbers ("What is 17*23?" → "17*23"). Unbalanced edge parentheses
- * and trailing operators are trimmed.
+ * and trailing operators are trimmed. A run longer than {@link MAX_EXPRESSION_CHARS} is no
+ * expression the calculator takes, and when the question is the start of a longer message
+ * (`cut`), a run at its end may go on past the cut, so neither is taken.
  * @param question - the user's question
+ * @param cut - whether `question` is the start of a longer message
  * @returns the expression, or undefined when there is none
  */
-export function findExpression(question: string): string | undefined {
+export function findExpression(question: string, cut = false): string | undefined {
   let best: string | undefined;
-  for (const [run] of question.matchAll(EXPRESSION_RUN)) {
+  for (const match of question.matchAll(EXPRESSION_RUN)) {
+    const run = match[0];
+    if (cut && match.index + run.length === question.length) continue;
     let text = run.trim().replace(/[\s+\-*/%^×÷−.(]+$/, '');
+    if (text.length > MAX_EXPRESSION_CHARS) continue;
     // Drop a leading ')' or closing parentheses without an opening one, and dangling '(' at the end.
     while (text.startsWith(')')) text = text.slice(1).trim();
     let depth = 0;
@@ -74,7 +84,7 @@ function publishInput(question: string): Record<string, unknown> {
     .replace(/\s*\b(?:on|to)\s+(?:the\s+)?(?:topic|channel)\s+\S+/gi, '')
     .replace(/[?？。.!！]+$/u, '')
     .trim();
-  return { topic, data: { text: text === '' ? question.trim() : text } };
+  return { topic, data: { text: excerpt(text === '' ? question.trim() : text) } };
 }
 
 /** "Write a report on SSE resume" → "SSE resume"; "生成一份关于背压的报告" → "背压". */
@@ -82,7 +92,7 @@ function reportTopic(question: string): string {
   const en = /\breports?\b\s*(?:on|about|of|for|covering)?\s*(.+)$/i.exec(question)?.[1];
   const zh = /关于(.+?)的(?:报告|研究)/.exec(question)?.[1] ?? /报告[:：]?\s*(.+)$/.exec(question)?.[1];
   const topic = (zh ?? en ?? question).replace(/[?？。.!！]+$/u, '').trim();
-  return topic === '' ? question.trim() : topic;
+  return excerpt(topic === '' ? question.trim() : topic);
 }
 
 /** "Search the docs for backpressure" → "backpressure". */
@@ -93,17 +103,20 @@ function searchQuery(question: string): string {
     .replace(/\bplease\b/gi, '')
     .replace(/\s+/g, ' ')
     .trim();
-  return query === '' ? question.trim() : query;
+  return excerpt(query === '' ? question.trim() : query);
 }
 
 /**
  * The built-in tool call for `question`, when the request offers that tool and `toolChoice` allows
  * one (`auto` or `required`; a forced tool is planned elsewhere).
+ * Every text taken from the question into the input (a query, a topic, a published text) is an
+ * {@link excerpt} of at most 200 characters.
  * @param request - the request (its `tools` and `toolChoice`)
- * @param question - the last user message
+ * @param question - the last user message (as much of it as the model reads)
+ * @param cut - whether `question` is the start of a longer message
  * @returns the call, or undefined
  */
-export function planBuiltinCall(request: ChatRequest, question: string): PlannedBuiltinCall | undefined {
+export function planBuiltinCall(request: ChatRequest, question: string, cut = false): PlannedBuiltinCall | undefined {
   const choice = request.toolChoice ?? 'auto';
   if (choice === 'none' || typeof choice === 'object' || question === '') return undefined;
   const offered = new Set((request.tools ?? []).map((tool) => tool.name));
@@ -112,17 +125,17 @@ export function planBuiltinCall(request: ChatRequest, question: string): Planned
   if ([...offered].some((name) => !BUILTIN_NAMES.has(name) && namesToolExactly(question, name))) return undefined;
   // Publishing is asked for in so many words; it comes first so that numbers in the message are not taken for arithmetic.
   if (offered.has('publish_event') && PUBLISH.test(question)) return { toolName: 'publish_event', input: publishInput(question), reason: 'publish' };
-  const expression = offered.has('calculator') ? findExpression(question) : undefined;
+  const expression = offered.has('calculator') ? findExpression(question, cut) : undefined;
   if (expression !== undefined) return { toolName: 'calculator', input: { expression }, reason: 'arithmetic' };
   if (offered.has('generate_report') && REPORT.test(question)) {
     return { toolName: 'generate_report', input: { topic: reportTopic(question) }, reason: 'report' };
   }
   if (offered.has('analyze_data') && ANALYZE.test(question) && DATA.test(question)) {
-    return { toolName: 'analyze_data', input: { dataset: 'sales', question }, reason: 'analysis' };
+    return { toolName: 'analyze_data', input: { dataset: 'sales', question: excerpt(question) }, reason: 'analysis' };
   }
   if (offered.has('search_docs')) {
     if (SEARCH.test(question)) return { toolName: 'search_docs', input: { query: searchQuery(question) }, reason: 'search' };
-    if (searchDocs(question, { limit: 1 }).length > 0) return { toolName: 'search_docs', input: { query: question }, reason: 'docs' };
+    if (searchDocs(question, { limit: 1 }).length > 0) return { toolName: 'search_docs', input: { query: excerpt(question) }, reason: 'docs' };
   }
   return undefined;
 }

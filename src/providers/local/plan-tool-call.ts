@@ -5,6 +5,7 @@
  * @module
  */
 import type { ChatRequest, JsonSchema, ToolDefinition } from '../types.ts';
+import { excerpt } from './summarize-tool-result.ts';
 import { tokenizeForSearch } from './tokenize-for-search.ts';
 
 /** A tool call the demo model decided to make. */
@@ -138,7 +139,7 @@ function valueFor(name: string, schema: JsonSchema, fill: Fill, isQueryField: bo
     case 'object':
       return buildObject(schema, fill);
     default:
-      if (!isQueryField && PLACE_NAME.test(name)) return lastProperNoun(fill.question) ?? fill.query;
+      if (!isQueryField && PLACE_NAME.test(name)) return excerpt(lastProperNoun(fill.question) ?? fill.query);
       return fill.query;
   }
 }
@@ -171,13 +172,14 @@ function buildObject(schema: JsonSchema, fill: Fill): Record<string, unknown> {
  * query-like string field (`query`, `q`, `question`, … or else the first string field), a place
  * field (`city`, `location`, …) gets the last capitalised word, enums take the value the question
  * mentions or their first, numbers the first number in the question (limits get 3), within
- * `minimum`/`maximum`. Optional fields are left out unless they have a `default`.
+ * `minimum`/`maximum`. Optional fields are left out unless they have a `default`. Text from the
+ * question is an {@link excerpt} of at most 200 characters.
  * @param tool - the tool to call
  * @param question - the user's question
  * @returns the input object
  */
 export function buildToolInput(tool: ToolDefinition, question: string): Record<string, unknown> {
-  return buildObject(tool.inputSchema, { question, query: queryText(question, tool) });
+  return buildObject(tool.inputSchema, { question, query: excerpt(queryText(question, tool)) });
 }
 
 /**

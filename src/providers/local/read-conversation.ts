@@ -14,8 +14,13 @@ export type PendingToolResult = Extract<MessagePart, { type: 'tool-result' }>;
 
 /** What {@link readConversation} found. */
 export interface ConversationReading {
-  /** The text of the last user message (`''` when there is none). */
+  /**
+   * The text of the last user message (`''` when there is none), trimmed, at most
+   * {@link MAX_QUESTION_CHARS} characters of it.
+   */
   question: string;
+  /** Set when the message was longer than {@link MAX_QUESTION_CHARS} and `question` is its start. */
+  cut?: true;
   language: AnswerLanguage;
   /** Tool results after the last user message, when the last message holds tool results (not a new user turn). */
   toolResults: PendingToolResult[];
@@ -25,6 +30,12 @@ export interface ConversationReading {
 
 /** Phrases of the demo notice, one per language; their presence in an assistant message means "already said". */
 export const NOTICE_MARKERS = ['built-in local demo model', '内置的本地演示模型'] as const;
+
+/**
+ * The most characters of the user's message the demo model reads: it searches, plans and quotes
+ * from this much at most, so a megabyte of message costs it no more than a paragraph.
+ */
+export const MAX_QUESTION_CHARS = 2000;
 
 const HAN = /\p{Script=Han}/gu;
 const LATIN_WORD = /[A-Za-z]+/g;
@@ -67,7 +78,11 @@ export function readConversation(messages: readonly ChatMessage[]): Conversation
       break;
     }
   }
-  const question = lastUser >= 0 ? messageText(messages[lastUser] as ChatMessage).trim() : '';
+  const text = lastUser >= 0 ? messageText(messages[lastUser] as ChatMessage).trim() : '';
+  const cut = text.length > MAX_QUESTION_CHARS;
+  // Never half a surrogate pair at the cut.
+  const end = cut && /[\uD800-\uDBFF]/.test(text[MAX_QUESTION_CHARS - 1] ?? '') ? MAX_QUESTION_CHARS - 1 : MAX_QUESTION_CHARS;
+  const question = cut ? text.slice(0, end).trimEnd() : text;
   const toolResults: PendingToolResult[] = [];
   const last = messages.at(-1);
   const endsWithToolResult =
@@ -81,5 +96,7 @@ export function readConversation(messages: readonly ChatMessage[]): Conversation
   const introduced = messages.some(
     (message) => message.role === 'assistant' && NOTICE_MARKERS.some((marker) => messageText(message).includes(marker)),
   );
-  return { question, language: detectLanguage(question), toolResults, introduced };
+  const reading: ConversationReading = { question, language: detectLanguage(question), toolResults, introduced };
+  if (cut) reading.cut = true;
+  return reading;
 }

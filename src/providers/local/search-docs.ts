@@ -34,6 +34,14 @@ export interface SearchDocsOptions {
   docs?: readonly BundledDoc[];
 }
 
+/**
+ * The most characters of a query that are searched: the `search_docs` tool takes 500, and the
+ * model's own searches are cut the same way, so a megabyte of message is not a megabyte of search.
+ */
+export const MAX_QUERY_CHARS = 500;
+/** The most distinct terms of a query that are searched (each one is a fuzzy walk of the index). */
+export const MAX_QUERY_TERMS = 32;
+
 /** A doc in the other language than the query's counts for this share of its score. */
 const OTHER_LANGUAGE_WEIGHT = 0.5;
 const MAX_SNIPPET = 240;
@@ -79,8 +87,30 @@ function snippetOf(doc: BundledDoc, terms: ReadonlySet<string>): string {
 }
 
 /**
- * Searches the docs. Each topic appears once, in the query's language when it matches there; docs
- * in the other language count half (so "什么是 SSE？" finds the Chinese page first).
+ * The terms a query is searched for: those of its first {@link MAX_QUERY_CHARS} characters (cut
+ * at a space), each once, at most {@link MAX_QUERY_TERMS} of them, in order of first appearance.
+ * @param query - English or Chinese
+ * @returns the distinct terms
+ * @example
+ * ```ts
+ * searchTerms('sse sse streaming SSE'); // ['sse', 'stream']
+ * ```
+ */
+export function searchTerms(query: string): string[] {
+  let head = query;
+  if (query.length > MAX_QUERY_CHARS) {
+    head = query.slice(0, MAX_QUERY_CHARS);
+    // Back to the last space, so the cut leaves no half word ("stream" from "streaming") to search.
+    const space = head.search(/\s\S*$/u);
+    if (space > MAX_QUERY_CHARS * 0.6) head = head.slice(0, space);
+  }
+  return [...new Set(tokenizeForSearch(head))].slice(0, MAX_QUERY_TERMS);
+}
+
+/**
+ * Searches the docs for the query's {@link searchTerms}. Each topic appears once, in the query's
+ * language when it matches there; docs in the other language count half (so "什么是 SSE？" finds
+ * the Chinese page first).
  * @param query - English or Chinese
  * @param options - limit, language, docs
  * @returns the hits, best first; `[]` when nothing matches
@@ -93,11 +123,13 @@ export function searchDocs(query: string, options: SearchDocsOptions = {}): DocH
   const limit = options.limit ?? 3;
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`Expected \`limit\` to be an integer ≥ 1, got ${String(limit)}.`);
   const docs = options.docs ?? bundledDocs();
-  const language = options.language ?? detectLanguage(query);
-  const terms = new Set(tokenizeForSearch(query));
-  if (terms.size === 0) return [];
+  const searched = searchTerms(query);
+  if (searched.length === 0) return [];
+  const language = options.language ?? detectLanguage(query.length > MAX_QUERY_CHARS ? query.slice(0, MAX_QUERY_CHARS) : query);
+  const terms = new Set(searched);
   const best = new Map<string, DocHit>();
-  for (const result of indexOf(docs).search(query)) {
+  // The terms are already made: MiniSearch searches each of them once, not every repeat in the query.
+  for (const result of indexOf(docs).search(query, { tokenize: () => searched })) {
     const doc = docs[result.id as number] as BundledDoc;
     const score = doc.language === language ? result.score : result.score * OTHER_LANGUAGE_WEIGHT;
     const seen = best.get(doc.id);

@@ -9,13 +9,43 @@ const MAX_ITEMS = 5;
 const MAX_ITEM_CHARS = 160;
 const MAX_TEXT_CHARS = 600;
 
-/** Cuts `text` to about `max` characters at a word or character boundary, never inside a surrogate pair. */
+/** The most characters of the user's message the demo model quotes in its thinking, text or a tool's input. */
+export const MAX_EXCERPT = 200;
+
+/**
+ * Cuts `text` to about `max` characters at a word or character boundary, never inside a surrogate
+ * pair, with runs of white space as one space. Only the start of a long text is looked at, so the
+ * cost does not grow with the text.
+ */
 export function truncate(text: string, max: number): string {
-  const chars = Array.from(text.replace(/\s+/g, ' ').trim());
-  if (chars.length <= max) return chars.join('');
+  // Twice `max` code points of collapsed text need at most this many UTF-16 units of it… unless
+  // the text is mostly white space; then `cut` says there was more.
+  const limit = max * 8;
+  const trimmed = text.trim();
+  const head = trimmed.length > limit ? trimmed.slice(0, limit) : trimmed;
+  const chars = Array.from(head.replace(/\s+/g, ' ').trim());
+  if (chars.length <= max && head.length === trimmed.length) return chars.join('');
   const cut = chars.slice(0, max).join('');
   const space = cut.lastIndexOf(' ');
-  return (space > max * 0.6 ? cut.slice(0, space) : cut) + '…';
+  return (space > max * 0.6 ? cut.slice(0, space) : cut).trimEnd() + '…';
+}
+
+/**
+ * An excerpt of the user's text for a tool's input: the text itself when it has at most `max`
+ * characters (white space kept), else its first `max` characters (back to a space when there is
+ * one near the end), trimmed, and an ellipsis. Never cuts a surrogate pair.
+ * @param text - the user's text
+ * @param max - the most characters kept @defaultValue {@link MAX_EXCERPT}
+ * @returns the excerpt, at most `max` + 1 characters
+ */
+export function excerpt(text: string, max = MAX_EXCERPT): string {
+  // Every code point is one or two UTF-16 units: a text this short has at most `max` of them.
+  if (text.length <= max) return text;
+  const chars = Array.from(text.slice(0, max * 2 + 2));
+  if (chars.length <= max) return text;
+  const cut = chars.slice(0, max).join('');
+  const space = cut.search(/\s\S*$/u);
+  return (space > max * 0.6 ? cut.slice(0, space) : cut).trimEnd() + '…';
 }
 
 function safeJson(value: unknown, indent?: number): string {

@@ -5,8 +5,9 @@
  * @module
  */
 import { importOptional } from '../../core/require-optional.ts';
-import { HttpError, sendJson } from '../http-error.ts';
+import { HttpError, quote, sendJson } from '../http-error.ts';
 import { readJson } from '../read-json.ts';
+import { approvalReason } from '../request-schemas.ts';
 import type { RouteHandler } from '../router.ts';
 import type { StreamContext } from '../runs/stream-context.ts';
 
@@ -15,17 +16,17 @@ const { z } = await importOptional('zod', () => import('zod'));
 /** The body of an answer. */
 const ApprovalBody = z.object({
   approved: z.boolean(),
-  reason: z.string().max(1000).optional(),
+  reason: approvalReason.optional(),
 });
 
 /** The 404 of an approval that is unknown, or of a stream that is another key's. */
 function approvalNotFound(approvalId: string): HttpError {
-  return new HttpError(404, 'not_found', `No pending approval ${JSON.stringify(approvalId)} in this stream: it is unknown, expired, or belongs to another API key.`);
+  return new HttpError(404, 'not_found', `No pending approval ${quote(approvalId)} in this stream: it is unknown, expired, or belongs to another API key.`);
 }
 
 /** The 409 of an approval answered already, or whose run has ended. */
 function alreadyAnswered(approvalId: string): HttpError {
-  return new HttpError(409, 'already_answered', `The approval ${JSON.stringify(approvalId)} was answered already (or its run has ended); the first answer stands.`);
+  return new HttpError(409, 'already_answered', `The approval ${quote(approvalId)} was answered already (or its run has ended); the first answer stands.`);
 }
 
 /** Builds the approval handler. */

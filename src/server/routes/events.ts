@@ -12,7 +12,7 @@
 import type { IncomingMessage } from 'node:http';
 import { importOptional } from '../../core/require-optional.ts';
 import { sse } from '../../sse/sse-format.ts';
-import { HttpError, sendJson } from '../http-error.ts';
+import { HttpError, quote, sendJson } from '../http-error.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from '../quotas/check-event-data.ts';
 import { publishTopicEvent, TOPIC, topicOwner } from '../publish-topic-event.ts';
 import { readJson } from '../read-json.ts';
@@ -46,22 +46,23 @@ const PublishBody = z.object({
 function topicOf(url: URL): string {
   const topic = url.searchParams.get('topic') ?? '';
   if (!TOPIC.test(topic)) {
-    throw new HttpError(400, 'invalid_request', `Expected ?topic= to be 1 to 128 characters of A-Z a-z 0-9 . _ - : /, got ${JSON.stringify(topic)}.`);
+    throw new HttpError(400, 'invalid_request', `Expected ?topic= to be 1 to 128 characters of A-Z a-z 0-9 . _ - : /, got ${quote(topic)}.`);
   }
   return topic;
 }
 
 /**
  * The topic event id a subscription starts after: `Last-Event-ID` header, else `?last_event_id=`.
+ * An empty one is none (as the SSE spec has it), as on `/v1/streams/:id`.
  * @throws HttpError 400 when it is not an event id of a topic
  */
 function topicEventId(req: IncomingMessage, url: URL): string | undefined {
   const header = req.headers['last-event-id'];
-  const after = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('last_event_id') ?? undefined;
-  if (after !== undefined && after !== '' && !TOPIC_EVENT_ID.test(after)) {
-    throw new HttpError(400, 'invalid_last_event_id', `Expected Last-Event-ID to be an event id of this topic, got ${JSON.stringify(after)}.`);
+  const after = (typeof header === 'string' && header !== '' ? header : undefined) ?? (url.searchParams.get('last_event_id') || undefined);
+  if (after !== undefined && !TOPIC_EVENT_ID.test(after)) {
+    throw new HttpError(400, 'invalid_last_event_id', `Expected Last-Event-ID to be an event id of this topic, got ${quote(after)}.`);
   }
-  return after === '' ? undefined : after;
+  return after;
 }
 
 /** Options of {@link eventRoutes}. */

@@ -12,7 +12,7 @@ import { open, realpath } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { HttpError } from '../http-error.ts';
+import { HttpError, quote } from '../http-error.ts';
 import type { RouteHandler } from '../router.ts';
 
 /** The folder of bundled samples that the build writes: `dist/samples/` (from src/ and dist/ alike). */
@@ -119,16 +119,16 @@ export function createFilesRoute(options: FilesRouteOptions = {}): RouteHandler 
     try {
       path = await realpath(join(folder, name));
     } catch (error) {
-      throw new HttpError(404, 'not_found', `No file named ${JSON.stringify(name.slice(0, 100))}.`, { cause: error });
+      throw new HttpError(404, 'not_found', `No file named ${quote(name)}.`, { cause: error });
     }
     // A symlink inside the folder that points out of it is refused like a traversal.
-    if (!path.startsWith(folder + sep)) throw new HttpError(404, 'not_found', `No file named ${JSON.stringify(name.slice(0, 100))}.`);
+    if (!path.startsWith(folder + sep)) throw new HttpError(404, 'not_found', `No file named ${quote(name)}.`);
 
     const handle = await open(path, 'r');
     let handedOver = false;
     try {
       const stat = await handle.stat();
-      if (!stat.isFile()) throw new HttpError(404, 'not_found', `No file named ${JSON.stringify(name.slice(0, 100))}.`);
+      if (!stat.isFile()) throw new HttpError(404, 'not_found', `No file named ${quote(name)}.`);
       const size = stat.size;
       const etag = `"${size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
       const headers: Record<string, string | number> = {

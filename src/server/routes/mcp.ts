@@ -16,6 +16,7 @@ import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/se
 import { createMcpToolServer } from '../../agent/mcp/create-mcp-tool-server.ts';
 import type { AnyAgentTool } from '../../agent/types.ts';
 import type { Auth } from '../auth.ts';
+import { quote } from '../http-error.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
 import { importOptional } from '../../core/require-optional.ts';
@@ -183,7 +184,7 @@ export function mcpRoutes(options: McpRouteOptions): McpRoutes {
   const handle: RouteHandler = async (req, res) => {
     const origin = req.headers.origin;
     if (typeof origin === 'string' && !originAllowed(origin, options.allowedOrigins ?? [])) {
-      return sendRpcError(res, 403, -32000, `Forbidden: the origin ${JSON.stringify(origin)} may not call /mcp (allow it with SLUICE_CORS_ORIGINS).`);
+      return sendRpcError(res, 403, -32000, `Forbidden: the origin ${quote(origin)} may not call /mcp (allow it with SLUICE_CORS_ORIGINS).`);
     }
     const owner = options.auth.ownerOf(req);
     const header = req.headers[SESSION_HEADER];

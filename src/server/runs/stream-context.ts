@@ -15,7 +15,7 @@ import { aheadOfLog } from '../../store/errors.ts';
 import type { StoredEvent, StreamInfo, StreamStore } from '../../store/types.ts';
 import type { SseMessage } from '../../sse/encode.ts';
 import { sse } from '../../sse/sse-format.ts';
-import { HttpError } from '../http-error.ts';
+import { HttpError, quote } from '../http-error.ts';
 import type { Quotas } from '../quotas/quotas.ts';
 import { logEvents, respond, type FollowerSet, type RespondOptions } from './follow-stream.ts';
 import type { RunManager, StartedRun, StartRunOptions } from './run-manager.ts';
@@ -93,7 +93,7 @@ export function shuttingDown(): HttpError {
 
 /** The 404 of a stream that is unknown, expired, or another key's. */
 export function streamNotFound(id: string): HttpError {
-  return new HttpError(404, 'not_found', `No stream ${JSON.stringify(id)}: it is unknown, expired, or belongs to another API key.`);
+  return new HttpError(404, 'not_found', `No stream ${quote(id)}: it is unknown, expired, or belongs to another API key.`);
 }
 
 /**
@@ -160,15 +160,16 @@ function topicMessages(store: StreamStore, topic: string, after: string | undefi
 }
 
 /**
- * The event id a resume starts after: `Last-Event-ID` header, else `?last_event_id=`, else 0.
+ * The event id a resume starts after: `Last-Event-ID` header, else `?last_event_id=`, else 0. An
+ * empty one is none (as the SSE spec has it), as on the topic route.
  * @throws HttpError 400 when it is not a non-negative integer
  */
 export function lastEventId(req: IncomingMessage, url: URL): number {
   const header = req.headers['last-event-id'];
-  const raw = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('last_event_id') ?? '0';
+  const raw = (typeof header === 'string' && header !== '' ? header : undefined) ?? (url.searchParams.get('last_event_id') || '0');
   const text = raw.trim();
   if (!/^[0-9]{1,15}$/.test(text)) {
-    throw new HttpError(400, 'invalid_last_event_id', `Expected Last-Event-ID (or ?last_event_id=) to be an event id of this stream (0, 1, 2 …), got ${JSON.stringify(raw)}.`);
+    throw new HttpError(400, 'invalid_last_event_id', `Expected Last-Event-ID (or ?last_event_id=) to be an event id of this stream (0, 1, 2 …), got ${quote(raw)}.`);
   }
   return Number(text);
 }
