@@ -14,7 +14,9 @@
  *
  * @module
  */
+import { runAgent } from '../src/agent/run-agent.ts';
 import type { AgentEvent } from '../src/protocol/types.ts';
+import type { Provider } from '../src/providers/types.ts';
 import { logEvents } from '../src/server/runs/follow-stream.ts';
 import { createRunManager } from '../src/server/runs/run-manager.ts';
 import { createMemoryStore } from '../src/store/memory.ts';
@@ -32,6 +34,57 @@ async function* generate(): AsyncGenerator<AgentEvent> {
 }
 
 const checksum = (count: number, sum: number): number => count * 1e9 + sum;
+
+/** A model streaming the same deltas as one step (what `/api/chat` runs, without pacing). */
+const model: Provider = async function* (_request, options) {
+  yield { type: 'message-start', messageId: 'm', model: 'bench' };
+  yield { type: 'text-start', id: 't' };
+  for (let n = 0; n < EVENTS; n++) {
+    options?.signal?.throwIfAborted();
+    yield { type: 'text-delta', id: 't', delta: WORDS[n % WORDS.length]! };
+  }
+  yield { type: 'text-end', id: 't' };
+  yield { type: 'finish', finishReason: 'stop' };
+};
+
+const agent = (signal?: AbortSignal): AsyncIterable<AgentEvent> =>
+  runAgent({ provider: model, model: 'bench', messages: [{ role: 'user', content: 'Hi' }], ...(signal === undefined ? {} : { signal }) });
+
+/** Counts the deltas only: the agent adds its own events around them. */
+const deltaSum = (count: number, sum: number, event: AgentEvent): [number, number] =>
+  event.type === 'text-delta' ? [count + 1, sum + count + 1 + event.delta.length] : [count, sum];
+
+async function agentDirect(): Promise<number> {
+  const reads = Array.from({ length: RUNS }, async () => {
+    let count = 0;
+    let sum = 0;
+    for await (const event of agent()) [count, sum] = deltaSum(count, sum, event);
+    return checksum(count, sum);
+  });
+  return (await Promise.all(reads)).reduce((a, b) => a + b, 0);
+}
+
+async function agentStorePath(): Promise<number> {
+  const store = createMemoryStore();
+  const runs = createRunManager({ store, detachGraceMs: 0 });
+  const reads = Array.from({ length: RUNS }, async () => {
+    const run = await runs.start({ source: (signal) => agent(signal) });
+    const controller = new AbortController();
+    const source = logEvents(store, run.id, 0, true, (stored: StoredEvent) => stored.id < 0)(controller.signal);
+    let count = 0;
+    let sum = 0;
+    try {
+      for await (const { event } of source) [count, sum] = deltaSum(count, sum, event);
+    } finally {
+      run.release();
+    }
+    await run.done;
+    return checksum(count, sum);
+  });
+  const total = (await Promise.all(reads)).reduce((a, b) => a + b, 0);
+  await store.close?.();
+  return total;
+}
 
 async function direct(): Promise<number> {
   const reads = Array.from({ length: RUNS }, async () => {
@@ -91,6 +144,9 @@ export async function bench(): Promise<string> {
   const expected = await direct();
   const base = await median(direct, expected);
   const store = await median(storePath, expected);
+  const agentExpected = await agentDirect();
+  const agentBase = await median(agentDirect, agentExpected);
+  const agentStore = await median(agentStorePath, agentExpected);
   return [
     `### Store path: ${RUNS} runs × ${EVENTS + 1} events through the run manager, the memory store and a first response's source`,
     '',
@@ -100,5 +156,7 @@ export async function bench(): Promise<string> {
     '| --- | ---: | ---: |',
     `| direct: \`for await\` over the generator | ${base.toFixed(3)} | 1.00× |`,
     `| run manager + memory store + \`logEvents\` | ${store.toFixed(3)} | ${(store / base).toFixed(2)}× |`,
+    `| \`runAgent\` over a model of the same deltas, \`for await\` | ${agentBase.toFixed(3)} | ${(agentBase / base).toFixed(2)}× |`,
+    `| \`runAgent\` + run manager + memory store + \`logEvents\` | ${agentStore.toFixed(3)} | ${(agentStore / base).toFixed(2)}× |`,
   ].join('\n');
 }
