@@ -1,7 +1,7 @@
 /**
  * The store path's own cost per event, in one process, without sockets or pacing: R runs started
  * through the run manager on the memory store, each appending N `text-delta` events and a
- * `finish` from an async generator, each read by its first response's source (`logEvents` with the
+ * `finish` from an async generator, each read by its first response's source (`logFollower` with the
  * first-event check and an `until`, as `/api/chat` follows a run), consumed by `for await`; against
  * the direct path (the same generators read by `for await`, no run, no store). What the W5 bench's
  * profile attributes to the store path, measured finely enough to see a change of a promise hop.
@@ -15,9 +15,10 @@
  * @module
  */
 import { runAgent } from '../src/agent/run-agent.ts';
+import type { Format } from '../src/core/types.ts';
 import type { AgentEvent } from '../src/protocol/types.ts';
 import type { Provider } from '../src/providers/types.ts';
-import { logEvents } from '../src/server/runs/follow-stream.ts';
+import { logFollower } from '../src/server/runs/follow-stream.ts';
 import { createRunManager } from '../src/server/runs/run-manager.ts';
 import { createMemoryStore } from '../src/store/memory.ts';
 import type { StoredEvent } from '../src/store/types.ts';
@@ -32,6 +33,9 @@ async function* generate(): AsyncGenerator<AgentEvent> {
   for (let n = 0; n < EVENTS; n++) yield { type: 'text-delta', id: 't', delta: WORDS[n % WORDS.length]! };
   yield { type: 'finish', finishReason: 'stop' };
 }
+
+/** A codec that writes nothing: the bench measures the path to it. */
+const NO_CODEC: Format<StoredEvent> = { contentType: 'text/plain', encode: () => '' };
 
 const checksum = (count: number, sum: number): number => count * 1e9 + sum;
 
@@ -70,11 +74,14 @@ async function agentStorePath(): Promise<number> {
   const reads = Array.from({ length: RUNS }, async () => {
     const run = await runs.start({ source: (signal) => agent(signal) });
     const controller = new AbortController();
-    const source = logEvents(store, run.id, 0, true, (stored: StoredEvent) => stored.id < 0)(controller.signal);
+    const log = logFollower(store, run.id, 0, true, NO_CODEC, (stored: StoredEvent) => stored.id < 0);
     let count = 0;
     let sum = 0;
     try {
-      for await (const { event } of source) [count, sum] = deltaSum(count, sum, event);
+      for await (const stored of log.source(controller.signal)) {
+        log.format.encode(stored);
+        [count, sum] = deltaSum(count, sum, stored.event);
+      }
     } finally {
       run.release();
     }
@@ -105,12 +112,15 @@ async function storePath(): Promise<number> {
   const reads = Array.from({ length: RUNS }, async () => {
     const run = await runs.start({ source: () => generate() });
     const controller = new AbortController();
-    // As `Streams.follow` reads a run for its first response, with an `until` that never ends it early.
-    const source = logEvents(store, run.id, 0, true, (stored: StoredEvent) => stored.id < 0)(controller.signal);
+    // As `Streams.follow` reads a run for its first response, with an `until` that never ends it early
+    // (checked as the codec encodes each event, as the engine does).
+    const log = logFollower(store, run.id, 0, true, NO_CODEC, (stored: StoredEvent) => stored.id < 0);
     let count = 0;
     let sum = 0;
     try {
-      for await (const { id, event } of source) {
+      for await (const stored of log.source(controller.signal)) {
+        log.format.encode(stored);
+        const { id, event } = stored;
         count++;
         sum += id + (event.type === 'text-delta' ? event.delta.length : 0);
       }
