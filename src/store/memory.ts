@@ -315,6 +315,10 @@ class MemoryWriter implements StreamWriter {
     }
   }
 
+  appendNow(event: AgentEvent): number {
+    return this.#store.append(this.#stream, this.token, event);
+  }
+
   onStop(listener: (reason: string) => void): () => void {
     let called = false;
     const once = (reason: string): void => {
