@@ -459,7 +459,10 @@ class MemoryStore implements StreamStore {
       this.releaseLease(stream, token);
     }
     const waiters = stream.waiters;
-    if (waiters.length > 0) {
+    // One follower (a chat's own response) is the common case: taken off the list in place, no new
+    // list per event. A woken follower never waits again before this returns (its next() runs later).
+    if (waiters.length === 1) (waiters.pop() as MemoryFollower).wake();
+    else if (waiters.length > 1) {
       stream.waiters = [];
       for (const follower of waiters) follower.wake();
     }
