@@ -163,11 +163,14 @@ class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
       this.#finish();
       return DONE_PROMISE;
     }
-    return new Promise((resolve) => {
-      this.#resolve = resolve;
-      stream.waiters.push(this);
-    });
+    return new Promise(this.#wait);
   }
+
+  /** The executor of the promise a waiting `next()` returns: one function per follower, not one per event. */
+  readonly #wait = (resolve: (result: IteratorResult<StoredEvent>) => void): void => {
+    this.#resolve = resolve;
+    (this.#stream as MemoryStream).waiters.push(this);
+  };
 
   return(): Promise<IteratorResult<StoredEvent>> {
     this.#finish();
