@@ -46,6 +46,20 @@ describe('memory store bounds', () => {
     await store.close();
   });
 
+  it('appendNow appends at once with the ids, checks and wakes of append, and throws what append rejects with', async () => {
+    const store = createMemoryStore({ maxBytes: 2000 });
+    const writer = await store.create({ id: 'now' });
+    expect(writer.appendNow).toBeTypeOf('function');
+    const reading = collect(store.read('now'));
+    expect(writer.appendNow?.(text(10))).toBe(1);
+    expect(await writer.append(text(10))).toBe(2);
+    expect(() => writer.appendNow?.(text(1900))).toThrow(expect.objectContaining({ code: 'full' }) as Error);
+    expect(writer.appendNow?.(FINISH)).toBe(3);
+    expect(() => writer.appendNow?.(text(1))).toThrow(expect.objectContaining({ code: 'ended' }) as Error);
+    expect((await reading).map((stored) => stored.event.type)).toEqual(['text-delta', 'text-delta', 'finish']);
+    await store.close();
+  });
+
   it('refuses to create a stream with code full while running streams fill the bound', async () => {
     const size = JSON.stringify(text(900)).length;
     const store = createMemoryStore({ maxBytes: 2 * size });

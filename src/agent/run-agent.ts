@@ -228,7 +228,8 @@ export function runAgent(options: RunAgentOptions): AsyncGenerator<AgentEvent, v
     ...[...serverTools.values()].map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema })),
     ...clientTools.values(),
   ];
-  return loop({ ...options, maxSteps, toolTimeoutMs }, serverTools, clientTools, definitions);
+  // No wrapper generator: every level of `yield*` costs promises and microtasks on every event.
+  return steps({ ...options, maxSteps, toolTimeoutMs }, options.signal, serverTools, clientTools, definitions);
 }
 
 type RunOptions = RunAgentOptions & { maxSteps: number; toolTimeoutMs: number };
@@ -243,171 +244,186 @@ interface StepsFrom {
   continuation?: { text: string; reasoning?: string };
 }
 
-async function* loop(
-  options: RunOptions,
-  serverTools: ReadonlyMap<string, AnyAgentTool>,
-  clientTools: ReadonlyMap<string, ToolDefinition>,
-  definitions: ToolDefinition[],
-): AsyncGenerator<AgentEvent, void, undefined> {
-  yield* withRunSignal(options.signal, (signal) => steps(options, signal, serverTools, clientTools, definitions));
+/**
+ * The signal of one run: aborted by the caller's signal (with its reason), or by `close()` when the
+ * run is over or its consumer left early (`return()`, a `break`), so the model request and the
+ * running tools stop either way. A plain controller with one listener on the caller's signal, not
+ * `AbortSignal.any`: the loop and the model read `aborted` on every event, and a composite signal
+ * refreshes itself on each read.
+ */
+function openRunSignal(callerSignal: AbortSignal | undefined): { signal: AbortSignal; close: () => void } {
+  const stop = new AbortController();
+  const forward = (): void => stop.abort(callerSignal?.reason);
+  if (callerSignal?.aborted === true) forward();
+  else callerSignal?.addEventListener('abort', forward, { once: true });
+  return {
+    signal: stop.signal,
+    close: () => {
+      callerSignal?.removeEventListener('abort', forward);
+      stop.abort(new DOMException('The agent run was closed.', 'AbortError'));
+    },
+  };
 }
 
-/**
- * Runs `body` with a signal aborted by the caller's signal, or by the consumer leaving early
- * (`return()`, a `break`): the model request and the running tools stop either way.
- */
+/** Runs `body` with the run's signal (see {@link openRunSignal}); the resume path's wrapper. */
 async function* withRunSignal(
   callerSignal: AbortSignal | undefined,
   body: (signal: AbortSignal) => AsyncGenerator<AgentEvent, void, undefined>,
 ): AsyncGenerator<AgentEvent, void, undefined> {
-  const stop = new AbortController();
-  const signal = callerSignal === undefined ? stop.signal : AbortSignal.any([callerSignal, stop.signal]);
+  const run = openRunSignal(callerSignal);
   try {
-    yield* body(signal);
+    yield* body(run.signal);
   } finally {
-    stop.abort(new DOMException('The agent run was closed.', 'AbortError'));
+    run.close();
   }
 }
 
 async function* steps(
   options: RunOptions,
-  signal: AbortSignal,
+  callerSignal: AbortSignal | undefined,
   serverTools: ReadonlyMap<string, AnyAgentTool>,
   clientTools: ReadonlyMap<string, ToolDefinition>,
   definitions: ToolDefinition[],
   from?: StepsFrom,
 ): AsyncGenerator<AgentEvent, void, undefined> {
-  const { provider } = options;
-  const messages = [...options.messages];
-  let usage: Usage | undefined;
-  let yielded = false;
-  let finishReason: FinishReason = 'stop';
-  let rawFinishReason: string | null | undefined;
-  const end = (): AgentEvent[] => {
-    const tail: AgentEvent[] = [];
-    if (usage !== undefined) tail.push({ type: 'usage', ...usage });
-    tail.push({
-      type: 'finish',
-      finishReason,
-      ...(rawFinishReason === undefined ? {} : { rawFinishReason }),
-      ...(usage === undefined ? {} : { usage }),
-    });
-    return tail;
-  };
+  // The run's own signal: aborted by the caller's, and when the run ends or its consumer leaves.
+  const run = openRunSignal(callerSignal);
+  const { signal } = run;
+  try {
+    const { provider } = options;
+    const messages = [...options.messages];
+    let usage: Usage | undefined;
+    let yielded = false;
+    let finishReason: FinishReason = 'stop';
+    let rawFinishReason: string | null | undefined;
+    const end = (): AgentEvent[] => {
+      const tail: AgentEvent[] = [];
+      if (usage !== undefined) tail.push({ type: 'usage', ...usage });
+      tail.push({
+        type: 'finish',
+        finishReason,
+        ...(rawFinishReason === undefined ? {} : { rawFinishReason }),
+        ...(usage === undefined ? {} : { usage }),
+      });
+      return tail;
+    };
 
-  const decided = from === undefined ? pendingCalls(messages, options.decidedApprovals) : [];
-  if (decided.length > 0) {
-    // The model sees the calls as they run: with their logged input, not the client's copy.
-    replaceDecidedCalls(messages, decided);
-    // The calls a client answered after the run that asked had ended: they run (or are denied)
-    // first, and the model goes on from their results.
-    yielded = true;
-    const parts = yield* runCalls(decided, { options, signal, serverTools, definitions });
-    if (signal.aborted) {
-      yield { type: 'abort', reason: abortReason(signal) };
-      return;
-    }
-    if (parts.length > 0) messages.push({ role: 'tool', content: parts });
-  }
-
-  for (let step = from?.step ?? 1; ; step++) {
-    const request: ChatRequest = { model: options.model, messages: [...messages] };
-    // A run taken over: its first step was started (the seam's `step-start`) and may continue text.
-    const seamed = from !== undefined && from.seamed && step === from.step;
-    if (seamed) yielded = true;
-    if (seamed && from.continuation !== undefined) request.continuation = from.continuation;
-    if (definitions.length > 0) request.tools = definitions;
-    if (options.toolChoice !== undefined) request.toolChoice = options.toolChoice;
-    if (options.maxOutputTokens !== undefined) request.maxOutputTokens = options.maxOutputTokens;
-    if (options.temperature !== undefined) request.temperature = options.temperature;
-    if (options.providerOptions !== undefined) request.providerOptions = options.providerOptions;
-
-    const result = new StepMessage();
-    // A continued step: what the old producer wrote is part of the message that goes back to the model.
-    if (seamed && from.continuation !== undefined) result.resume(from.continuation);
-    const startedCalls = new Set<string>();
-    let stepStarted = false;
-    try {
-      signal.throwIfAborted();
-      for await (const event of provider(request, { signal })) {
-        if (!stepStarted) {
-          stepStarted = true;
-          if (event.type === 'message-start' && step === 1 && (from === undefined || from.marked === true)) yield event;
-          yielded = true;
-          if (!seamed) yield { type: 'step-start', step, ...(from?.marked === true && step === from.step ? { takeover: true } : {}) };
-        }
-        result.add(event);
-        switch (event.type) {
-          case 'message-start':
-          case 'usage':
-          case 'finish':
-            // One message per run: later steps' message-start are dropped; usage is summed and
-            // sent once; a model's finish is the step's finish.
-            continue;
-          case 'error':
-          case 'abort':
-            if (result.usage !== undefined) usage = addUsage(usage, result.usage);
-            if (usage !== undefined) yield { type: 'usage', ...usage };
-            yield event;
-            return;
-          case 'tool-call-start':
-            startedCalls.add(event.toolCallId);
-            yield event;
-            break;
-          case 'tool-call':
-            // A provider that sends a call whole still gets the streamed shape clients build
-            // their tool parts from: start, the input as one delta, then the call.
-            if (!startedCalls.has(event.toolCallId)) {
-              startedCalls.add(event.toolCallId);
-              yield { type: 'tool-call-start', toolCallId: event.toolCallId, toolName: event.toolName };
-              yield { type: 'tool-call-delta', toolCallId: event.toolCallId, delta: JSON.stringify(event.input ?? {}) };
-            }
-            yield event;
-            break;
-          default:
-            yield event;
-        }
-      }
-    } catch (error) {
+    const decided = from === undefined ? pendingCalls(messages, options.decidedApprovals) : [];
+    if (decided.length > 0) {
+      // The model sees the calls as they run: with their logged input, not the client's copy.
+      replaceDecidedCalls(messages, decided);
+      // The calls a client answered after the run that asked had ended: they run (or are denied)
+      // first, and the model goes on from their results.
+      yielded = true;
+      const parts = yield* runCalls(decided, { options, signal, serverTools, definitions });
       if (signal.aborted) {
         yield { type: 'abort', reason: abortReason(signal) };
         return;
       }
-      if (!yielded) throw error;
-      yield toFailure(error);
-      return;
-    }
-    if (result.finish === undefined) {
-      if (!stepStarted && !seamed) yield { type: 'step-start', step, ...(from?.marked === true && step === from.step ? { takeover: true } : {}) };
-      yield toFailure(new AgentError('agent_step_incomplete', `The model's stream ended without \`finish\` in step ${step}.`));
-      return;
-    }
-    if (result.usage !== undefined) usage = addUsage(usage, result.usage);
-    finishReason = result.finish.finishReason;
-    rawFinishReason = result.finish.rawFinishReason;
-    yield { type: 'step-finish', step, finishReason };
-    if (result.calls.length === 0) {
-      yield* end();
-      return;
+      if (parts.length > 0) messages.push({ role: 'tool', content: parts });
     }
 
-    // Run the server's tools of this step in parallel; their events reach the client as they happen.
-    messages.push(result.toMessage());
-    const clientCalled = result.calls.some((call) => clientTools.has(call.toolName));
-    const parts = yield* runCalls(
-      result.calls.filter((call) => !clientTools.has(call.toolName)),
-      { options, signal, serverTools, definitions },
-    );
-    if (signal.aborted) {
-      yield { type: 'abort', reason: abortReason(signal) };
-      return;
+    for (let step = from?.step ?? 1; ; step++) {
+      const request: ChatRequest = { model: options.model, messages: [...messages] };
+      // A run taken over: its first step was started (the seam's `step-start`) and may continue text.
+      const seamed = from !== undefined && from.seamed && step === from.step;
+      if (seamed) yielded = true;
+      if (seamed && from.continuation !== undefined) request.continuation = from.continuation;
+      if (definitions.length > 0) request.tools = definitions;
+      if (options.toolChoice !== undefined) request.toolChoice = options.toolChoice;
+      if (options.maxOutputTokens !== undefined) request.maxOutputTokens = options.maxOutputTokens;
+      if (options.temperature !== undefined) request.temperature = options.temperature;
+      if (options.providerOptions !== undefined) request.providerOptions = options.providerOptions;
+
+      const result = new StepMessage();
+      // A continued step: what the old producer wrote is part of the message that goes back to the model.
+      if (seamed && from.continuation !== undefined) result.resume(from.continuation);
+      const startedCalls = new Set<string>();
+      let stepStarted = false;
+      try {
+        signal.throwIfAborted();
+        for await (const event of provider(request, { signal })) {
+          if (!stepStarted) {
+            stepStarted = true;
+            if (event.type === 'message-start' && step === 1 && (from === undefined || from.marked === true)) yield event;
+            yielded = true;
+            if (!seamed) yield { type: 'step-start', step, ...(from?.marked === true && step === from.step ? { takeover: true } : {}) };
+          }
+          result.add(event);
+          switch (event.type) {
+            case 'message-start':
+            case 'usage':
+            case 'finish':
+              // One message per run: later steps' message-start are dropped; usage is summed and
+              // sent once; a model's finish is the step's finish.
+              continue;
+            case 'error':
+            case 'abort':
+              if (result.usage !== undefined) usage = addUsage(usage, result.usage);
+              if (usage !== undefined) yield { type: 'usage', ...usage };
+              yield event;
+              return;
+            case 'tool-call-start':
+              startedCalls.add(event.toolCallId);
+              yield event;
+              break;
+            case 'tool-call':
+              // A provider that sends a call whole still gets the streamed shape clients build
+              // their tool parts from: start, the input as one delta, then the call.
+              if (!startedCalls.has(event.toolCallId)) {
+                startedCalls.add(event.toolCallId);
+                yield { type: 'tool-call-start', toolCallId: event.toolCallId, toolName: event.toolName };
+                yield { type: 'tool-call-delta', toolCallId: event.toolCallId, delta: JSON.stringify(event.input ?? {}) };
+              }
+              yield event;
+              break;
+            default:
+              yield event;
+          }
+        }
+      } catch (error) {
+        if (signal.aborted) {
+          yield { type: 'abort', reason: abortReason(signal) };
+          return;
+        }
+        if (!yielded) throw error;
+        yield toFailure(error);
+        return;
+      }
+      if (result.finish === undefined) {
+        if (!stepStarted && !seamed) yield { type: 'step-start', step, ...(from?.marked === true && step === from.step ? { takeover: true } : {}) };
+        yield toFailure(new AgentError('agent_step_incomplete', `The model's stream ended without \`finish\` in step ${step}.`));
+        return;
+      }
+      if (result.usage !== undefined) usage = addUsage(usage, result.usage);
+      finishReason = result.finish.finishReason;
+      rawFinishReason = result.finish.rawFinishReason;
+      yield { type: 'step-finish', step, finishReason };
+      if (result.calls.length === 0) {
+        yield* end();
+        return;
+      }
+
+      // Run the server's tools of this step in parallel; their events reach the client as they happen.
+      messages.push(result.toMessage());
+      const clientCalled = result.calls.some((call) => clientTools.has(call.toolName));
+      const parts = yield* runCalls(
+        result.calls.filter((call) => !clientTools.has(call.toolName)),
+        { options, signal, serverTools, definitions },
+      );
+      if (signal.aborted) {
+        yield { type: 'abort', reason: abortReason(signal) };
+        return;
+      }
+      if (parts.length > 0) messages.push({ role: 'tool', content: parts });
+      if (clientCalled || step >= options.maxSteps) {
+        finishReason = 'tool-calls';
+        yield* end();
+        return;
+      }
     }
-    if (parts.length > 0) messages.push({ role: 'tool', content: parts });
-    if (clientCalled || step >= options.maxSteps) {
-      finishReason = 'tool-calls';
-      yield* end();
-      return;
-    }
+  } finally {
+    run.close();
   }
 }
 

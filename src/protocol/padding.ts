@@ -62,6 +62,31 @@ const FILLER_CODES = Uint16Array.from(FILLER_ALPHABET, (char) => char.charCodeAt
 /** JSON whitespace that keeps a line one line: space and tab. */
 const WHITESPACE_CODES = Uint16Array.of(0x20, 0x09);
 const POOL_BYTES = 1024;
+const SHARED_POOL_BYTES = 16_384;
+/** Filler characters of one call (at most 2·256 − 1). */
+const SCRATCH = new Uint16Array(2 * 256);
+/** `SCRATCH.subarray(0, n)` by n, made once each: no view allocated per frame. */
+const SCRATCH_VIEWS: Uint16Array[] = [];
+
+/** A reader of random bytes drawn `size` at a time from `fill`. */
+function pooled(fill: (bytes: Uint8Array<ArrayBuffer>) => void, size: number): () => number {
+  const pool = new Uint8Array(size);
+  let used = size;
+  return () => {
+    if (used === size) {
+      fill(pool);
+      used = 0;
+    }
+    return pool[used++]!;
+  };
+}
+
+let sharedByte: (() => number) | undefined;
+/** The next byte of the process's pool of `crypto.getRandomValues` bytes (made on first use). */
+function nextSharedByte(): number {
+  sharedByte ??= pooled((bytes) => void crypto.getRandomValues(bytes), SHARED_POOL_BYTES);
+  return sharedByte();
+}
 
 /**
  * Reads `SLUICE_PADDING`: `off`, `false`, `0` or `no` turn padding off; unset, `on`, `true`, `1`
@@ -101,24 +126,19 @@ export function createPadder(option: PaddingOption | undefined): Padder | undefi
   const options = resolved === true ? {} : resolved;
   const bucketBytes = options.bucketBytes ?? DEFAULT_BUCKET_BYTES;
   const textChunkBytes = options.textChunkBytes ?? DEFAULT_BUCKET_BYTES;
-  const fill = options.random ?? ((bytes: Uint8Array<ArrayBuffer>) => void crypto.getRandomValues(bytes));
-  // Random bytes are drawn a pool at a time: one getRandomValues call per ~20 frames, not per byte.
-  const pool = new Uint8Array(POOL_BYTES);
-  let used = POOL_BYTES;
-  const next = (): number => {
-    if (used === POOL_BYTES) {
-      fill(pool);
-      used = 0;
-    }
-    return pool[used++]!;
-  };
+  // Random bytes are drawn a pool at a time, not per frame: one crypto.getRandomValues call costs
+  // some microseconds, and per byte it is ten times cheaper in 16 KiB than in 1 KiB. The default
+  // source's pool is one for the whole process (every byte is used once, whichever padder takes it),
+  // so a response costs no pool of its own; a `random` of the caller's (tests) gets its own.
+  const next = options.random === undefined ? nextSharedByte : pooled(options.random, POOL_BYTES);
   // Fresh random characters for each frame (never slices of one long random string, which a
   // compressing proxy would find again and shrink): one pass over the pool into a scratch array,
-  // then one String.fromCharCode, several times faster than adding characters one by one.
-  const scratch = new Uint16Array(2 * 256);
+  // then one String.fromCharCode, several times faster than adding characters one by one. The
+  // scratch array is shared: it is filled and read within one call.
   const characters = (n: number, codes: Uint16Array, mask: number): string => {
-    for (let i = 0; i < n; i++) scratch[i] = codes[next() & mask]!;
-    return String.fromCharCode.apply(null, scratch.subarray(0, n) as unknown as number[]);
+    for (let i = 0; i < n; i++) SCRATCH[i] = codes[next() & mask]!;
+    const view = (SCRATCH_VIEWS[n] ??= SCRATCH.subarray(0, n));
+    return String.fromCharCode.apply(null, view as unknown as number[]);
   };
   const length = (contentBytes: number): number => {
     const floor = (Math.floor(contentBytes / bucketBytes) + 1) * bucketBytes;

@@ -163,11 +163,14 @@ class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
       this.#finish();
       return DONE_PROMISE;
     }
-    return new Promise((resolve) => {
-      this.#resolve = resolve;
-      stream.waiters.push(this);
-    });
+    return new Promise(this.#wait);
   }
+
+  /** The executor of the promise a waiting `next()` returns: one function per follower, not one per event. */
+  readonly #wait = (resolve: (result: IteratorResult<StoredEvent>) => void): void => {
+    this.#resolve = resolve;
+    (this.#stream as MemoryStream).waiters.push(this);
+  };
 
   return(): Promise<IteratorResult<StoredEvent>> {
     this.#finish();
@@ -315,6 +318,10 @@ class MemoryWriter implements StreamWriter {
     }
   }
 
+  appendNow(event: AgentEvent): number {
+    return this.#store.append(this.#stream, this.token, event);
+  }
+
   onStop(listener: (reason: string) => void): () => void {
     let called = false;
     const once = (reason: string): void => {
@@ -455,7 +462,10 @@ class MemoryStore implements StreamStore {
       this.releaseLease(stream, token);
     }
     const waiters = stream.waiters;
-    if (waiters.length > 0) {
+    // One follower (a chat's own response) is the common case: taken off the list in place, no new
+    // list per event. A woken follower never waits again before this returns (its next() runs later).
+    if (waiters.length === 1) (waiters.pop() as MemoryFollower).wake();
+    else if (waiters.length > 1) {
       stream.waiters = [];
       for (const follower of waiters) follower.wake();
     }

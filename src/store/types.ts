@@ -97,6 +97,12 @@ export interface StreamWriter {
    */
   append(event: AgentEvent): Promise<number>;
   /**
+   * Appends an event at once and returns its id, or throws what `append` would reject with. Only
+   * stores that append in the calling process have it (the memory store); a producer uses it when
+   * present, and saves a promise and its microtask per event.
+   */
+  appendNow?(event: AgentEvent): number;
+  /**
    * Calls `listener` once when a stop is requested for this stream from any instance
    * ({@link StreamStore.requestStop}). Returns an unsubscribe function.
    */

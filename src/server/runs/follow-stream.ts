@@ -109,8 +109,9 @@ export function respond<T>(res: ServerResponse, source: (signal: AbortSignal) =>
  * new request, see `pauseForApprovals`).
  *
  * The store's iterator is handed out as is when there is nothing to check; otherwise one plain
- * iterator does both checks in one `then` per event (no async generator, no iterator per check):
- * every promise hop here is paid per event per follower.
+ * iterator does both checks in one `then` per event (no async generator, no iterator per check).
+ * A follower with a codec uses {@link logFollower}, which checks `until` as each event is encoded
+ * and needs no `then` past the first event.
  * @param store - the store
  * @param id - the stream
  * @param after - the last event id the client has (0 = from the start)
@@ -125,36 +126,81 @@ export function logEvents(
   first: boolean,
   until?: (stored: StoredEvent) => boolean,
 ): (signal: AbortSignal) => AsyncIterable<StoredEvent> {
-  return (signal) => {
-    const log = store.read(id, { after, signal });
-    if (!first && until === undefined) return log;
-    const stored = log[Symbol.asyncIterator]();
-    let checked = !first;
-    let last = false;
-    const step = (result: IteratorResult<StoredEvent>): IteratorResult<StoredEvent> => {
-      if (result.done === true) return result;
-      if (!checked) {
-        checked = true;
-        const { event } = result.value;
-        if (event.type === 'error') {
-          throw new SluiceError(event.code, event.message, { status: event.status !== undefined && event.status >= 400 ? event.status : 502 });
-        }
+  if (!first && until === undefined) return (signal) => store.read(id, { after, signal });
+  return (signal) => readLog(store, id, after, first, signal, { last: false }, until);
+}
+
+/** Set when the event `until` marked was handed out: the next `next()` ends the source. */
+interface LogEnd {
+  last: boolean;
+}
+
+/**
+ * The log as a plain iterator: the first-event check in one `then` on the first event only, `until`
+ * (when given here) in one `then` per event; otherwise the store's own promise goes out.
+ */
+function readLog(store: StreamStore, id: string, after: number, first: boolean, signal: AbortSignal, end: LogEnd, until?: (stored: StoredEvent) => boolean): AsyncIterable<StoredEvent> {
+  const stored = store.read(id, { after, signal })[Symbol.asyncIterator]();
+  let checked = !first;
+  const step = (result: IteratorResult<StoredEvent>): IteratorResult<StoredEvent> => {
+    if (result.done === true) return result;
+    if (!checked) {
+      checked = true;
+      const { event } = result.value;
+      if (event.type === 'error') {
+        throw new SluiceError(event.code, event.message, { status: event.status !== undefined && event.status >= 400 ? event.status : 502 });
       }
-      if (until !== undefined && until(result.value)) last = true;
-      return result;
-    };
-    const done = async (): Promise<IteratorResult<StoredEvent>> => {
-      await stored.return?.();
-      return { done: true, value: undefined };
-    };
-    const iterator: AsyncIterator<StoredEvent> & AsyncIterable<StoredEvent> = {
-      // Once the first event is checked and there is no `until`, the store's own promise goes out.
-      next: () => (last ? done() : checked && until === undefined ? stored.next() : stored.next().then(step)),
-      return: done,
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    }
+    if (until !== undefined && until(result.value)) end.last = true;
+    return result;
   };
+  const done = async (): Promise<IteratorResult<StoredEvent>> => {
+    await stored.return?.();
+    return { done: true, value: undefined };
+  };
+  const iterator: AsyncIterator<StoredEvent> & AsyncIterable<StoredEvent> = {
+    // Once the first event is checked and there is no `until` here, the store's own promise goes out.
+    next: () => (end.last ? done() : checked && until === undefined ? stored.next() : stored.next().then(step)),
+    return: done,
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
+/**
+ * A follower's source and codec together: as {@link logEvents}, but `until` is told each event
+ * as the codec encodes it (the engine encodes an event as soon as the source hands it out, before
+ * it asks for the next), so past the first event the source hands out the store's own promises:
+ * no `then`, no promise of ours per event.
+ * @param store - the store
+ * @param id - the stream
+ * @param after - the last event id the client has (0 = from the start)
+ * @param first - whether this is the run's first response
+ * @param format - the response's codec
+ * @param until - told each event before it is encoded; true ends the source after it
+ * @returns the source and the codec to send it with
+ */
+export function logFollower<F extends Format<StoredEvent>>(
+  store: StreamStore,
+  id: string,
+  after: number,
+  first: boolean,
+  format: F,
+  until?: (stored: StoredEvent) => boolean,
+): { source: (signal: AbortSignal) => AsyncIterable<StoredEvent>; format: Format<StoredEvent> } {
+  if (until === undefined) return { source: logEvents(store, id, after, first), format };
+  const end: LogEnd = { last: false };
+  // The codec's own object stays its prototype (every other field and method, `this` included);
+  // only `encode` is wrapped.
+  const checked = Object.create(format, {
+    encode: {
+      value: (item: StoredEvent): string | Uint8Array => {
+        if (until(item)) end.last = true;
+        return format.encode(item);
+      },
+    },
+  }) as Format<StoredEvent>;
+  return { source: (signal) => readLog(store, id, after, first, signal, end), format: checked };
 }
 
 /** Options of {@link followStream}. */

@@ -248,10 +248,11 @@ export function createRunManager(options: RunManagerOptions): RunManager {
     try {
       for await (const event of source(controller.signal)) {
         if (controller.signal.aborted) break;
-        // The append of every event is awaited here, not through `append`: one async call (a
-        // promise and its hops) less per event.
+        // The append of every event is made here, not through `append`: one async call (a promise
+        // and its hops) less per event; and none at all with a store that appends at once.
         try {
-          await writer.append(event);
+          if (writer.appendNow !== undefined) writer.appendNow(event);
+          else await writer.append(event);
         } catch (error) {
           refuse(error);
         }

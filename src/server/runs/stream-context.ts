@@ -17,7 +17,7 @@ import type { SseMessage } from '../../sse/encode.ts';
 import { sse } from '../../sse/sse-format.ts';
 import { HttpError, quote } from '../http-error.ts';
 import type { Quotas } from '../quotas/quotas.ts';
-import { logEvents, respond, type FollowerSet, type RespondOptions } from './follow-stream.ts';
+import { logFollower, respond, type FollowerSet, type RespondOptions } from './follow-stream.ts';
 import type { RunManager, StartedRun, StartRunOptions } from './run-manager.ts';
 
 /** The response header naming a stream (resume it at `GET /v1/streams/<id>`). */
@@ -46,7 +46,7 @@ export interface FollowOptions {
   headers?: Record<string, string>;
   /** The run this request just started: the follower takes over its hold, and an `error` first event becomes an HTTP error. */
   run?: StartedRun;
-  /** Told each event before it is sent; true ends the response cleanly after it (see `logEvents`). */
+  /** Told each event before it is encoded; true ends the response cleanly after it (see `logFollower`). */
   until?: ((stored: StoredEvent) => boolean) | undefined;
 }
 
@@ -129,11 +129,12 @@ export function createStreams(options: CreateStreamsOptions): Streams {
     },
 
     follow(res, { id, after = 0, format, headers, run, until }) {
-      const follower = base(format);
+      const log = logFollower(store, id, after, run !== undefined, format, until);
+      const follower = base(log.format);
       follower.headers = { [STREAM_ID_HEADER]: id, ...headers };
       // The run's first response takes over the starting request's hold; any other attaches now.
       follower.attach = run === undefined ? () => runs.attach(id) : () => run.release;
-      return respond(res, logEvents(store, id, after, run !== undefined, until), follower);
+      return respond(res, log.source, follower);
     },
 
     followTopic(res, topic, { after, owner }) {
