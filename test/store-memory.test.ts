@@ -77,6 +77,32 @@ describe('memory store bounds', () => {
     await store.close();
   });
 
+  it("counts each stream's stored request and meta and each chat id against the bound, and frees them with the stream", async () => {
+    const store = createMemoryStore({ maxBytes: 64 * 1024 });
+    const request = { messages: [{ role: 'user', content: 'x'.repeat(10_000) }] };
+    const writer = await store.create({ id: 'r', request, meta: { chatId: 'c' } });
+    const recorded = JSON.stringify(request).length + JSON.stringify({ chatId: 'c' }).length;
+    expect(store.bytes).toBe(recorded);
+    await store.setChatStream('chat-1', 'r', 'owner');
+    expect(store.bytes).toBeGreaterThan(recorded);
+    // Finished streams with large requests are evicted to make room, not kept beyond the bound.
+    await writer.append(FINISH);
+    for (let i = 0; i < 20; i++) {
+      const next = await store.create({ id: `s${i}`, request });
+      await next.append(FINISH);
+      expect(store.bytes).toBeLessThanOrEqual(64 * 1024);
+    }
+    expect(await store.info('r')).toBeUndefined();
+    await store.setChatStream('chat-1', undefined, 'owner');
+    await store.close();
+  });
+
+  it('refuses a stream whose request alone does not fit', async () => {
+    const store = createMemoryStore({ maxBytes: 4096 });
+    await expect(store.create({ id: 'big', request: { messages: [{ role: 'user', content: 'x'.repeat(10_000) }] } })).rejects.toMatchObject({ code: 'full', status: 503 });
+    await store.close();
+  });
+
   it('keeps running streams past the time to live, and drops finished ones', async () => {
     const store = createMemoryStore({ ttlMs: 50 });
     const running = await store.create({ id: 'running' });

@@ -9,6 +9,7 @@
  * @module
  */
 import { eventJsonBytes } from './event-size.ts';
+import { utf8Length } from '../core/utf8-length.ts';
 import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
 import { StoreError, aheadOfLog, producerLostEvent } from './errors.ts';
 import { MemoryApprovals } from './memory-approvals.ts';
@@ -361,7 +362,7 @@ class MemoryStore implements StreamStore {
   /** Finished streams in the order they finished (Map keeps insertion order): expiry and eviction go oldest first. */
   readonly #finished = new Map<string, MemoryStream>();
   readonly #topics = new Map<string, MemoryTopic>();
-  readonly #chats = new Map<string, { streamId: string; at: number }>();
+  readonly #chats = new Map<string, { streamId: string; at: number; bytes: number }>();
   readonly #approvals = new MemoryApprovals();
   readonly #ttlMs: number;
   readonly #leaseMs: number;
@@ -387,7 +388,7 @@ class MemoryStore implements StreamStore {
     (this.#sweepTimer as { unref?: () => void }).unref?.();
   }
 
-  /** The UTF-8 bytes of stored stream events and topic histories now (for tests and metrics). */
+  /** The UTF-8 bytes of stored streams (events, requests, meta), chat ids and topic histories now (for tests and metrics). */
   get bytes(): number {
     return this.#bytes;
   }
@@ -398,7 +399,10 @@ class MemoryStore implements StreamStore {
     if (this.#streams.has(options.id)) {
       return Promise.reject(new StoreError('exists', `A stream with id ${JSON.stringify(options.id)} exists already.`));
     }
-    if (!this.#makeRoom(1, this.#admitBytes)) return Promise.reject(this.#fullError(1));
+    // The stream's own record counts too: its request (kept for the TTL, a message may be large) and meta.
+    const request = options.request === undefined ? undefined : JSON.stringify(options.request);
+    const recordBytes = (request === undefined ? 0 : utf8Length(request)) + (options.meta === undefined ? 0 : utf8Length(JSON.stringify(options.meta)));
+    if (!this.#makeRoom(Math.max(1, recordBytes), this.#admitBytes)) return Promise.reject(this.#fullError(Math.max(1, recordBytes)));
     const stream: MemoryStream = {
       info: {
         id: options.id,
@@ -412,7 +416,7 @@ class MemoryStore implements StreamStore {
         takeovers: 0,
       },
       events: [],
-      bytes: 0,
+      bytes: recordBytes,
       token: 1,
       waiters: [],
       stopReason: undefined,
@@ -421,8 +425,9 @@ class MemoryStore implements StreamStore {
       detachedAt: undefined,
       finishedAt: 0,
       leaseTimer: undefined,
-      request: options.request === undefined ? undefined : JSON.stringify(options.request),
+      request,
     };
+    this.#bytes += recordBytes;
     this.#streams.set(options.id, stream);
     return Promise.resolve(new MemoryWriter(this, stream));
   }
@@ -536,13 +541,23 @@ class MemoryStore implements StreamStore {
 
   setChatStream(chatId: string, streamId: string | undefined, owner?: string): Promise<void> {
     const key = chatKey(chatId, owner);
-    if (streamId === undefined) this.#chats.delete(key);
-    else {
-      // Delete first so the Map's order stays the order of setting (the sweep stops at the first fresh one).
-      this.#chats.delete(key);
-      this.#chats.set(key, { streamId, at: Date.now() });
+    // Delete first so the Map's order stays the order of setting (the sweep stops at the first fresh one).
+    this.#dropChat(key);
+    if (streamId !== undefined) {
+      // A chat id is the client's: its bytes count against the bound like the streams it points at.
+      const bytes = utf8Length(key) + streamId.length;
+      if (!this.#makeRoom(bytes, this.#admitBytes)) return Promise.reject(this.#fullError(bytes));
+      this.#chats.set(key, { streamId, at: Date.now(), bytes });
+      this.#bytes += bytes;
     }
     return Promise.resolve();
+  }
+
+  #dropChat(key: string): void {
+    const entry = this.#chats.get(key);
+    if (entry === undefined) return;
+    this.#chats.delete(key);
+    this.#bytes -= entry.bytes;
   }
 
   getChatStream(chatId: string, owner?: string): Promise<string | undefined> {
@@ -550,7 +565,7 @@ class MemoryStore implements StreamStore {
     const entry = this.#chats.get(key);
     if (entry === undefined) return Promise.resolve(undefined);
     if (entry.at + this.#ttlMs <= Date.now() || this.get(entry.streamId) === undefined) {
-      this.#chats.delete(key);
+      this.#dropChat(key);
       return Promise.resolve(undefined);
     }
     return Promise.resolve(entry.streamId);
@@ -681,7 +696,7 @@ class MemoryStore implements StreamStore {
     }
     for (const [key, entry] of this.#chats) {
       if (entry.at + this.#ttlMs > now) break;
-      this.#chats.delete(key);
+      this.#dropChat(key);
     }
     for (const [name, topic] of this.#topics) {
       if (topic.subscribers === 0 && topic.lastActive + this.#ttlMs <= now) {
