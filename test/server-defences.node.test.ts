@@ -247,6 +247,15 @@ describe('bad names and echoed input', () => {
     }
   });
 
+  it("echoes at most 100 characters of an AG-UI resume's interrupt ids", async () => {
+    const { port } = await start();
+    const body = JSON.stringify({ threadId: 'thread-none', runId: 'r1', messages: [], resume: [{ interruptId: 'i'.repeat(8_000), status: 'resolved', payload: { approved: true } }] });
+    const answer = await send(port, '/v1/ag-ui', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(answer.status).toBe(409);
+    expect((JSON.parse(answer.body) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'interrupt_expired', message: expect.stringMatching(/"i{100}…"/) });
+    expect(answer.body.length).toBeLessThan(400);
+  });
+
   it('takes an empty Last-Event-ID for none on /v1/streams/:id, as on /v1/events (the SSE spec)', async () => {
     const { port } = await start();
     // The events, without the padding comments (random, so that no two responses compress alike).

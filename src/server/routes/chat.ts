@@ -17,7 +17,7 @@ import { openaiChunks } from '../../protocol/openai-chunks.ts';
 import { toChatCompletion } from '../../protocol/to-chat-completion.ts';
 import type { AgentEvent } from '../../protocol/types.ts';
 import type { ChatRequest } from '../../providers/types.ts';
-import { HttpError, sendJson } from '../http-error.ts';
+import { HttpError, quote, sendJson } from '../http-error.ts';
 import type { ModelRegistry } from '../models.ts';
 import { readJson } from '../read-json.ts';
 import {
@@ -192,7 +192,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
         const info = waiting === undefined ? undefined : await streams.store.info(waiting);
         const answered = waiting !== undefined && info !== undefined && info.owner === owner ? await answerClientApprovals(streams.store, waiting, resume) : undefined;
         if (waiting === undefined || info === undefined || answered === undefined) {
-          throw new HttpError(409, 'interrupt_expired', `The run that asked for ${resume.map((entry) => JSON.stringify(entry.approvalId)).join(', ')} is gone (expired, or another API key's); start a new run.`);
+          throw new HttpError(409, 'interrupt_expired', `The run that asked for ${resume.map((entry) => quote(entry.approvalId)).join(', ')} is gone (expired, or another API key's); start a new run.`);
         }
         const until = pauseForApprovals(format, info.lastId, answered.answered);
         return context.quotas.follow(req, owner, () => streams.follow(res, { id: waiting, after: answered.after, format, until }));
