@@ -160,9 +160,17 @@ describe.skipIf(!available)('the streams view and tool cards against the merged 
     await page.fill('#push .row input', 'web-test');
     await page.click('#push .row button');
     await page.waitForSelector('#push [role=status]:has-text("Subscribed")', { timeout: 10_000 });
+    const posts: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && request.url().endsWith('/v1/events')) posts.push(request.postData() ?? '');
+    });
+    // An empty message is not published (it showed as a bare "message:" line).
+    await page.click('#push form button');
     await page.fill('#push form input[aria-label="message to publish"]', 'hello from the page');
     await page.click('#push form button');
     await page.waitForSelector('#push li:has-text("message: hello from the page")', { timeout: 10_000 });
+    expect(posts).toHaveLength(1);
+    expect(await page.$$eval('#push li', (items) => items.length)).toBe(1);
     // A named event (what EventSource would only deliver to a listener for that name) shows too.
     await page.fill('#push form input[aria-label="event name"]', 'headline');
     await page.fill('#push form input[aria-label="message to publish"]', 'named news');

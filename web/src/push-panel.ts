@@ -19,6 +19,8 @@ export function createPushPanel(): Panel {
   const data = el('input');
   data.placeholder = 'message to publish';
   data.setAttribute('aria-label', 'message to publish');
+  // The browser refuses to submit an empty message (it would publish a bare `message:` event).
+  data.required = true;
   const eventName = el('input');
   eventName.placeholder = 'event name (optional)';
   eventName.setAttribute('aria-label', 'event name');
