@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { freePort, waitForExit } from './ports.ts';
+import { portClosed, spawnRedisServer, waitForExit } from '../redis-process.ts';
+import { freePort } from './ports.ts';
 
 /** A running private Redis that faults can be injected into. */
 export interface ChaosRedis {
@@ -35,58 +35,11 @@ export interface ChaosRedis {
   close(): Promise<void>;
 }
 
-/** Whether `redis-server` is on PATH. */
-export function redisServerAvailable(): boolean {
-  const result = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
-  return result.error === undefined && result.status === 0;
-}
+export { redisServerAvailable } from '../redis-process.ts';
 
 function spawnRedis(port: number, dir: string, persistence: boolean): Promise<ChildProcess> {
   const appendOnly = persistence ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...appendOnly, '--protected-mode', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => fail(new Error(`redis-server on port ${port} did not start within 10 s:\n${output}`)), 10_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        child.stdout?.resume();
-        child.off('exit', onExit);
-        resolve(child);
-      }
-    };
-    const fail = (error: Error): void => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(error);
-    };
-    const onExit = (code: number | null): void => fail(new Error(`redis-server on port ${port} exited with code ${String(code)}:\n${output}`));
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', fail);
-    child.once('exit', onExit);
-  });
-}
-
-/** Resolves once nothing accepts connections on `port` any more. */
-async function portClosed(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (!open) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`port ${port} still accepts connections after redis-server was killed`);
+  return spawnRedisServer(port, ['--dir', dir, ...appendOnly]);
 }
 
 /** Options of {@link startChaosRedis}. */

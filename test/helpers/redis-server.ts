@@ -4,8 +4,10 @@
  *
  * @module
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { freePort } from '../../scripts/chaos/ports.ts';
+import { portClosed, redisServerAvailable, spawnRedisServer, waitForExit } from '../../scripts/redis-process.ts';
 
 /** A running private Redis. */
 export interface RedisServer {
@@ -20,11 +22,7 @@ export interface RedisServer {
   close(): Promise<void>;
 }
 
-/** Whether `redis-server` is on PATH. */
-export function redisServerAvailable(): boolean {
-  const result = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
-  return result.error === undefined && result.status === 0;
-}
+export { redisServerAvailable } from '../../scripts/redis-process.ts';
 
 /** What a test file says when Redis is missing: skip with this message, or fail on CI. */
 export const REDIS_MISSING =
@@ -42,80 +40,14 @@ export function requireRedisServer(): boolean {
   return false;
 }
 
-/** A port nothing listens on right now, on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
+export { freePort } from '../../scripts/chaos/ports.ts';
 
 /**
  * Starts `redis-server` on `port` (no persistence) and resolves once it accepts connections.
  * @param extra - more arguments (a cluster node's), @param cwd - its working directory
  */
 export function spawnServer(port: number, extra: readonly string[] = [], cwd?: string): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extra],
-    { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd === undefined ? {} : { cwd }) },
-  );
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => fail(new Error(`redis-server on port ${port} did not start within 10 s:\n${output}`)), 10_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        child.stdout?.resume();
-        resolve(child);
-      }
-    };
-    const fail = (error: Error): void => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(error);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', fail);
-    child.once('exit', (code) => fail(new Error(`redis-server on port ${port} exited with code ${String(code)}:\n${output}`)));
-  });
-}
-
-function waitExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-/** Waits until nothing listens on the port any more (the kernel released it). */
-async function portClosed(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (!open) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`port ${port} still accepts connections after redis-server was killed`);
+  return spawnRedisServer(port, ['--appendonly', 'no', ...extra], cwd);
 }
 
 /** Starts a private redis-server on a free port. */
@@ -130,7 +62,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       const dying = child;
       child = undefined;
       dying.kill('SIGKILL');
-      await waitExit(dying);
+      await waitForExit(dying);
       await portClosed(port);
     },
     async restart() {
@@ -142,7 +74,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       const dying = child;
       child = undefined;
       dying.kill('SIGKILL');
-      await waitExit(dying);
+      await waitForExit(dying);
     },
   };
 }
