@@ -24,7 +24,7 @@ import { findNginx, startNginx, type ChaosNginx } from '../scripts/chaos/nginx.t
 import { freePort } from '../scripts/chaos/ports.ts';
 import { redisServerAvailable, startChaosRedis, type ChaosRedis } from '../scripts/chaos/redis.ts';
 import { cpuSeconds } from './process-helpers.ts';
-import { GAP_BUCKET_MS, type W5ChatDetail, type W5ClientReport } from './w5-shared.ts';
+import { gapPercentile, type W5ChatDetail, type W5ClientReport } from './w5-shared.ts';
 
 const CLIENT = fileURLToPath(new URL('w5-client.ts', import.meta.url));
 /** The header nginx adds (from the wrapper's `http {}`, the shipped file unchanged): the upstream that served an answer. */
@@ -166,17 +166,6 @@ return {n, total}`;
   }
 }
 
-function percentile(histogram: Map<number, number>, p: number): number {
-  const total = [...histogram.values()].reduce((sum, count) => sum + count, 0);
-  const rank = Math.ceil(total * p);
-  let seen = 0;
-  for (const bucket of [...histogram.keys()].sort((a, b) => a - b)) {
-    seen += histogram.get(bucket)!;
-    if (seen >= rank) return bucket * GAP_BUCKET_MS;
-  }
-  return Number.NaN;
-}
-
 /**
  * Runs the bench once: starts everything, runs the chats, kills one instance mid-answer, waits for
  * every chat to end (or the load generators' deadline), measures, and stops everything.
@@ -295,8 +284,8 @@ export async function runMulti(options: MultiOptions): Promise<MultiResult> {
       unattributedFrames: frames - attributed,
       frames,
       chats,
-      gapP50: percentile(histogram, 0.5),
-      gapP99: percentile(histogram, 0.99),
+      gapP50: gapPercentile(histogram, 0.5),
+      gapP99: gapPercentile(histogram, 0.99),
       loadGenCpuSeconds: done.reduce((sum, report) => sum + report.cpuSeconds, 0),
       failures: done.flatMap((report) => report.failures).slice(0, 10),
       seconds: (endAt - startAt) / 1000,

@@ -36,7 +36,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, freePort } from './process-helpers.ts';
 import { stripToJs } from './slow-streams.bench.ts';
-import { GAP_BUCKET_MS, type W5ClientReport } from './w5-shared.ts';
+import { gapPercentile, type W5ClientReport } from './w5-shared.ts';
 import { redisServerAvailable, startRedisServer, type RedisServer } from '../test/helpers/redis-server.ts';
 
 const CLIENTS = (process.env.W5_CLIENTS ?? '300,1000').split(',').filter(Boolean).map(Number);
@@ -95,16 +95,6 @@ async function readReport(child: ChildProcess): Promise<W5ClientReport> {
   return JSON.parse(out) as W5ClientReport;
 }
 
-function percentile(histogram: Map<number, number>, total: number, p: number): number {
-  const rank = Math.ceil(total * p);
-  let seen = 0;
-  for (const bucket of [...histogram.keys()].sort((a, b) => a - b)) {
-    seen += histogram.get(bucket)!;
-    if (seen >= rank) return bucket * GAP_BUCKET_MS;
-  }
-  return Number.NaN;
-}
-
 /** Waits for the server's first line on stdout (its "listening" line). */
 async function listening(child: ChildProcess): Promise<void> {
   const [chunk] = (await Promise.race([once(child.stdout!, 'data'), once(child, 'exit').then(() => [undefined])])) as [Buffer | undefined];
@@ -152,12 +142,8 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
     const cpu = cpuSeconds(pid) - cpuBefore;
     const peakRssMb = statusMb(pid, 'VmHWM');
     const histogram = new Map<number, number>();
-    let recorded = 0;
     for (const report of reports) {
-      for (const [bucket, count] of report.histogram) {
-        histogram.set(bucket, (histogram.get(bucket) ?? 0) + count);
-        recorded += count;
-      }
+      for (const [bucket, count] of report.histogram) histogram.set(bucket, (histogram.get(bucket) ?? 0) + count);
     }
     const report: W5ClientReport = {
       chats: reports.reduce((sum, r) => sum + r.chats, 0),
@@ -168,7 +154,7 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
       histogram: [],
       cpuSeconds: reports.reduce((sum, r) => sum + r.cpuSeconds, 0),
     };
-    return { peer, name: NAMES[peer], clients, report, cpuSeconds: cpu, idleRssMb, peakRssMb, p50: percentile(histogram, recorded, 0.5), p99: percentile(histogram, recorded, 0.99) };
+    return { peer, name: NAMES[peer], clients, report, cpuSeconds: cpu, idleRssMb, peakRssMb, p50: gapPercentile(histogram, 0.5), p99: gapPercentile(histogram, 0.99) };
   } finally {
     clearTimeout(snapshot);
     for (const child of loads) if (child.exitCode === null) child.kill();

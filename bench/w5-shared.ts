@@ -57,3 +57,19 @@ export const GAP_BUCKET_MS = 0.1;
 
 /** The last bucket (60 s); longer gaps are counted in it. */
 export const GAP_MAX_BUCKET = 600_000;
+
+/**
+ * The delta gap at percentile `p` of a histogram of {@link GAP_BUCKET_MS} buckets, in ms.
+ * @param histogram - bucket → count
+ * @param p - 0.5, 0.99 …
+ */
+export function gapPercentile(histogram: ReadonlyMap<number, number>, p: number): number {
+  const total = [...histogram.values()].reduce((sum, count) => sum + count, 0);
+  const rank = Math.ceil(total * p);
+  let seen = 0;
+  for (const bucket of [...histogram.keys()].sort((a, b) => a - b)) {
+    seen += histogram.get(bucket)!;
+    if (seen >= rank) return bucket * GAP_BUCKET_MS;
+  }
+  return Number.NaN;
+}

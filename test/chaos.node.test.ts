@@ -7,20 +7,10 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CLI } from '../scripts/chaos/instances.ts';
-import { findNginx } from '../scripts/chaos/nginx.ts';
-import { redisServerAvailable } from '../scripts/chaos/redis.ts';
+import { requireNginxAndRedis } from './helpers/nginx-redis.ts';
 import { FAULT_KINDS, formatTable, runChaos } from '../scripts/chaos/run-chaos.ts';
 
-const MISSING = 'The fault suite needs nginx and redis-server (Debian: apt-get install nginx redis-server); its test is skipped. On CI (CI=true) it fails instead.';
-
-function available(): boolean {
-  if (findNginx() !== undefined && redisServerAvailable()) return true;
-  if (process.env.CI === 'true') throw new Error(MISSING);
-  console.warn(MISSING);
-  return false;
-}
-
-const ready = available();
+const ready = requireNginxAndRedis('The fault suite');
 
 describe.skipIf(!ready)('the fault suite, short seeded run', () => {
   it('40 streams through nginx under every fault kind: every stream checks against its log, no violation', async () => {

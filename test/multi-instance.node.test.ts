@@ -13,19 +13,9 @@ import { checkMulti } from '../bench/multi-check.ts';
 import { formatMulti } from '../bench/multi-instance.bench.ts';
 import { runMulti } from '../bench/multi-run.ts';
 import { CLI } from '../scripts/chaos/instances.ts';
-import { findNginx } from '../scripts/chaos/nginx.ts';
-import { redisServerAvailable } from '../scripts/chaos/redis.ts';
+import { requireNginxAndRedis } from './helpers/nginx-redis.ts';
 
-const MISSING = 'The multi-instance bench needs nginx and redis-server (Debian: apt-get install nginx redis-server); its test is skipped. On CI (CI=true) it fails instead.';
-
-function available(): boolean {
-  if (findNginx() !== undefined && redisServerAvailable()) return true;
-  if (process.env.CI === 'true') throw new Error(MISSING);
-  console.warn(MISSING);
-  return false;
-}
-
-const ready = available();
+const ready = requireNginxAndRedis('The multi-instance bench');
 
 describe.skipIf(!ready)('the multi-instance bench, tiny', () => {
   it('6 chats over 3 instances behind nginx, one instance killed mid-answer: its chats resume, every chat complete or producer_lost', async () => {
