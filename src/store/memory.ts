@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { EventLog, followEvent, type LogCursor } from './event-log.ts';
 import { eventJsonBytes } from './event-size.ts';
 import { utf8Length } from '../core/utf8-length.ts';
 import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
@@ -64,7 +65,7 @@ const DONE_PROMISE = Promise.resolve(DONE);
 
 interface MemoryStream {
   readonly info: StreamInfo;
-  readonly events: StoredEvent[];
+  readonly events: EventLog;
   bytes: number;
   token: number;
   /** Followers that have read every event and wait for the next one. */
@@ -120,6 +121,8 @@ class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
   #stream: MemoryStream | undefined;
   /** Index in `events` of the next event to hand out (= the id of the last one handed out). */
   #index: number;
+  /** Where reading the log stands (the block a bare delta continues); set by the first read. */
+  #cursor: LogCursor | undefined;
   #done = false;
   #resolve: ((result: IteratorResult<StoredEvent>) => void) | undefined;
   readonly #onAbort = (): void => this.#finish();
@@ -153,13 +156,14 @@ class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
         return Promise.reject(aheadOfLog(this.#id, this.#index, stream.events.length));
       }
       this.#stream = stream;
+      this.#cursor = stream.events.cursorAt(this.#index);
       this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     }
     if (this.#resolve !== undefined) {
       return Promise.reject(new TypeError('next() was called before the previous call settled; iterate with for await.'));
     }
     const events = stream.events;
-    if (this.#index < events.length) return Promise.resolve(this.#take(events));
+    if (this.#index < events.length) return Promise.resolve(this.#take(events.at(this.#index, this.#cursor as LogCursor)));
     if (stream.finishedAt !== 0) {
       this.#finish();
       return DONE_PROMISE;
@@ -183,18 +187,23 @@ class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
     this.#finish();
   }
 
-  /** Called by an append while this follower waits: hands it the new event. */
-  wake(): void {
+  /**
+   * Called by an append while this follower waits: hands it the new event, the appended object
+   * itself (a waiting follower has read every event before it; nothing is rebuilt from the log).
+   */
+  wake(event: AgentEvent): void {
     const resolve = this.#resolve;
     if (resolve === undefined || this.#stream === undefined) return;
     this.#resolve = undefined;
-    resolve(this.#take(this.#stream.events));
+    // It waited, so it had read every event: this one is the next (the store wakes it as it appends).
+    followEvent(this.#cursor as LogCursor, event);
+    resolve(this.#take(event));
   }
 
-  #take(events: StoredEvent[]): IteratorResult<StoredEvent> {
-    const value = events[this.#index++] as StoredEvent;
+  #take(event: AgentEvent): IteratorResult<StoredEvent> {
+    const value: StoredEvent = { id: ++this.#index, event };
     // The terminal event is the last one: the next call ends without looking at the stream again.
-    if (isTerminalEvent(value.event)) this.#release();
+    if (isTerminalEvent(event)) this.#release();
     return { value, done: false };
   }
 
@@ -415,7 +424,7 @@ class MemoryStore implements StreamStore {
         token: 1,
         takeovers: 0,
       },
-      events: [],
+      events: new EventLog(),
       bytes: recordBytes,
       token: 1,
       waiters: [],
@@ -454,8 +463,8 @@ class MemoryStore implements StreamStore {
     const terminal = isTerminalEvent(event);
     const size = sizeOf(event);
     if (!terminal && !this.#makeRoom(size, this.#maxBytes)) throw this.#fullError(size);
-    const id = stream.events.length + 1;
-    stream.events.push({ id, event });
+    stream.events.push(event);
+    const id = stream.events.length;
     stream.info.lastId = id;
     stream.bytes += size;
     this.#bytes += size;
@@ -469,10 +478,10 @@ class MemoryStore implements StreamStore {
     const waiters = stream.waiters;
     // One follower (a chat's own response) is the common case: taken off the list in place, no new
     // list per event. A woken follower never waits again before this returns (its next() runs later).
-    if (waiters.length === 1) (waiters.pop() as MemoryFollower).wake();
+    if (waiters.length === 1) (waiters.pop() as MemoryFollower).wake(event);
     else if (waiters.length > 1) {
       stream.waiters = [];
-      for (const follower of waiters) follower.wake();
+      for (const follower of waiters) follower.wake(event);
     }
     return id;
   }
