@@ -237,6 +237,36 @@ describe('runAgent', () => {
     expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool-calls' });
   });
 
+  it('sends the step’s text and reasoning back whole, joined from every delta, ended or not', async () => {
+    const requests: ChatRequest[] = [];
+    const lookup = tool({ name: 'lookup', description: 'Looks up.', input: z.object({}), execute: () => 'found' });
+    const provider: Provider = async function* (request) {
+      requests.push(structuredClone(request));
+      if (requests.length > 1) {
+        yield { type: 'text-start', id: 'b' };
+        yield { type: 'text-delta', id: 'b', delta: 'ok' };
+        yield STOP;
+        return;
+      }
+      yield { type: 'reasoning-start', id: 'r' };
+      for (const delta of ['I should ', 'look ', 'it up.']) yield { type: 'reasoning-delta', id: 'r', delta };
+      yield { type: 'reasoning-end', id: 'r', signature: 'sig' };
+      yield { type: 'text-start', id: 'a' };
+      // No text-end: the message is still read whole at the step's end.
+      for (const delta of ['Let ', 'me ', 'check', '.']) yield { type: 'text-delta', id: 'a', delta };
+      yield { type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: {} };
+      yield { type: 'finish', finishReason: 'tool-calls' };
+    };
+    await collect(runAgent({ provider, model: 'scripted', messages: [{ role: 'user', content: 'Hi' }], tools: [lookup] }));
+    expect(requests).toHaveLength(2);
+    const assistant = requests[1]!.messages.find((message) => message.role === 'assistant');
+    expect(assistant?.content).toEqual([
+      { type: 'reasoning', text: 'I should look it up.', signature: 'sig' },
+      { type: 'text', text: 'Let me check.' },
+      { type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: {} },
+    ]);
+  });
+
   it('stops after maxSteps model calls', async () => {
     const echo = tool({ name: 'echo', description: 'Echo.', input: z.object({}), execute: () => 'again' });
     let calls = 0;

@@ -112,14 +112,34 @@ function addUsage(total: Usage | undefined, next: Usage): Usage {
 }
 
 /** What one model call produced, rebuilt as the assistant message that goes back to the model. */
+type TextPart = Extract<MessagePart, { type: 'text' | 'reasoning' }>;
+
+/**
+ * A text or reasoning part being written: its deltas are kept in a list and joined once, when the
+ * part is read (a step's message) or carried over. `text += delta` would build a chain of one
+ * concatenated string per delta, each one surviving every young-generation collection of a long
+ * answer.
+ */
+interface OpenPart {
+  readonly part: TextPart;
+  readonly chunks: string[];
+}
+
+/** Joins the deltas written so far into the part's text. */
+function settle(open: OpenPart): void {
+  if (open.chunks.length === 0) return;
+  open.part.text += open.chunks.join('');
+  open.chunks.length = 0;
+}
+
 class StepMessage {
   private readonly parts: MessagePart[] = [];
-  private readonly open = new Map<string, Extract<MessagePart, { type: 'text' | 'reasoning' }>>();
+  private readonly open = new Map<string, OpenPart>();
   readonly calls: ToolCallEvent[] = [];
   finish: FinishEvent | undefined;
   usage: Usage | undefined;
   /** Parts a takeover's seam interrupted: the next part of the same kind continues them. */
-  private readonly carried = new Map<'text' | 'reasoning', Extract<MessagePart, { type: 'text' | 'reasoning' }>>();
+  private readonly carried = new Map<'text' | 'reasoning', TextPart>();
 
   /** The step was taken over with this much written: the continuation's parts extend it. */
   resume(continuation: { text: string; reasoning?: string }): void {
@@ -133,7 +153,10 @@ class StepMessage {
 
   /** A seam in the log: the parts open now are continued by the next ones of their kind. */
   carryOver(): void {
-    for (const part of this.open.values()) this.carried.set(part.type, part);
+    for (const open of this.open.values()) {
+      settle(open);
+      this.carried.set(open.part.type, open.part);
+    }
     this.open.clear();
   }
 
@@ -145,23 +168,28 @@ class StepMessage {
         const carried = this.carried.get(kind);
         if (carried !== undefined) {
           this.carried.delete(kind);
-          this.open.set(event.id, carried);
+          this.open.set(event.id, { part: carried, chunks: [] });
           break;
         }
         const part = kind === 'text' ? { type: 'text' as const, text: '' } : { type: 'reasoning' as const, text: '' };
-        this.open.set(event.id, part);
+        this.open.set(event.id, { part, chunks: [] });
         this.parts.push(part);
         break;
       }
       case 'text-delta':
-      case 'reasoning-delta': {
-        const part = this.open.get(event.id);
-        if (part !== undefined) part.text += event.delta;
+      case 'reasoning-delta':
+        this.open.get(event.id)?.chunks.push(event.delta);
+        break;
+      case 'text-end': {
+        const open = this.open.get(event.id);
+        if (open !== undefined) settle(open);
         break;
       }
       case 'reasoning-end': {
-        const part = this.open.get(event.id);
-        if (part?.type === 'reasoning' && event.signature !== undefined) part.signature = event.signature;
+        const open = this.open.get(event.id);
+        if (open === undefined) break;
+        settle(open);
+        if (open.part.type === 'reasoning' && event.signature !== undefined) open.part.signature = event.signature;
         break;
       }
       case 'tool-call':
@@ -183,6 +211,7 @@ class StepMessage {
   }
 
   toMessage(): ChatMessage {
+    for (const open of this.open.values()) settle(open);
     return { role: 'assistant', content: this.parts.filter((part) => part.type !== 'text' || part.text !== '') };
   }
 }
