@@ -20,6 +20,7 @@
  *
  * Run alone: `npm run build && npm run bench -- w5`. Environment: `W5_CLIENTS=300,1000` (C),
  * `W5_REDIS_CLIENTS=300` (C of the Redis rows; empty: none), `W5_TPS=50`, `W5_TTFT_MS=300`,
+ * `W5_RUNS=1` (passes over every row, alternating; the table gives medians and each run's ratio),
  * `W5_PADDING=on|off` (the server's `SLUICE_PADDING`, on by default as in the server),
  * `W5_PEERS=direct,ai-sdk,api-chat,v1-chat,redis` (which rows), `W5_NODE_ARGS` (extra node flags
  * for `sluice serve`, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), `W5_HEAP_SNAPSHOT=1` (sends
@@ -47,6 +48,8 @@ const PADDING = process.env.W5_PADDING ?? 'on';
 const PEERS = (process.env.W5_PEERS ?? 'direct,ai-sdk,api-chat,v1-chat,redis').split(',');
 const NODE_ARGS = (process.env.W5_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const HEAP_SNAPSHOT = process.env.W5_HEAP_SNAPSHOT === '1';
+const RUNS = Number(process.env.W5_RUNS ?? 1);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError(`Expected W5_RUNS to be an integer ≥ 1, got ${String(process.env.W5_RUNS)}.`);
 const DELTAS = 31 + 357;
 const RAMP_MS = 2000;
 const GRACE_MS = 30_000;
@@ -66,6 +69,8 @@ interface Row {
   peakRssMb: number;
   p50: number;
   p99: number;
+  /** Which of the W5_RUNS passes measured it (1-based). */
+  run?: number;
 }
 
 const NAMES: Record<PeerId, string> = {
@@ -181,15 +186,19 @@ export async function bench(): Promise<string> {
   try {
     const [direct, aiSdk] = stripToJs(['./servers/w5-direct.ts', './servers/w5-ai-sdk.ts'], out);
     const scripts = { direct: direct!, aiSdk: aiSdk! };
-    for (const clients of CLIENTS) {
-      for (const peer of ['direct', 'ai-sdk', 'api-chat', 'v1-chat'] as const) {
-        if (PEERS.includes(peer)) rows.push(await measure(peer, clients, scripts, undefined));
-      }
-    }
     if (PEERS.includes('redis') && REDIS_CLIENTS.length > 0) {
       if (!redisServerAvailable()) throw new Error('redis-server is not on PATH: install it for the Redis rows, or leave them out with W5_REDIS_CLIENTS=');
       redis = await startRedisServer();
-      for (const clients of REDIS_CLIENTS) rows.push(await measure('redis', clients, scripts, redis));
+    }
+    // Runs alternate: every row of a C once, then again, so a change in the machine's load falls on
+    // all rows alike, and each run's ratios compare rows measured minutes apart at most.
+    for (let run = 1; run <= RUNS; run++) {
+      for (const clients of CLIENTS) {
+        for (const peer of ['direct', 'ai-sdk', 'api-chat', 'v1-chat'] as const) {
+          if (PEERS.includes(peer)) rows.push({ ...(await measure(peer, clients, scripts, undefined)), run });
+        }
+      }
+      if (redis !== undefined) for (const clients of REDIS_CLIENTS) rows.push({ ...(await measure('redis', clients, scripts, redis)), run });
     }
   } finally {
     await redis?.close();
@@ -198,22 +207,50 @@ export async function bench(): Promise<string> {
   const lines = [
     `### W5: C concurrent agent chats, ${DELTAS} deltas each at ${TPS} tokens/s (padding ${PADDING})`,
     '',
-    `Each server is a fresh process; two load generators on raw sockets open the C chats over ${RAMP_MS / 1000} s (HTTP/1.0 POSTs of the same question). CPU/frame = server CPU (user + system, /proc/<pid>/stat over the run) / SSE frames received; delta gap = time between consecutive deltas of one chat at the client (the token interval is ${(1000 / TPS).toFixed(0)} ms); KB/chat = (peak RSS − idle RSS) / C. Load average (1 min): ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs shared with other work.`,
+    `${RUNS > 1 ? `${RUNS} runs, alternating (every row of a run, then the next run); each cell is the median of the runs, each ratio the median of the runs' own ratios, listed in brackets. ` : ''}Each server is a fresh process; two load generators on raw sockets open the C chats over ${RAMP_MS / 1000} s (HTTP/1.0 POSTs of the same question). CPU/frame = server CPU (user + system, /proc/<pid>/stat over the run) / SSE frames received; delta gap = time between consecutive deltas of one chat at the client (the token interval is ${(1000 / TPS).toFixed(0)} ms); KB/chat = (peak RSS − idle RSS) / C. Load average (1 min): ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs shared with other work.`,
     '',
     '| C | server | complete | frames | server CPU s | µs/frame | × direct | × AI SDK | gap p50 ms | gap p99 ms | peak RSS MB | idle RSS MB | KB/chat | load-gen CPU s |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const perFrame = (row: Row): number => (row.cpuSeconds * 1e6) / row.report.frames;
+  const kbPerChat = (row: Row): number => ((row.peakRssMb - row.idleRssMb) * 1024) / row.clients;
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  // One line per server and C: with W5_RUNS > 1, the median of its runs in each column, and each
+  // ratio the median of the runs' own ratios (each run's rows measured side by side).
+  const groups = new Map<string, Row[]>();
   for (const row of rows) {
-    const direct = rows.find((r) => r.peer === 'direct' && r.clients === row.clients);
-    const aiSdk = rows.find((r) => r.peer === 'ai-sdk' && r.clients === row.clients);
-    const vs = (other: Row | undefined): string => (other === undefined ? '—' : `${(perFrame(row) / perFrame(other)).toFixed(2)}×`);
+    const key = `${row.clients} ${row.peer}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  const ratio = (row: Row, peer: PeerId): number | undefined => {
+    const other = rows.find((r) => r.peer === peer && r.clients === row.clients && r.run === row.run);
+    return other === undefined ? undefined : perFrame(row) / perFrame(other);
+  };
+  const ratios = (group: Row[], peer: PeerId): number[] => group.flatMap((row) => ratio(row, peer) ?? []);
+  const shown = (values: number[]): string => (values.length === 0 ? '—' : `${median(values).toFixed(2)}×`);
+  const perRun = (values: number[]): string => (values.length < 2 ? '' : ` (${values.map((v) => v.toFixed(2)).join(', ')})`);
+  for (const group of groups.values()) {
+    const row = group[0]!;
+    const of = (value: (r: Row) => number, digits = 1): string => median(group.map(value)).toFixed(digits);
+    const complete = group.reduce((sum, r) => sum + r.report.complete, 0);
+    const frames = median(group.map((r) => r.report.frames));
+    const direct = ratios(group, 'direct');
     lines.push(
-      `| ${row.clients.toLocaleString('en')} | ${row.name} | ${row.report.complete} / ${row.clients} | ${row.report.frames.toLocaleString('en')} | ${row.cpuSeconds.toFixed(2)} | ${perFrame(row).toFixed(1)} | ${vs(direct)} | ${vs(aiSdk)} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)} | ${row.peakRssMb.toFixed(1)} | ${row.idleRssMb.toFixed(1)} | ${(((row.peakRssMb - row.idleRssMb) * 1024) / row.clients).toFixed(1)} | ${row.report.cpuSeconds.toFixed(2)} |`,
+      `| ${row.clients.toLocaleString('en')} | ${row.name} | ${complete} / ${row.clients * group.length} | ${frames.toLocaleString('en')} | ${of((r) => r.cpuSeconds, 2)} | ${of(perFrame)} | ${shown(direct)}${row.peer === 'direct' ? '' : perRun(direct)} | ${shown(ratios(group, 'ai-sdk'))} | ${of((r) => r.p50)} | ${of((r) => r.p99)} | ${of((r) => r.peakRssMb)} | ${of((r) => r.idleRssMb)} | ${of(kbPerChat)} | ${of((r) => r.report.cpuSeconds, 2)} |`,
     );
   }
+  for (const group of groups.values()) {
+    const redisVsMemory = group[0]!.peer === 'redis' ? ratios(group, 'api-chat') : [];
+    if (redisVsMemory.length > 0) {
+      lines.push('', `Redis ÷ memory store, CPU per frame at C = ${group[0]!.clients.toLocaleString('en')}: ${shown(redisVsMemory)}${perRun(redisVsMemory)}.`);
+    }
+  }
   for (const row of rows.filter((r) => r.report.complete !== r.clients)) {
-    lines.push('', `**Incomplete:** ${row.name} at C = ${row.clients}: ${row.clients - row.report.complete} chats, e.g. ${JSON.stringify(row.report.failures.slice(0, 3))}.`);
+    lines.push('', `**Incomplete:** ${row.name} at C = ${row.clients}${RUNS > 1 ? ` (run ${String(row.run)})` : ""}: ${row.clients - row.report.complete} chats, e.g. ${JSON.stringify(row.report.failures.slice(0, 3))}.`);
   }
   return lines.join('\n');
 }
