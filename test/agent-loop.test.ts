@@ -267,6 +267,42 @@ describe('runAgent', () => {
     ]);
   });
 
+  it('keeps what was written to a part when a provider starts the same id again', async () => {
+    const sent = async (events: AgentEvent[]): Promise<unknown> => {
+      const requests: ChatRequest[] = [];
+      const lookup = tool({ name: 'lookup', description: 'Looks up.', input: z.object({}), execute: () => 'found' });
+      const provider: Provider = async function* (request) {
+        requests.push(structuredClone(request));
+        if (requests.length === 1) {
+          yield* events;
+          yield { type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: {} };
+          yield { type: 'finish', finishReason: 'tool-calls' };
+        } else yield STOP;
+      };
+      await collect(runAgent({ provider, model: 'scripted', messages: [{ role: 'user', content: 'Hi' }], tools: [lookup] }));
+      return requests[1]!.messages.find((message) => message.role === 'assistant')?.content;
+    };
+    const call = { type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: {} };
+    expect(
+      await sent([
+        { type: 'text-start', id: 'a' },
+        { type: 'text-delta', id: 'a', delta: 'Hello' },
+        { type: 'text-start', id: 'a' },
+        { type: 'text-delta', id: 'a', delta: ' world' },
+      ]),
+    ).toEqual([{ type: 'text', text: 'Hello' }, { type: 'text', text: ' world' }, call]);
+    expect(
+      await sent([
+        { type: 'text-start', id: 'a' },
+        { type: 'text-delta', id: 'a', delta: 'A' },
+        { type: 'text-end', id: 'a' },
+        { type: 'text-delta', id: 'a', delta: 'B' },
+        { type: 'reasoning-start', id: 'a' },
+        { type: 'reasoning-delta', id: 'a', delta: 'hm' },
+      ]),
+    ).toEqual([{ type: 'text', text: 'AB' }, { type: 'reasoning', text: 'hm' }, call]);
+  });
+
   it('stops after maxSteps model calls', async () => {
     const echo = tool({ name: 'echo', description: 'Echo.', input: z.object({}), execute: () => 'again' });
     let calls = 0;

@@ -70,6 +70,22 @@ describe('EventLog', () => {
     expect(readFrom(log, 5)).toEqual([{ type: 'text-delta', id: 'b', delta: '?' }]);
   });
 
+  it('keeps an event that only looks like a delta whole: no delta, a non-string delta, other key order', () => {
+    const odd = [
+      { type: 'text-delta', id: 'a' },
+      { type: 'text-delta', id: 'a', delta: 42 },
+      { id: 'a', type: 'text-delta', delta: 'x' },
+      { type: 'text-delta', id: 'a', delta: 'y', toJSON: () => 'z' },
+    ] as unknown as AgentEvent[];
+    const log = new EventLog();
+    const events: AgentEvent[] = [{ type: 'text-start', id: 'a' }, { type: 'text-delta', id: 'a', delta: 'ok' }, ...odd, { type: 'text-delta', id: 'a', delta: 'end' }];
+    for (const event of events) log.push(event);
+    for (let from = 0; from <= events.length; from++) {
+      // As JSON too: a replay writes the same text as the live reader got, key order included.
+      expect(readFrom(log, from).map((event) => JSON.stringify(event))).toEqual(events.slice(from).map((event) => JSON.stringify(event)));
+    }
+  });
+
   it('hands a live follower the appended event and a replaying one an equal event', async () => {
     const store = createMemoryStore();
     const writer = await store.create({ id: 's' });

@@ -165,6 +165,9 @@ class StepMessage {
       case 'text-start':
       case 'reasoning-start': {
         const kind = event.type === 'text-start' ? 'text' : 'reasoning';
+        // The same id started again: the part it named keeps what was written to it.
+        const previous = this.open.get(event.id);
+        if (previous !== undefined) settle(previous);
         const carried = this.carried.get(kind);
         if (carried !== undefined) {
           this.carried.delete(kind);

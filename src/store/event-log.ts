@@ -8,6 +8,7 @@
  * @module
  */
 import type { AgentEvent } from '../protocol/types.ts';
+import { isPlainDelta } from './event-size.ts';
 
 type DeltaType = 'text-delta' | 'reasoning-delta';
 
@@ -15,13 +16,6 @@ type DeltaType = 'text-delta' | 'reasoning-delta';
 export interface LogCursor {
   type: DeltaType | undefined;
   id: string;
-}
-
-/** Whether an event has no field but `type`, `id` and `delta` (a caller's extra field keeps it whole). */
-function plainDelta(event: object): boolean {
-  let fields = 0;
-  for (const _ in event) if (++fields > 3) return false;
-  return true;
 }
 
 /**
@@ -56,11 +50,16 @@ export class EventLog {
     return this.#entries.length;
   }
 
-  /** Appends an event; its id is the new length. */
-  push(event: AgentEvent): void {
+  /**
+   * Appends an event; its id is the new length.
+   * @param event - the event
+   * @param plain - whether it is a plain delta ({@link isPlainDelta}: exactly `type`, `id` and a
+   *   string `delta`, so its string alone reads back as it came), when the caller knows already
+   */
+  push(event: AgentEvent, plain = isPlainDelta(event)): void {
     const tail = this.#tail;
-    if ((event.type === 'text-delta' || event.type === 'reasoning-delta') && event.type === tail.type && event.id === tail.id && plainDelta(event)) {
-      this.#entries.push(event.delta);
+    if (plain && event.type === tail.type && (event as { id: string }).id === tail.id) {
+      this.#entries.push((event as { delta: string }).delta);
       return;
     }
     this.#entries.push(event);

@@ -37,30 +37,34 @@ function plainJsonStringBytes(value: string): number {
 }
 
 /**
- * The UTF-8 length of `JSON.stringify(event)`.
- * @param event - an agent or topic event (plain JSON data)
- * @returns its size in bytes, exactly as the JSON text would count it
+ * Whether an event is a `text-delta` or `reasoning-delta` of exactly the own keys `type`, `id` and
+ * `delta`, in that order, with string values (what a model streams most): its JSON text is then
+ * known without building it, and a log may keep it as its delta alone.
  */
-export function eventJsonBytes(event: object): number {
-  const delta = deltaBytes(event);
-  return delta === -1 ? utf8Length(JSON.stringify(event)) : delta;
-}
-
-/** The size of a `{ type, id, delta }` delta of plain strings, in that key order; else -1. */
-function deltaBytes(event: object): number {
+export function isPlainDelta(event: object): event is { type: 'text-delta' | 'reasoning-delta'; id: string; delta: string } {
   const record = event as { type?: unknown; id?: unknown; delta?: unknown };
-  const base = typeof record.type === 'string' ? DELTA_BASE[record.type] : undefined;
-  if (base === undefined || typeof record.id !== 'string' || typeof record.delta !== 'string') return -1;
-  // Exactly these three own keys in this order, as JSON.stringify would write them.
+  if (typeof record.type !== 'string' || DELTA_BASE[record.type] === undefined || typeof record.id !== 'string' || typeof record.delta !== 'string') return false;
   let n = 0;
   for (const key in event) {
-    if (!Object.hasOwn(event, key)) return -1;
-    if ((n === 0 && key !== 'type') || (n === 1 && key !== 'id') || (n === 2 && key !== 'delta') || n > 2) return -1;
+    if (!Object.hasOwn(event, key)) return false;
+    if ((n === 0 && key !== 'type') || (n === 1 && key !== 'id') || (n === 2 && key !== 'delta') || n > 2) return false;
     n++;
   }
-  if (n !== 3 || typeof (event as { toJSON?: unknown }).toJSON === 'function') return -1;
-  const id = plainJsonStringBytes(record.id);
-  if (id === -1) return -1;
-  const text = plainJsonStringBytes(record.delta);
-  return text === -1 ? -1 : base + id + text;
+  return n === 3 && typeof (event as { toJSON?: unknown }).toJSON !== 'function';
+}
+
+/**
+ * The UTF-8 length of `JSON.stringify(event)`.
+ * @param event - an agent or topic event (plain JSON data)
+ * @param plain - whether it is a plain delta ({@link isPlainDelta}), when the caller knows already
+ * @returns its size in bytes, exactly as the JSON text would count it
+ */
+export function eventJsonBytes(event: object, plain = isPlainDelta(event)): number {
+  if (plain) {
+    const { type, id, delta } = event as { type: string; id: string; delta: string };
+    const idBytes = plainJsonStringBytes(id);
+    const deltaBytes = idBytes === -1 ? -1 : plainJsonStringBytes(delta);
+    if (deltaBytes !== -1) return DELTA_BASE[type]! + idBytes + deltaBytes;
+  }
+  return utf8Length(JSON.stringify(event));
 }

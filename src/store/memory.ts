@@ -9,7 +9,7 @@
  * @module
  */
 import { EventLog, followEvent, type LogCursor } from './event-log.ts';
-import { eventJsonBytes } from './event-size.ts';
+import { eventJsonBytes, isPlainDelta } from './event-size.ts';
 import { utf8Length } from '../core/utf8-length.ts';
 import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
 import { StoreError, aheadOfLog, producerLostEvent } from './errors.ts';
@@ -461,9 +461,10 @@ class MemoryStore implements StreamStore {
       throw new StoreError('ended', `Stream ${stream.info.id} has ended; nothing can be appended after its terminal event.`);
     }
     const terminal = isTerminalEvent(event);
-    const size = sizeOf(event);
+    const plain = isPlainDelta(event);
+    const size = eventJsonBytes(event, plain);
     if (!terminal && !this.#makeRoom(size, this.#maxBytes)) throw this.#fullError(size);
-    stream.events.push(event);
+    stream.events.push(event, plain);
     const id = stream.events.length;
     stream.info.lastId = id;
     stream.bytes += size;
