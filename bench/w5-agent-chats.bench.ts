@@ -6,21 +6,22 @@
  * no store), all in the AI SDK UI message stream format (`/v1/chat`'s agent SSE for the one row
  * that says so).
  *
- * Method: every server is a fresh process per row, started with a raised open-file limit; the
+ * Method: every server is a fresh process per row, started with a raised open-file limit and
+ * warmed up with one whole chat before anything is measured (`W5_WARMUP=0`: not); the
  * token stream is the `local` model's answer to one question (31 reasoning and 357 text deltas, no tool call),
  * paced by the local model's own drift-free clock at `W5_TPS` tokens/s after `W5_TTFT_MS`. Two
  * load-generator processes (bench/w5-client.ts, raw sockets) open the C chats over 2 s and record
  * the gap between consecutive deltas of each chat, frames, and completion. Server CPU (user +
  * system) is read from /proc/<pid>/stat just before the first chat and after the last; CPU per
  * frame divides it by the SSE frames the clients received. Memory per live chat = (VmHWM at the end
- * − VmRSS before the first chat) / C. `sluice serve` runs from dist/ (run `npm run build` first)
+ * − VmRSS before the first measured chat) / C. `sluice serve` runs from dist/ (run `npm run build` first)
  * with the limits raised out of the way (`SLUICE_LIMIT_STREAMS=0`, …); Redis rows use a private
  * `redis-server` (no persistence). The direct and AI SDK servers run as type-stripped JavaScript,
  * as `dist/` is.
  *
  * Run alone: `npm run build && npm run bench -- w5`. Environment: `W5_CLIENTS=300,1000` (C),
  * `W5_REDIS_CLIENTS=300` (C of the Redis rows; empty: none), `W5_TPS=50`, `W5_TTFT_MS=300`,
- * `W5_RUNS=1` (passes over every row, alternating; the table gives medians and each run's ratio),
+ * `W5_WARMUP=1` (one whole chat to each server before the window; 0: none), `W5_RUNS=1` (passes over every row, alternating; the table gives medians and each run's ratio),
  * `W5_PADDING=on|off` (the server's `SLUICE_PADDING`, on by default as in the server),
  * `W5_PEERS=direct,ai-sdk,api-chat,v1-chat,redis` (which rows), `W5_NODE_ARGS` (extra node flags
  * for `sluice serve`, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), `W5_HEAP_SNAPSHOT=1` (sends
@@ -49,6 +50,7 @@ const PEERS = (process.env.W5_PEERS ?? 'direct,ai-sdk,api-chat,v1-chat,redis').s
 const NODE_ARGS = (process.env.W5_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const HEAP_SNAPSHOT = process.env.W5_HEAP_SNAPSHOT === '1';
 const RUNS = Number(process.env.W5_RUNS ?? 1);
+const WARMUP = process.env.W5_WARMUP !== '0';
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError(`Expected W5_RUNS to be an integer ≥ 1, got ${String(process.env.W5_RUNS)}.`);
 const DELTAS = 31 + 357;
 const RAMP_MS = 2000;
@@ -133,12 +135,19 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
     await listening(server);
     // The bash wrapper execs node, so the child's pid is the server's.
     const pid = server.pid!;
+    const chatMs = TTFT_MS + (DELTAS * 1000) / TPS;
+    const path = peer === 'v1-chat' ? '/v1/chat' : '/api/chat';
+    if (WARMUP) {
+      // One whole chat first, outside the window: what a server loads or compiles on its first
+      // request (sluice serve loads zod, the agent and the store's client lazily) is not a cost per frame.
+      const warmAt = Date.now() + 100;
+      const warm = await readReport(spawnNode([CLIENT, String(port), path, ...[0, 1, 1, 0, warmAt, warmAt + chatMs + GRACE_MS].map(String)], process.env));
+      if (warm.complete !== 1) throw new Error(`the warm-up chat of ${NAMES[peer]} did not complete: ${JSON.stringify(warm.failures)}`);
+    }
     const idleRssMb = statusMb(pid, 'VmRSS');
     const cpuBefore = cpuSeconds(pid);
     const startAt = Date.now() + 300;
-    const chatMs = TTFT_MS + (DELTAS * 1000) / TPS;
     const deadline = startAt + RAMP_MS + chatMs + GRACE_MS;
-    const path = peer === 'v1-chat' ? '/v1/chat' : '/api/chat';
     for (let k = 0; k < LOAD_GENERATORS; k++) {
       loads.push(spawnNode([CLIENT, String(port), path, ...[k, LOAD_GENERATORS, clients, RAMP_MS, startAt, deadline].map(String)], process.env));
     }
@@ -207,7 +216,7 @@ export async function bench(): Promise<string> {
   const lines = [
     `### W5: C concurrent agent chats, ${DELTAS} deltas each at ${TPS} tokens/s (padding ${PADDING})`,
     '',
-    `${RUNS > 1 ? `${RUNS} runs, alternating (every row of a run, then the next run); each cell is the median of the runs, each ratio the median of the runs' own ratios, listed in brackets. ` : ''}Each server is a fresh process; two load generators on raw sockets open the C chats over ${RAMP_MS / 1000} s (HTTP/1.0 POSTs of the same question). CPU/frame = server CPU (user + system, /proc/<pid>/stat over the run) / SSE frames received; delta gap = time between consecutive deltas of one chat at the client (the token interval is ${(1000 / TPS).toFixed(0)} ms); KB/chat = (peak RSS − idle RSS) / C. Load average (1 min): ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs shared with other work.`,
+    `${RUNS > 1 ? `${RUNS} runs, alternating (every row of a run, then the next run); each cell is the median of the runs, each ratio the median of the runs' own ratios, listed in brackets. ` : ''}Each server is a fresh process${WARMUP ? ', warmed up with one whole chat before the window (idle RSS is read after it)' : ''}; two load generators on raw sockets open the C chats over ${RAMP_MS / 1000} s (HTTP/1.0 POSTs of the same question). CPU/frame = server CPU (user + system, /proc/<pid>/stat over the run) / SSE frames received; delta gap = time between consecutive deltas of one chat at the client (the token interval is ${(1000 / TPS).toFixed(0)} ms); KB/chat = (peak RSS − idle RSS) / C. Load average (1 min): ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs shared with other work.`,
     '',
     '| C | server | complete | frames | server CPU s | µs/frame | × direct | × AI SDK | gap p50 ms | gap p99 ms | peak RSS MB | idle RSS MB | KB/chat | load-gen CPU s |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
