@@ -32,7 +32,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,8 @@ const TTFT_MS = Number(process.env.W5_TTFT_MS ?? 300);
 const PADDING = process.env.W5_PADDING ?? 'on';
 const PEERS = (process.env.W5_PEERS ?? 'direct,ai-sdk,api-chat,v1-chat,redis').split(',');
 const NODE_ARGS = (process.env.W5_NODE_ARGS ?? '').split(' ').filter(Boolean);
+// Node creates a --cpu-prof-dir itself but writes a heap snapshot into --diagnostic-dir only if it exists.
+for (const arg of NODE_ARGS) if (arg.startsWith('--diagnostic-dir=')) mkdirSync(arg.slice('--diagnostic-dir='.length), { recursive: true });
 const HEAP_SNAPSHOT = process.env.W5_HEAP_SNAPSHOT === '1';
 const RUNS = Number(process.env.W5_RUNS ?? 1);
 const WARMUP = process.env.W5_WARMUP !== '0';
