@@ -26,8 +26,8 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { checkMulti, type MultiCheck } from './multi-check.ts';
+import { loadAverage } from './process-helpers.ts';
 import { missingForMulti, runMulti, type MultiResult } from './multi-run.ts';
 
 const CLIENTS = Number(process.env.MULTI_CLIENTS ?? 1000);
@@ -35,10 +35,6 @@ const TPS = Number(process.env.MULTI_TPS ?? 50);
 const TTFT_MS = Number(process.env.MULTI_TTFT_MS ?? 300);
 const KILL_MS = Number(process.env.MULTI_KILL_MS ?? 5000);
 const PADDING = process.env.MULTI_PADDING ?? 'on';
-
-function loadAverage(): string {
-  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
-}
 
 const ms = (value: number): string => (Number.isNaN(value) ? '—' : value.toFixed(0));
 const us = (seconds: number, count: number): string => (count === 0 ? '—' : ((seconds * 1e6) / count).toFixed(1));

@@ -31,7 +31,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BUCKET_MS, GRACE_MS, type ClientReport } from './slow-streams-shared.ts';
-import { freePort, cpuSeconds } from './process-helpers.ts';
+import { cpuSeconds, freePort, loadAverage, median, statusMb } from './process-helpers.ts';
 
 // SLOW_CLIENTS=1000,5000, SLOW_N=500 and SLOW_ROUNDS=3 override the client counts, the events per
 // client and how many times each server runs at each C.
@@ -105,12 +105,6 @@ function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv): Chil
 }
 
 
-function statusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (match === null) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(match[1]) / 1024;
-}
-
 async function readReport(child: ChildProcess): Promise<ClientReport> {
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -173,15 +167,6 @@ async function measure(peer: Peer, script: string, clients: number): Promise<Run
 }
 
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
-
-function loadAverage(): string {
-  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
-}
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
-};
 
 const fixed = (value: number): string => value.toFixed(2);
 

@@ -32,11 +32,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, freePort } from './process-helpers.ts';
+import { cpuSeconds, freePort, loadAverage, median, statusMb } from './process-helpers.ts';
 import { stripToJs } from './slow-streams.bench.ts';
 import { gapPercentile, type W5ClientReport } from './w5-shared.ts';
 import { redisServerAvailable, startRedisServer, type RedisServer } from '../test/helpers/redis-server.ts';
@@ -88,12 +88,6 @@ const NAMES: Record<PeerId, string> = {
 function spawnNode(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   const raise = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
   return spawn('bash', ['-c', raise, 'bash', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-function statusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (match === null) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(match[1]) / 1024;
 }
 
 async function readReport(child: ChildProcess): Promise<W5ClientReport> {
@@ -183,10 +177,6 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
   }
 }
 
-function loadAverage(): string {
-  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
-}
-
 export async function bench(): Promise<string> {
   const loadBefore = loadAverage();
   const out = mkdtempSync(join(tmpdir(), 'sluice-w5-'));
@@ -225,17 +215,14 @@ export async function bench(): Promise<string> {
   ];
   const perFrame = (row: Row): number => (row.cpuSeconds * 1e6) / row.report.frames;
   const kbPerChat = (row: Row): number => ((row.peakRssMb - row.idleRssMb) * 1024) / row.clients;
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  };
   // One line per server and C: with W5_RUNS > 1, the median of its runs in each column, and each
   // ratio the median of the runs' own ratios (each run's rows measured side by side).
   const groups = new Map<string, Row[]>();
   for (const row of rows) {
     const key = `${row.clients} ${row.peer}`;
-    groups.set(key, [...(groups.get(key) ?? []), row]);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [row]);
+    else group.push(row);
   }
   const ratio = (row: Row, peer: PeerId): number | undefined => {
     const other = rows.find((r) => r.peer === peer && r.clients === row.clients && r.run === row.run);
