@@ -45,6 +45,30 @@ function scriptedModel(calls: { id: string; name: string; input: unknown }[], an
   return Object.assign(provider, { requests });
 }
 
+const LOOKUP_CALL = { type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: {} } as const;
+
+/**
+ * Runs a model whose first step streams `events` then calls `lookup`, and returns the assistant
+ * message's content the second model call was sent: the step as the loop rebuilt it.
+ */
+async function messageAfterToolStep(events: AgentEvent[]): Promise<unknown> {
+  const requests: ChatRequest[] = [];
+  const lookup = tool({ name: 'lookup', description: 'Looks up.', input: z.object({}), execute: () => 'found' });
+  const provider: Provider = async function* (request) {
+    requests.push(structuredClone(request));
+    if (requests.length > 1) {
+      yield STOP;
+      return;
+    }
+    yield* events;
+    yield LOOKUP_CALL;
+    yield { type: 'finish', finishReason: 'tool-calls' };
+  };
+  await collect(runAgent({ provider, model: 'scripted', messages: [{ role: 'user', content: 'Hi' }], tools: [lookup] }));
+  expect(requests).toHaveLength(2);
+  return requests[1]!.messages.find((message) => message.role === 'assistant')?.content;
+}
+
 const types = (events: AgentEvent[]): string[] => events.map((event) => event.type);
 const terminals = (events: AgentEvent[]): AgentEvent[] => events.filter((e) => e.type === 'finish' || e.type === 'error' || e.type === 'abort');
 
@@ -238,61 +262,29 @@ describe('runAgent', () => {
   });
 
   it('sends the step’s text and reasoning back whole, joined from every delta, ended or not', async () => {
-    const requests: ChatRequest[] = [];
-    const lookup = tool({ name: 'lookup', description: 'Looks up.', input: z.object({}), execute: () => 'found' });
-    const provider: Provider = async function* (request) {
-      requests.push(structuredClone(request));
-      if (requests.length > 1) {
-        yield { type: 'text-start', id: 'b' };
-        yield { type: 'text-delta', id: 'b', delta: 'ok' };
-        yield STOP;
-        return;
-      }
-      yield { type: 'reasoning-start', id: 'r' };
-      for (const delta of ['I should ', 'look ', 'it up.']) yield { type: 'reasoning-delta', id: 'r', delta };
-      yield { type: 'reasoning-end', id: 'r', signature: 'sig' };
-      yield { type: 'text-start', id: 'a' };
-      // No text-end: the message is still read whole at the step's end.
-      for (const delta of ['Let ', 'me ', 'check', '.']) yield { type: 'text-delta', id: 'a', delta };
-      yield { type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: {} };
-      yield { type: 'finish', finishReason: 'tool-calls' };
-    };
-    await collect(runAgent({ provider, model: 'scripted', messages: [{ role: 'user', content: 'Hi' }], tools: [lookup] }));
-    expect(requests).toHaveLength(2);
-    const assistant = requests[1]!.messages.find((message) => message.role === 'assistant');
-    expect(assistant?.content).toEqual([
-      { type: 'reasoning', text: 'I should look it up.', signature: 'sig' },
-      { type: 'text', text: 'Let me check.' },
-      { type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: {} },
-    ]);
+    expect(
+      await messageAfterToolStep([
+        { type: 'reasoning-start', id: 'r' },
+        ...['I should ', 'look ', 'it up.'].map((delta): AgentEvent => ({ type: 'reasoning-delta', id: 'r', delta })),
+        { type: 'reasoning-end', id: 'r', signature: 'sig' },
+        { type: 'text-start', id: 'a' },
+        // No text-end: the message is still read whole at the step's end.
+        ...['Let ', 'me ', 'check', '.'].map((delta): AgentEvent => ({ type: 'text-delta', id: 'a', delta })),
+      ]),
+    ).toEqual([{ type: 'reasoning', text: 'I should look it up.', signature: 'sig' }, { type: 'text', text: 'Let me check.' }, LOOKUP_CALL]);
   });
 
   it('keeps what was written to a part when a provider starts the same id again', async () => {
-    const sent = async (events: AgentEvent[]): Promise<unknown> => {
-      const requests: ChatRequest[] = [];
-      const lookup = tool({ name: 'lookup', description: 'Looks up.', input: z.object({}), execute: () => 'found' });
-      const provider: Provider = async function* (request) {
-        requests.push(structuredClone(request));
-        if (requests.length === 1) {
-          yield* events;
-          yield { type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: {} };
-          yield { type: 'finish', finishReason: 'tool-calls' };
-        } else yield STOP;
-      };
-      await collect(runAgent({ provider, model: 'scripted', messages: [{ role: 'user', content: 'Hi' }], tools: [lookup] }));
-      return requests[1]!.messages.find((message) => message.role === 'assistant')?.content;
-    };
-    const call = { type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: {} };
     expect(
-      await sent([
+      await messageAfterToolStep([
         { type: 'text-start', id: 'a' },
         { type: 'text-delta', id: 'a', delta: 'Hello' },
         { type: 'text-start', id: 'a' },
         { type: 'text-delta', id: 'a', delta: ' world' },
       ]),
-    ).toEqual([{ type: 'text', text: 'Hello' }, { type: 'text', text: ' world' }, call]);
+    ).toEqual([{ type: 'text', text: 'Hello' }, { type: 'text', text: ' world' }, LOOKUP_CALL]);
     expect(
-      await sent([
+      await messageAfterToolStep([
         { type: 'text-start', id: 'a' },
         { type: 'text-delta', id: 'a', delta: 'A' },
         { type: 'text-end', id: 'a' },
@@ -300,7 +292,7 @@ describe('runAgent', () => {
         { type: 'reasoning-start', id: 'a' },
         { type: 'reasoning-delta', id: 'a', delta: 'hm' },
       ]),
-    ).toEqual([{ type: 'text', text: 'AB' }, { type: 'reasoning', text: 'hm' }, call]);
+    ).toEqual([{ type: 'text', text: 'AB' }, { type: 'reasoning', text: 'hm' }, LOOKUP_CALL]);
   });
 
   it('stops after maxSteps model calls', async () => {

@@ -111,7 +111,6 @@ function addUsage(total: Usage | undefined, next: Usage): Usage {
   };
 }
 
-/** What one model call produced, rebuilt as the assistant message that goes back to the model. */
 type TextPart = Extract<MessagePart, { type: 'text' | 'reasoning' }>;
 
 /**
@@ -132,6 +131,7 @@ function settle(open: OpenPart): void {
   open.chunks.length = 0;
 }
 
+/** What one model call produced, rebuilt as the assistant message that goes back to the model. */
 class StepMessage {
   private readonly parts: MessagePart[] = [];
   private readonly open = new Map<string, OpenPart>();
