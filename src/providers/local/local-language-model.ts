@@ -7,6 +7,7 @@
 import type { AgentEvent, FinishReason, Usage } from '../../protocol/types.ts';
 import type { ChatRequest, Provider } from '../types.ts';
 import { composeReply } from './compose-reply.ts';
+import { memoizeByText } from './memo.ts';
 import {
   checkTokensPerSecond,
   checkTtftMs,
@@ -71,9 +72,15 @@ function countInputTokens(request: ChatRequest): number {
 /** Text past this many characters is counted by extrapolation: exact counting of a 1 MB message held the event loop ~75 ms. */
 const COUNTED_CHARS = 20_000;
 
+/** Counts of texts that come with every request (the tools' JSON, a system prompt): counted once, not per chat. */
+const countRepeated = memoizeByText((text) => splitIntoTokens(text).length, 32);
+/** Texts shorter than this are counted each time (a lookup would cost about as much); longer ones up to {@link COUNTED_CHARS} are kept. */
+const MEMO_MIN_CHARS = 256;
+
 /** The demo tokenizer's count for `text`, exact up to {@link COUNTED_CHARS}, extrapolated from them beyond. */
 function tokensIn(text: string): number {
-  if (text.length <= COUNTED_CHARS) return splitIntoTokens(text).length;
+  if (text.length < MEMO_MIN_CHARS) return splitIntoTokens(text).length;
+  if (text.length <= COUNTED_CHARS) return countRepeated(text);
   return Math.round((splitIntoTokens(text.slice(0, COUNTED_CHARS)).length * text.length) / COUNTED_CHARS);
 }
 

@@ -6,6 +6,7 @@
  */
 import type { ChatRequest, JsonSchema, ToolDefinition } from '../types.ts';
 import { excerpt } from './summarize-tool-result.ts';
+import { memoizeByText } from './memo.ts';
 import { tokenizeForSearch } from './tokenize-for-search.ts';
 
 /** A tool call the demo model decided to make. */
@@ -60,10 +61,15 @@ function isNamed(question: string, tool: ToolDefinition): boolean {
   return mentions(lower, tool.name.toLowerCase()) || mentions(lower, nameWords(tool.name));
 }
 
+/** The search terms of a tool's name, without generic words; kept for the tools offered again with each request. */
+const nameTerms = memoizeByText((name): ReadonlySet<string> => new Set(tokenizeForSearch(nameWords(name)).filter((term) => !GENERIC_NAME_WORDS.has(term))), 256);
+/** The search terms of a tool's description, kept likewise. */
+const descriptionTerms = memoizeByText((description): ReadonlySet<string> => new Set(tokenizeForSearch(description)), 256);
+
 /** 2 points per question word in the tool's name, 1 per word in its description; below 2, no match. */
 function matchScore(questionTerms: ReadonlySet<string>, tool: ToolDefinition): number {
-  const inName = new Set(tokenizeForSearch(nameWords(tool.name)).filter((term) => !GENERIC_NAME_WORDS.has(term)));
-  const inDescription = new Set(tokenizeForSearch(tool.description ?? ''));
+  const inName = nameTerms(tool.name);
+  const inDescription = descriptionTerms(tool.description ?? '');
   let score = 0;
   for (const term of questionTerms) {
     if (inName.has(term)) score += 2;
