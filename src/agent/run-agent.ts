@@ -7,7 +7,7 @@
  */
 import { isSluiceError } from '../core/errors.ts';
 import { isProviderError, toErrorEvent } from '../providers/errors.ts';
-import type { AgentEvent, FinishEvent, FinishReason, ToolCallEvent, Usage } from '../protocol/types.ts';
+import type { AbortEvent, AgentEvent, ErrorEvent, FinishEvent, FinishReason, ToolCallEvent, Usage } from '../protocol/types.ts';
 import type { ChatMessage, ChatRequest, MessagePart, Provider, ToolDefinition } from '../providers/types.ts';
 import { AgentError } from './errors.ts';
 import { createEventChannel } from './event-channel.ts';
@@ -219,6 +219,285 @@ class StepMessage {
   }
 }
 
+/** The model's `error` or `abort`: the event that ends a model call, and the run. */
+type Terminal = ErrorEvent | AbortEvent;
+
+/**
+ * The generator of a run's steps: it yields the run's events, and a {@link ModelCall} for each
+ * model call, whose events {@link AgentStream} hands out itself; it is resumed after the call with
+ * the model's terminal event, if the model sent one.
+ */
+type Steps = AsyncGenerator<AgentEvent | ModelCall, void, Terminal | undefined>;
+
+/** Set once the run has sent an event: a model failure before that is thrown from the first `next()`. */
+interface Progress {
+  yielded: boolean;
+}
+
+/**
+ * One model call of a step. `steps` yields it; {@link AgentStream} then reads the provider's
+ * iterator itself and hands out each event as {@link ModelCall.map} turns it into the run's
+ * events, and resumes `steps` when the call is over. A generator that yielded each event itself
+ * would cost every token of the answer a resumption of that generator, with its promises and
+ * microtasks.
+ */
+class ModelCall {
+  readonly iterator: AsyncIterator<AgentEvent>;
+  readonly result: StepMessage;
+  /** The model's `error` or `abort`: the call is over once the events before it are handed out. */
+  terminal: Terminal | undefined;
+  /** What {@link ModelCall.map} threw: the call fails once the events mapped before it are handed out. */
+  failure: { error: unknown } | undefined;
+  readonly #step: number;
+  readonly #progress: Progress;
+  /** Whether the model's `message-start` is the run's (the first step of a run not taken over, or the one a takeover marks). */
+  readonly #announce: boolean;
+  /** Whether this step's `step-start` was written already (a takeover's seam). */
+  readonly #seamed: boolean;
+  /** Whether this step's `step-start` is the seam, marked `takeover`. */
+  readonly #marked: boolean;
+  #started = false;
+  /** Tool calls the model has started streaming. */
+  readonly #startedCalls = new Set<string>();
+
+  constructor(iterator: AsyncIterator<AgentEvent>, result: StepMessage, step: { step: number; progress: Progress; announce: boolean; seamed: boolean; marked: boolean }) {
+    this.iterator = iterator;
+    this.result = result;
+    this.#step = step.step;
+    this.#progress = step.progress;
+    this.#announce = step.announce;
+    this.#seamed = step.seamed;
+    this.#marked = step.marked;
+  }
+
+  /** Whether the model has sent an event. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** Adds the run's events for one event of the model to `out` (none, one, or a few). */
+  map(event: AgentEvent, out: AgentEvent[]): void {
+    if (!this.#started) {
+      this.#started = true;
+      if (event.type === 'message-start' && this.#announce) out.push(event);
+      this.#progress.yielded = true;
+      if (!this.#seamed) out.push({ type: 'step-start', step: this.#step, ...(this.#marked ? { takeover: true } : {}) });
+    }
+    this.result.add(event);
+    switch (event.type) {
+      case 'message-start':
+      case 'usage':
+      case 'finish':
+        // One message per run: later steps' message-start are dropped; usage is summed and
+        // sent once; a model's finish is the step's finish.
+        return;
+      case 'error':
+      case 'abort':
+        // `steps` sends it, after the run's usage so far.
+        this.terminal = event;
+        return;
+      case 'tool-call-start':
+        this.#startedCalls.add(event.toolCallId);
+        out.push(event);
+        return;
+      case 'tool-call':
+        // A provider that sends a call whole still gets the streamed shape clients build their
+        // tool parts from: start, the input as one delta, then the call.
+        if (!this.#startedCalls.has(event.toolCallId)) {
+          this.#startedCalls.add(event.toolCallId);
+          out.push({ type: 'tool-call-start', toolCallId: event.toolCallId, toolName: event.toolName });
+          out.push({ type: 'tool-call-delta', toolCallId: event.toolCallId, delta: JSON.stringify(event.input ?? {}) });
+        }
+        out.push(event);
+        return;
+      default:
+        out.push(event);
+    }
+  }
+}
+
+/** Calls an iterator's `return()`, as `for await` does when it leaves a loop early; never throws synchronously. */
+function closeIterator(iterator: AsyncIterator<AgentEvent>): Promise<unknown> {
+  try {
+    return Promise.resolve(iterator.return?.());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * The run as an async generator: the events `steps` yields, and within each model call the
+ * model's events, read from the provider's iterator here (one `then` per event) rather than
+ * through `steps`. Calls are answered one at a time and in order, as an async generator's are.
+ */
+class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
+  readonly #steps: Steps;
+  /** The model call being read, when `steps` waits for one. */
+  #call: ModelCall | undefined;
+  /** Events mapped from the model and not handed out yet, from `#at`. */
+  readonly #out: AgentEvent[] = [];
+  #at = 0;
+  #done = false;
+  /** A call (`next`, `return`, `throw`) is being answered. */
+  #busy = false;
+  /** Calls made while another was being answered, waiting for their turn on `#tail`. */
+  #queued = 0;
+  #tail: Promise<IteratorResult<AgentEvent, void>> | undefined;
+
+  constructor(steps: Steps) {
+    this.#steps = steps;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<AgentEvent, void>> {
+    return this.#turn(this.#next);
+  }
+
+  return(): Promise<IteratorResult<AgentEvent, void>> {
+    return this.#turn(this.#return);
+  }
+
+  throw(error: unknown): Promise<IteratorResult<AgentEvent, void>> {
+    return this.#turn(() => this.#throw(error));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+
+  /** Answers `answer` now, or after the calls made before it are answered. */
+  #turn(answer: () => Promise<IteratorResult<AgentEvent, void>>): Promise<IteratorResult<AgentEvent, void>> {
+    if (!this.#busy && this.#queued === 0) return (this.#tail = answer());
+    this.#queued++;
+    const run = (): Promise<IteratorResult<AgentEvent, void>> => {
+      this.#queued--;
+      return answer();
+    };
+    return (this.#tail = (this.#tail as Promise<IteratorResult<AgentEvent, void>>).then(run, run));
+  }
+
+  readonly #next = (): Promise<IteratorResult<AgentEvent, void>> => {
+    if (this.#at < this.#out.length) return Promise.resolve(this.#shift());
+    if (this.#done) return Promise.resolve({ value: undefined, done: true });
+    this.#busy = true;
+    const call = this.#call;
+    if (call === undefined) return this.#steps.next(undefined).then(this.#onSteps, this.#onStepsError);
+    if (call.terminal !== undefined || call.failure !== undefined) return this.#endCall(call);
+    return this.#pull(call);
+  };
+
+  readonly #return = (): Promise<IteratorResult<AgentEvent, void>> => {
+    this.#busy = true;
+    this.#out.length = 0;
+    this.#at = 0;
+    const call = this.#call;
+    this.#call = undefined;
+    // The consumer is leaving: the model's stream is closed first (as `for await` would close it),
+    // then the steps' `finally` blocks run.
+    const closed = call === undefined ? Promise.resolve() : closeIterator(call.iterator).catch(() => undefined);
+    return closed.then(() => this.#steps.return(undefined)).then(this.#onSteps, this.#onStepsError);
+  };
+
+  #throw(error: unknown): Promise<IteratorResult<AgentEvent, void>> {
+    this.#busy = true;
+    this.#out.length = 0;
+    this.#at = 0;
+    const call = this.#call;
+    this.#call = undefined;
+    const closed = call === undefined ? Promise.resolve() : closeIterator(call.iterator).catch(() => undefined);
+    return closed.then(() => this.#steps.throw(error)).then(this.#onSteps, this.#onStepsError);
+  }
+
+  #shift(): IteratorYieldResult<AgentEvent> {
+    const value = this.#out[this.#at++] as AgentEvent;
+    if (this.#at === this.#out.length) {
+      this.#out.length = 0;
+      this.#at = 0;
+    }
+    return { value, done: false };
+  }
+
+  #pull(call: ModelCall): Promise<IteratorResult<AgentEvent, void>> {
+    let next: Promise<IteratorResult<AgentEvent>>;
+    try {
+      next = Promise.resolve(call.iterator.next());
+    } catch (error) {
+      next = Promise.reject(error);
+    }
+    return next.then(this.#onModel, this.#onModelError);
+  }
+
+  readonly #onSteps = (result: IteratorResult<AgentEvent | ModelCall, void>): IteratorResult<AgentEvent, void> | Promise<IteratorResult<AgentEvent, void>> => {
+    if (result.done === true) {
+      this.#busy = false;
+      this.#done = true;
+      return { value: undefined, done: true };
+    }
+    if (result.value instanceof ModelCall) {
+      this.#call = result.value;
+      return this.#pull(result.value);
+    }
+    this.#busy = false;
+    return result as IteratorYieldResult<AgentEvent>;
+  };
+
+  readonly #onStepsError = (error: unknown): never => {
+    this.#busy = false;
+    this.#done = true;
+    throw error;
+  };
+
+  readonly #onModel = (result: IteratorResult<AgentEvent>): IteratorResult<AgentEvent, void> | Promise<IteratorResult<AgentEvent, void>> => {
+    const call = this.#call as ModelCall;
+    if (typeof result !== 'object' || result === null) return this.#onModelError(new TypeError(`The model's iterator returned ${String(result)}, not an iterator result.`));
+    if (result.done === true) {
+      this.#call = undefined;
+      return this.#steps.next(undefined).then(this.#onSteps, this.#onStepsError);
+    }
+    try {
+      call.map(result.value, this.#out);
+    } catch (error) {
+      // As an exception in a `for await` body: what was mapped before it goes out, then the
+      // model's stream is closed and `steps` handles the error.
+      call.failure = { error };
+    }
+    if (this.#at < this.#out.length) {
+      this.#busy = false;
+      return this.#shift();
+    }
+    // Nothing to hand out for this one (the model's usage or finish, kept for the step's end).
+    return call.terminal === undefined && call.failure === undefined ? this.#pull(call) : this.#endCall(call);
+  };
+
+  /** The model's iterator failed: its stream is over, and `steps` handles the error. */
+  readonly #onModelError = (error: unknown): Promise<IteratorResult<AgentEvent, void>> => {
+    this.#call = undefined;
+    return this.#steps.throw(error).then(this.#onSteps, this.#onStepsError);
+  };
+
+  /**
+   * The model sent `error` or `abort`, or one of its events could not be handled, and every event
+   * before that is out: its stream is closed and `steps` goes on with the terminal event or the error.
+   */
+  #endCall(call: ModelCall): Promise<IteratorResult<AgentEvent, void>> {
+    this.#call = undefined;
+    const { terminal, failure } = call;
+    if (failure !== undefined) {
+      const rethrow = (): Promise<IteratorResult<AgentEvent | ModelCall, void>> => this.#steps.throw(failure.error);
+      return closeIterator(call.iterator).then(rethrow, rethrow).then(this.#onSteps, this.#onStepsError);
+    }
+    return closeIterator(call.iterator)
+      .then(
+        () => this.#steps.next(terminal),
+        (error: unknown) => this.#steps.throw(error),
+      )
+      .then(this.#onSteps, this.#onStepsError);
+  }
+}
+
 /**
  * Runs the agent: calls the model with the conversation and the tools, streams its events, runs
  * the tools it calls and calls it again with the results, until it answers without tools, calls a
@@ -260,8 +539,7 @@ export function runAgent(options: RunAgentOptions): AsyncGenerator<AgentEvent, v
     ...[...serverTools.values()].map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema })),
     ...clientTools.values(),
   ];
-  // No wrapper generator: every level of `yield*` costs promises and microtasks on every event.
-  return steps({ ...options, maxSteps, toolTimeoutMs }, options.signal, serverTools, clientTools, definitions);
+  return new AgentStream(steps({ ...options, maxSteps, toolTimeoutMs }, options.signal, serverTools, clientTools, definitions));
 }
 
 type RunOptions = RunAgentOptions & { maxSteps: number; toolTimeoutMs: number };
@@ -275,6 +553,12 @@ interface StepsFrom {
   marked?: boolean;
   continuation?: { text: string; reasoning?: string };
 }
+
+/**
+ * The reason a run's own signal is aborted with when the run is over: one for every run, made on
+ * first use (a DOMException captures a stack trace when made: 6–8 µs on this machine, for every run otherwise).
+ */
+let runClosed: DOMException | undefined;
 
 /**
  * The signal of one run: aborted by the caller's signal (with its reason), or by `close()` when the
@@ -292,7 +576,7 @@ function openRunSignal(callerSignal: AbortSignal | undefined): { signal: AbortSi
     signal: stop.signal,
     close: () => {
       callerSignal?.removeEventListener('abort', forward);
-      stop.abort(new DOMException('The agent run was closed.', 'AbortError'));
+      stop.abort((runClosed ??= new DOMException('The agent run was closed.', 'AbortError')));
     },
   };
 }
@@ -300,8 +584,8 @@ function openRunSignal(callerSignal: AbortSignal | undefined): { signal: AbortSi
 /** Runs `body` with the run's signal (see {@link openRunSignal}); the resume path's wrapper. */
 async function* withRunSignal(
   callerSignal: AbortSignal | undefined,
-  body: (signal: AbortSignal) => AsyncGenerator<AgentEvent, void, undefined>,
-): AsyncGenerator<AgentEvent, void, undefined> {
+  body: (signal: AbortSignal) => Steps,
+): Steps {
   const run = openRunSignal(callerSignal);
   try {
     yield* body(run.signal);
@@ -317,7 +601,7 @@ async function* steps(
   clientTools: ReadonlyMap<string, ToolDefinition>,
   definitions: ToolDefinition[],
   from?: StepsFrom,
-): AsyncGenerator<AgentEvent, void, undefined> {
+): Steps {
   // The run's own signal: aborted by the caller's, and when the run ends or its consumer leaves.
   const run = openRunSignal(callerSignal);
   const { signal } = run;
@@ -325,7 +609,8 @@ async function* steps(
     const { provider } = options;
     const messages = [...options.messages];
     let usage: Usage | undefined;
-    let yielded = false;
+    // Whether the run has sent anything: a model failure before that is thrown from the first `next()`.
+    const progress = { yielded: false };
     let finishReason: FinishReason = 'stop';
     let rawFinishReason: string | null | undefined;
     const end = (): AgentEvent[] => {
@@ -346,7 +631,7 @@ async function* steps(
       replaceDecidedCalls(messages, decided);
       // The calls a client answered after the run that asked had ended: they run (or are denied)
       // first, and the model goes on from their results.
-      yielded = true;
+      progress.yielded = true;
       const parts = yield* runCalls(decided, { options, signal, serverTools, definitions });
       if (signal.aborted) {
         yield { type: 'abort', reason: abortReason(signal) };
@@ -359,7 +644,7 @@ async function* steps(
       const request: ChatRequest = { model: options.model, messages: [...messages] };
       // A run taken over: its first step was started (the seam's `step-start`) and may continue text.
       const seamed = from !== undefined && from.seamed && step === from.step;
-      if (seamed) yielded = true;
+      if (seamed) progress.yielded = true;
       if (seamed && from.continuation !== undefined) request.continuation = from.continuation;
       if (definitions.length > 0) request.tools = definitions;
       if (options.toolChoice !== undefined) request.toolChoice = options.toolChoice;
@@ -370,60 +655,36 @@ async function* steps(
       const result = new StepMessage();
       // A continued step: what the old producer wrote is part of the message that goes back to the model.
       if (seamed && from.continuation !== undefined) result.resume(from.continuation);
-      const startedCalls = new Set<string>();
-      let stepStarted = false;
+      let call: ModelCall | undefined;
       try {
         signal.throwIfAborted();
-        for await (const event of provider(request, { signal })) {
-          if (!stepStarted) {
-            stepStarted = true;
-            if (event.type === 'message-start' && step === 1 && (from === undefined || from.marked === true)) yield event;
-            yielded = true;
-            if (!seamed) yield { type: 'step-start', step, ...(from?.marked === true && step === from.step ? { takeover: true } : {}) };
-          }
-          result.add(event);
-          switch (event.type) {
-            case 'message-start':
-            case 'usage':
-            case 'finish':
-              // One message per run: later steps' message-start are dropped; usage is summed and
-              // sent once; a model's finish is the step's finish.
-              continue;
-            case 'error':
-            case 'abort':
-              if (result.usage !== undefined) usage = addUsage(usage, result.usage);
-              if (usage !== undefined) yield { type: 'usage', ...usage };
-              yield event;
-              return;
-            case 'tool-call-start':
-              startedCalls.add(event.toolCallId);
-              yield event;
-              break;
-            case 'tool-call':
-              // A provider that sends a call whole still gets the streamed shape clients build
-              // their tool parts from: start, the input as one delta, then the call.
-              if (!startedCalls.has(event.toolCallId)) {
-                startedCalls.add(event.toolCallId);
-                yield { type: 'tool-call-start', toolCallId: event.toolCallId, toolName: event.toolName };
-                yield { type: 'tool-call-delta', toolCallId: event.toolCallId, delta: JSON.stringify(event.input ?? {}) };
-              }
-              yield event;
-              break;
-            default:
-              yield event;
-          }
+        call = new ModelCall(provider(request, { signal })[Symbol.asyncIterator](), result, {
+          step,
+          progress,
+          announce: step === 1 && (from === undefined || from.marked === true),
+          seamed,
+          marked: from?.marked === true && step === from.step,
+        });
+        // The model's events go out from AgentStream, straight from the provider; this generator
+        // resumes when the call is over, with the model's `error` or `abort` if it sent one.
+        const terminal = yield call;
+        if (terminal !== undefined) {
+          if (result.usage !== undefined) usage = addUsage(usage, result.usage);
+          if (usage !== undefined) yield { type: 'usage', ...usage };
+          yield terminal;
+          return;
         }
       } catch (error) {
         if (signal.aborted) {
           yield { type: 'abort', reason: abortReason(signal) };
           return;
         }
-        if (!yielded) throw error;
+        if (!progress.yielded) throw error;
         yield toFailure(error);
         return;
       }
       if (result.finish === undefined) {
-        if (!stepStarted && !seamed) yield { type: 'step-start', step, ...(from?.marked === true && step === from.step ? { takeover: true } : {}) };
+        if (call?.started !== true && !seamed) yield { type: 'step-start', step, ...(from?.marked === true && step === from.step ? { takeover: true } : {}) };
         yield toFailure(new AgentError('agent_step_incomplete', `The model's stream ended without \`finish\` in step ${step}.`));
         return;
       }
@@ -516,7 +777,7 @@ function replaceDecidedCalls(messages: ChatMessage[], calls: readonly PlannedCal
  * Runs server tool calls in parallel (each asking for approval first when its tool needs it),
  * yields their events as they happen, and returns the tool-result parts for the model.
  */
-async function* runCalls(calls: readonly PlannedCall[], context: CallContext): AsyncGenerator<AgentEvent, MessagePart[], undefined> {
+async function* runCalls(calls: readonly PlannedCall[], context: CallContext): AsyncGenerator<AgentEvent, MessagePart[], unknown> {
   const { options, signal, serverTools, definitions } = context;
   const channel = createEventChannel<AgentEvent>();
   const outcomes = new Map<string, ToolOutcome | { denied: string | undefined }>();
@@ -712,7 +973,7 @@ export function resumeAgent(options: ResumeAgentOptions): AsyncGenerator<AgentEv
     ...[...serverTools.values()].map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema })),
     ...clientTools.values(),
   ];
-  return resumeLoop({ ...options, messages: state.messages, maxSteps, toolTimeoutMs }, state, serverTools, clientTools, definitions);
+  return new AgentStream(resumeLoop({ ...options, messages: state.messages, maxSteps, toolTimeoutMs }, state, serverTools, clientTools, definitions));
 }
 
 async function* resumeLoop(
@@ -721,7 +982,7 @@ async function* resumeLoop(
   serverTools: ReadonlyMap<string, AnyAgentTool>,
   clientTools: ReadonlyMap<string, ToolDefinition>,
   definitions: ToolDefinition[],
-): AsyncGenerator<AgentEvent, void, undefined> {
+): Steps {
   yield* withRunSignal(options.signal, (signal) => resumeSteps(options, state, signal, serverTools, clientTools, definitions));
 }
 
@@ -732,7 +993,7 @@ async function* resumeSteps(
   serverTools: ReadonlyMap<string, AnyAgentTool>,
   clientTools: ReadonlyMap<string, ToolDefinition>,
   definitions: ToolDefinition[],
-): AsyncGenerator<AgentEvent, void, undefined> {
+): Steps {
   const { phase } = state;
   if (phase.kind === 'end') {
     yield { type: 'step-start', step: state.step, takeover: true };
