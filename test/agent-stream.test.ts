@@ -147,6 +147,76 @@ describe('runAgent as an async generator', () => {
     expect(await stream.next()).toEqual({ value: undefined, done: true });
   });
 
+  it('throw() right after the first event ends the run by rethrowing, as before anything else was sent', async () => {
+    const provider = recordingModel(answer(['a']));
+    const stream = run(provider);
+    expect(await stream.next()).toEqual({ value: { type: 'message-start', messageId: 'm1' }, done: false });
+    // The generator had sent message-start but not yet marked the run as started: the error came back out.
+    await expect(stream.throw(new Error('the consumer gave up'))).rejects.toThrow('the consumer gave up');
+    expect(provider.closed()).toBe(true);
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('keeps the model’s error and the usage so far when the model’s stream fails to close after the error', async () => {
+    const events: AgentEvent[] = [
+      { type: 'message-start', messageId: 'm1' },
+      { type: 'text-start', id: 't' },
+      { type: 'text-delta', id: 't', delta: 'half' },
+      USAGE,
+      { type: 'error', code: 'overloaded', message: 'The model is overloaded.', retryable: true },
+    ];
+    const provider: Provider = () => {
+      let at = 0;
+      return {
+        [Symbol.asyncIterator]: () => ({
+          next: () => Promise.resolve(at < events.length ? { value: events[at++] as AgentEvent, done: false } : { value: undefined, done: true }),
+          return: () => Promise.reject(new Error('the socket could not be released')),
+        }),
+      };
+    };
+    // As the run manager reads a run: up to its first terminal event.
+    const seen: AgentEvent[] = [];
+    for await (const event of run(provider)) {
+      seen.push(event);
+      if (event.type === 'error' || event.type === 'abort' || event.type === 'finish') break;
+    }
+    expect(seen.map((event) => event.type)).toEqual(['message-start', 'step-start', 'text-start', 'text-delta', 'usage', 'error']);
+    expect(seen.at(-1)).toMatchObject({ type: 'error', code: 'overloaded', retryable: true });
+  });
+
+  it('settles next() calls in the order they were made, also one made as an earlier one settles', async () => {
+    const events = answer(['a', 'b']);
+    // A model whose events are at hand at once (a replay, a local model).
+    const provider: Provider = () => {
+      let at = 0;
+      return {
+        [Symbol.asyncIterator]: () => ({
+          next: () => Promise.resolve(at < events.length ? { value: events[at++] as AgentEvent, done: false } : { value: undefined, done: true }),
+        }),
+      };
+    };
+    const stream = run(provider);
+    const settled: string[] = [];
+    const first = stream.next();
+    const second = stream.next();
+    let third: Promise<unknown> | undefined;
+    await Promise.all([
+      first.then(() => {
+        settled.push('first');
+        third = stream.next().then(() => settled.push('third'));
+      }),
+      second.then(() => settled.push('second')),
+    ]);
+    await third;
+    expect(settled).toEqual(['first', 'second', 'third']);
+  });
+
+  it('reads a model that returns a sync iterable (a JavaScript caller’s array or generator), as for await would', async () => {
+    const provider = (() => answer(['a', 'b'])) as unknown as Provider;
+    const events = await collect(run(provider));
+    expect(events.map((event) => event.type)).toEqual(['message-start', 'step-start', 'text-start', 'text-delta', 'text-delta', 'text-end', 'step-finish', 'usage', 'finish']);
+  });
+
   it('is its own async iterator and can be disposed', async () => {
     const provider = recordingModel(answer(['a']));
     const stream = run(provider);

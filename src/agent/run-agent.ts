@@ -257,6 +257,8 @@ class ModelCall {
   /** Whether this step's `step-start` is the seam, marked `takeover`. */
   readonly #marked: boolean;
   #started = false;
+  /** Whether the run had sent anything before this call's first event. */
+  #yieldedBefore = false;
   /** Tool calls the model has started streaming. */
   readonly #startedCalls = new Set<string>();
 
@@ -275,11 +277,17 @@ class ModelCall {
     return this.#started;
   }
 
+  /** Only the run's `message-start` went out when the consumer threw: the run counts as not started, as before that event. */
+  unannounce(): void {
+    this.#progress.yielded = this.#yieldedBefore;
+  }
+
   /** Adds the run's events for one event of the model to `out` (none, one, or a few). */
   map(event: AgentEvent, out: AgentEvent[]): void {
     if (!this.#started) {
       this.#started = true;
       if (event.type === 'message-start' && this.#announce) out.push(event);
+      this.#yieldedBefore = this.#progress.yielded;
       this.#progress.yielded = true;
       if (!this.#seamed) out.push({ type: 'step-start', step: this.#step, ...(this.#marked ? { takeover: true } : {}) });
     }
@@ -325,10 +333,24 @@ function closeIterator(iterator: AsyncIterator<AgentEvent>): Promise<unknown> {
   }
 }
 
+/** Closes an iterator and ignores how: the run has its outcome already, or is leaving. */
+function closeQuietly(iterator: AsyncIterator<AgentEvent> | undefined): Promise<unknown> {
+  return iterator === undefined ? Promise.resolve() : closeIterator(iterator).catch(() => undefined);
+}
+
+/** A provider's stream as an async iterator; a sync iterable (JavaScript callers) is read as `for await` reads one. */
+function modelIterator(source: AsyncIterable<AgentEvent> | Iterable<AgentEvent>): AsyncIterator<AgentEvent> {
+  if (typeof (source as AsyncIterable<AgentEvent>)[Symbol.asyncIterator] === 'function') return (source as AsyncIterable<AgentEvent>)[Symbol.asyncIterator]();
+  return (async function* () {
+    yield* source as Iterable<AgentEvent>;
+  })();
+}
+
 /**
  * The run as an async generator: the events `steps` yields, and within each model call the
  * model's events, read from the provider's iterator here (one `then` per event) rather than
- * through `steps`. Calls are answered one at a time and in order, as an async generator's are.
+ * through `steps`. Calls are answered one at a time and settle in the order they were made, as an
+ * async generator's do.
  */
 class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
   readonly #steps: Steps;
@@ -337,12 +359,20 @@ class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
   /** Events mapped from the model and not handed out yet, from `#at`. */
   readonly #out: AgentEvent[] = [];
   #at = 0;
+  /**
+   * The iterator of a model call that ended with the model's `error` or `abort`: closed once that
+   * event has gone out (as a `for await` left with `return` after yielding it), before `steps` ends.
+   */
+  #ended: { iterator: AsyncIterator<AgentEvent>; terminal: Terminal; out: boolean } | undefined;
   #done = false;
   /** A call (`next`, `return`, `throw`) is being answered. */
   #busy = false;
-  /** Calls made while another was being answered, waiting for their turn on `#tail`. */
+  /** Calls made while another was being answered and not settled yet: later calls queue behind them on `#tail`. */
   #queued = 0;
   #tail: Promise<IteratorResult<AgentEvent, void>> | undefined;
+  readonly #settledQueued = (): void => {
+    this.#queued--;
+  };
 
   constructor(steps: Steps) {
     this.#steps = steps;
@@ -368,15 +398,14 @@ class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
     await this.return();
   }
 
-  /** Answers `answer` now, or after the calls made before it are answered. */
+  /** Answers `answer` now, or after every call made before it has settled. */
   #turn(answer: () => Promise<IteratorResult<AgentEvent, void>>): Promise<IteratorResult<AgentEvent, void>> {
     if (!this.#busy && this.#queued === 0) return (this.#tail = answer());
     this.#queued++;
-    const run = (): Promise<IteratorResult<AgentEvent, void>> => {
-      this.#queued--;
-      return answer();
-    };
-    return (this.#tail = (this.#tail as Promise<IteratorResult<AgentEvent, void>>).then(run, run));
+    const queued = (this.#tail as Promise<IteratorResult<AgentEvent, void>>).then(answer, answer);
+    // Counted until it settles, not until its answer starts: a call made in between queues behind it.
+    queued.then(this.#settledQueued, this.#settledQueued);
+    return (this.#tail = queued);
   }
 
   readonly #next = (): Promise<IteratorResult<AgentEvent, void>> => {
@@ -384,31 +413,45 @@ class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
     if (this.#done) return Promise.resolve({ value: undefined, done: true });
     this.#busy = true;
     const call = this.#call;
-    if (call === undefined) return this.#steps.next(undefined).then(this.#onSteps, this.#onStepsError);
-    if (call.terminal !== undefined || call.failure !== undefined) return this.#endCall(call);
-    return this.#pull(call);
+    if (call !== undefined) return call.terminal !== undefined || call.failure !== undefined ? this.#endCall(call) : this.#pull(call);
+    const ended = this.#ended;
+    if (ended?.out === true) {
+      this.#ended = undefined;
+      return closeQuietly(ended.iterator)
+        .then(() => this.#steps.next(undefined))
+        .then(this.#onSteps, this.#onStepsError);
+    }
+    return this.#steps.next(undefined).then(this.#onSteps, this.#onStepsError);
   };
 
+  /** The consumer is leaving: the model's stream is closed first (as `for await` would close it), then the steps' `finally` blocks run. */
   readonly #return = (): Promise<IteratorResult<AgentEvent, void>> => {
-    this.#busy = true;
-    this.#out.length = 0;
-    this.#at = 0;
-    const call = this.#call;
-    this.#call = undefined;
-    // The consumer is leaving: the model's stream is closed first (as `for await` would close it),
-    // then the steps' `finally` blocks run.
-    const closed = call === undefined ? Promise.resolve() : closeIterator(call.iterator).catch(() => undefined);
-    return closed.then(() => this.#steps.return(undefined)).then(this.#onSteps, this.#onStepsError);
+    const open = this.#leave();
+    return closeQuietly(open)
+      .then(() => this.#steps.return(undefined))
+      .then(this.#onSteps, this.#onStepsError);
   };
 
   #throw(error: unknown): Promise<IteratorResult<AgentEvent, void>> {
+    const call = this.#call;
+    // Only the run's `message-start` has gone out of this call: `steps` had not counted the run as
+    // started yet when it sent that one alone, so the error is thrown back, not sent as an event.
+    if (call !== undefined && this.#at === 1 && this.#out[0]?.type === 'message-start') call.unannounce();
+    const open = this.#leave();
+    return closeQuietly(open)
+      .then(() => this.#steps.throw(error))
+      .then(this.#onSteps, this.#onStepsError);
+  }
+
+  /** Drops what was not handed out; returns the model's iterator still open, if any. */
+  #leave(): AsyncIterator<AgentEvent> | undefined {
     this.#busy = true;
     this.#out.length = 0;
     this.#at = 0;
-    const call = this.#call;
+    const open = this.#call?.iterator ?? this.#ended?.iterator;
     this.#call = undefined;
-    const closed = call === undefined ? Promise.resolve() : closeIterator(call.iterator).catch(() => undefined);
-    return closed.then(() => this.#steps.throw(error)).then(this.#onSteps, this.#onStepsError);
+    this.#ended = undefined;
+    return open;
   }
 
   #shift(): IteratorYieldResult<AgentEvent> {
@@ -436,10 +479,12 @@ class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
       this.#done = true;
       return { value: undefined, done: true };
     }
-    if (result.value instanceof ModelCall) {
-      this.#call = result.value;
-      return this.#pull(result.value);
+    const value = result.value;
+    if (value instanceof ModelCall) {
+      this.#call = value;
+      return this.#pull(value);
     }
+    if (this.#ended !== undefined && value === this.#ended.terminal) this.#ended.out = true;
     this.#busy = false;
     return result as IteratorYieldResult<AgentEvent>;
   };
@@ -452,13 +497,19 @@ class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
 
   readonly #onModel = (result: IteratorResult<AgentEvent>): IteratorResult<AgentEvent, void> | Promise<IteratorResult<AgentEvent, void>> => {
     const call = this.#call as ModelCall;
-    if (typeof result !== 'object' || result === null) return this.#onModelError(new TypeError(`The model's iterator returned ${String(result)}, not an iterator result.`));
-    if (result.done === true) {
-      this.#call = undefined;
-      return this.#steps.next(undefined).then(this.#onSteps, this.#onStepsError);
+    let event: AgentEvent;
+    try {
+      if (typeof result !== 'object' || result === null) throw new TypeError(`The model's iterator returned ${String(result)}, not an iterator result.`);
+      if (result.done) {
+        this.#call = undefined;
+        return this.#steps.next(undefined).then(this.#onSteps, this.#onStepsError);
+      }
+      event = result.value;
+    } catch (error) {
+      return this.#onModelError(error);
     }
     try {
-      call.map(result.value, this.#out);
+      call.map(event, this.#out);
     } catch (error) {
       // As an exception in a `for await` body: what was mapped before it goes out, then the
       // model's stream is closed and `steps` handles the error.
@@ -479,8 +530,10 @@ class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
   };
 
   /**
-   * The model sent `error` or `abort`, or one of its events could not be handled, and every event
-   * before that is out: its stream is closed and `steps` goes on with the terminal event or the error.
+   * Every event before the model's `error` or `abort`, or before an event that could not be
+   * handled, is out. A terminal event goes to `steps`, which sends it (after the usage so far);
+   * the model's stream is closed once it is out. An error closes the stream first, then `steps`
+   * handles it.
    */
   #endCall(call: ModelCall): Promise<IteratorResult<AgentEvent, void>> {
     this.#call = undefined;
@@ -489,12 +542,8 @@ class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
       const rethrow = (): Promise<IteratorResult<AgentEvent | ModelCall, void>> => this.#steps.throw(failure.error);
       return closeIterator(call.iterator).then(rethrow, rethrow).then(this.#onSteps, this.#onStepsError);
     }
-    return closeIterator(call.iterator)
-      .then(
-        () => this.#steps.next(terminal),
-        (error: unknown) => this.#steps.throw(error),
-      )
-      .then(this.#onSteps, this.#onStepsError);
+    this.#ended = { iterator: call.iterator, terminal: terminal as Terminal, out: false };
+    return this.#steps.next(terminal).then(this.#onSteps, this.#onStepsError);
   }
 }
 
@@ -658,7 +707,7 @@ async function* steps(
       let call: ModelCall | undefined;
       try {
         signal.throwIfAborted();
-        call = new ModelCall(provider(request, { signal })[Symbol.asyncIterator](), result, {
+        call = new ModelCall(modelIterator(provider(request, { signal })), result, {
           step,
           progress,
           announce: step === 1 && (from === undefined || from.marked === true),
