@@ -21,7 +21,20 @@ export function freePort(): Promise<number> {
 
 /** User plus system CPU seconds a process has used so far, from /proc/<pid>/stat. */
 export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/**
+ * User plus system CPU seconds of a process's main thread alone (its JavaScript, and the system
+ * calls it makes), from /proc/<pid>/task/<pid>/stat: a Node server saturates when this reaches
+ * its wall time, whatever its GC threads use besides.
+ */
+export function mainThreadCpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statCpuSeconds(path: string): number {
+  const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
   // After "pid (comm) ": state is field 0, utime field 11, stime field 12.
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }

@@ -13,7 +13,9 @@
  * load-generator processes (bench/w5-client.ts, raw sockets) open the C chats over 2 s and record
  * the gap between consecutive deltas of each chat, frames, and completion. Server CPU (user +
  * system) is read from /proc/<pid>/stat just before the first chat and after the last; CPU per
- * frame divides it by the SSE frames the clients received. Memory per live chat = (VmHWM at the end
+ * frame divides it by the SSE frames the clients received; the main thread's CPU alone
+ * (/proc/<pid>/task/<pid>/stat) over the same window's wall time says how close the event loop
+ * came to saturation (the average over the window, ramp included). Memory per live chat = (VmHWM at the end
  * − VmRSS before the first measured chat) / C. `sluice serve` runs from dist/ (run `npm run build` first)
  * with the limits raised out of the way (`SLUICE_LIMIT_STREAMS=0`, …); Redis rows use a private
  * `redis-server` (no persistence). The direct and AI SDK servers run as type-stripped JavaScript,
@@ -36,7 +38,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, freePort, loadAverage, median, statusMb } from './process-helpers.ts';
+import { cpuSeconds, freePort, loadAverage, mainThreadCpuSeconds, median, statusMb } from './process-helpers.ts';
 import { stripToJs } from './slow-streams.bench.ts';
 import { gapPercentile, type W5ClientReport } from './w5-shared.ts';
 import { redisServerAvailable, startRedisServer, type RedisServer } from '../test/helpers/redis-server.ts';
@@ -69,6 +71,8 @@ interface Row {
   clients: number;
   report: W5ClientReport;
   cpuSeconds: number;
+  /** The server's main thread's share of the window's wall time (1 = never idle). */
+  mainBusy: number;
   idleRssMb: number;
   peakRssMb: number;
   p50: number;
@@ -142,6 +146,8 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
     }
     const idleRssMb = statusMb(pid, 'VmRSS');
     const cpuBefore = cpuSeconds(pid);
+    const mainBefore = mainThreadCpuSeconds(pid);
+    const wallBefore = performance.now();
     const startAt = Date.now() + 300;
     const deadline = startAt + RAMP_MS + chatMs + GRACE_MS;
     for (let k = 0; k < LOAD_GENERATORS; k++) {
@@ -150,6 +156,7 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
     if (HEAP_SNAPSHOT && sluice) snapshot = setTimeout(() => server.kill('SIGUSR2'), startAt - Date.now() + RAMP_MS + chatMs / 2);
     const reports = await Promise.all(loads.map(readReport));
     const cpu = cpuSeconds(pid) - cpuBefore;
+    const mainBusy = (mainThreadCpuSeconds(pid) - mainBefore) / ((performance.now() - wallBefore) / 1000);
     const peakRssMb = statusMb(pid, 'VmHWM');
     const histogram = new Map<number, number>();
     for (const report of reports) {
@@ -164,7 +171,7 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
       histogram: [],
       cpuSeconds: reports.reduce((sum, r) => sum + r.cpuSeconds, 0),
     };
-    return { peer, name: NAMES[peer], clients, report, cpuSeconds: cpu, idleRssMb, peakRssMb, p50: gapPercentile(histogram, 0.5), p99: gapPercentile(histogram, 0.99) };
+    return { peer, name: NAMES[peer], clients, report, cpuSeconds: cpu, mainBusy, idleRssMb, peakRssMb, p50: gapPercentile(histogram, 0.5), p99: gapPercentile(histogram, 0.99) };
   } finally {
     clearTimeout(snapshot);
     for (const child of loads) if (child.exitCode === null) child.kill();
@@ -208,10 +215,10 @@ export async function bench(): Promise<string> {
   const lines = [
     `### W5: C concurrent agent chats, ${DELTAS} deltas each at ${TPS} tokens/s (padding ${PADDING})`,
     '',
-    `${RUNS > 1 ? `${RUNS} runs, alternating (every row of a run, then the next run); each cell is the median of the runs, each ratio the median of the runs' own ratios, listed in brackets. ` : ''}Each server is a fresh process${WARMUP ? ', warmed up with one whole chat before the window (idle RSS is read after it)' : ''}; two load generators on raw sockets open the C chats over ${RAMP_MS / 1000} s (HTTP/1.0 POSTs of the same question). CPU/frame = server CPU (user + system, /proc/<pid>/stat over the run) / SSE frames received; delta gap = time between consecutive deltas of one chat at the client (the token interval is ${(1000 / TPS).toFixed(0)} ms); KB/chat = (peak RSS − idle RSS) / C. Load average (1 min): ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs shared with other work.`,
+    `${RUNS > 1 ? `${RUNS} runs, alternating (every row of a run, then the next run); each cell is the median of the runs, each ratio the median of the runs' own ratios, listed in brackets. ` : ''}Each server is a fresh process${WARMUP ? ', warmed up with one whole chat before the window (idle RSS is read after it)' : ''}; two load generators on raw sockets open the C chats over ${RAMP_MS / 1000} s (HTTP/1.0 POSTs of the same question). CPU/frame = server CPU (user + system, /proc/<pid>/stat over the run) / SSE frames received; delta gap = time between consecutive deltas of one chat at the client (the token interval is ${(1000 / TPS).toFixed(0)} ms); main thread busy = the server's main thread's CPU (its JavaScript and the system calls it makes, GC helper threads not included) over the wall time of the same window: at 100 % it cannot keep the token interval, and the gaps grow; KB/chat = (peak RSS − idle RSS) / C. Load average (1 min): ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs shared with other work.`,
     '',
-    '| C | server | complete | frames | server CPU s | µs/frame | × direct | × AI SDK | gap p50 ms | gap p99 ms | peak RSS MB | idle RSS MB | KB/chat | load-gen CPU s |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| C | server | complete | frames | server CPU s | main thread busy | µs/frame | × direct | × AI SDK | gap p50 ms | gap p99 ms | peak RSS MB | idle RSS MB | KB/chat | load-gen CPU s |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const perFrame = (row: Row): number => (row.cpuSeconds * 1e6) / row.report.frames;
   const kbPerChat = (row: Row): number => ((row.peakRssMb - row.idleRssMb) * 1024) / row.clients;
@@ -238,7 +245,7 @@ export async function bench(): Promise<string> {
     const frames = median(group.map((r) => r.report.frames));
     const direct = ratios(group, 'direct');
     lines.push(
-      `| ${row.clients.toLocaleString('en')} | ${row.name} | ${complete} / ${row.clients * group.length} | ${frames.toLocaleString('en')} | ${of((r) => r.cpuSeconds, 2)} | ${of(perFrame)} | ${shown(direct)}${row.peer === 'direct' ? '' : perRun(direct)} | ${shown(ratios(group, 'ai-sdk'))} | ${of((r) => r.p50)} | ${of((r) => r.p99)} | ${of((r) => r.peakRssMb)} | ${of((r) => r.idleRssMb)} | ${of(kbPerChat)} | ${of((r) => r.report.cpuSeconds, 2)} |`,
+      `| ${row.clients.toLocaleString('en')} | ${row.name} | ${complete} / ${row.clients * group.length} | ${frames.toLocaleString('en')} | ${of((r) => r.cpuSeconds, 2)} | ${(median(group.map((r) => r.mainBusy)) * 100).toFixed(0)} % | ${of(perFrame)} | ${shown(direct)}${row.peer === 'direct' ? '' : perRun(direct)} | ${shown(ratios(group, 'ai-sdk'))} | ${of((r) => r.p50)} | ${of((r) => r.p99)} | ${of((r) => r.peakRssMb)} | ${of((r) => r.idleRssMb)} | ${of(kbPerChat)} | ${of((r) => r.report.cpuSeconds, 2)} |`,
     );
   }
   for (const group of groups.values()) {
