@@ -211,6 +211,34 @@ describe('runAgent as an async generator', () => {
     expect(settled).toEqual(['first', 'second', 'third']);
   });
 
+  it('settles a next() made by other code while an earlier one is still being answered after that one, also while the model call starts', async () => {
+    const events = answer(['a', 'b']);
+    // A model whose events are at hand at once (a replay, a local model).
+    const provider: Provider = () => {
+      let at = 0;
+      return {
+        [Symbol.asyncIterator]: () => ({
+          next: () => Promise.resolve(at < events.length ? { value: events[at++] as AgentEvent, done: false } : { value: undefined, done: true }),
+        }),
+      };
+    };
+    // The second call comes from code of its own, a few microtasks after the first one was made
+    // (before it settled): an async generator settles it second whatever the delay.
+    for (let delay = 0; delay <= 8; delay++) {
+      const stream = run(provider);
+      const settled: string[] = [];
+      const first = stream.next().then((result) => settled.push(`first ${result.done ? 'done' : result.value.type}`));
+      const second = (async () => {
+        for (let i = 0; i < delay; i++) await null;
+        const result = await stream.next();
+        settled.push(`second ${result.done ? 'done' : result.value.type}`);
+      })();
+      await Promise.all([first, second]);
+      expect({ delay, settled }).toEqual({ delay, settled: ['first message-start', 'second step-start'] });
+      await stream.return();
+    }
+  });
+
   it('reads a model that returns a sync iterable (a JavaScript caller’s array or generator), as for await would', async () => {
     const provider = (() => answer(['a', 'b'])) as unknown as Provider;
     const events = await collect(run(provider));

@@ -367,12 +367,23 @@ class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
   #done = false;
   /** A call (`next`, `return`, `throw`) is being answered. */
   #busy = false;
-  /** Calls made while another was being answered and not settled yet: later calls queue behind them on `#tail`. */
+  /** Calls made while another was being answered and not settled yet (and a call held, see `#hold`): later calls queue behind them on `#tail`. */
   #queued = 0;
   #tail: Promise<IteratorResult<AgentEvent, void>> | undefined;
   readonly #settledQueued = (): void => {
     this.#queued--;
   };
+
+  /**
+   * Called by a handler that answers with another promise: the call's own promise settles a few
+   * microtasks after `#busy` is cleared, so it counts as queued until then, and a call made in
+   * between queues behind it instead of settling first.
+   */
+  #hold(): void {
+    if (this.#queued !== 0) return;
+    this.#queued++;
+    (this.#tail as Promise<IteratorResult<AgentEvent, void>>).then(this.#settledQueued, this.#settledQueued);
+  }
 
   constructor(steps: Steps) {
     this.#steps = steps;
@@ -482,6 +493,7 @@ class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
     const value = result.value;
     if (value instanceof ModelCall) {
       this.#call = value;
+      this.#hold();
       return this.#pull(value);
     }
     if (this.#ended !== undefined && value === this.#ended.terminal) this.#ended.out = true;
@@ -502,6 +514,7 @@ class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
       if (typeof result !== 'object' || result === null) throw new TypeError(`The model's iterator returned ${String(result)}, not an iterator result.`);
       if (result.done) {
         this.#call = undefined;
+        this.#hold();
         return this.#steps.next(undefined).then(this.#onSteps, this.#onStepsError);
       }
       event = result.value;
@@ -520,12 +533,14 @@ class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
       return this.#shift();
     }
     // Nothing to hand out for this one (the model's usage or finish, kept for the step's end).
+    this.#hold();
     return call.terminal === undefined && call.failure === undefined ? this.#pull(call) : this.#endCall(call);
   };
 
   /** The model's iterator failed: its stream is over, and `steps` handles the error. */
   readonly #onModelError = (error: unknown): Promise<IteratorResult<AgentEvent, void>> => {
     this.#call = undefined;
+    this.#hold();
     return this.#steps.throw(error).then(this.#onSteps, this.#onStepsError);
   };
 
