@@ -11,7 +11,8 @@
  * token stream is the `local` model's answer to one question (31 reasoning and 357 text deltas, no tool call),
  * paced by the local model's own drift-free clock at `W5_TPS` tokens/s after `W5_TTFT_MS`. Two
  * load-generator processes (bench/w5-client.ts, raw sockets) open the C chats over 2 s and record
- * the gap between consecutive deltas of each chat, frames, and completion. Server CPU (user +
+ * the time to each chat's first delta, the gap between consecutive deltas of each chat, frames,
+ * and completion. Server CPU (user +
  * system) is read from /proc/<pid>/stat just before the first chat and after the last; CPU per
  * frame divides it by the SSE frames the clients received; the main thread's CPU alone
  * (/proc/<pid>/task/<pid>/stat) over the same window's wall time says how close the event loop
@@ -26,7 +27,7 @@
  * `W5_WARMUP=1` (one whole chat to each server before the window; 0: none), `W5_RUNS=1` (passes over every row, alternating; the table gives medians and each run's ratio),
  * `W5_PADDING=on|off` (the server's `SLUICE_PADDING`, on by default as in the server),
  * `W5_PEERS=direct,ai-sdk,api-chat,v1-chat,redis` (which rows), `W5_NODE_ARGS` (extra node flags
- * for `sluice serve`, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), `W5_HEAP_SNAPSHOT=1` (sends
+ * for every row's server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), `W5_HEAP_SNAPSHOT=1` (sends
  * `sluice serve` SIGUSR2 half-way through the chats, with `--heapsnapshot-signal=SIGUSR2` in
  * `W5_NODE_ARGS`).
  *
@@ -77,6 +78,9 @@ interface Row {
   peakRssMb: number;
   p50: number;
   p99: number;
+  /** Connection to first delta, ms: p50 and p99 over the chats. */
+  first50: number;
+  first99: number;
   /** Which of the W5_RUNS passes measured it (1-based). */
   run?: number;
 }
@@ -126,7 +130,7 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
   delete env.SLUICE_API_KEYS;
   if (peer === 'redis') env.REDIS_URL = redis!.url;
   const sluice = peer === 'api-chat' || peer === 'v1-chat' || peer === 'redis';
-  const args = sluice ? [...NODE_ARGS, join(ROOT, 'dist/cli/sluice.js'), 'serve'] : [peer === 'direct' ? scripts.direct : scripts.aiSdk];
+  const args = [...NODE_ARGS, ...(sluice ? [join(ROOT, 'dist/cli/sluice.js'), 'serve'] : [peer === 'direct' ? scripts.direct : scripts.aiSdk])];
   const server = spawnNode(args, env);
   server.stdout!.resume();
   const loads: ChildProcess[] = [];
@@ -171,7 +175,9 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
       histogram: [],
       cpuSeconds: reports.reduce((sum, r) => sum + r.cpuSeconds, 0),
     };
-    return { peer, name: NAMES[peer], clients, report, cpuSeconds: cpu, mainBusy, idleRssMb, peakRssMb, p50: gapPercentile(histogram, 0.5), p99: gapPercentile(histogram, 0.99) };
+    const firsts = reports.flatMap((r) => r.firstDeltaMs ?? []).sort((a, b) => a - b);
+    const firstAt = (q: number): number => firsts[Math.min(firsts.length - 1, Math.floor(q * firsts.length))] ?? Number.NaN;
+    return { peer, name: NAMES[peer], clients, report, cpuSeconds: cpu, mainBusy, idleRssMb, peakRssMb, p50: gapPercentile(histogram, 0.5), p99: gapPercentile(histogram, 0.99), first50: firstAt(0.5), first99: firstAt(0.99) };
   } finally {
     clearTimeout(snapshot);
     for (const child of loads) if (child.exitCode === null) child.kill();
@@ -215,10 +221,10 @@ export async function bench(): Promise<string> {
   const lines = [
     `### W5: C concurrent agent chats, ${DELTAS} deltas each at ${TPS} tokens/s (padding ${PADDING})`,
     '',
-    `${RUNS > 1 ? `${RUNS} runs, alternating (every row of a run, then the next run); each cell is the median of the runs, each ratio the median of the runs' own ratios, listed in brackets. ` : ''}Each server is a fresh process${WARMUP ? ', warmed up with one whole chat before the window (idle RSS is read after it)' : ''}; two load generators on raw sockets open the C chats over ${RAMP_MS / 1000} s (HTTP/1.0 POSTs of the same question). CPU/frame = server CPU (user + system, /proc/<pid>/stat over the run) / SSE frames received; delta gap = time between consecutive deltas of one chat at the client (the token interval is ${(1000 / TPS).toFixed(0)} ms); main thread busy = the server's main thread's CPU (its JavaScript and the system calls it makes, GC helper threads not included) over the wall time of the same window: at 100 % it cannot keep the token interval, and the gaps grow; KB/chat = (peak RSS − idle RSS) / C. Load average (1 min): ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs shared with other work.`,
+    `${RUNS > 1 ? `${RUNS} runs, alternating (every row of a run, then the next run); each cell is the median of the runs, each ratio the median of the runs' own ratios, listed in brackets. ` : ''}Each server is a fresh process${WARMUP ? ', warmed up with one whole chat before the window (idle RSS is read after it)' : ''}; two load generators on raw sockets open the C chats over ${RAMP_MS / 1000} s (HTTP/1.0 POSTs of the same question). CPU/frame = server CPU (user + system, /proc/<pid>/stat over the run) / SSE frames received; first delta = from opening a chat's connection to its first delta (the model's own first token is due after ${TTFT_MS} ms); delta gap = time between consecutive deltas of one chat at the client (the token interval is ${(1000 / TPS).toFixed(0)} ms); main thread busy = the server's main thread's CPU (its JavaScript and the system calls it makes, GC helper threads not included) over the wall time of the same window: at 100 % it cannot keep the token interval, and the gaps grow; KB/chat = (peak RSS − idle RSS) / C. Load average (1 min): ${loadBefore} before, ${loadAverage()} after, on ${availableParallelism()} CPUs shared with other work.`,
     '',
-    '| C | server | complete | frames | server CPU s | main thread busy | µs/frame | × direct | × AI SDK | gap p50 ms | gap p99 ms | peak RSS MB | idle RSS MB | KB/chat | load-gen CPU s |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| C | server | complete | frames | server CPU s | main thread busy | µs/frame | × direct | × AI SDK | first delta p50 / p99 ms | gap p50 ms | gap p99 ms | peak RSS MB | idle RSS MB | KB/chat | load-gen CPU s |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const perFrame = (row: Row): number => (row.cpuSeconds * 1e6) / row.report.frames;
   const kbPerChat = (row: Row): number => ((row.peakRssMb - row.idleRssMb) * 1024) / row.clients;
@@ -245,7 +251,7 @@ export async function bench(): Promise<string> {
     const frames = median(group.map((r) => r.report.frames));
     const direct = ratios(group, 'direct');
     lines.push(
-      `| ${row.clients.toLocaleString('en')} | ${row.name} | ${complete} / ${row.clients * group.length} | ${frames.toLocaleString('en')} | ${of((r) => r.cpuSeconds, 2)} | ${(median(group.map((r) => r.mainBusy)) * 100).toFixed(0)} % | ${of(perFrame)} | ${shown(direct)}${row.peer === 'direct' ? '' : perRun(direct)} | ${shown(ratios(group, 'ai-sdk'))} | ${of((r) => r.p50)} | ${of((r) => r.p99)} | ${of((r) => r.peakRssMb)} | ${of((r) => r.idleRssMb)} | ${of(kbPerChat)} | ${of((r) => r.report.cpuSeconds, 2)} |`,
+      `| ${row.clients.toLocaleString('en')} | ${row.name} | ${complete} / ${row.clients * group.length} | ${frames.toLocaleString('en')} | ${of((r) => r.cpuSeconds, 2)} | ${(median(group.map((r) => r.mainBusy)) * 100).toFixed(0)} % | ${of(perFrame)} | ${shown(direct)}${row.peer === 'direct' ? '' : perRun(direct)} | ${shown(ratios(group, 'ai-sdk'))} | ${of((r) => r.first50, 0)} / ${of((r) => r.first99, 0)} | ${of((r) => r.p50)} | ${of((r) => r.p99)} | ${of((r) => r.peakRssMb)} | ${of((r) => r.idleRssMb)} | ${of(kbPerChat)} | ${of((r) => r.report.cpuSeconds, 2)} |`,
     );
   }
   for (const group of groups.values()) {

@@ -3,7 +3,7 @@
  * opens its share of the C chats on raw `net` sockets (an HTTP/1.0 `POST`, so the answer comes
  * unchunked until the server closes), splits each answer into SSE frames at `\n\n`, and records the
  * gap between consecutive deltas of a chat (`text-delta` and `reasoning-delta` frames) in a
- * histogram. A chat is complete when its answer had status 200, at least one delta, and its
+ * histogram, and the time from opening each chat's connection to its first delta. A chat is complete when its answer had status 200, at least one delta, and its
  * terminal frame (`data: [DONE]` on `/api/chat`, `event: finish` on `/v1/chat`) before the close.
  * Prints one JSON line (a `W5ClientReport`) when every chat has ended or the deadline passed.
  *
@@ -42,6 +42,7 @@ let open = 0;
 let complete = 0;
 let frames = 0;
 let deltas = 0;
+const firstDeltaMs: number[] = [];
 
 function fail(chat: number, why: string): void {
   if (failures.length < 10) failures.push([chat, why]);
@@ -86,6 +87,7 @@ function chat(index: number): void {
     let upstream = '';
     /** Data frames of this answer so far. */
     let received = 0;
+    const openedAt = performance.now();
     const socket = connect({ port: port!, host: '127.0.0.1', noDelay: true });
     sockets.add(socket);
     socket.setEncoding('latin1');
@@ -136,6 +138,7 @@ function chat(index: number): void {
           chatDeltas++;
           // Gaps are measured on the first answer only (a resume's wait for the takeover is not a gap).
           if (kind === 'post') {
+            if (lastDelta < 0) firstDeltaMs.push(now - openedAt);
             if (lastDelta >= 0) histogram[Math.min(GAP_MAX_BUCKET, Math.floor((now - lastDelta) / GAP_BUCKET_MS))]!++;
             lastDelta = now;
           }
@@ -198,7 +201,7 @@ function report(): void {
   const pairs: [number, number][] = [];
   for (let i = 0; i <= GAP_MAX_BUCKET; i++) if (histogram[i]! > 0) pairs.push([i, histogram[i]!]);
   const cpu = process.cpuUsage();
-  const result: W5ClientReport = { chats: Math.max(0, Math.ceil((total! - first!) / step!)), complete, frames, deltas, failures, histogram: pairs, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  const result: W5ClientReport = { chats: Math.max(0, Math.ceil((total! - first!) / step!)), complete, frames, deltas, failures, histogram: pairs, cpuSeconds: (cpu.user + cpu.system) / 1e6, firstDeltaMs };
   if (resume) {
     result.upstreamFrames = [...upstreamFrames];
     result.chatDetails = details;

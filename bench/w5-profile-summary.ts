@@ -7,6 +7,13 @@
  *      node bench/w5-profile-summary.ts /tmp/w5prof/<file>.cpuprofile [rows=30]
  *      W5_PEERS=api-chat W5_CLIENTS=1000 W5_REDIS_CLIENTS= W5_HEAP_SNAPSHOT=1 W5_NODE_ARGS="--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=/tmp/w5heap" npm run bench -- w5
  *      node bench/w5-profile-summary.ts /tmp/w5heap/<file>.heapsnapshot [rows=30] [chats=1000]
+ *      node bench/w5-profile-summary.ts <direct>.cpuprofile --against <sluice>.cpuprofile [rows=30]
+ *
+ * `--against` compares two profiles over their chats (the 9 s before each one's last socket write,
+ * which leaves out start-up and the warm-up chat): samples per file in each and the difference,
+ * and each profile's samples by what the event loop was doing (the paced producers' timers, the
+ * shared flush of the writes, I/O). `W5_NODE_ARGS` applies to every row's server, so
+ * `W5_PEERS=direct` gives the direct path's profile.
  *
  * @module
  */
@@ -17,7 +24,9 @@ interface CpuProfile {
   samples: number[];
 }
 
-const [file, rowsArg = '30', chatsArg = '1000'] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const compared = args[1] === '--against';
+const [file, rowsArg = '30', chatsArg = '1000'] = compared ? [args[0], args[3] ?? '30'] : args;
 
 interface HeapSnapshot {
   snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
@@ -79,5 +88,68 @@ function heap(): void {
   }
 }
 
-if (file!.endsWith('.heapsnapshot')) heap();
+/** The chats' window of a W5 profile: the 9 s before its last socket write. */
+const WINDOW_US = 9_000_000;
+
+interface TimedProfile extends CpuProfile {
+  startTime: number;
+  timeDeltas: number[];
+}
+
+/** Samples in the chats' window by file, and by the macrotask the event loop was running. */
+function windowed(path: string): { files: Map<string, number>; phases: Map<string, number>; total: number } {
+  const profile = JSON.parse(readFileSync(path, 'utf8')) as TimedProfile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  let at = profile.startTime;
+  const times = profile.timeDeltas.map((delta) => (at += delta));
+  let last = 0;
+  profile.samples.forEach((id, i) => {
+    if (byId.get(id)!.callFrame.functionName === 'writeUtf8String') last = Math.max(last, times[i]!);
+  });
+  const files = new Map<string, number>();
+  const phases = new Map<string, number>();
+  let total = 0;
+  const phaseOf = (id: number): string => {
+    for (let up: number | undefined = id; up !== undefined; up = parent.get(up)) {
+      const name = byId.get(up)!.callFrame.functionName;
+      if (name === 'processTimers') return 'timers (the paced producers and what they wake)';
+      if (name === 'processImmediate') return 'immediates (the engines\' shared flush: the socket writes)';
+    }
+    return 'I/O and the rest';
+  };
+  profile.samples.forEach((id, i) => {
+    if (times[i]! < last - WINDOW_US || times[i]! > last) return;
+    const { functionName, url } = byId.get(id)!.callFrame;
+    if (functionName === '(idle)') return;
+    total++;
+    // The same module is dist/… in sluice serve and src/… in the type-stripped direct server.
+    const where = url === '' ? functionName : url.replace(/^.*\/(dist|src|node_modules)\//, '$1/').replace(/^src\//, 'dist/');
+    files.set(where, (files.get(where) ?? 0) + 1);
+    const phase = phaseOf(id);
+    phases.set(phase, (phases.get(phase) ?? 0) + 1);
+  });
+  return { files, phases, total };
+}
+
+function compare(against: string): void {
+  const a = windowed(file!);
+  const b = windowed(against);
+  console.log(`samples in the chats' window: ${a.total} (${file}) and ${b.total} (${against})\n`);
+  console.log('by what the event loop ran:');
+  for (const phase of new Set([...a.phases.keys(), ...b.phases.keys()])) {
+    console.log(`${String(a.phases.get(phase) ?? 0).padStart(7)} ${String(b.phases.get(phase) ?? 0).padStart(7)}  ${phase}`);
+  }
+  console.log('\nby file, largest difference first:');
+  const rows = [...new Set([...a.files.keys(), ...b.files.keys()])].map((key) => [key, a.files.get(key) ?? 0, b.files.get(key) ?? 0] as const);
+  rows.sort((x, y) => y[2] - y[1] - (x[2] - x[1]));
+  for (const [key, inA, inB] of rows.slice(0, Number(rowsArg))) {
+    console.log(`${String(inA).padStart(7)} ${String(inB).padStart(7)} ${String(inB - inA).padStart(7)}  ${key}`);
+  }
+}
+
+const againstAt = process.argv.indexOf('--against');
+if (againstAt !== -1) compare(process.argv[againstAt + 1]!);
+else if (file!.endsWith('.heapsnapshot')) heap();
 else cpu();

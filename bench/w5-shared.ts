@@ -21,6 +21,11 @@ export interface W5ClientReport {
   /** The load generator's own CPU time, seconds. */
   cpuSeconds: number;
   /**
+   * Per chat that got a delta, ms from opening its connection to its first delta (the server's
+   * answer time under the load, the model's own first-token delay included), in chat order.
+   */
+  firstDeltaMs?: number[];
+  /**
    * With `resume` (bench/multi-instance.bench.ts): SSE frames received per upstream, as nginx
    * named it in `X-Sluice-Upstream` (`127.0.0.1:<port>`; `''` when the answer had no such header),
    * replays included: [upstream, frames].
