@@ -16,7 +16,7 @@ import {
   resolveLocalPacing,
   type LocalEnv,
 } from './local-pacing.ts';
-import { splitIntoTokens } from './split-into-tokens.ts';
+import { splitIntoTokens, tokensOf } from './split-into-tokens.ts';
 import { stableHash } from './stable-id.ts';
 
 /** The name the demo model goes by, in `message-start` and `SLUICE_MODEL`. */
@@ -84,10 +84,14 @@ function tokensIn(text: string): number {
   return Math.round((splitIntoTokens(text.slice(0, COUNTED_CHARS)).length * text.length) / COUNTED_CHARS);
 }
 
+/**
+ * A part of the reply: its `text` is split into tokens as it streams ({@link tokensOf}), the first
+ * `skip` of them left out (what an earlier producer streamed already).
+ */
 type Part =
-  | { kind: 'reasoning'; id: string; pieces: string[] }
-  | { kind: 'text'; id: string; pieces: string[] }
-  | { kind: 'tool'; id: string; toolName: string; input: unknown; pieces: string[] };
+  | { kind: 'reasoning'; id: string; text: string; skip: number }
+  | { kind: 'text'; id: string; text: string; skip: number }
+  | { kind: 'tool'; id: string; toolName: string; input: unknown; text: string; skip: number };
 
 /**
  * Drops what an earlier producer already streamed of this reply (a takeover): the model is
@@ -98,7 +102,7 @@ type Part =
  */
 function resumeParts(parts: Part[], continuation: NonNullable<ChatRequest['continuation']>): void {
   const written = { reasoning: continuation.reasoning ?? '', text: continuation.text };
-  const planned = (kind: 'reasoning' | 'text'): string => parts.find((part) => part.kind === kind)?.pieces.join('') ?? '';
+  const planned = (kind: 'reasoning' | 'text'): string => parts.find((part) => part.kind === kind)?.text ?? '';
   if (!planned('reasoning').startsWith(written.reasoning) || !planned('text').startsWith(written.text)) return;
   for (const part of parts) {
     if (part.kind === 'tool') {
@@ -106,11 +110,17 @@ function resumeParts(parts: Part[], continuation: NonNullable<ChatRequest['conti
       continue;
     }
     const done = written[part.kind];
+    // The pieces that fit whole in what was written are skipped (counted, not re-split from an
+    // offset: a long word cut in four-character pieces would split differently from its middle).
     let length = 0;
-    let skip = 0;
-    while (skip < part.pieces.length && length + (part.pieces[skip] ?? '').length <= done.length) length += (part.pieces[skip++] ?? '').length;
-    part.pieces = part.pieces.slice(skip);
+    for (const piece of tokensOf(part.text)) {
+      if (length + piece.length > done.length) break;
+      length += piece.length;
+      part.skip++;
+    }
     part.id = `${part.id}_r${length}`;
+    // All of it was written: nothing of this part is sent again, not even its start.
+    if (length === part.text.length) part.text = '';
   }
 }
 
@@ -123,12 +133,12 @@ async function* generate(request: ChatRequest, options: LocalProviderOptions, si
     safeJson({ messages: request.messages, tools: request.tools, toolChoice: request.toolChoice, maxOutputTokens: request.maxOutputTokens }),
   );
   const parts: Part[] = [
-    { kind: 'reasoning', id: `reasoning_${hash}`, pieces: splitIntoTokens(reply.reasoning) },
-    { kind: 'text', id: `text_${hash}`, pieces: splitIntoTokens(reply.text) },
+    { kind: 'reasoning', id: `reasoning_${hash}`, text: reply.reasoning, skip: 0 },
+    { kind: 'text', id: `text_${hash}`, text: reply.text, skip: 0 },
   ];
   if (reply.toolCall !== undefined) {
     const { toolName, input } = reply.toolCall;
-    parts.push({ kind: 'tool', id: `call_${hash}`, toolName, input, pieces: splitIntoTokens(JSON.stringify(input)) });
+    parts.push({ kind: 'tool', id: `call_${hash}`, toolName, input, text: JSON.stringify(input), skip: 0 });
   }
   if (request.continuation !== undefined) resumeParts(parts, request.continuation);
   const budget = request.maxOutputTokens ?? Infinity;
@@ -139,7 +149,7 @@ async function* generate(request: ChatRequest, options: LocalProviderOptions, si
   let cut = false;
   yield { type: 'message-start', messageId: `msg_${hash}`, model: LOCAL_MODEL_NAME };
   for (const part of parts) {
-    if (part.pieces.length === 0) continue;
+    if (part.text === '') continue;
     if (outputTokens >= budget) {
       cut = true;
       break;
@@ -151,8 +161,15 @@ async function* generate(request: ChatRequest, options: LocalProviderOptions, si
     // Checked before every event, not only after waits, so that an unpaced stream stops too.
     if (part.kind === 'tool') yield { type: 'tool-call-start', toolCallId: part.id, toolName: part.toolName };
     else yield { type: part.kind === 'text' ? 'text-start' : 'reasoning-start', id: part.id };
-    for (let i = 0; i < part.pieces.length; i++) {
-      if (i > 0) {
+    let first = true;
+    let skip = part.skip;
+    // Split as it streams: a chat's start does not split, nor hold, its whole answer.
+    for (const delta of tokensOf(part.text)) {
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      if (!first) {
         if (outputTokens >= budget) {
           cut = true;
           break;
@@ -160,8 +177,8 @@ async function* generate(request: ChatRequest, options: LocalProviderOptions, si
         const next = clock(outputTokens);
         if (next !== undefined) await next;
       }
+      first = false;
       signal?.throwIfAborted();
-      const delta = part.pieces[i] ?? '';
       if (part.kind === 'tool') yield { type: 'tool-call-delta', toolCallId: part.id, delta };
       else yield { type: part.kind === 'text' ? 'text-delta' : 'reasoning-delta', id: part.id, delta };
       outputTokens++;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { splitIntoTokens } from './split-into-tokens.ts';
+import { splitIntoTokens, tokensOf } from './split-into-tokens.ts';
 
 const isLoneSurrogateAt = (piece: string, index: number): boolean => {
   const code = piece.charCodeAt(index);
@@ -57,6 +57,13 @@ describe('splitIntoTokens', () => {
     expect(pieces.join('')).toBe(`${word}\n\nnext`);
     for (const piece of pieces) expect(piece.startsWith('\u0301')).toBe(false);
     expect(pieces).toContain('\n\n');
+  });
+
+  it('makes the pieces one at a time: reading a few does not split the rest', () => {
+    const text = 'Backpressure matters. '.repeat(1000);
+    const tokens = tokensOf(text);
+    expect([tokens.next().value, tokens.next().value, tokens.next().value, tokens.next().value]).toEqual(['Back', 'pres', 'sure', ' matters']);
+    expect(splitIntoTokens(text).slice(0, 4)).toEqual(['Back', 'pres', 'sure', ' matters']);
   });
 
   it('returns no pieces for the empty string', () => {

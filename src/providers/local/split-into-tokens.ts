@@ -26,10 +26,44 @@ const WORD_PIECE = 4;
 /** Han, kana and Hangul go out two characters per token. */
 const CJK_PIECE = 2;
 
-function chunk(units: string[], size: number, prefix: string, out: string[]): void {
+function* chunk(units: string[], size: number, prefix: string): Generator<string> {
   for (let i = 0; i < units.length; i += size) {
-    out.push((i === 0 ? prefix : '') + units.slice(i, i + size).join(''));
+    yield (i === 0 ? prefix : '') + units.slice(i, i + size).join('');
   }
+}
+
+/**
+ * The pieces of {@link splitIntoTokens}, made one at a time as they are read: the local model
+ * streams an answer this way, so a chat's start does not split (and hold) its whole answer.
+ * @param text - any string
+ * @returns the pieces, in order; none for the empty string
+ */
+export function* tokensOf(text: string): Generator<string, void, undefined> {
+  let consumed = 0;
+  for (const match of text.matchAll(PIECE)) {
+    if (match.index !== consumed) {
+      // Cannot happen with the alternatives above (every code point matches one of them), but a
+      // gap would silently drop text, so it is kept as its own piece rather than trusted away.
+      yield text.slice(consumed, match.index);
+    }
+    const piece = match[0];
+    consumed = match.index + piece.length;
+    const cjk = CJK_RUN.exec(piece);
+    if (cjk) {
+      yield* chunk(Array.from(cjk[2] ?? ''), CJK_PIECE, cjk[1] ?? '');
+      continue;
+    }
+    const word = WORD_RUN.exec(piece);
+    if (word) {
+      const clusters = (word[2] ?? '').match(CLUSTER) ?? [];
+      if (clusters.length > MAX_WHOLE_WORD) {
+        yield* chunk(clusters, WORD_PIECE, word[1] ?? '');
+        continue;
+      }
+    }
+    yield piece;
+  }
+  if (consumed < text.length) yield text.slice(consumed);
 }
 
 /**
@@ -45,31 +79,5 @@ function chunk(units: string[], size: number, prefix: string, out: string[]): vo
  * ```
  */
 export function splitIntoTokens(text: string): string[] {
-  const out: string[] = [];
-  let consumed = 0;
-  for (const match of text.matchAll(PIECE)) {
-    if (match.index !== consumed) {
-      // Cannot happen with the alternatives above (every code point matches one of them), but a
-      // gap would silently drop text, so it is kept as its own piece rather than trusted away.
-      out.push(text.slice(consumed, match.index));
-    }
-    const piece = match[0];
-    consumed = match.index + piece.length;
-    const cjk = CJK_RUN.exec(piece);
-    if (cjk) {
-      chunk(Array.from(cjk[2] ?? ''), CJK_PIECE, cjk[1] ?? '', out);
-      continue;
-    }
-    const word = WORD_RUN.exec(piece);
-    if (word) {
-      const clusters = (word[2] ?? '').match(CLUSTER) ?? [];
-      if (clusters.length > MAX_WHOLE_WORD) {
-        chunk(clusters, WORD_PIECE, word[1] ?? '', out);
-        continue;
-      }
-    }
-    out.push(piece);
-  }
-  if (consumed < text.length) out.push(text.slice(consumed));
-  return out;
+  return Array.from(tokensOf(text));
 }
