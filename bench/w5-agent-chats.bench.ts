@@ -39,6 +39,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nearestRank } from './multi-check.ts';
 import { cpuSeconds, freePort, loadAverage, mainThreadCpuSeconds, median, statusMb } from './process-helpers.ts';
 import { stripToJs } from './slow-streams.bench.ts';
 import { gapPercentile, type W5ClientReport } from './w5-shared.ts';
@@ -175,9 +176,8 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
       histogram: [],
       cpuSeconds: reports.reduce((sum, r) => sum + r.cpuSeconds, 0),
     };
-    const firsts = reports.flatMap((r) => r.firstDeltaMs ?? []).sort((a, b) => a - b);
-    const firstAt = (q: number): number => firsts[Math.min(firsts.length - 1, Math.floor(q * firsts.length))] ?? Number.NaN;
-    return { peer, name: NAMES[peer], clients, report, cpuSeconds: cpu, mainBusy, idleRssMb, peakRssMb, p50: gapPercentile(histogram, 0.5), p99: gapPercentile(histogram, 0.99), first50: firstAt(0.5), first99: firstAt(0.99) };
+    const firsts = reports.flatMap((r) => r.firstDeltaMs ?? []);
+    return { peer, name: NAMES[peer], clients, report, cpuSeconds: cpu, mainBusy, idleRssMb, peakRssMb, p50: gapPercentile(histogram, 0.5), p99: gapPercentile(histogram, 0.99), first50: nearestRank(firsts, 0.5), first99: nearestRank(firsts, 0.99) };
   } finally {
     clearTimeout(snapshot);
     for (const child of loads) if (child.exitCode === null) child.kill();
@@ -251,7 +251,7 @@ export async function bench(): Promise<string> {
     const frames = median(group.map((r) => r.report.frames));
     const direct = ratios(group, 'direct');
     lines.push(
-      `| ${row.clients.toLocaleString('en')} | ${row.name} | ${complete} / ${row.clients * group.length} | ${frames.toLocaleString('en')} | ${of((r) => r.cpuSeconds, 2)} | ${(median(group.map((r) => r.mainBusy)) * 100).toFixed(0)} % | ${of(perFrame)} | ${shown(direct)}${row.peer === 'direct' ? '' : perRun(direct)} | ${shown(ratios(group, 'ai-sdk'))} | ${of((r) => r.first50, 0)} / ${of((r) => r.first99, 0)} | ${of((r) => r.p50)} | ${of((r) => r.p99)} | ${of((r) => r.peakRssMb)} | ${of((r) => r.idleRssMb)} | ${of(kbPerChat)} | ${of((r) => r.report.cpuSeconds, 2)} |`,
+      `| ${row.clients.toLocaleString('en')} | ${row.name} | ${complete} / ${row.clients * group.length} | ${frames.toLocaleString('en')} | ${of((r) => r.cpuSeconds, 2)} | ${of((r) => r.mainBusy * 100, 0)} % | ${of(perFrame)} | ${shown(direct)}${row.peer === 'direct' ? '' : perRun(direct)} | ${shown(ratios(group, 'ai-sdk'))} | ${of((r) => r.first50, 0)} / ${of((r) => r.first99, 0)} | ${of((r) => r.p50)} | ${of((r) => r.p99)} | ${of((r) => r.peakRssMb)} | ${of((r) => r.idleRssMb)} | ${of(kbPerChat)} | ${of((r) => r.report.cpuSeconds, 2)} |`,
     );
   }
   for (const group of groups.values()) {

@@ -25,8 +25,9 @@ interface CpuProfile {
 }
 
 const args = process.argv.slice(2);
-const compared = args[1] === '--against';
-const [file, rowsArg = '30', chatsArg = '1000'] = compared ? [args[0], args[3] ?? '30'] : args;
+// `<a> --against <b> [rows]`: the second profile sits where the other modes read their counts.
+const against = args[1] === '--against' ? args.splice(1, 2)[1] : undefined;
+const [file, rowsArg = '30', chatsArg = '1000'] = args;
 
 interface HeapSnapshot {
   snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
@@ -149,7 +150,6 @@ function compare(against: string): void {
   }
 }
 
-const againstAt = process.argv.indexOf('--against');
-if (againstAt !== -1) compare(process.argv[againstAt + 1]!);
+if (against !== undefined) compare(against);
 else if (file!.endsWith('.heapsnapshot')) heap();
 else cpu();

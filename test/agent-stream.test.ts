@@ -28,6 +28,22 @@ function recordingModel(events: AgentEvent[], after?: () => never): Provider & {
   return Object.assign(provider as Provider, { closed: () => closed, signals });
 }
 
+/**
+ * A model whose events are at hand at once (a replay, a local model): a plain iterator, not a
+ * generator, each `next()` an already settled promise; `close` is its `return()`, if it has one.
+ */
+function readyModel(events: AgentEvent[], close?: () => Promise<IteratorResult<AgentEvent>>): Provider {
+  return () => {
+    let at = 0;
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: () => Promise.resolve(at < events.length ? { value: events[at++] as AgentEvent, done: false } : { value: undefined, done: true }),
+        ...(close === undefined ? {} : { return: close }),
+      }),
+    };
+  };
+}
+
 const answer = (text: string[]): AgentEvent[] => [
   { type: 'message-start', messageId: 'm1' },
   { type: 'text-start', id: 't' },
@@ -165,15 +181,7 @@ describe('runAgent as an async generator', () => {
       USAGE,
       { type: 'error', code: 'overloaded', message: 'The model is overloaded.', retryable: true },
     ];
-    const provider: Provider = () => {
-      let at = 0;
-      return {
-        [Symbol.asyncIterator]: () => ({
-          next: () => Promise.resolve(at < events.length ? { value: events[at++] as AgentEvent, done: false } : { value: undefined, done: true }),
-          return: () => Promise.reject(new Error('the socket could not be released')),
-        }),
-      };
-    };
+    const provider = readyModel(events, () => Promise.reject(new Error('the socket could not be released')));
     // As the run manager reads a run: up to its first terminal event.
     const seen: AgentEvent[] = [];
     for await (const event of run(provider)) {
@@ -186,15 +194,7 @@ describe('runAgent as an async generator', () => {
 
   it('settles next() calls in the order they were made, also one made as an earlier one settles', async () => {
     const events = answer(['a', 'b']);
-    // A model whose events are at hand at once (a replay, a local model).
-    const provider: Provider = () => {
-      let at = 0;
-      return {
-        [Symbol.asyncIterator]: () => ({
-          next: () => Promise.resolve(at < events.length ? { value: events[at++] as AgentEvent, done: false } : { value: undefined, done: true }),
-        }),
-      };
-    };
+    const provider = readyModel(events);
     const stream = run(provider);
     const settled: string[] = [];
     const first = stream.next();
@@ -213,15 +213,7 @@ describe('runAgent as an async generator', () => {
 
   it('settles a next() made by other code while an earlier one is still being answered after that one, also while the model call starts', async () => {
     const events = answer(['a', 'b']);
-    // A model whose events are at hand at once (a replay, a local model).
-    const provider: Provider = () => {
-      let at = 0;
-      return {
-        [Symbol.asyncIterator]: () => ({
-          next: () => Promise.resolve(at < events.length ? { value: events[at++] as AgentEvent, done: false } : { value: undefined, done: true }),
-        }),
-      };
-    };
+    const provider = readyModel(events);
     // The second call comes from code of its own, a few microtasks after the first one was made
     // (before it settled): an async generator settles it second whatever the delay.
     for (let delay = 0; delay <= 8; delay++) {

@@ -6,6 +6,7 @@
  * @module
  */
 import { isSluiceError } from '../core/errors.ts';
+import { openSource, type PullIterator } from '../core/open-source.ts';
 import { isProviderError, toErrorEvent } from '../providers/errors.ts';
 import type { AbortEvent, AgentEvent, ErrorEvent, FinishEvent, FinishReason, ToolCallEvent, Usage } from '../protocol/types.ts';
 import type { ChatMessage, ChatRequest, MessagePart, Provider, ToolDefinition } from '../providers/types.ts';
@@ -242,8 +243,8 @@ interface Progress {
  * microtasks.
  */
 class ModelCall {
-  readonly iterator: AsyncIterator<AgentEvent>;
-  readonly result: StepMessage;
+  readonly iterator: PullIterator<AgentEvent>;
+  readonly #result: StepMessage;
   /** The model's `error` or `abort`: the call is over once the events before it are handed out. */
   terminal: Terminal | undefined;
   /** What {@link ModelCall.map} threw: the call fails once the events mapped before it are handed out. */
@@ -262,9 +263,9 @@ class ModelCall {
   /** Tool calls the model has started streaming. */
   readonly #startedCalls = new Set<string>();
 
-  constructor(iterator: AsyncIterator<AgentEvent>, result: StepMessage, step: { step: number; progress: Progress; announce: boolean; seamed: boolean; marked: boolean }) {
+  constructor(iterator: PullIterator<AgentEvent>, result: StepMessage, step: { step: number; progress: Progress; announce: boolean; seamed: boolean; marked: boolean }) {
     this.iterator = iterator;
-    this.result = result;
+    this.#result = result;
     this.#step = step.step;
     this.#progress = step.progress;
     this.#announce = step.announce;
@@ -291,7 +292,7 @@ class ModelCall {
       this.#progress.yielded = true;
       if (!this.#seamed) out.push({ type: 'step-start', step: this.#step, ...(this.#marked ? { takeover: true } : {}) });
     }
-    this.result.add(event);
+    this.#result.add(event);
     switch (event.type) {
       case 'message-start':
       case 'usage':
@@ -325,7 +326,7 @@ class ModelCall {
 }
 
 /** Calls an iterator's `return()`, as `for await` does when it leaves a loop early; never throws synchronously. */
-function closeIterator(iterator: AsyncIterator<AgentEvent>): Promise<unknown> {
+function closeIterator(iterator: PullIterator<AgentEvent>): Promise<unknown> {
   try {
     return Promise.resolve(iterator.return?.());
   } catch (error) {
@@ -334,16 +335,8 @@ function closeIterator(iterator: AsyncIterator<AgentEvent>): Promise<unknown> {
 }
 
 /** Closes an iterator and ignores how: the run has its outcome already, or is leaving. */
-function closeQuietly(iterator: AsyncIterator<AgentEvent> | undefined): Promise<unknown> {
+function closeQuietly(iterator: PullIterator<AgentEvent> | undefined): Promise<unknown> {
   return iterator === undefined ? Promise.resolve() : closeIterator(iterator).catch(() => undefined);
-}
-
-/** A provider's stream as an async iterator; a sync iterable (JavaScript callers) is read as `for await` reads one. */
-function modelIterator(source: AsyncIterable<AgentEvent> | Iterable<AgentEvent>): AsyncIterator<AgentEvent> {
-  if (typeof (source as AsyncIterable<AgentEvent>)[Symbol.asyncIterator] === 'function') return (source as AsyncIterable<AgentEvent>)[Symbol.asyncIterator]();
-  return (async function* () {
-    yield* source as Iterable<AgentEvent>;
-  })();
 }
 
 /**
@@ -363,7 +356,7 @@ class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
    * The iterator of a model call that ended with the model's `error` or `abort`: closed once that
    * event has gone out (as a `for await` left with `return` after yielding it), before `steps` ends.
    */
-  #ended: { iterator: AsyncIterator<AgentEvent>; terminal: Terminal; out: boolean } | undefined;
+  #ended: { iterator: PullIterator<AgentEvent>; terminal: Terminal; out: boolean } | undefined;
   #done = false;
   /** A call (`next`, `return`, `throw`) is being answered. */
   #busy = false;
@@ -455,7 +448,7 @@ class AgentStream implements AsyncGenerator<AgentEvent, void, undefined> {
   }
 
   /** Drops what was not handed out; returns the model's iterator still open, if any. */
-  #leave(): AsyncIterator<AgentEvent> | undefined {
+  #leave(): PullIterator<AgentEvent> | undefined {
     this.#busy = true;
     this.#out.length = 0;
     this.#at = 0;
@@ -722,7 +715,8 @@ async function* steps(
       let call: ModelCall | undefined;
       try {
         signal.throwIfAborted();
-        call = new ModelCall(modelIterator(provider(request, { signal })), result, {
+        // openSource: the provider's stream as the engine reads any source (a JavaScript caller's sync iterable too).
+        call = new ModelCall(openSource(provider(request, { signal })), result, {
           step,
           progress,
           announce: step === 1 && (from === undefined || from.marked === true),
