@@ -17,6 +17,7 @@ import { createAuth, parseApiKeys } from './auth.ts';
 import { createCors, parseCorsOrigins } from './cors.ts';
 import { HttpError, quote, sendError, sendJson, truncate } from './http-error.ts';
 import { createLimitedServer, SERVER_LIMITS_ENV, serverLimitsFromEnv, type ServerLimits } from './limits.ts';
+import { DEFAULT_LISTEN_SOCKETS, listenShared } from './listen.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 import { parseTrustProxy } from './quotas/client-address.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from './quotas/check-event-data.ts';
@@ -462,6 +463,14 @@ export interface ServeOptions extends AppOptions, ServerLimits {
   port?: number;
   /** @defaultValue `HOST` (from `env`), else `127.0.0.1` (`0.0.0.0` exposes the server) */
   host?: string;
+  /**
+   * Listening sockets on the port (Linux: `SO_REUSEPORT`, within this process). Node accepts one
+   * connection per listening socket per turn of its event loop, so a server busy with many
+   * streams accepts new connections faster with more (docs/server.md#listening-sockets). A port
+   * another process listens on still fails with `EADDRINUSE`. Ignored (one) on other platforms.
+   * @defaultValue 4 on Linux, else 1
+   */
+  listenSockets?: number;
 }
 
 /**
@@ -489,21 +498,15 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
   const host = options.host ?? (env.HOST?.trim() || '127.0.0.1');
   // The startup log lists the MCP servers with their tool counts.
   await app.mcpReady;
-  return new Promise((resolve, reject) => {
+  try {
+    await listenShared(server, port, host, options.listenSockets ?? DEFAULT_LISTEN_SOCKETS);
+  } catch (error) {
     // Not listening (EADDRINUSE, EACCES): close what the app opened (its Redis connections), so a
     // process that cannot serve also exits instead of staying up with nothing to do.
-    const fail = (error: Error): void => {
-      app.shutdown({ drainMs: 0 }).then(
-        () => reject(error),
-        () => reject(error),
-      );
-    };
-    server.once('error', fail);
-    server.listen(port, host, () => {
-      server.off('error', fail);
-      resolve(server);
-    });
-  });
+    await app.shutdown({ drainMs: 0 }).catch(() => undefined);
+    throw error;
+  }
+  return server;
 }
 
 /**

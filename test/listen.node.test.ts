@@ -1,0 +1,167 @@
+// serve()'s listening sockets (src/server/listen.ts): several sockets on one port where Linux
+// shares it, each connection handed to the one HTTP server, a port in use still refused, and all
+// of them closed with the server.
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { serve } from '../src/server/app.ts';
+import { listenShared } from '../src/server/listen.ts';
+import { createModelRegistry } from '../src/server/models.ts';
+import { createLocalProvider } from '../src/providers/local/local-language-model.ts';
+
+const linux = process.platform === 'linux';
+const cleanup: (() => unknown)[] = [];
+
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+function track(server: Server): Server {
+  cleanup.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return server;
+}
+
+function portOf(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
+
+/** The sockets of this process listening on `port` (Linux: /proc/net/tcp{,6} against our fds). */
+function listeningSockets(port: number): number {
+  const ours = new Set<string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode !== undefined) ours.add(inode);
+    } catch {
+      // closed while listed
+    }
+  }
+  let count = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10) continue;
+      const local = fields[1] as string;
+      const state = fields[3];
+      const inode = fields[9] as string;
+      if (state === '0A' && Number.parseInt(local.split(':')[1] as string, 16) === port && ours.has(inode)) count++;
+    }
+  }
+  return count;
+}
+
+async function startApp(port = 0, listenSockets?: number): Promise<Server> {
+  const models = createModelRegistry({ env: {}, providers: { local: createLocalProvider({ ttftMs: 0, tokensPerSecond: 0 }) } });
+  return track(await serve({ port, host: '127.0.0.1', env: {}, models, onWarn: () => {}, ...(listenSockets === undefined ? {} : { listenSockets }) }));
+}
+
+function get(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    // A new connection per request: the kernel spreads them over the listening sockets.
+    const req = request({ port, host: '127.0.0.1', path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Blocks the event loop (as a thousand streams' writes would) for `ms`. */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // spin
+  }
+}
+
+/**
+ * Opens `count` connections while the loop is blocked, then counts how many the server accepts in
+ * one turn of the loop after.
+ */
+async function acceptedInOneTurn(server: Server, count: number): Promise<number> {
+  let accepted = 0;
+  server.on('connection', () => accepted++);
+  const clients: Socket[] = [];
+  cleanup.push(() => clients.forEach((client) => client.destroy()));
+  for (let i = 0; i < count; i++) clients.push(connect(portOf(server), '127.0.0.1').on('error', () => undefined));
+  // The connects go out on the next tick; the kernel completes them on loopback while we spin.
+  await new Promise<void>((resolve) => process.nextTick(resolve));
+  busy(100);
+  // From one check phase to the next: one poll phase, where libuv accepts.
+  return new Promise((resolve) =>
+    setImmediate(() => {
+      const before = accepted;
+      setImmediate(() => resolve(accepted - before));
+    }),
+  );
+}
+
+describe.skipIf(!linux)('serve() on Linux: several listening sockets on one port', () => {
+  it('listens on 4 sockets by default and serves requests arriving on any of them', async () => {
+    const server = await startApp();
+    const port = portOf(server);
+    expect(listeningSockets(port)).toBe(4);
+    let connections = 0;
+    server.on('connection', () => connections++);
+    const statuses = await Promise.all(Array.from({ length: 40 }, () => get(port, '/healthz')));
+    expect(statuses).toEqual(Array.from({ length: 40 }, () => 200));
+    // Every connection, whichever socket accepted it, reached the one HTTP server.
+    expect(connections).toBe(40);
+  });
+
+  it('takes `listenSockets` (1 is a plain listen) and refuses a count out of range', async () => {
+    const one = await startApp(0, 1);
+    expect(listeningSockets(portOf(one))).toBe(1);
+    const eight = await startApp(0, 8);
+    expect(listeningSockets(portOf(eight))).toBe(8);
+    await expect(startApp(0, 0)).rejects.toThrow(/listenSockets.*1 to 64/);
+  });
+
+  it('still refuses a port another server listens on, a sluice one included (EADDRINUSE)', async () => {
+    const first = await startApp();
+    await expect(startApp(portOf(first))).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    const plain = track(createServer());
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    await expect(startApp(portOf(plain))).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    // The refused servers left nothing listening behind.
+    expect(listeningSockets(portOf(first))).toBe(4);
+  });
+
+  it('stops every socket listening when the server closes', async () => {
+    const server = await startApp();
+    const port = portOf(server);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    expect(listeningSockets(port)).toBe(0);
+    // The port is free again for a plain server.
+    const next = createNetServer();
+    await new Promise<void>((resolve, reject) => next.once('error', reject).listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => next.close(() => resolve()));
+  });
+
+  it('accepts more than one waiting connection per turn of a busy event loop (one per socket)', async () => {
+    // libuv accepts one connection per listening socket per turn: with one socket, 40 waiting
+    // connections take 40 turns; with four, a turn takes up to four.
+    const single = track(createServer((_req, res) => res.end()));
+    expect(await listenShared(single, 0, '127.0.0.1', 1)).toBe(1);
+    expect(await acceptedInOneTurn(single, 40)).toBe(1);
+    const shared = track(createServer((_req, res) => res.end()));
+    expect(await listenShared(shared, 0, '127.0.0.1', 4)).toBe(4);
+    expect(await acceptedInOneTurn(shared, 40)).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe.runIf(!linux)('serve() where the port cannot be shared', () => {
+  it('listens on one socket', async () => {
+    const server = track(createServer());
+    expect(await listenShared(server, 0, '127.0.0.1', 4)).toBe(1);
+  });
+});
