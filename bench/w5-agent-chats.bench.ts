@@ -26,7 +26,8 @@
  * `W5_REDIS_CLIENTS=300` (C of the Redis rows; empty: none), `W5_TPS=50`, `W5_TTFT_MS=300`,
  * `W5_WARMUP=1` (one whole chat to each server before the window; 0: none), `W5_RUNS=1` (passes over every row, alternating; the table gives medians and each run's ratio),
  * `W5_PADDING=on|off` (the server's `SLUICE_PADDING`, on by default as in the server),
- * `W5_PEERS=direct,ai-sdk,api-chat,v1-chat,redis` (which rows), `W5_NODE_ARGS` (extra node flags
+ * `W5_PEERS=direct,ai-sdk,api-chat,v1-chat,redis` (which rows; `api-chat-4` adds `/api/chat` with
+ * `SLUICE_LISTEN_SOCKETS=4`, docs/server.md#listening-sockets), `W5_NODE_ARGS` (extra node flags
  * for every row's server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), `W5_HEAP_SNAPSHOT=1` (sends
  * `sluice serve` SIGUSR2 half-way through the chats, with `--heapsnapshot-signal=SIGUSR2` in
  * `W5_NODE_ARGS`).
@@ -65,7 +66,7 @@ const LOAD_GENERATORS = 2;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLIENT = fileURLToPath(new URL('w5-client.ts', import.meta.url));
 
-type PeerId = 'direct' | 'ai-sdk' | 'api-chat' | 'v1-chat' | 'redis';
+type PeerId = 'direct' | 'ai-sdk' | 'api-chat' | 'v1-chat' | 'redis' | 'api-chat-4';
 
 interface Row {
   peer: PeerId;
@@ -92,6 +93,7 @@ const NAMES: Record<PeerId, string> = {
   'api-chat': 'sluice serve `/api/chat`, memory store',
   'v1-chat': 'sluice serve `/v1/chat`, memory store',
   redis: 'sluice serve `/api/chat`, Redis store',
+  'api-chat-4': 'sluice serve `/api/chat`, memory store, 4 listening sockets',
 };
 
 function spawnNode(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
@@ -129,8 +131,10 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
   };
   delete env.REDIS_URL;
   delete env.SLUICE_API_KEYS;
+  delete env.SLUICE_LISTEN_SOCKETS;
   if (peer === 'redis') env.REDIS_URL = redis!.url;
-  const sluice = peer === 'api-chat' || peer === 'v1-chat' || peer === 'redis';
+  if (peer === 'api-chat-4') env.SLUICE_LISTEN_SOCKETS = '4';
+  const sluice = peer === 'api-chat' || peer === 'v1-chat' || peer === 'redis' || peer === 'api-chat-4';
   const args = [...NODE_ARGS, ...(sluice ? [join(ROOT, 'dist/cli/sluice.js'), 'serve'] : [peer === 'direct' ? scripts.direct : scripts.aiSdk])];
   const server = spawnNode(args, env);
   server.stdout!.resume();
@@ -208,7 +212,7 @@ export async function bench(): Promise<string> {
     // all rows alike, and each run's ratios compare rows measured minutes apart at most.
     for (let run = 1; run <= RUNS; run++) {
       for (const clients of CLIENTS) {
-        for (const peer of ['direct', 'ai-sdk', 'api-chat', 'v1-chat'] as const) {
+        for (const peer of ['direct', 'ai-sdk', 'api-chat', 'api-chat-4', 'v1-chat'] as const) {
           if (PEERS.includes(peer)) rows.push({ ...(await measure(peer, clients, scripts, undefined)), run });
         }
       }

@@ -1,12 +1,12 @@
-// serve()'s listening sockets (src/server/listen.ts): several sockets on one port where Linux
-// shares it, each connection handed to the one HTTP server, a port in use still refused, and all
-// of them closed with the server.
+// serve()'s listening sockets (src/server/listen.ts, opt-in): several sockets on one port where
+// Linux shares it, each connection handed to the one HTTP server, a port in use still refused, and
+// all of them closed with the server.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { serve } from '../src/server/app.ts';
-import { listenShared } from '../src/server/listen.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { serve, startupLog } from '../src/server/app.ts';
+import { listenShared, listenSocketsFromEnv } from '../src/server/listen.ts';
 import { createModelRegistry } from '../src/server/models.ts';
 import { createLocalProvider } from '../src/providers/local/local-language-model.ts';
 
@@ -58,9 +58,9 @@ function listeningSockets(port: number): number {
   return count;
 }
 
-async function startApp(port = 0, listenSockets?: number): Promise<Server> {
+async function startApp(port = 0, listenSockets?: number, env: Record<string, string> = {}): Promise<Server> {
   const models = createModelRegistry({ env: {}, providers: { local: createLocalProvider({ ttftMs: 0, tokensPerSecond: 0 }) } });
-  return track(await serve({ port, host: '127.0.0.1', env: {}, models, onWarn: () => {}, ...(listenSockets === undefined ? {} : { listenSockets }) }));
+  return track(await serve({ port, host: '127.0.0.1', env, models, onWarn: () => {}, ...(listenSockets === undefined ? {} : { listenSockets }) }));
 }
 
 function get(port: number, path: string): Promise<number> {
@@ -105,46 +105,104 @@ async function acceptedInOneTurn(server: Server, count: number): Promise<number>
   );
 }
 
-describe.skipIf(!linux)('serve() on Linux: several listening sockets on one port', () => {
-  it('listens on 4 sockets by default and serves requests arriving on any of them', async () => {
+describe('listenSockets', () => {
+  it('is one socket by default, a plain listen', async () => {
     const server = await startApp();
+    if (linux) expect(listeningSockets(portOf(server))).toBe(1);
+    expect(startupLog(server).join('\n')).not.toContain('listening sockets');
+  });
+
+  it('refuses a count out of range, from the option or SLUICE_LISTEN_SOCKETS', async () => {
+    await expect(startApp(0, 0)).rejects.toThrow(/`listenSockets` to be a whole number from 1 to 64/);
+    await expect(startApp(0, 65)).rejects.toThrow(RangeError);
+    await expect(startApp(0, undefined, { SLUICE_LISTEN_SOCKETS: 'four' })).rejects.toThrow(/`SLUICE_LISTEN_SOCKETS` to be a whole number from 1 to 64, got "four"/);
+    expect(listenSocketsFromEnv({ SLUICE_LISTEN_SOCKETS: ' 4 ' })).toBe(4);
+    expect(listenSocketsFromEnv({ SLUICE_LISTEN_SOCKETS: '' })).toBeUndefined();
+    expect(() => listenSocketsFromEnv({ SLUICE_LISTEN_SOCKETS: '2.5' })).toThrow(RangeError);
+  });
+});
+
+describe.skipIf(!linux)('listenSockets on Linux: several listening sockets on one port', () => {
+  it('listens on the sockets asked for and serves requests arriving on any of them', async () => {
+    const server = await startApp(0, undefined, { SLUICE_LISTEN_SOCKETS: '4' });
     const port = portOf(server);
     expect(listeningSockets(port)).toBe(4);
+    expect(startupLog(server).join('\n')).toContain('4 listening sockets on the port (SLUICE_LISTEN_SOCKETS; other processes of this user may join it)');
     let connections = 0;
-    server.on('connection', () => connections++);
+    let viaOthers = 0;
+    server.on('connection', (socket: Socket) => {
+      connections++;
+      // Node notes on each socket the server that accepted it.
+      if ((socket as Socket & { _server?: unknown })._server !== server) viaOthers++;
+    });
     const statuses = await Promise.all(Array.from({ length: 40 }, () => get(port, '/healthz')));
     expect(statuses).toEqual(Array.from({ length: 40 }, () => 200));
-    // Every connection, whichever socket accepted it, reached the one HTTP server.
+    // Every connection, whichever socket accepted it, reached the one HTTP server; the kernel
+    // spread them (40 connections all on one of four sockets: a chance of 4 in 4^40).
     expect(connections).toBe(40);
-  });
-
-  it('takes `listenSockets` (1 is a plain listen) and refuses a count out of range', async () => {
-    const one = await startApp(0, 1);
-    expect(listeningSockets(portOf(one))).toBe(1);
+    expect(viaOthers).toBeGreaterThan(0);
     const eight = await startApp(0, 8);
     expect(listeningSockets(portOf(eight))).toBe(8);
-    await expect(startApp(0, 0)).rejects.toThrow(/listenSockets.*1 to 64/);
   });
 
-  it('still refuses a port another server listens on, a sluice one included (EADDRINUSE)', async () => {
-    const first = await startApp();
-    await expect(startApp(portOf(first))).rejects.toMatchObject({ code: 'EADDRINUSE' });
-    const plain = track(createServer());
-    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
-    await expect(startApp(portOf(plain))).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  it('still refuses a port another sluice server listens on, shared or not (EADDRINUSE)', async () => {
+    const shared = await startApp(0, 4);
+    // Without the probe, a second shared bind of the same user would join the first one's port.
+    await expect(startApp(portOf(shared), 4)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(startApp(portOf(shared), 1)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    const plain = await startApp(0, 1);
+    await expect(startApp(portOf(plain), 4)).rejects.toMatchObject({ code: 'EADDRINUSE' });
     // The refused servers left nothing listening behind.
-    expect(listeningSockets(portOf(first))).toBe(4);
+    expect(listeningSockets(portOf(shared))).toBe(4);
+    expect(listeningSockets(portOf(plain))).toBe(1);
   });
 
-  it('stops every socket listening when the server closes', async () => {
-    const server = await startApp();
+  it('counts, waits for and closes the connections of every socket', async () => {
+    const server = await startApp(0, 4);
     const port = portOf(server);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const open: Socket[] = [];
+    cleanup.push(() => open.forEach((socket) => socket.destroy()));
+    // Twelve open connections, spread by the kernel (all on one socket: a chance of 4 in 4^12).
+    let accepted = 0;
+    let viaOthers = 0;
+    server.on('connection', (socket: Socket) => {
+      accepted++;
+      if ((socket as Socket & { _server?: unknown })._server !== server) viaOthers++;
+    });
+    for (let i = 0; i < 12; i++) open.push(connect(port, '127.0.0.1').on('error', () => undefined));
+    await vi.waitFor(() => expect(accepted).toBe(12));
+    expect(viaOthers).toBeGreaterThan(0);
+    const counted = await new Promise<number>((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    expect(counted).toBe(12);
+    let closed = false;
+    const closing = new Promise<void>((resolve) =>
+      server.close(() => {
+        closed = true;
+        resolve();
+      }),
+    );
+    // Not listening any more, on any socket; the open connections hold the close.
     expect(listeningSockets(port)).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed).toBe(false);
+    server.closeAllConnections();
+    await closing;
+    expect(closed).toBe(true);
     // The port is free again for a plain server.
     const next = createNetServer();
     await new Promise<void>((resolve, reject) => next.once('error', reject).listen(port, '127.0.0.1', resolve));
     await new Promise<void>((resolve) => next.close(() => resolve()));
+  });
+
+  it('unref() and ref() cover every socket', async () => {
+    const server = await startApp(0, 4);
+    const listening = (): number =>
+      (process as unknown as { getActiveResourcesInfo(): string[] }).getActiveResourcesInfo().filter((kind) => kind === 'TCPServerWrap').length;
+    const before = listening();
+    server.unref();
+    expect(listening()).toBe(before - 4);
+    server.ref();
+    expect(listening()).toBe(before);
   });
 
   it('accepts more than one waiting connection per turn of a busy event loop (one per socket)', async () => {

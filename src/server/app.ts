@@ -17,7 +17,7 @@ import { createAuth, parseApiKeys } from './auth.ts';
 import { createCors, parseCorsOrigins } from './cors.ts';
 import { HttpError, quote, sendError, sendJson, truncate } from './http-error.ts';
 import { createLimitedServer, SERVER_LIMITS_ENV, serverLimitsFromEnv, type ServerLimits } from './limits.ts';
-import { DEFAULT_LISTEN_SOCKETS, listenShared } from './listen.ts';
+import { checkListenSockets, listenShared, listenSocketsFromEnv, listenSocketsOf } from './listen.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 import { parseTrustProxy } from './quotas/client-address.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from './quotas/check-event-data.ts';
@@ -466,9 +466,11 @@ export interface ServeOptions extends AppOptions, ServerLimits {
   /**
    * Listening sockets on the port (Linux: `SO_REUSEPORT`, within this process). Node accepts one
    * connection per listening socket per turn of its event loop, so a server busy with many
-   * streams accepts new connections faster with more (docs/server.md#listening-sockets). A port
-   * another process listens on still fails with `EADDRINUSE`. Ignored (one) on other platforms.
-   * @defaultValue 4 on Linux, else 1
+   * streams accepts new connections faster with a few (docs/server.md#listening-sockets). While
+   * it listens, another process of the same user may join the port. A port another process
+   * listens on still fails with `EADDRINUSE`. One on other platforms and in `cluster` workers.
+   * Env: `SLUICE_LISTEN_SOCKETS`.
+   * @defaultValue 1
    */
   listenSockets?: number;
 }
@@ -485,6 +487,8 @@ export interface ServeOptions extends AppOptions, ServerLimits {
 export async function serve(options: ServeOptions = {}): Promise<Server> {
   const env = options.env ?? process.env;
   const fromEnv = serverLimitsFromEnv(env);
+  // Checked before the app opens anything (MCP servers, Redis).
+  const listenSockets = options.listenSockets === undefined ? (listenSocketsFromEnv(env) ?? 1) : checkListenSockets(options.listenSockets);
   const limits: ServerLimits = {};
   for (const key of Object.keys(SERVER_LIMITS_ENV) as (keyof ServerLimits)[]) {
     const value = options[key] ?? fromEnv[key];
@@ -499,7 +503,7 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
   // The startup log lists the MCP servers with their tool counts.
   await app.mcpReady;
   try {
-    await listenShared(server, port, host, options.listenSockets ?? DEFAULT_LISTEN_SOCKETS);
+    await listenShared(server, port, host, listenSockets);
   } catch (error) {
     // Not listening (EADDRINUSE, EACCES): close what the app opened (its Redis connections), so a
     // process that cannot serve also exits instead of staying up with nothing to do.
@@ -527,6 +531,8 @@ export function startupLog(server: Server): string[] {
       : String(address);
   const lines = [`sluice listening on ${where}`];
   if (loopback) lines.push(`  only this machine can connect (HOST=${(address as { address: string }).address}; set HOST=0.0.0.0 to expose it)`);
+  const sockets = listenSocketsOf(server);
+  if (sockets > 1) lines.push(`  ${sockets} listening sockets on the port (SLUICE_LISTEN_SOCKETS; other processes of this user may join it)`);
   for (const app of appsOf(server)) lines.push(...app.describe().map((line) => `  ${line}`));
   return lines;
 }
