@@ -1,7 +1,11 @@
 // serve()'s listening sockets (src/server/listen.ts, opt-in): several sockets on one port where
 // Linux shares it, each connection handed to the one HTTP server, a port in use still refused, and
 // all of them closed with the server.
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createServer, request, type Server } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -115,6 +119,33 @@ describe('listenSockets', () => {
     const server = await startApp();
     if (linux) expect(listeningSockets(portOf(server))).toBe(1);
     expect(startupLog(server).join('\n')).not.toContain('listening sockets');
+  });
+
+  it('says in the startup log when it listens on fewer sockets than asked (a cluster worker)', async () => {
+    // A worker's listening socket is the primary's: one, whatever was asked.
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-listen-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const app = pathToFileURL(join(import.meta.dirname, '../src/server/app.ts')).href;
+    const script = join(dir, 'worker.mjs');
+    writeFileSync(
+      script,
+      `import cluster from 'node:cluster';
+      if (cluster.isPrimary) {
+        const worker = cluster.fork();
+        worker.on('exit', (code) => process.exit(code));
+      } else {
+        const { serve, startupLog } = await import(${JSON.stringify(app)});
+        const server = await serve({ port: 0, host: '127.0.0.1', env: { SLUICE_LISTEN_SOCKETS: '4' } });
+        console.log(startupLog(server).join('\\n'));
+        server.close();
+        process.exit(0);
+      }`,
+    );
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [script], { timeout: 20_000 }, (error, stdout, stderr) => (error ? reject(new Error(`${String(error)}\n${stderr}`)) : resolve(stdout))),
+    );
+    expect(output).toContain('sluice listening on http://localhost:');
+    expect(output).toContain('1 listening socket, not the 4 asked for (SLUICE_LISTEN_SOCKETS): more need Linux, a Node with reusePort (≥ 22.12) and no cluster worker');
   });
 
   it('refuses a count out of range, from the option or SLUICE_LISTEN_SOCKETS', async () => {

@@ -532,7 +532,10 @@ export function startupLog(server: Server): string[] {
   const lines = [`sluice listening on ${where}`];
   if (loopback) lines.push(`  only this machine can connect (HOST=${(address as { address: string }).address}; set HOST=0.0.0.0 to expose it)`);
   const sockets = listenSocketsOf(server);
-  if (sockets > 1) lines.push(`  ${sockets} listening sockets on the port (SLUICE_LISTEN_SOCKETS; other processes of this user may join it)`);
+  if (sockets.listening > 1) lines.push(`  ${sockets.listening} listening sockets on the port (SLUICE_LISTEN_SOCKETS; other processes of this user may join it)`);
+  else if (sockets.asked > 1) {
+    lines.push(`  1 listening socket, not the ${sockets.asked} asked for (SLUICE_LISTEN_SOCKETS): more need Linux, a Node with reusePort (≥ 22.12) and no cluster worker`);
+  }
   for (const app of appsOf(server)) lines.push(...app.describe().map((line) => `  ${line}`));
   return lines;
 }

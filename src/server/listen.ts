@@ -81,6 +81,12 @@ function listenOn(server: NetServer, options: { port: number; host: string; reus
  */
 export async function listenShared(server: HttpServer, port: number, host: string, sockets = 1): Promise<number> {
   checkListenSockets(sockets);
+  const listening = await listenOnSockets(server, port, host, sockets);
+  if (sockets > 1) (server as Noted)[LISTEN_SOCKETS] = { asked: sockets, listening };
+  return listening;
+}
+
+async function listenOnSockets(server: HttpServer, port: number, host: string, sockets: number): Promise<number> {
   if (sockets === 1 || process.platform !== 'linux' || cluster.isWorker) {
     await listenOn(server, { port, host });
     return 1;
@@ -104,20 +110,21 @@ export async function listenShared(server: HttpServer, port: number, host: strin
   const others = await listenOthers(server, address.port, address.address, sockets - 1);
   if (others.length === 0) return 1;
   share(server, others);
-  (server as { [LISTEN_SOCKETS]?: number })[LISTEN_SOCKETS] = sockets;
   return sockets;
 }
 
-/** Where {@link listenShared} notes on the server how many sockets it listens on, when more than one. */
+/** Where {@link listenShared} notes on the server how many sockets were asked for and listen, when more than one was asked for. */
 export const LISTEN_SOCKETS: unique symbol = Symbol.for('sluice.listenSockets');
 
+type Noted = HttpServer & { [LISTEN_SOCKETS]?: { asked: number; listening: number } };
+
 /**
- * How many sockets a server listens on.
+ * How many sockets a server was asked to listen on, and listens on.
  * @param server - a server
- * @returns the count (1 unless {@link listenShared} opened more)
+ * @returns both counts (1 and 1 unless {@link listenShared} was asked for more)
  */
-export function listenSocketsOf(server: HttpServer): number {
-  return (server as { [LISTEN_SOCKETS]?: number })[LISTEN_SOCKETS] ?? 1;
+export function listenSocketsOf(server: HttpServer): { asked: number; listening: number } {
+  return (server as Noted)[LISTEN_SOCKETS] ?? { asked: 1, listening: 1 };
 }
 
 /** Binds `count` more sockets to the server's port; none when one cannot be bound. */
