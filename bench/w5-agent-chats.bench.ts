@@ -27,7 +27,10 @@
  * `W5_WARMUP=1` (one whole chat to each server before the window; 0: none), `W5_RUNS=1` (passes over every row, alternating; the table gives medians and each run's ratio),
  * `W5_PADDING=on|off` (the server's `SLUICE_PADDING`, on by default as in the server),
  * `W5_PEERS=direct,ai-sdk,api-chat,v1-chat,redis` (which rows; `api-chat-4` adds `/api/chat` with
- * `SLUICE_LISTEN_SOCKETS=4`, docs/server.md#listening-sockets), `W5_NODE_ARGS` (extra node flags
+ * `SLUICE_LISTEN_SOCKETS=4`, docs/server.md#listening-sockets; `direct-agent` and
+ * `direct-agent-tools` the direct path through `runAgent`, without and with the server's tools,
+ * still with no run or store: what the agent loop and the tools cost before the server's own
+ * path), `W5_NODE_ARGS` (extra node flags
  * for every row's server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), `W5_HEAP_SNAPSHOT=1` (sends
  * `sluice serve` SIGUSR2 half-way through the chats, with `--heapsnapshot-signal=SIGUSR2` in
  * `W5_NODE_ARGS`).
@@ -66,7 +69,7 @@ const LOAD_GENERATORS = 2;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLIENT = fileURLToPath(new URL('w5-client.ts', import.meta.url));
 
-type PeerId = 'direct' | 'ai-sdk' | 'api-chat' | 'v1-chat' | 'redis' | 'api-chat-4';
+type PeerId = 'direct' | 'direct-agent' | 'direct-agent-tools' | 'ai-sdk' | 'api-chat' | 'v1-chat' | 'redis' | 'api-chat-4';
 
 interface Row {
   peer: PeerId;
@@ -89,6 +92,8 @@ interface Row {
 
 const NAMES: Record<PeerId, string> = {
   direct: 'direct: `sendStream`, no run or store',
+  'direct-agent': 'direct + `runAgent` (no tools), no run or store',
+  'direct-agent-tools': "direct + `runAgent` with the server's tools, no run or store",
   'ai-sdk': 'AI SDK `streamText` + `pipeUIMessageStreamToResponse`',
   'api-chat': 'sluice serve `/api/chat`, memory store',
   'v1-chat': 'sluice serve `/v1/chat`, memory store',
@@ -134,8 +139,10 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
   delete env.SLUICE_LISTEN_SOCKETS;
   if (peer === 'redis') env.REDIS_URL = redis!.url;
   if (peer === 'api-chat-4') env.SLUICE_LISTEN_SOCKETS = '4';
+  if (peer === 'direct-agent') env.W5_DIRECT_VARIANT = 'agent';
+  if (peer === 'direct-agent-tools') env.W5_DIRECT_VARIANT = 'agent-tools';
   const sluice = peer === 'api-chat' || peer === 'v1-chat' || peer === 'redis' || peer === 'api-chat-4';
-  const args = [...NODE_ARGS, ...(sluice ? [join(ROOT, 'dist/cli/sluice.js'), 'serve'] : [peer === 'direct' ? scripts.direct : scripts.aiSdk])];
+  const args = [...NODE_ARGS, ...(sluice ? [join(ROOT, 'dist/cli/sluice.js'), 'serve'] : [peer === 'ai-sdk' ? scripts.aiSdk : scripts.direct])];
   const server = spawnNode(args, env);
   server.stdout!.resume();
   const loads: ChildProcess[] = [];
@@ -212,7 +219,7 @@ export async function bench(): Promise<string> {
     // all rows alike, and each run's ratios compare rows measured minutes apart at most.
     for (let run = 1; run <= RUNS; run++) {
       for (const clients of CLIENTS) {
-        for (const peer of ['direct', 'ai-sdk', 'api-chat', 'api-chat-4', 'v1-chat'] as const) {
+        for (const peer of ['direct', 'direct-agent', 'direct-agent-tools', 'ai-sdk', 'api-chat', 'api-chat-4', 'v1-chat'] as const) {
           if (PEERS.includes(peer)) rows.push({ ...(await measure(peer, clients, scripts, undefined)), run });
         }
       }
