@@ -1,9 +1,8 @@
 /**
  * An `--import` hook for a W5 row's server (not part of `npm run bench`): times every socket
  * write the process makes (`net.Socket`'s `_writeGeneric`, where a write of a response reaches the
- * socket) and prints their count and mean wall time on exit. A `--cpu-prof` profile samples wall
- * time and puts preemptions of the main thread (by the load generator, on the other core) in
- * whatever native call was running, most often the socket write: this measures the write itself.
+ * socket) and prints their count and mean wall time on exit: what the writes cost, to compare
+ * with what a `--cpu-prof` profile attributes to the native write call (`writeUtf8String`).
  *
  * Run: W5_PEERS=direct-agent-tools,api-chat W5_CLIENTS=300 W5_REDIS_CLIENTS= W5_NODE_ARGS="--import ./bench/time-socket-writes.ts" npm run bench -- w5
  *

@@ -29,8 +29,8 @@
  * `W5_PEERS=direct,ai-sdk,api-chat,v1-chat,redis` (which rows; `api-chat-4` adds `/api/chat` with
  * `SLUICE_LISTEN_SOCKETS=4`, docs/server.md#listening-sockets; `direct-agent` and
  * `direct-agent-tools` the direct path through `runAgent`, without and with the server's tools,
- * still with no run or store: what the agent loop and the tools cost before the server's own
- * path), `W5_NODE_ARGS` (extra node flags
+ * still with no run or store, `bench/servers/w5-direct-agent.ts`: what the agent loop and the
+ * tools cost before the server's own path), `W5_NODE_ARGS` (extra node flags
  * for every row's server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), `W5_HEAP_SNAPSHOT=1` (sends
  * `sluice serve` SIGUSR2 half-way through the chats, with `--heapsnapshot-signal=SIGUSR2` in
  * `W5_NODE_ARGS`).
@@ -120,7 +120,7 @@ async function listening(child: ChildProcess): Promise<void> {
   if (chunk === undefined) throw new Error('the server exited before listening');
 }
 
-async function measure(peer: PeerId, clients: number, scripts: { direct: string; aiSdk: string }, redis: RedisServer | undefined): Promise<Row> {
+async function measure(peer: PeerId, clients: number, scripts: { direct: string; directAgent: string; aiSdk: string }, redis: RedisServer | undefined): Promise<Row> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -139,10 +139,10 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
   delete env.SLUICE_LISTEN_SOCKETS;
   if (peer === 'redis') env.REDIS_URL = redis!.url;
   if (peer === 'api-chat-4') env.SLUICE_LISTEN_SOCKETS = '4';
-  if (peer === 'direct-agent') env.W5_DIRECT_VARIANT = 'agent';
-  if (peer === 'direct-agent-tools') env.W5_DIRECT_VARIANT = 'agent-tools';
+  delete env.W5_DIRECT_TOOLS;
+  if (peer === 'direct-agent-tools') env.W5_DIRECT_TOOLS = '1';
   const sluice = peer === 'api-chat' || peer === 'v1-chat' || peer === 'redis' || peer === 'api-chat-4';
-  const args = [...NODE_ARGS, ...(sluice ? [join(ROOT, 'dist/cli/sluice.js'), 'serve'] : [peer === 'ai-sdk' ? scripts.aiSdk : scripts.direct])];
+  const args = [...NODE_ARGS, ...(sluice ? [join(ROOT, 'dist/cli/sluice.js'), 'serve'] : [peer === 'ai-sdk' ? scripts.aiSdk : peer === 'direct' ? scripts.direct : scripts.directAgent])];
   const server = spawnNode(args, env);
   server.stdout!.resume();
   const loads: ChildProcess[] = [];
@@ -209,8 +209,8 @@ export async function bench(): Promise<string> {
   const rows: Row[] = [];
   let redis: RedisServer | undefined;
   try {
-    const [direct, aiSdk] = stripToJs(['./servers/w5-direct.ts', './servers/w5-ai-sdk.ts'], out);
-    const scripts = { direct: direct!, aiSdk: aiSdk! };
+    const [direct, directAgent, aiSdk] = stripToJs(['./servers/w5-direct.ts', './servers/w5-direct-agent.ts', './servers/w5-ai-sdk.ts'], out);
+    const scripts = { direct: direct!, directAgent: directAgent!, aiSdk: aiSdk! };
     if (PEERS.includes('redis') && REDIS_CLIENTS.length > 0) {
       if (!redisServerAvailable()) throw new Error('redis-server is not on PATH: install it for the Redis rows, or leave them out with W5_REDIS_CLIENTS=');
       redis = await startRedisServer();

@@ -136,16 +136,17 @@ describe('listenSockets', () => {
       } else {
         const { serve, startupLog } = await import(${JSON.stringify(app)});
         const server = await serve({ port: 0, host: '127.0.0.1', env: { SLUICE_LISTEN_SOCKETS: '4' } });
-        console.log(startupLog(server).join('\\n'));
+        const log = startupLog(server).join('\\n');
         server.close();
-        process.exit(0);
+        // Written before the exit (a pipe's writes are asynchronous off Linux).
+        process.stdout.write(log + '\\n', () => process.exit(0));
       }`,
     );
     const output = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, [script], { timeout: 20_000 }, (error, stdout, stderr) => (error ? reject(new Error(`${String(error)}\n${stderr}`)) : resolve(stdout))),
     );
     expect(output).toContain('sluice listening on http://localhost:');
-    expect(output).toContain('1 listening socket, not the 4 asked for (SLUICE_LISTEN_SOCKETS): more need Linux, a Node with reusePort (≥ 22.12) and no cluster worker');
+    expect(output).toContain('1 listening socket, not the 4 asked for (SLUICE_LISTEN_SOCKETS): more need Linux, a Node with reusePort (22.12+ or 23.1+), no cluster worker and free file descriptors');
   });
 
   it('refuses a count out of range, from the option or SLUICE_LISTEN_SOCKETS', async () => {
@@ -201,12 +202,14 @@ describe.skipIf(!linux)('listenSockets on Linux: several listening sockets on on
     // Twelve open connections, spread by the kernel (all on one socket: a chance of 4 in 4^12).
     let accepted = 0;
     let viaOthers = 0;
+    const onServer: Socket[] = [];
     server.on('connection', (socket: Socket) => {
       accepted++;
       if ((socket as Socket & { _server?: unknown })._server !== server) viaOthers++;
+      else onServer.push(socket);
     });
     for (let i = 0; i < 12; i++) open.push(connect(port, '127.0.0.1').on('error', () => undefined));
-    await vi.waitFor(() => expect(accepted).toBe(12));
+    await vi.waitFor(() => expect(accepted).toBe(12), { timeout: 5000 });
     expect(viaOthers).toBeGreaterThan(0);
     const counted = await new Promise<number>((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
     expect(counted).toBe(12);
@@ -217,8 +220,11 @@ describe.skipIf(!linux)('listenSockets on Linux: several listening sockets on on
         resolve();
       }),
     );
-    // Not listening any more, on any socket; the open connections hold the close.
+    // Not listening any more, on any socket; the open connections hold the close, the other
+    // sockets' too: with the first socket's own ones gone, it still waits.
     expect(listeningSockets(port)).toBe(0);
+    for (const socket of onServer) socket.destroy();
+    await vi.waitFor(() => expect(onServer.every((socket) => socket.destroyed)).toBe(true));
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(closed).toBe(false);
     server.closeAllConnections();

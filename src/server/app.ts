@@ -534,7 +534,7 @@ export function startupLog(server: Server): string[] {
   const sockets = listenSocketsOf(server);
   if (sockets.listening > 1) lines.push(`  ${sockets.listening} listening sockets on the port (SLUICE_LISTEN_SOCKETS; other processes of this user may join it)`);
   else if (sockets.asked > 1) {
-    lines.push(`  1 listening socket, not the ${sockets.asked} asked for (SLUICE_LISTEN_SOCKETS): more need Linux, a Node with reusePort (≥ 22.12) and no cluster worker`);
+    lines.push(`  1 listening socket, not the ${sockets.asked} asked for (SLUICE_LISTEN_SOCKETS): more need Linux, a Node with reusePort (22.12+ or 23.1+), no cluster worker and free file descriptors`);
   }
   for (const app of appsOf(server)) lines.push(...app.describe().map((line) => `  ${line}`));
   return lines;

@@ -58,10 +58,16 @@ export function listenSocketsFromEnv(env: Readonly<Record<string, string | undef
 function listenOn(server: NetServer, options: { port: number; host: string; reusePort?: boolean }): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options, () => {
+    try {
+      server.listen(options, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    } catch (error) {
+      // A bad port or host throws at once: no error event will come.
       server.off('error', reject);
-      resolve();
-    });
+      reject(error as Error);
+    }
   });
 }
 
@@ -100,15 +106,23 @@ async function listenOnSockets(server: HttpServer, port: number, host: string, s
   try {
     await listenOn(server, { port, host, reusePort: true });
   } catch (error) {
-    // A platform or Node without `reusePort` refuses the option: listen as before.
+    // A platform without `SO_REUSEPORT` refuses the option (a Node without `reusePort` ignores
+    // it: its other sockets fail to bind, below): listen as before.
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw error;
     await listenOn(server, { port, host });
     return 1;
   }
   const address = server.address();
-  if (address === null || typeof address === 'string') return 1;
-  const others = await listenOthers(server, address.port, address.address, sockets - 1);
-  if (others.length === 0) return 1;
+  const others = address === null || typeof address === 'string' ? [] : await listenOthers(server, address.port, address.address, sockets - 1);
+  if (others.length === 0) {
+    // One socket after all (no more could be bound): not one other processes may join, so it
+    // listens again without the option, on the port it had. (Not waiting for the close: a
+    // connection accepted meanwhile stays the server's; nobody listens to its events yet.)
+    const bound = address !== null && typeof address !== 'string' ? address.port : port;
+    server.close();
+    await listenOn(server, { port: bound, host });
+    return 1;
+  }
   share(server, others);
   return sockets;
 }
