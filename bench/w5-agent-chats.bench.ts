@@ -101,6 +101,16 @@ const NAMES: Record<PeerId, string> = {
   'api-chat-4': 'sluice serve `/api/chat`, memory store, 4 listening sockets',
 };
 
+/** The bench's own servers, type-stripped to JavaScript. */
+interface Scripts {
+  direct: string;
+  directAgent: string;
+  aiSdk: string;
+}
+
+/** Which of them each peer runs; the others run `sluice serve`. */
+const SCRIPTS: Partial<Record<PeerId, keyof Scripts>> = { direct: 'direct', 'direct-agent': 'directAgent', 'direct-agent-tools': 'directAgent', 'ai-sdk': 'aiSdk' };
+
 function spawnNode(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   const raise = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
   return spawn('bash', ['-c', raise, 'bash', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -120,7 +130,7 @@ async function listening(child: ChildProcess): Promise<void> {
   if (chunk === undefined) throw new Error('the server exited before listening');
 }
 
-async function measure(peer: PeerId, clients: number, scripts: { direct: string; directAgent: string; aiSdk: string }, redis: RedisServer | undefined): Promise<Row> {
+async function measure(peer: PeerId, clients: number, scripts: Scripts, redis: RedisServer | undefined): Promise<Row> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -141,8 +151,10 @@ async function measure(peer: PeerId, clients: number, scripts: { direct: string;
   if (peer === 'api-chat-4') env.SLUICE_LISTEN_SOCKETS = '4';
   delete env.W5_DIRECT_TOOLS;
   if (peer === 'direct-agent-tools') env.W5_DIRECT_TOOLS = '1';
-  const sluice = peer === 'api-chat' || peer === 'v1-chat' || peer === 'redis' || peer === 'api-chat-4';
-  const args = [...NODE_ARGS, ...(sluice ? [join(ROOT, 'dist/cli/sluice.js'), 'serve'] : [peer === 'ai-sdk' ? scripts.aiSdk : peer === 'direct' ? scripts.direct : scripts.directAgent])];
+  // The peers without a script of their own are `sluice serve`.
+  const script = SCRIPTS[peer];
+  const sluice = script === undefined;
+  const args = [...NODE_ARGS, ...(sluice ? [join(ROOT, 'dist/cli/sluice.js'), 'serve'] : [scripts[script]])];
   const server = spawnNode(args, env);
   server.stdout!.resume();
   const loads: ChildProcess[] = [];

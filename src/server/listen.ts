@@ -22,10 +22,10 @@
  */
 import cluster from 'node:cluster';
 import type { Server as HttpServer } from 'node:http';
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 
 /** The environment variable of `listenSockets`. */
-export const LISTEN_SOCKETS_ENV = 'SLUICE_LISTEN_SOCKETS';
+const LISTEN_SOCKETS_ENV = 'SLUICE_LISTEN_SOCKETS';
 
 /** The most listening sockets `listenSockets` takes. */
 const MAX_LISTEN_SOCKETS = 64;
@@ -112,15 +112,15 @@ async function listenOnSockets(server: HttpServer, port: number, host: string, s
     await listenOn(server, { port, host });
     return 1;
   }
-  const address = server.address();
-  const others = address === null || typeof address === 'string' ? [] : await listenOthers(server, address.port, address.address, sockets - 1);
+  // A TCP server listening: its address is the port and address it bound.
+  const bound = server.address() as AddressInfo;
+  const others = await listenOthers(server, bound.port, bound.address, sockets - 1);
   if (others.length === 0) {
     // One socket after all (no more could be bound): not one other processes may join, so it
     // listens again without the option, on the port it had. (Not waiting for the close: a
     // connection accepted meanwhile stays the server's; nobody listens to its events yet.)
-    const bound = address !== null && typeof address !== 'string' ? address.port : port;
     server.close();
-    await listenOn(server, { port: bound, host });
+    await listenOn(server, { port: bound.port, host });
     return 1;
   }
   share(server, others);
@@ -128,7 +128,7 @@ async function listenOnSockets(server: HttpServer, port: number, host: string, s
 }
 
 /** Where {@link listenShared} notes on the server how many sockets were asked for and listen, when more than one was asked for. */
-export const LISTEN_SOCKETS: unique symbol = Symbol.for('sluice.listenSockets');
+const LISTEN_SOCKETS: unique symbol = Symbol.for('sluice.listenSockets');
 
 type Noted = HttpServer & { [LISTEN_SOCKETS]?: { asked: number; listening: number } };
 
@@ -162,8 +162,9 @@ async function listenOthers(server: HttpServer, port: number, host: string, coun
     try {
       await listenOn(other, { port, host, reusePort: true });
     } catch {
-      // A Node that ignores `reusePort` bound the first socket without it: one socket, as before.
-      // (Not waited for: connections they handed over are the HTTP server's.)
+      // A Node that ignores `reusePort` bound the first socket without it, or no descriptor was
+      // left: none of the others, and the caller listens on one socket. (Not waited for:
+      // connections they handed over are the HTTP server's.)
       for (const bound of others) bound.close();
       return [];
     }
