@@ -1,7 +1,8 @@
 /**
  * One reader of a Redis stream key (an agent stream's log or a topic's history), for the Redis
  * store. It pages through the history with XRANGE, then joins the instance's shared live feed
- * (one blocking XREAD over every followed key, see redis.ts) and hands out what the feed pushes.
+ * (one blocking XREAD over every followed key, see redis-reader.ts) and hands out what the feed
+ * pushes.
  *
  * Joining without a gap or a duplicate: the follower registers with the feed *first* and then
  * reads the history once more, so an event is either in that last page or arrives through the

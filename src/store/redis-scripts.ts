@@ -86,8 +86,8 @@ export const LOST_PREFIX = 'SLUICE_LOST';
 
 /**
  * Appends for one writer or for many (one call per tick for every stream a Redis instance writes,
- * see RedisStore#flushAppends). KEYS: log, state, lease of each append, in order. ARGV: maxLen,
- * ttlMs, then token, event JSON, terminal (`1`/`0`), expected id of each append.
+ * see RedisWriters#flushAppends in redis-writer.ts). KEYS: log, state, lease of each append, in
+ * order. ARGV: maxLen, ttlMs, then token, event JSON, terminal (`1`/`0`), expected id of each append.
  *
  * Returns one result per append: its id, or a string — {@link SCRIPT_ERRORS} `not_found`, `fenced`,
  * `ended`, or `SLUICE_LOST <lastId>`. The expected id is the writer's n-th append's n (it knows its
