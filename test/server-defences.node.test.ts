@@ -15,7 +15,7 @@ import { createLocalProvider } from '../src/providers/local/index.ts';
 import type { Provider } from '../src/providers/types.ts';
 import { serve, type ServeOptions } from '../src/server/app.ts';
 import { MAX_QUOTED_INPUT, quote } from '../src/server/http-error.ts';
-import { createLimitedServer, serverLimitsFromEnv } from '../src/server/limits.ts';
+import { OVER_CAP_IDLE_MS, createLimitedServer, serverLimitsFromEnv } from '../src/server/limits.ts';
 import { createModelRegistry } from '../src/server/models.ts';
 import { deferred, within } from './helpers/http.ts';
 
@@ -188,6 +188,16 @@ describe('connection cap', () => {
   it('answers 503 overloaded with Connection: close over maxConnections, and serves again below it', async () => {
     const { server, port } = await start({ maxConnections: 2 });
     await expectCap(server, port, 2);
+  });
+
+  it('closes a silent connection over the cap within OVER_CAP_IDLE_MS, not the idle timeout, so it holds no descriptor', async () => {
+    const { server, port } = await start({ maxConnections: 1, idleTimeoutMs: LONG });
+    const held = await raw(port);
+    const over = await raw(port);
+    await within(over.closed, 10 * OVER_CAP_IDLE_MS, 'the silent connection over the cap was still open');
+    // The connection under the cap keeps its own (long) idle timeout.
+    expect(held.socket.destroyed).toBe(false);
+    expect(await connections(server)).toBe(1);
   });
 
   it('takes the cap from SLUICE_MAX_CONNECTIONS', async () => {

@@ -93,6 +93,9 @@ export function serverLimitsFromEnv(env: Readonly<Record<string, string | undefi
   return limits;
 }
 
+/** How long a connection over the cap may stay silent before it is closed (its request, if any, is answered at once). */
+export const OVER_CAP_IDLE_MS = 1000;
+
 /** The paths answered even on a connection over the cap: liveness and readiness probes. */
 export const ALWAYS_ANSWERED: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
@@ -168,8 +171,13 @@ export function createLimitedServer(listener: RequestListener, limits: ServerLim
     open++;
     socket.once('close', () => open--);
     // A clear refusal rather than `server.maxConnections`, which destroys the socket unanswered.
-    if (open > maxConnections) refused.add(socket);
-    if (idleTimeout > 0) socket.setTimeout(idleTimeout);
+    // A connection over the cap gets a short while to send its request (a probe, or a client to
+    // tell 503): held open for the whole idle timeout, silent connections over the cap would use
+    // up the process's file descriptors, and then not even a probe could be accepted.
+    if (open > maxConnections) {
+      refused.add(socket);
+      socket.setTimeout(idleTimeout > 0 ? Math.min(idleTimeout, OVER_CAP_IDLE_MS) : OVER_CAP_IDLE_MS);
+    } else if (idleTimeout > 0) socket.setTimeout(idleTimeout);
   });
   return server;
 }
