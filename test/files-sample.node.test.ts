@@ -3,7 +3,7 @@
  * default files route writes it on its first request into a cache folder, the same bytes every
  * time, while the shipped samples are served from dist/samples/ as before.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { createApp } from '../src/server/app.ts';
 import { sendError } from '../src/server/http-error.ts';
 import { Router } from '../src/server/router.ts';
 import { BUNDLED_SAMPLES_DIR } from '../src/server/routes/files.ts';
-import { LARGE_SAMPLE_BYTES, LARGE_SAMPLE_NAME, createSampleFilesRoute, largeSampleByte } from '../src/server/routes/sample-files.ts';
+import { LARGE_SAMPLE_BYTES, LARGE_SAMPLE_NAME, LONG_VIDEO_NAME, createSampleFilesRoute, largeSampleByte } from '../src/server/routes/sample-files.ts';
 import { startServer, type TestServer } from './helpers/http.ts';
 
 const cacheDir = join(mkdtempSync(join(tmpdir(), 'sluice-sample-cache-')), 'nested');
@@ -109,6 +109,45 @@ describe('the bundled samples', () => {
       expect((await fetch(`${app.url}/v1/files/sample-video.webm`, { method: 'HEAD' })).headers.get('content-type')).toBe('video/webm');
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe("the samples cache folder is this user's own", () => {
+  it('refuses to serve or write samples in a folder other users can write to, naming the folder', async () => {
+    const shared = join(mkdtempSync(join(tmpdir(), 'sluice-sample-shared-')), 'cache');
+    mkdirSync(shared, { mode: 0o777 });
+    chmodSync(shared, 0o777); // past the umask: a folder another user could have planted files in
+    writeFileSync(join(shared, LONG_VIDEO_NAME), 'PLANTED');
+    const planted = await serveSamples(shared);
+    try {
+      for (const name of [LONG_VIDEO_NAME, LARGE_SAMPLE_NAME]) {
+        const response = await fetch(`${planted.url}/v1/files/${name}`);
+        expect(response.status).toBe(500);
+        const body = (await response.json()) as { error: { code: string; message: string } };
+        expect(body.error.code).toBe('samples_cache_unsafe');
+        expect(body.error.message).toContain(shared);
+      }
+      expect(existsSync(join(shared, LARGE_SAMPLE_NAME))).toBe(false);
+    } finally {
+      await planted.close();
+      rmSync(join(shared, '..'), { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a symbolic link in place of the folder', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-sample-link-'));
+    mkdirSync(join(root, 'elsewhere'), { mode: 0o700 });
+    symlinkSync(join(root, 'elsewhere'), join(root, 'cache'));
+    const linked = await serveSamples(join(root, 'cache'));
+    try {
+      const response = await fetch(`${linked.url}/v1/files/${LARGE_SAMPLE_NAME}`);
+      expect(response.status).toBe(500);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('samples_cache_unsafe');
+      expect(readdirSync(join(root, 'elsewhere'))).toEqual([]);
+    } finally {
+      await linked.close();
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -6,9 +6,10 @@
  *
  * @module
  */
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HttpError } from '../http-error.ts';
 import type { RouteHandler } from '../router.ts';
 import { BUNDLED_SAMPLES_DIR, createFilesRoute } from './files.ts';
 import { loopWebm } from './sample-video.ts';
@@ -38,6 +39,30 @@ export function largeSampleByte(offset: number): number {
 /** Where the large sample is written by default: a folder of this user's under the OS's temp folder. */
 export function defaultSamplesCacheDir(): string {
   return join(tmpdir(), `sluice-samples-${process.getuid?.() ?? 'user'}`);
+}
+
+/**
+ * Makes the cache folder (mode 0700) and checks it is this user's own: a real folder, not a
+ * symbolic link, owned by this process's user and writable by nobody else. The default folder has a
+ * predictable name in the shared temp folder, so another local user could create it first and put
+ * their own files (or a link elsewhere) in it; `mkdir` with `recursive` accepts a folder that exists,
+ * whoever made it. Where there are no user ids (Windows), the folder is only checked to be a folder.
+ * @throws HttpError 500 `samples_cache_unsafe` naming the folder and what is wrong with it
+ */
+async function ownCacheDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const found = await lstat(dir);
+  const uid = process.getuid?.();
+  const problem = !found.isDirectory()
+    ? 'is not a folder (a symbolic link or a file)'
+    : uid !== undefined && found.uid !== uid
+      ? `belongs to user ${found.uid}, not to this process's user ${uid}`
+      : uid !== undefined && (found.mode & 0o022) !== 0
+        ? `is writable by other users (mode ${(found.mode & 0o777).toString(8)})`
+        : undefined;
+  if (problem !== undefined) {
+    throw new HttpError(500, 'samples_cache_unsafe', `The samples cache folder ${dir} ${problem}: remove it (another user may have made it), or set TMPDIR to a folder of your own.`);
+  }
 }
 
 /** Whether a complete large sample is at `path`. */
@@ -104,11 +129,19 @@ export function createSampleFilesRoute(options: SampleFilesRouteOptions = {}): R
   const videoPath = join(cacheDir, LONG_VIDEO_NAME);
   let writing: Promise<void> | undefined;
   let writingVideo: Promise<void> | undefined;
+  /** The cache folder's check, made once it passed (a failed check is made again on the next request). */
+  let owned: Promise<void> | undefined;
+  const ownDir = (): Promise<void> =>
+    (owned ??= ownCacheDir(cacheDir).catch((error: unknown) => {
+      owned = undefined;
+      throw error;
+    }));
 
   return async (req, res, context) => {
+    if (context.params.name === LONG_VIDEO_NAME || context.params.name === LARGE_SAMPLE_NAME) await ownDir();
     if (context.params.name === LONG_VIDEO_NAME) {
       if ((await stat(videoPath).catch(() => undefined))?.isFile() !== true) {
-        writingVideo ??= mkdir(cacheDir, { recursive: true, mode: 0o700 })
+        writingVideo ??= ownCacheDir(cacheDir)
           .then(() => writeLongVideo(videoPath))
           .finally(() => {
             writingVideo = undefined;
@@ -120,7 +153,7 @@ export function createSampleFilesRoute(options: SampleFilesRouteOptions = {}): R
     if (context.params.name !== LARGE_SAMPLE_NAME) return shipped(req, res, context);
     // Checked on every request, so a temp-folder cleaner deleting it costs one more write, not a 404.
     if (!(await hasLargeSample(path))) {
-      writing ??= mkdir(cacheDir, { recursive: true, mode: 0o700 })
+      writing ??= ownCacheDir(cacheDir)
         .then(() => writeLargeSample(path))
         .finally(() => {
           writing = undefined;
