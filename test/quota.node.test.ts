@@ -4,7 +4,10 @@
  * again once a generation ends), forged and trusted X-Forwarded-For, the per-minute window, jobs,
  * followers and topics limits, and `sluice_rate_limited_total{limit}`.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/server/app.ts';
 import { addressBucket, clientAddress, parseTrustProxy } from '../src/server/quotas/client-address.ts';
@@ -159,6 +162,34 @@ describe('the other limits', () => {
       expect(sub.status).toBe(200);
       await sub.body?.cancel();
     }, { timeout: 5000, interval: 50 });
+  });
+
+  it('counts a file download as a follower while it is sent', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-quota-files-'));
+    // Larger than the socket buffers: the first download stays open while its client does not read.
+    writeFileSync(join(dir, 'big.bin'), new Uint8Array(32 * 1024 * 1024));
+    try {
+      const instance = await start({ apiKeys: ['k1', 'k2'], limits: { followers: 1 }, filesDir: dir });
+      const download = (key: string): Promise<Response> => fetch(`${instance.server.url}/v1/files/big.bin`, { headers: bearer(key) });
+      const held = await download('k1');
+      expect(held.status).toBe(200);
+      const refused = await errorOf(await download('k1'));
+      expect(refused).toMatchObject({ status: 429, code: 'rate_limited' });
+      expect(refused.message).toContain('`followers`');
+      // Another key has its own count.
+      const other = await download('k2');
+      expect(other.status).toBe(200);
+      await other.body?.cancel();
+      // The held download is dropped: its slot is back.
+      await held.body?.cancel();
+      await vi.waitFor(async () => {
+        const again = await download('k1');
+        expect(again.status).toBe(200);
+        await again.body?.cancel();
+      }, { timeout: 5000, interval: 50 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses publishes past SLUICE_LIMIT_PUBLISH_PER_MINUTE and new topics past SLUICE_LIMIT_TOPICS', async () => {

@@ -348,7 +348,8 @@ export function createApp(options: AppOptions = {}): AppHandler {
     .on('POST', '/v1/events', events.publish)
     .on('POST', '/v1/jobs', jobs.create)
     .get('/v1/jobs/:id/events', jobs.events, jobs.head)
-    .get('/v1/files/:name', files)
+    // A download holds a `followers` slot while it is sent, like a stream: held downloads from one client are bounded.
+    .get('/v1/files/:name', (req, res, context) => quotas.follow(req, context.owner, async () => void (await files(req, res, context))))
     .on('POST', '/mcp', mcp.handle)
     .on('GET', '/mcp', mcp.handle)
     .on('DELETE', '/mcp', mcp.handle);
