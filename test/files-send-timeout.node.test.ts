@@ -47,7 +47,7 @@ it('ends a download whose client stopped reading after the send timeout; one tha
     const { port } = new URL(server.url);
     const socket = connect(Number(port), '127.0.0.1');
     await once(socket, 'connect');
-    socket.write('GET /v1/files/big.bin HTTP/1.1\r\nhost: x\r\n\r\n');
+    socket.write('GET /v1/files/big.bin HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
     await once(socket, 'data');
     // Stop reading: the socket buffers fill within milliseconds, then nothing moves.
     socket.pause();

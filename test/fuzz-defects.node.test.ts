@@ -129,7 +129,7 @@ describe('413 for an upload in progress', () => {
     const { socket, error } = await rawConnection();
     const total = 32 * 1024 * 1024;
     socket.write(
-      `POST /v1/chat HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${framing === 'chunked' ? 'transfer-encoding: chunked' : `content-length: ${total}`}\r\n\r\n`,
+      `POST /v1/chat HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n${framing === 'chunked' ? 'transfer-encoding: chunked' : `content-length: ${total}`}\r\n\r\n`,
     );
     const piece = Buffer.alloc(2 * 1024 * 1024, 32);
     const frame = (data: Buffer): Buffer => (framing === 'chunked' ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]) : data);
@@ -159,7 +159,7 @@ describe('HTTP/1.0 plain text that is stopped', () => {
     let ended = false;
     socket.on('end', () => (ended = true));
     socket.resume();
-    socket.write(`POST /v1/chat HTTP/1.0\r\nhost: x\r\naccept: text/plain\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.write(`POST /v1/chat HTTP/1.0\r\nhost: 127.0.0.1\r\naccept: text/plain\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     await expect.poll(() => /\r\n\r\n./s.test(received), { timeout: 10_000 }).toBe(true);
     // Node answers HTTP/1.0 with an HTTP/1.1 status line, and no chunked framing: the body ends at the close.
     expect(received).toMatch(/^HTTP\/1\.1 200 /);

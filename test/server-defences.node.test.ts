@@ -124,7 +124,7 @@ describe('timeouts', () => {
   it('closes a client sending its body a byte at a time (requestTimeoutMs), logging nothing', async () => {
     const { port, onError, server } = await start({ headersTimeoutMs: 200, requestTimeoutMs: 200, idleTimeoutMs: 0 });
     const client = await raw(port);
-    client.socket.write('POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n');
+    client.socket.write('POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n');
     drip(client.socket, chatBody().padEnd(1_000));
     await within(client.closed, 5_000, 'the slow-body socket was still open after 5 s');
     await vi.waitFor(async () => expect(await connections(server)).toBe(0));
@@ -308,7 +308,7 @@ describe('client disconnects are not failures', () => {
   it('logs nothing when a client aborts its upload', async () => {
     const { server, port, onError } = await start();
     const client = await raw(port);
-    client.socket.write('POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"messages":');
+    client.socket.write('POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"messages":');
     // The handler is reading the body once its connection is counted and the bytes are in.
     await vi.waitFor(async () => expect(await connections(server)).toBe(1));
     client.socket.resetAndDestroy();

@@ -19,6 +19,7 @@ import { HttpError, quote, sendError, sendJson, truncate } from './http-error.ts
 import { createLimitedServer, SERVER_LIMITS_ENV, serverLimitsFromEnv, type ServerLimits } from './limits.ts';
 import { checkListenSockets, listenShared, listenSocketsFromEnv, listenSocketsOf } from './listen.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
+import { ALLOWED_HOSTS_ENV, hostAllowed, parseAllowedHosts } from './allowed-hosts.ts';
 import { parseTrustProxy } from './quotas/client-address.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from './quotas/check-event-data.ts';
 import { QUOTA_ENV, quotaLimitsFromEnv, type QuotaLimits } from './quotas/quota-limits.ts';
@@ -84,6 +85,13 @@ export interface AppOptions {
   approvalTimeoutMs?: number;
   /** Origins whose browsers may call the API (`*` for any). @defaultValue `SLUICE_CORS_ORIGINS` (comma-separated), else none */
   corsOrigins?: readonly string[];
+  /**
+   * While auth is off, host names (besides IP addresses, `localhost` and `*.localhost`) by which
+   * requests may name this server to call `/v1/*` and `/api/*` (a DNS rebinding defence, see
+   * docs/security.md); `.example.com` allows its subdomains, `*` any name.
+   * @defaultValue `SLUICE_ALLOWED_HOSTS` (comma-separated), else none
+   */
+  allowedHosts?: readonly string[];
   /** The folder `GET /v1/files/:name` serves. @defaultValue `SLUICE_FILES_DIR`, else the bundled samples (`dist/samples/`, and `large-sample.bin` written on first use to a temp folder) */
   filesDir?: string | URL;
   /**
@@ -129,6 +137,15 @@ export type App = AppHandler;
 
 /** Paths that need an API key when auth is on. */
 const PROTECTED = /^\/(?:v1|api)\//;
+/** The refusal of an API request naming this server by a name it does not answer to while auth is off. */
+function forbiddenHost(host: string): HttpError {
+  return new HttpError(
+    403,
+    'forbidden_host',
+    `This server does not answer API requests for the host ${quote(host)} while auth is off (a defence against DNS rebinding): call it by its IP address or localhost, list the name in ${ALLOWED_HOSTS_ENV}, or set SLUICE_API_KEYS.`,
+  );
+}
+
 /** Paths still answered while the instance drains. */
 const DURING_DRAIN = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -200,6 +217,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
   const apiKeys = options.apiKeys ?? parseApiKeys(env.SLUICE_API_KEYS);
   const auth = createAuth(apiKeys);
   const cors = createCors(options.corsOrigins ?? parseCorsOrigins(env.SLUICE_CORS_ORIGINS));
+  const allowedHosts = options.allowedHosts?.map((name) => name.toLowerCase()) ?? parseAllowedHosts(env[ALLOWED_HOSTS_ENV]);
   const redisUrl = env.REDIS_URL?.trim();
   const maxEventBytes = readMs(env, 'SLUICE_MAX_EVENT_BYTES', DEFAULT_MAX_EVENT_BYTES);
   let draining = false;
@@ -394,8 +412,12 @@ export function createApp(options: AppOptions = {}): AppHandler {
     try {
       // Before auth: a browser's preflight carries no credentials.
       if (cors.handle(req, res)) return;
+      const isProtected = PROTECTED.test(url.pathname);
+      // Auth off: the API answers only requests that name this server by an address, localhost or
+      // an allowed name (a page that rebound its own name to this machine sends that name).
+      if (isProtected && !auth.enabled && !hostAllowed(req.headers.host, allowedHosts)) throw forbiddenHost(req.headers.host ?? '');
       // The owner is computed once per request (a 401 here when auth is on and the key is bad).
-      const owner = PROTECTED.test(url.pathname) ? auth.ownerOf(req) : undefined;
+      const owner = isProtected ? auth.ownerOf(req) : undefined;
       if (draining && req.method !== 'GET' && req.method !== 'HEAD' && !DURING_DRAIN.has(url.pathname)) throw shuttingDown();
       const { handler: route, params } = router.match(req.method ?? 'GET', url.pathname);
       const result = route(req, res, { url, params, owner });
@@ -420,7 +442,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
         storeLine,
         apiKeys.length > 0
           ? `auth: on (${apiKeys.length} API key${apiKeys.length === 1 ? '' : 's'}; /v1/* and /api/* need Authorization: Bearer <key> or x-api-key)`
-          : 'auth: off (set SLUICE_API_KEYS=key1,key2 to require API keys on /v1/* and /api/*)',
+          : `auth: off (set SLUICE_API_KEYS=key1,key2 to require API keys on /v1/* and /api/*); the API answers requests to this server by IP address, localhost${allowedHosts.length > 0 ? ` or ${allowedHosts.join(', ')}` : ''} (${ALLOWED_HOSTS_ENV})`,
         describeLimits(quotas.limits, apiKeys.length > 0),
         cors.origins.length > 0 ? `CORS: ${cors.origins.join(', ')}` : 'CORS: off (set SLUICE_CORS_ORIGINS=https://app.example.com to allow browsers from other origins)',
         streams.padding
