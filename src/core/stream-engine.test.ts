@@ -4,11 +4,15 @@ import { createStreamEngine, type Sink } from './stream-engine.ts';
 import { text } from './text-format.ts';
 import type { Source, StreamOptions } from './types.ts';
 
-function recordingSink(room = true): Sink & { writes: string[]; ended: boolean } {
+function recordingSink(room = true): Sink & { writes: string[]; ended: boolean; statuses: number[]; aborts: boolean[] } {
   const sink = {
     writes: [] as string[],
     ended: false,
-    commit: () => undefined,
+    statuses: [] as number[],
+    aborts: [] as boolean[],
+    commit(status: number) {
+      sink.statuses.push(status);
+    },
     write(chunk: string | Uint8Array) {
       sink.writes.push(typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk));
       return room;
@@ -16,7 +20,9 @@ function recordingSink(room = true): Sink & { writes: string[]; ended: boolean }
     end() {
       sink.ended = true;
     },
-    abort: () => undefined,
+    abort(_error: unknown, afterWrites?: boolean) {
+      sink.aborts.push(afterWrites === true);
+    },
   };
   return sink;
 }
@@ -100,5 +106,38 @@ describe('the pull engine', () => {
     expect(pulled).toBe(2);
     engine.cancel(new Error('enough'), 'disconnected');
     expect((await engine.done).outcome).toBe('disconnected');
+  });
+
+  describe('an error right after the first item, before the flush turn wrote it', () => {
+    const boom = (first: unknown) =>
+      function* () {
+        yield first;
+        throw new Error('boom');
+      };
+
+    it('commits 200 and sends the item, then the format’s error event (sse)', async () => {
+      const sink = await run(boom({ data: 'one' }), { format: sse() });
+      expect(sink.statuses).toEqual([200]);
+      expect(sink.writes).toEqual([
+        'data: one\n\n',
+        'event: error\ndata: {"code":"internal_error","message":"The stream failed because of an internal error."}\n\n',
+      ]);
+      expect(sink.ended).toBe(true);
+    });
+
+    it('commits 200 and sends the item, then aborts after it (text, no in-band signal)', async () => {
+      const sink = await run(boom('one'), { format: text() });
+      expect(sink.statuses).toEqual([200]);
+      expect(sink.writes).toEqual(['one']);
+      expect(sink.aborts).toEqual([true]);
+      expect(sink.ended).toBe(false);
+    });
+
+    it('still answers a real status when no item was ready (the first one failed to encode)', async () => {
+      const sink = await run(boom({ event: 'bad\nevent', data: 'one' }), { format: sse() });
+      expect(sink.statuses).toEqual([500]);
+      expect(sink.writes).toHaveLength(1);
+      expect(JSON.parse(sink.writes[0] as string)).toMatchObject({ error: { code: 'sse_invalid_field' } });
+    });
   });
 });

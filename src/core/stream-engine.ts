@@ -24,8 +24,14 @@ export interface Sink {
   write(chunk: string | Uint8Array, bytes: number): boolean;
   /** Ends the body cleanly. */
   end(): void;
-  /** Ends the body as a failed transfer (no clean end of the chunked body). */
-  abort(error: unknown): void;
+  /**
+   * Ends the body as a failed transfer (no clean end of the chunked body). `afterWrites` is true
+   * when this is the stream's own failure signal (the source failed or was stopped, and the format
+   * has no in-band signal): the chunks already written must reach the consumer first, as a close
+   * would let them (a Web body's `error()` discards what is still queued). False or absent when
+   * the transfer itself failed (a sink or format step threw, the consumer stopped reading): at once.
+   */
+  abort(error: unknown, afterWrites?: boolean): void;
   /** Called once when the stream is over, before `done` settles: release what the sink holds (listeners). */
   settled?(result: StreamResult): void;
 }
@@ -53,9 +59,12 @@ const DEFAULT_HEARTBEAT_MS = 15_000;
 const DEFAULT_HOLD_HEADERS_MS = 10_000;
 const DEFAULT_MAX_BATCH_BYTES = 16 * 1024;
 
-// A macrotask boundary: items that arrive before it are "ready at once" and leave in one write.
-// setImmediate (Node, Bun) runs right after pending I/O; elsewhere setTimeout(0) is the closest.
-const nextMacrotask: (callback: () => void) => unknown =
+/**
+ * A macrotask boundary: items that arrive before it are "ready at once" and leave in one write.
+ * setImmediate (Node, Bun) runs right after pending I/O; elsewhere setTimeout(0) is the closest.
+ * @internal (the Web path's sink uses it too; not re-exported by the package)
+ */
+export const nextMacrotask: (callback: () => void) => unknown =
   typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate : (callback) => setTimeout(callback, 0);
 
 const utf8 = new TextEncoder();
@@ -258,6 +267,11 @@ class Engine<T> implements StreamEngine, DeadlineEntry {
     return (this.flags & PAUSED) !== 0;
   }
 
+  /** Whether items are ready but not written yet (the flush turn has not come). */
+  private get hasPending(): boolean {
+    return this.pendingText !== '' || this.pendingParts !== undefined;
+  }
+
   start(): void {
     // Cancelled before it started (a client already gone): nothing to pull.
     if (this.closed) return;
@@ -295,11 +309,12 @@ class Engine<T> implements StreamEngine, DeadlineEntry {
     this.controller?.abort(reason);
     this.stopSource();
     if (outcome === 'aborted') {
-      // Stopped from outside: never a clean success. Before the head, a real error status; after
-      // it, the format's in-band abort signal, or an aborted transfer when it has none.
+      // Stopped from outside: never a clean success. Before the first item, a real error status;
+      // once an item is ready (sent or not), the items, then the format's in-band abort signal,
+      // or an aborted transfer when it has none.
       this.guarded(() => {
         const why = abortReasonText(reason);
-        if (!this.committed) {
+        if (!this.committed && !this.hasPending) {
           this.commitError(CORE_ERROR_CODES.aborted, { error: { code: 'aborted', message: `The stream was stopped: ${why}.` } });
           return;
         }
@@ -309,7 +324,7 @@ class Engine<T> implements StreamEngine, DeadlineEntry {
           this.writeOther(format.encodeAbort(why));
           this.sink.end();
         } else {
-          this.sink.abort(reason);
+          this.sink.abort(reason, true);
         }
       });
     }
@@ -529,15 +544,12 @@ class Engine<T> implements StreamEngine, DeadlineEntry {
   }
 
   /**
-   * Answers with a real HTTP error and a JSON body, when nothing has left yet (items that were
-   * ready but unsent are dropped with the stream).
+   * Answers with a real HTTP error and a JSON body, when no item is ready yet: neither sent nor
+   * waiting for the flush turn (once one is, the response is committed with it, whatever the
+   * flush timing).
    */
   private commitError(status: number, body: ErrorBody): void {
     this.flags |= COMMITTED;
-    this.pendingText = '';
-    this.pendingParts = undefined;
-    this.pendingBytes = 0;
-    this.unmeasured = '';
     this.stopWaiting();
     this.sink.commit(status, errorResponseHeaders(normalizeHeaders(this.options.headers)), false);
     this.writeOther(JSON.stringify(body));
@@ -558,16 +570,20 @@ class Engine<T> implements StreamEngine, DeadlineEntry {
         message = toErrorResponse(error);
       }
       const { status, body } = message;
-      if (!this.committed) {
+      if (!this.committed && !this.hasPending) {
+        // Nothing is ready: the error can still be a real status.
         this.commitError(status, body);
       } else {
+        // The source already yielded (sent, or ready for this turn's flush, which writes the head
+        // with it): the items go out now, then the format's error signal. The same output as
+        // when the flush turn came before the error.
         this.flush(performance.now());
         const format = this.format;
         if (format.encodeError !== undefined) {
           this.writeOther(format.encodeError(body.error));
           this.sink.end();
         } else {
-          this.sink.abort(error);
+          this.sink.abort(error, true);
         }
       }
       this.cleanup('errored', error);

@@ -5,7 +5,7 @@
  */
 import { CORE_ERROR_CODES, errorResponseHeaders, toErrorResponse } from './errors.ts';
 import { assertSource } from './open-source.ts';
-import { checkStreamOptions, createStreamEngine, type Sink, type StreamEngine } from './stream-engine.ts';
+import { checkStreamOptions, createStreamEngine, nextMacrotask, type Sink, type StreamEngine } from './stream-engine.ts';
 import type { Source, StreamOptions, StreamResult } from './types.ts';
 
 /** Options of {@link streamingResponse}. */
@@ -44,6 +44,28 @@ function unsentResponse(result: StreamResult, callerHeaders: Readonly<Record<str
   // Headers lower-cases the caller's names, as errorResponseHeaders expects.
   const headers = errorResponseHeaders(Object.fromEntries(new Headers(callerHeaders)));
   return new Response(JSON.stringify(body), { status, headers });
+}
+
+/**
+ * The stream's own failure (the source failed or was stopped, on a format with no in-band
+ * signal), which must come after the chunks written before it; `due` once they were all read and
+ * the error is scheduled.
+ */
+interface HeldFailure {
+  readonly error: unknown;
+  due: boolean;
+}
+
+/**
+ * Errors the body with `held` once its queue is empty (`error()` would discard what is queued),
+ * one macrotask later: a consumer that writes the last chunk and aborts its connection on the
+ * error (`writeResponse`, whose write is corked until the next tick) would otherwise lose that
+ * chunk. The same order and timing as when the source fails a turn after its items.
+ */
+function failWhenDrained(controller: ReadableStreamDefaultController<Uint8Array>, highWaterMark: number, held: HeldFailure): void {
+  if (held.due || controller.desiredSize !== highWaterMark) return;
+  held.due = true;
+  nextMacrotask(() => controller.error(held.error));
 }
 
 /** Reports an error of a user callback that has no caller to reach. */
@@ -85,12 +107,16 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     /** Set once the body is closed, errored or cancelled: then it is never closed or errored again. */
     let bodyOver = false;
+    const highWaterMark = options.maxBatchBytes ?? 16 * 1024;
+    /** The stream's own failure, held until the reader has taken the chunks written before it. */
+    let failure: HeldFailure | undefined;
     const body = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
           controller = c;
         },
-        pull: () => engine.resume(),
+        // Called after each read: with a failure held, it checks whether the queue is empty.
+        pull: () => (failure === undefined ? engine.resume() : failWhenDrained(controller, highWaterMark, failure)),
         cancel: (reason) => {
           // A cancelled body is closed: nothing may close or error it again (a request signal
           // aborting in the same tick would otherwise throw from its listener, uncaught).
@@ -98,7 +124,7 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
           engine.cancel(reason ?? disconnected(), 'disconnected');
         },
       },
-      { highWaterMark: options.maxBatchBytes ?? 16 * 1024, size: (chunk) => chunk.byteLength },
+      { highWaterMark, size: (chunk) => chunk.byteLength },
     );
     let resolved = false;
     const sink: Sink = {
@@ -116,9 +142,10 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
         bodyOver = true;
         controller.close();
       },
-      abort(error) {
+      abort(error, afterWrites) {
         bodyOver = true;
-        controller.error(error);
+        if (afterWrites === true) failWhenDrained(controller, highWaterMark, (failure = { error, due: false }));
+        else controller.error(error);
       },
     };
     const engine: StreamEngine = createStreamEngine(source, options, sink);
