@@ -171,4 +171,27 @@ describe('the npm package', () => {
     // Installing zod brought no SDK or Redis client with it.
     for (const name of ['openai', '@anthropic-ai', 'redis']) expect(existsSync(join(project, 'node_modules', name))).toBe(false);
   });
+
+  it("type-checks sluice/agent and sluice/node without skipLibCheck and without the MCP SDK (zod installed, as tool() needs)", { timeout: 120_000 }, async () => {
+    // Runs after the test above installed zod. The declarations must not name a peer the user did
+    // not install: sluice/agent's MCP types are written out (src/agent/mcp/mcp-types.ts).
+    expect(existsSync(join(project, 'node_modules', '@modelcontextprotocol'))).toBe(false);
+    writeFileSync(
+      join(project, 'check.ts'),
+      [
+        "import { runAgent, tool, type McpTool } from 'sluice/agent';",
+        "import { sendStream } from 'sluice/node';",
+        "import { z } from 'zod';",
+        "const add = tool({ name: 'add', description: 'adds', input: z.object({ a: z.number() }), execute: ({ a }) => a + 1 });",
+        "const listed: McpTool = { name: 'x', inputSchema: { type: 'object' } };",
+        'export { add, listed, runAgent, sendStream };',
+        '',
+      ].join('\n'),
+    );
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), 'check.ts'];
+    const result = await run(process.execPath, [tsc, ...args], project);
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
 });

@@ -31,5 +31,6 @@ export { connectMcpServers, DEFAULT_MCP_CALL_TIMEOUT_MS, DEFAULT_MCP_CONNECT_TIM
 export type { ConnectMcpServersOptions, McpConnection, McpServerStatus, McpToolCaller } from './mcp/mcp-client.ts';
 export { isDestructive, toMcpAgentTools, toMcpToolName, MCP_TOOL_NAME_SEPARATOR } from './mcp/mcp-tools.ts';
 export type { McpToolInfo } from './mcp/mcp-tools.ts';
+export type { McpCallToolResult, McpContentPart, McpProgress, McpTool, McpToolServer } from './mcp/mcp-types.ts';
 export { createMcpToolServer } from './mcp/create-mcp-tool-server.ts';
 export type { McpToolServerOptions } from './mcp/create-mcp-tool-server.ts';

@@ -6,11 +6,11 @@
  *
  * @module
  */
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { DEFAULT_TOOL_TIMEOUT_MS } from '../run-agent.ts';
 import { runTool } from '../run-tool.ts';
 import type { AnyAgentTool } from '../types.ts';
+import type { McpToolServer } from './mcp-types.ts';
 import { importOptional } from '../../core/require-optional.ts';
 
 /** Options of {@link createMcpToolServer}. */
@@ -56,7 +56,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * await server.connect(new StdioServerTransport());
  * ```
  */
-export async function createMcpToolServer(tools: readonly AnyAgentTool[], options: McpToolServerOptions = {}): Promise<Server> {
+export async function createMcpToolServer(tools: readonly AnyAgentTool[], options: McpToolServerOptions = {}): Promise<McpToolServer> {
   const toolTimeoutMs = options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
   if (!(toolTimeoutMs > 0)) throw new RangeError(`Expected \`toolTimeoutMs\` to be a number > 0, got ${String(toolTimeoutMs)}.`);
   const [{ Server }, { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError }] = await Promise.all([

@@ -5,21 +5,21 @@
  *
  * @module
  */
-import type { CallToolResult, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { JsonSchema } from '../../providers/types.ts';
 import { createEventChannel } from '../event-channel.ts';
 import type { AnyAgentTool, ToolUpdate } from '../types.ts';
+import type { McpCallToolResult, McpProgress, McpTool } from './mcp-types.ts';
 
 /** The calls a tool makes on its server; what {@link toMcpAgentTools} needs (an MCP client connection). */
 export interface McpToolCaller {
   readonly name: string;
-  callTool(name: string, input: Record<string, unknown>, options: { signal: AbortSignal; onprogress: (progress: Progress) => void }): Promise<CallToolResult>;
+  callTool(name: string, input: Record<string, unknown>, options: { signal: AbortSignal; onprogress: (progress: McpProgress) => void }): Promise<McpCallToolResult>;
 }
 
 /** What an approval decision may look at: the server and the tool as it listed itself. */
 export interface McpToolInfo {
   server: string;
-  tool: Tool;
+  tool: McpTool;
 }
 
 /** Between the server's name and the tool's in an agent tool's name. */
@@ -58,16 +58,16 @@ export function toMcpToolName(server: string, tool: string, taken: Set<string>):
  * one the work done so far is all that is known, so `total` is `done` (the client shows a count,
  * not a fraction).
  */
-export function toProgressUpdate(progress: Progress): ToolUpdate {
+export function toProgressUpdate(progress: McpProgress): ToolUpdate {
   const done = Math.max(0, progress.progress);
   const total = typeof progress.total === 'number' && progress.total >= done ? progress.total : done;
   return { type: 'progress', done, total, ...(typeof progress.message === 'string' ? { message: progress.message } : {}) };
 }
 
-function textOf(result: CallToolResult): string | undefined {
+function textOf(result: McpCallToolResult): string | undefined {
   const content = result.content ?? [];
   if (content.length === 0 || content.some((part) => part.type !== 'text')) return undefined;
-  return content.map((part) => (part as { text: string }).text).join('\n');
+  return content.map((part) => String(part.text)).join('\n');
 }
 
 /**
@@ -75,7 +75,7 @@ function textOf(result: CallToolResult): string | undefined {
  * text when every part is text, else the content parts as they are (images stay base64 JSON).
  * @throws Error with the server's text when the result says `isError`
  */
-export function toToolOutput(result: CallToolResult, toolName: string): unknown {
+export function toToolOutput(result: McpCallToolResult, toolName: string): unknown {
   if (result.isError === true) {
     throw new Error(`The MCP tool \`${toolName}\` failed: ${textOf(result) ?? JSON.stringify(result.content ?? [])}`);
   }
@@ -83,7 +83,7 @@ export function toToolOutput(result: CallToolResult, toolName: string): unknown 
   return textOf(result) ?? result.content ?? null;
 }
 
-function toInputSchema(schema: Tool['inputSchema']): JsonSchema {
+function toInputSchema(schema: McpTool['inputSchema']): JsonSchema {
   const { $schema: _drop, ...rest } = schema as Record<string, unknown>;
   return { type: 'object', ...rest };
 }
@@ -95,7 +95,7 @@ function toInputSchema(schema: Tool['inputSchema']): JsonSchema {
  * @returns the agent tools, in the servers' order
  */
 export function toMcpAgentTools(
-  servers: readonly { caller: McpToolCaller; tools: readonly Tool[] }[],
+  servers: readonly { caller: McpToolCaller; tools: readonly McpTool[] }[],
   options: { needsApproval?: (tool: McpToolInfo) => boolean; taken?: Set<string> } = {},
 ): AnyAgentTool[] {
   const taken = options.taken ?? new Set<string>();

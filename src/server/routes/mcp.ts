@@ -11,9 +11,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpToolServer } from '../../agent/mcp/create-mcp-tool-server.ts';
+import type { McpToolServer } from '../../agent/mcp/mcp-types.ts';
 import type { AnyAgentTool } from '../../agent/types.ts';
 import type { Auth } from '../auth.ts';
 import { quote } from '../http-error.ts';
@@ -60,7 +60,7 @@ export interface McpRouteOptions {
 }
 
 interface Session {
-  server: Server;
+  server: McpToolServer;
   transport: StreamableHTTPServerTransport;
   owner: string | undefined;
   /** The bucket counted against `maxSessionsPerOwner`. */
