@@ -243,6 +243,14 @@ describe('startup log', () => {
     }
   });
 
+  it('suggests switching models only from the demo model', () => {
+    const app = createApp({ env: { SLUICE_MODEL: 'openai:gpt-4o-mini', OPENAI_API_KEY: 'sk-test' }, onWarn: () => undefined });
+    const line = app.describe().find((candidate) => candidate.startsWith('model: '));
+    expect(line).toMatch(/^model: openai:gpt-4o-mini \(SLUICE_MODEL; a request may name another model, see GET \/v1\/models\)/);
+    expect(line).not.toContain('switch with');
+    void app.shutdown();
+  });
+
   it('redacts the Redis URL and says when auth, CORS and padding are off', () => {
     const app = createApp({ env: { REDIS_URL: 'redis://user:hunter2@127.0.0.1:1/0', SLUICE_PADDING: 'off' }, onWarn: () => undefined });
     const text = app.describe().join('\n');

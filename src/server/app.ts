@@ -438,7 +438,7 @@ export function createApp(options: AppOptions = {}): AppHandler {
             ? `store: Redis at ${redactUrl(redisUrl)} (streams resume on any instance sharing it)`
             : 'store: memory (this process only; set REDIS_URL=redis://… to resume streams across instances)';
       return [
-        `model: ${models.defaultModel}${models.defaultModel === 'local' ? ' (the built-in demo model)' : ''}${models.defaultModelMissing === undefined ? '' : ` — NOT USABLE: ${models.defaultModelMissing} is not set, so every chat on the default model fails with a 500; set it`}; switch with SLUICE_MODEL=openai:gpt-4o-mini and OPENAI_API_KEY, SLUICE_MODEL=anthropic:claude-haiku-4-5 and ANTHROPIC_API_KEY, or SLUICE_MODEL=openai-compatible:<model> and OPENAI_COMPATIBLE_BASE_URL`,
+        `model: ${models.defaultModel}${models.defaultModel === 'local' ? ' (the built-in demo model)' : ' (SLUICE_MODEL; a request may name another model, see GET /v1/models)'}${models.defaultModelMissing === undefined ? '' : ` — NOT USABLE: ${models.defaultModelMissing} is not set, so every chat on the default model fails with a 500; set it`}${models.defaultModel === 'local' ? '; switch with SLUICE_MODEL=openai:gpt-4o-mini and OPENAI_API_KEY, SLUICE_MODEL=anthropic:claude-haiku-4-5 and ANTHROPIC_API_KEY, or SLUICE_MODEL=openai-compatible:<model> and OPENAI_COMPATIBLE_BASE_URL' : ''}`,
         storeLine,
         apiKeys.length > 0
           ? `auth: on (${apiKeys.length} API key${apiKeys.length === 1 ? '' : 's'}; /v1/* and /api/* need Authorization: Bearer <key> or x-api-key)`
