@@ -6,6 +6,13 @@
  * promise their `next()` returned, so a live follower costs one promise per event (the one the
  * async-iterator protocol asks for) and no timer.
  *
+ * The byte bound counts an event's JSON text, so whatever a client shapes is kept as that text,
+ * not parsed: a topic event, and a stream event that carries a value of any shape (a tool call's
+ * input, a tool's result, a `data` event's value, an approval request's input). Parsed, a JSON
+ * text of many small objects (`[{},{},…]`) costs some twenty times its size in heap; kept as text
+ * it costs its size (twice that at most, for text outside Latin-1), and it is parsed again for
+ * each reader that gets it.
+ *
  * @module
  */
 import { EventLog, followEvent, type LogCursor } from './event-log.ts';
@@ -82,7 +89,8 @@ interface MemoryStream {
 }
 
 interface MemoryTopic {
-  readonly events: TopicEvent[];
+  /** Each kept event's JSON text (`{"event"?,"data"}`, without its id), oldest first. */
+  readonly events: string[];
   /** The UTF-8 size of each kept event, in the order of `events`. */
   readonly sizes: number[];
   /** The sum of `sizes`. */
@@ -104,13 +112,38 @@ function checkMs(name: string, value: number | undefined, fallback: number, min 
   return value;
 }
 
-/** The size the byte bound counts for an event: the UTF-8 length of its JSON text (not built for a plain delta). */
-function sizeOf(event: AgentEvent | Omit<TopicEvent, 'id'>): number {
-  return eventJsonBytes(event);
-}
-
 function newTopic(lastActive: number): MemoryTopic {
   return { events: [], sizes: [], bytes: 0, first: 1, next: 1, waiters: [], subscribers: 0, lastActive };
+}
+
+/** A topic event handed out: its own object, parsed from the kept JSON text. */
+function topicEvent(id: number, json: string): TopicEvent {
+  const parsed = JSON.parse(json) as { event?: string; data: unknown };
+  return parsed.event === undefined ? { id: String(id), data: parsed.data } : { id: String(id), event: parsed.event, data: parsed.data };
+}
+
+/**
+ * The stream events that carry a value of any shape (`input`, `output`, `value`), which a client
+ * can shape (a client's tool schema, a prompt): they are kept as their JSON text (a
+ * {@link PackedEvent}). None of them names a text or reasoning block, so the log's reading of bare
+ * deltas never needs what is packed.
+ */
+const PACKED_TYPES: ReadonlySet<string> = new Set(['tool-call', 'tool-result', 'data', 'approval-request']);
+
+/** A stream event kept in the log as its JSON text; each read parses it again ({@link unpack}). */
+class PackedEvent {
+  readonly type: string;
+  readonly json: string;
+
+  constructor(type: string, json: string) {
+    this.type = type;
+    this.json = json;
+  }
+}
+
+/** The event a log entry stands for: a packed one parsed again (a new object per read). */
+function unpack(event: AgentEvent): AgentEvent {
+  return event instanceof PackedEvent ? (JSON.parse(event.json) as AgentEvent) : event;
 }
 
 /** Reads one stream: replays from `after`, then waits on the stream's waiter list. */
@@ -163,7 +196,7 @@ class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
       return Promise.reject(new TypeError('next() was called before the previous call settled; iterate with for await.'));
     }
     const events = stream.events;
-    if (this.#index < events.length) return Promise.resolve(this.#take(events.at(this.#index, this.#cursor as LogCursor)));
+    if (this.#index < events.length) return Promise.resolve(this.#take(unpack(events.at(this.#index, this.#cursor as LogCursor))));
     if (stream.finishedAt !== 0) {
       this.#finish();
       return DONE_PROMISE;
@@ -228,6 +261,8 @@ class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
 
 /** Reads one topic: the history after `after`, then live, until the signal aborts. */
 class MemorySubscriber implements AsyncIterableIterator<TopicEvent> {
+  readonly #store: MemoryStore;
+  readonly #key: string;
   readonly #topic: MemoryTopic;
   readonly #signal: AbortSignal | undefined;
   /** The numeric id of the last event handed out. */
@@ -236,7 +271,9 @@ class MemorySubscriber implements AsyncIterableIterator<TopicEvent> {
   #resolve: ((result: IteratorResult<TopicEvent>) => void) | undefined;
   readonly #onAbort = (): void => this.#finish();
 
-  constructor(topic: MemoryTopic, after: number, signal: AbortSignal | undefined) {
+  constructor(store: MemoryStore, key: string, topic: MemoryTopic, after: number, signal: AbortSignal | undefined) {
+    this.#store = store;
+    this.#key = key;
     this.#topic = topic;
     this.#position = after;
     this.#signal = signal;
@@ -285,20 +322,19 @@ class MemorySubscriber implements AsyncIterableIterator<TopicEvent> {
     const topic = this.#topic;
     // A subscriber that fell behind the history skips to its oldest kept event.
     const index = Math.max(0, this.#position + 1 - topic.first);
-    const value = topic.events[index];
-    if (value === undefined) return undefined;
+    const json = topic.events[index];
+    if (json === undefined) return undefined;
     this.#position = topic.first + index;
-    return { value, done: false };
+    return { value: topicEvent(this.#position, json), done: false };
   }
 
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#topic.subscribers--;
-    this.#topic.lastActive = Date.now();
     this.#signal?.removeEventListener('abort', this.#onAbort);
     const at = this.#topic.waiters.indexOf(this);
     if (at !== -1) this.#topic.waiters.splice(at, 1);
+    if (--this.#topic.subscribers === 0) this.#store.topicLeft(this.#key, this.#topic);
     const resolve = this.#resolve;
     this.#resolve = undefined;
     resolve?.(DONE);
@@ -371,6 +407,12 @@ class MemoryStore implements StreamStore {
   /** Finished streams in the order they finished (Map keeps insertion order): expiry and eviction go oldest first. */
   readonly #finished = new Map<string, MemoryStream>();
   readonly #topics = new Map<string, MemoryTopic>();
+  /**
+   * The topics with events and no subscriber, in the order they were last active (Map keeps
+   * insertion order; a touched topic is put last): they expire oldest first, and the sweep stops
+   * at the first that has not, so it never walks the topics that live on.
+   */
+  readonly #idleTopics = new Map<string, MemoryTopic>();
   readonly #chats = new Map<string, { streamId: string; at: number; bytes: number }>();
   readonly #approvals = new MemoryApprovals();
   readonly #ttlMs: number;
@@ -400,6 +442,11 @@ class MemoryStore implements StreamStore {
   /** The UTF-8 bytes of stored streams (events, requests, meta), chat ids and topic histories now (for tests and metrics). */
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** The number of topic records kept now (for tests; not part of {@link createMemoryStore}'s type). */
+  get topicCount(): number {
+    return this.#topics.size;
   }
 
   create(options: CreateStreamOptions): Promise<StreamWriter> {
@@ -462,9 +509,16 @@ class MemoryStore implements StreamStore {
     }
     const terminal = isTerminalEvent(event);
     const plain = isPlainDelta(event);
-    const size = eventJsonBytes(event, plain);
+    let size: number;
+    let entry: AgentEvent = event;
+    if (!plain && PACKED_TYPES.has(event.type)) {
+      // Its JSON text is built to count it anyway: kept instead of the object (see the module's note).
+      const json = JSON.stringify(event);
+      size = utf8Length(json);
+      entry = new PackedEvent(event.type, json) as unknown as AgentEvent;
+    } else size = eventJsonBytes(event, plain);
     if (!terminal && !this.#makeRoom(size, this.#maxBytes)) throw this.#fullError(size);
-    stream.events.push(event, plain);
+    stream.events.push(entry, plain);
     const id = stream.events.length;
     stream.info.lastId = id;
     stream.bytes += size;
@@ -584,7 +638,9 @@ class MemoryStore implements StreamStore {
   publish(topic: string, event: Omit<TopicEvent, 'id'>, options: PublishOptions = {}): Promise<string> {
     const key = topicKey(topic, options.owner);
     const value = event.event === undefined ? { data: event.data } : { event: event.event, data: event.data };
-    const size = sizeOf(value);
+    // Kept as this text, not as the parsed data (see the module's note); each subscriber gets its own parse.
+    const json = JSON.stringify(value);
+    const size = utf8Length(json);
     if (size > this.#maxTopicBytes) {
       return Promise.reject(
         new StoreError('full', `The event is ${size} bytes; a topic's history keeps at most ${this.#maxTopicBytes} (maxTopicBytes).`),
@@ -598,11 +654,16 @@ class MemoryStore implements StreamStore {
       this.#topics.set(key, record);
     }
     const id = String(record.next++);
-    record.events.push({ id, ...value });
+    record.events.push(json);
     record.sizes.push(size);
     record.bytes += size;
     this.#bytes += size;
     record.lastActive = Date.now();
+    if (record.subscribers === 0) {
+      // Last in the order of activity.
+      this.#idleTopics.delete(key);
+      this.#idleTopics.set(key, record);
+    }
     while (record.events.length > this.#topicHistory || record.bytes > this.#maxTopicBytes) {
       record.events.shift();
       const dropped = record.sizes.shift() ?? 0;
@@ -622,12 +683,32 @@ class MemoryStore implements StreamStore {
     const key = topicKey(topic, options.owner);
     let record = this.#topics.get(key);
     if (record === undefined) {
+      // Deleted again when its last subscriber leaves, unless something was published on it.
       record = newTopic(Date.now());
       this.#topics.set(key, record);
     }
+    // A subscribed topic does not expire: out of the sweep's order until its last subscriber leaves.
+    this.#idleTopics.delete(key);
     // Without `after` (or with one that is not an id of ours) the subscriber starts live.
     const after = options.after !== undefined && /^\d{1,15}$/.test(options.after) ? Number(options.after) : record.next - 1;
-    return new MemorySubscriber(record, Math.min(after, record.next - 1), options.signal);
+    return new MemorySubscriber(this, key, record, Math.min(after, record.next - 1), options.signal);
+  }
+
+  /**
+   * The last subscriber of a topic left: a topic nothing was published on is deleted at once (so
+   * subscribing to names nobody uses leaves nothing behind); one with a history expires
+   * `ttlMs` from now, last in the sweep's order.
+   */
+  topicLeft(key: string, record: MemoryTopic): void {
+    if (this.#topics.get(key) !== record) return;
+    if (record.events.length === 0) {
+      this.#topics.delete(key);
+      this.#bytes -= record.bytes;
+      return;
+    }
+    record.lastActive = Date.now();
+    this.#idleTopics.delete(key);
+    this.#idleTopics.set(key, record);
   }
 
   openApproval(streamId: string, approvalId: string): Promise<void> {
@@ -708,11 +789,11 @@ class MemoryStore implements StreamStore {
       if (entry.at + this.#ttlMs > now) break;
       this.#dropChat(key);
     }
-    for (const [name, topic] of this.#topics) {
-      if (topic.subscribers === 0 && topic.lastActive + this.#ttlMs <= now) {
-        this.#topics.delete(name);
-        this.#bytes -= topic.bytes;
-      }
+    for (const [key, topic] of this.#idleTopics) {
+      if (topic.lastActive + this.#ttlMs > now) break;
+      this.#idleTopics.delete(key);
+      this.#topics.delete(key);
+      this.#bytes -= topic.bytes;
     }
   }
 }
