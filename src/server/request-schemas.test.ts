@@ -9,6 +9,7 @@ import {
   fromOpenAiTools,
   fromUiMessages,
   MAX_APPROVAL_REASON,
+  MAX_ID,
   NativeChatBody,
   OpenAiChatBody,
 } from './request-schemas.ts';
@@ -152,5 +153,26 @@ describe('approval reasons', () => {
     expect(AiSdkChatBody.safeParse(uiBody(42)).success).toBe(true);
     expect(AgUiRunBody.safeParse({ ...agUiBody(undefined), resume: 'later' }).success).toBe(true);
     expect(AgUiRunBody.safeParse({ ...agUiBody(undefined), resume: [null, { interruptId: 'a2' }] }).success).toBe(true);
+  });
+});
+
+describe('client-chosen ids', () => {
+  const message = { role: 'user', parts: [{ type: 'text', text: 'hi' }] };
+
+  it('caps a chat id at MAX_ID characters (it is a key in the store), with an error naming it', () => {
+    expect(MAX_ID).toBe(256);
+    expect(AiSdkChatBody.safeParse({ id: 'c'.repeat(MAX_ID), messages: [message] }).success).toBe(true);
+    expect(AiSdkChatBody.safeParse({ messages: [message] }).success).toBe(true);
+    const long = AiSdkChatBody.safeParse({ id: 'c'.repeat(500_000), messages: [message] });
+    expect(long.success).toBe(false);
+    expect(long.error?.issues[0]).toMatchObject({ path: ['id'], message: 'a chat id is at most 256 characters' });
+  });
+
+  it('caps an AG-UI thread id and run id alike (the thread is a key in the store, both are in every event)', () => {
+    const body = (threadId: string, runId: string) => ({ threadId, runId, messages: [] });
+    expect(AgUiRunBody.safeParse(body('t'.repeat(MAX_ID), 'r'.repeat(MAX_ID))).success).toBe(true);
+    expect(AgUiRunBody.safeParse(body('t'.repeat(MAX_ID + 1), 'r')).error?.issues[0]).toMatchObject({ path: ['threadId'], message: 'a thread id is at most 256 characters' });
+    expect(AgUiRunBody.safeParse(body('t', 'r'.repeat(MAX_ID + 1))).error?.issues[0]).toMatchObject({ path: ['runId'], message: 'a run id is at most 256 characters' });
+    expect(AgUiRunBody.safeParse(body('', 'r')).success).toBe(false);
   });
 });

@@ -14,6 +14,17 @@ const { z } = await importOptional('zod', () => import('zod'));
 
 const MAX_MESSAGES = 1000;
 
+/**
+ * The most characters of an id a client chooses where the server keeps it or sends it back with
+ * every event: a chat's (`/api/chat`'s `id`, a key in the store for as long as its stream is
+ * kept), an AG-UI thread's and run's, a tool call's. Ids that clients generate are UUIDs or
+ * shorter; 256 leaves room for ids of their own making.
+ */
+export const MAX_ID = 256;
+
+/** An id a client chooses (see {@link MAX_ID}), `what` naming it in the error. */
+const clientId = (what: string) => z.string().max(MAX_ID, `${what} is at most ${MAX_ID} characters`);
+
 /** The most characters of a reason given with an approval answer, on every route that takes one. */
 export const MAX_APPROVAL_REASON = 1000;
 
@@ -52,7 +63,7 @@ const nativeTool = z
     return out;
   });
 
-const toolCallId = z.string().min(1).max(256);
+const toolCallId = z.string().min(1).max(MAX_ID);
 const toolName = z.string().min(1).max(128);
 /** Any JSON value, but present: `null` says "nothing" (a missing key is a mistake, not a value). */
 const present = (field: string) => z.unknown().refine((value) => value !== undefined, `\`${field}\` is required (any JSON value)`);
@@ -206,7 +217,7 @@ const uiPart = z.looseObject({ type: z.string() }).superRefine((part, ctx) => ch
 
 /** `POST /api/chat`: the AI SDK's `useChat` body `{ id, messages: UIMessage[], trigger, … }`. */
 export const AiSdkChatBody = z.looseObject({
-  id: z.string().optional(),
+  id: clientId('a chat id').optional(),
   messages: z
     .array(z.looseObject({ id: z.string().optional(), role: z.enum(['system', 'user', 'assistant']), parts: z.array(uiPart) }))
     .min(1, 'at least one message is needed')
@@ -268,8 +279,8 @@ const agUiToolCall = z.looseObject({
 
 /** `POST /v1/ag-ui`: AG-UI's `RunAgentInput`. */
 export const AgUiRunBody = z.looseObject({
-  threadId: z.string().min(1),
-  runId: z.string().min(1),
+  threadId: clientId('a thread id').min(1),
+  runId: clientId('a run id').min(1),
   messages: z
     .array(
       z.looseObject({

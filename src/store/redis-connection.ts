@@ -116,7 +116,20 @@ export const SCRIPTS = {
   handOver: new Script(scripts.HAND_OVER),
 };
 
-/** Maps a Redis failure to a {@link StoreError}: a script's refusal to its code, a broken connection to `unavailable`. */
+/**
+ * Whether an error reply is Redis refusing a write at its `maxmemory` (`OOM command not allowed
+ * when used memory > 'maxmemory'.`, from a command or, since Redis 7, from within a script; Redis 6
+ * wraps a script's as `ERR Error running script … -OOM command not allowed …`).
+ */
+function isOutOfMemoryReply(message: string): boolean {
+  return message.startsWith('OOM ') || message.includes('-OOM command not allowed');
+}
+
+/**
+ * Maps a Redis failure to a {@link StoreError}: a script's refusal to its code, a broken connection
+ * to `unavailable`, a Redis out of memory to `full` (503 `store_full`: retrying helps once keys
+ * expire or memory is freed, not after a reconnect, so appends are not retried for it).
+ */
 function toStoreError(error: unknown, ErrorReply: ErrorReplyClass): unknown {
   if (isStoreError(error) || isAbortError(error)) return error;
   if (error instanceof ErrorReply) {
@@ -132,6 +145,13 @@ function toStoreError(error: unknown, ErrorReply: ErrorReplyClass): unknown {
     }
     if (scripts.isTransientReply(message)) {
       return new StoreError('unavailable', `Redis cannot serve right now (${message}); retry shortly.`, { cause: error });
+    }
+    if (isOutOfMemoryReply(message)) {
+      return new StoreError(
+        'full',
+        `Redis is out of memory: it refuses writes at its \`maxmemory\` (policy \`noeviction\`, or nothing left to evict): ${message}`,
+        { cause: error },
+      );
     }
     // An error reply that is no outage (a bug, a wrong key type): as it is.
     return error;

@@ -10,15 +10,29 @@
  * Agent streams number their entries 1, 2, 3 …, so a follower also sees a hole (events it dropped
  * while it was slow, see {@link MAX_LIVE}) and reads it back from Redis.
  *
+ * A slow reader costs bounded memory, whatever the events' sizes: a follower buffers at most
+ * {@link MAX_LIVE} live entries and {@link MAX_LIVE_BYTES} of their text; past either it drops its
+ * buffer and pages again from the last entry it handed out (Redis keeps the log, so nothing is lost;
+ * a topic read that fell behind the topic's capped history goes on from its oldest kept event, as
+ * any topic read does). Entries are buffered as Redis returned them and parsed when handed out, so
+ * what a follower holds is what came over the wire (a 64 KiB event of `[{},{},…]` takes about
+ * 1 MB of heap once parsed), and pages are sized by the entries' length too ({@link PAGE_BYTES}).
+ *
  * @module
  */
 import { StoreError } from './errors.ts';
 
-/** An entry as the feed and XRANGE give it: its Redis id (`ms-seq`) and the parsed value. */
+/** An entry as the feed and XRANGE give it: its Redis id (`ms-seq`), its size, its value parsed on demand. */
 export interface FeedEntry<T> {
   readonly ms: number;
   readonly seq: number;
-  readonly value: T;
+  /**
+   * The entry's length as Redis returned it (its id and fields, mostly the event's JSON text, in
+   * UTF-16 code units): what a follower counts against {@link MAX_LIVE_BYTES} and {@link PAGE_BYTES}.
+   */
+  readonly size: number;
+  /** The parsed value (parsed when asked: a buffered entry holds its text only). @throws when the text is no entry of sluice's */
+  value(): T;
 }
 
 /** What a follower needs from its store; the store is the only one talking to Redis. */
@@ -46,13 +60,34 @@ export interface FollowerBackend<T> {
   toError(error: unknown): unknown;
 }
 
-/** Entries per XRANGE page. */
+/** Entries per XRANGE page, at most (see {@link PAGE_BYTES}). */
 export const PAGE = 1000;
+/**
+ * The size a page aims at: the next page asks for as many entries as fit in it at the size of the
+ * entries read last (one at least, {@link PAGE} at most), so a follower paging through large events
+ * holds about this much of them, not {@link PAGE} of them.
+ */
+export const PAGE_BYTES = 1024 * 1024;
 /**
  * Live entries a follower buffers before it drops them and reads them back from Redis later, so a
  * slow consumer costs bounded memory (its HTTP response applies backpressure; Redis keeps the log).
  */
 export const MAX_LIVE = 10_000;
+/**
+ * The most entry text (see {@link FeedEntry.size}) a follower buffers live, 1 MiB: past it the
+ * follower drops its buffer and pages from Redis, as past {@link MAX_LIVE}. The buffer only smooths
+ * the way from the shared reader to a consumer that is a little behind; a consumer a whole MiB
+ * behind loses nothing by reading from Redis, and 1 MiB per follower keeps an instance's worst case
+ * (`SLUICE_LIMIT_FOLLOWERS`, 256 per key, each behind on a busy topic of its own) at a few hundred
+ * MB. It is also a topic's whole history by default (`maxTopicBytes`), and thousands of events of a
+ * chat's text. Before this bound, 10,000 entries of 64 KiB parsed could take 11 GB.
+ */
+export const MAX_LIVE_BYTES = 1024 * 1024;
+
+/** How many entries the next page asks for, after entries of `average` size. */
+function pageCount(average: number): number {
+  return Math.max(1, Math.min(PAGE, Math.floor(PAGE_BYTES / Math.max(1, average))));
+}
 
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 const DONE_PROMISE = Promise.resolve(DONE);
@@ -65,8 +100,13 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
   #seq = 0;
   #replay: FeedEntry<T>[] = [];
   #replayAt = 0;
-  #live: FeedEntry<T>[] = [];
+  /** Live entries not handed out yet from #liveAt on (handed-out slots are emptied). */
+  #live: (FeedEntry<T> | undefined)[] = [];
   #liveAt = 0;
+  /** The size of the entries in #live (see {@link FeedEntry.size}). */
+  #liveBytes = 0;
+  /** Entries the next page asks for (see {@link PAGE_BYTES}). */
+  #pageCount = PAGE;
   #started = false;
   #needFill = true;
   #fetching = false;
@@ -102,8 +142,8 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
     if (this.#resolve !== undefined) {
       return Promise.reject(new TypeError('next() was called before the previous call settled; iterate with for await.'));
     }
-    const result = this.#pull();
-    if (result !== undefined) return Promise.resolve(result);
+    const result = this.#pullOrFail();
+    if (result !== undefined) return 'error' in result ? Promise.reject(result.error) : Promise.resolve(result);
     return new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -116,13 +156,28 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
     return DONE_PROMISE;
   }
 
+  /** The size of the live entries this follower holds (see {@link MAX_LIVE_BYTES}); for tests. */
+  get bufferedBytes(): number {
+    return this.#liveBytes;
+  }
+
   /** Called by the feed with new entries, in order. */
   push(entries: readonly FeedEntry<T>[]): void {
     if (this.#done) return;
-    for (const entry of entries) this.#live.push(entry);
-    if (this.#live.length - this.#liveAt > MAX_LIVE) {
-      this.#live = [];
+    // The emptied slots of handed-out entries go once they are half of the buffer.
+    if (this.#liveAt > 0 && this.#liveAt * 2 >= this.#live.length) {
+      this.#live = this.#live.slice(this.#liveAt);
       this.#liveAt = 0;
+    }
+    for (const entry of entries) {
+      this.#live.push(entry);
+      this.#liveBytes += entry.size;
+    }
+    const count = this.#live.length - this.#liveAt;
+    if (count > MAX_LIVE || this.#liveBytes > MAX_LIVE_BYTES) {
+      // Too far behind: read from Redis instead, in pages of the size these entries have.
+      this.#pageCount = pageCount(this.#liveBytes / count);
+      this.#clearLive();
       this.#needFill = true;
       this.#dropped = true;
     }
@@ -162,22 +217,26 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
     }
     const consecutive = this.#backend.consecutive;
     while (this.#liveAt < this.#live.length) {
-      const entry = this.#live[this.#liveAt++] as FeedEntry<T>;
+      const entry = this.#live[this.#liveAt] as FeedEntry<T>;
+      this.#live[this.#liveAt++] = undefined;
+      this.#liveBytes -= entry.size;
       if (!this.#isNew(entry)) continue;
       if (consecutive && entry.ms !== this.#ms + 1) {
         // A hole (entries dropped while slow): read them back from Redis.
-        this.#live = [];
-        this.#liveAt = 0;
+        this.#clearLive();
         this.#needFill = true;
         return undefined;
       }
       return this.#deliver(entry);
     }
-    if (this.#live.length > 0) {
-      this.#live = [];
-      this.#liveAt = 0;
-    }
+    if (this.#live.length > 0) this.#clearLive();
     return undefined;
+  }
+
+  #clearLive(): void {
+    this.#live = [];
+    this.#liveAt = 0;
+    this.#liveBytes = 0;
   }
 
   #isNew(entry: FeedEntry<T>): boolean {
@@ -185,10 +244,21 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
   }
 
   #deliver(entry: FeedEntry<T>): IteratorResult<T> {
+    const value = entry.value();
     this.#ms = entry.ms;
     this.#seq = entry.seq;
-    if (this.#backend.isEnd(entry.value)) this.#finish();
-    return { value: entry.value, done: false };
+    if (this.#backend.isEnd(value)) this.#finish();
+    return { value, done: false };
+  }
+
+  /** {@link RedisFollower.#pull}, an entry that does not parse ending the read with its error. */
+  #pullOrFail(): IteratorResult<T> | { error: unknown } | undefined {
+    try {
+      return this.#pull();
+    } catch (error) {
+      this.#finish();
+      return { error: this.#backend.toError(error) };
+    }
   }
 
   /** Runs the next fetch (start or a page) when one is needed and none is running. */
@@ -219,10 +289,14 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
 
   async #fill(): Promise<void> {
     this.#dropped = false;
-    const entries = await this.#backend.range(this.#ms, this.#seq, PAGE);
+    const count = this.#pageCount;
+    const entries = await this.#backend.range(this.#ms, this.#seq, count);
     if (this.#done) return;
+    let bytes = 0;
+    for (const entry of entries) bytes += entry.size;
+    if (entries.length > 0) this.#pageCount = pageCount(bytes / entries.length);
     const first = entries[0];
-    if (this.#backend.consecutive && first !== undefined && first.ms > this.#ms + 1 && this.#backend.endsLostLog?.(first.value) !== true) {
+    if (this.#backend.consecutive && first !== undefined && first.ms > this.#ms + 1 && this.#backend.endsLostLog?.(first.value()) !== true) {
       throw new StoreError(
         'trimmed',
         `The events after ${this.#ms} are no longer kept: this stream keeps its last events only (maxLen); the oldest kept is ${first.ms}.`,
@@ -230,9 +304,9 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
     }
     this.#replay = entries;
     this.#replayAt = 0;
-    if (entries.length === PAGE || this.#dropped) return; // more to read: stay in fill mode
+    if (entries.length === count || this.#dropped) return; // more to read: stay in fill mode
     const last = entries.at(-1);
-    if (last !== undefined && this.#backend.isEnd(last.value)) this.#noLive = true;
+    if (last !== undefined && this.#backend.isEnd(last.value())) this.#noLive = true;
     if (this.#noLive || this.#registered) {
       this.#needFill = false;
       return;
@@ -250,8 +324,8 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
     // Taken out first: delivering the terminal event finishes the follower, which must not resolve this call with DONE.
     this.#resolve = undefined;
     this.#reject = undefined;
-    const result = this.#pull();
-    if (result !== undefined) return resolve(result);
+    const result = this.#pullOrFail();
+    if (result !== undefined) return 'error' in result ? reject?.(result.error) : resolve(result);
     if (this.#done) return resolve(DONE);
     this.#resolve = resolve;
     this.#reject = reject;
@@ -267,7 +341,7 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
       this.#backend.unfollow(this);
     }
     this.#backend.release(this);
-    this.#live = [];
+    this.#clearLive();
     this.#replay = [];
     const resolve = this.#resolve;
     this.#resolve = undefined;

@@ -104,13 +104,10 @@ export class RedisReader {
     this.#readers.delete(follower);
   }
 
-  /** Up to `count` entries of `key` after `ms-seq` (XRANGE with an exclusive start). */
-  async range<T>(key: string, ms: number, seq: number, count: number, parse: (id: string, fields: string[]) => T): Promise<FeedEntry<T>[]> {
+  /** Up to `count` entries of `key` after `ms-seq` (XRANGE with an exclusive start), parsed when handed out. */
+  async range<T extends object>(key: string, ms: number, seq: number, count: number, parse: (id: string, fields: string[]) => T): Promise<FeedEntry<T>[]> {
     const raw = (await this.#conn.command(() => this.#conn.cmd.sendCommand(['XRANGE', key, `(${ms}-${seq}`, '+', 'COUNT', String(count)]))) as RawEntry[];
-    return raw.map(([id, fields]) => {
-      const [entryMs, entrySeq] = parseId(id);
-      return { ms: entryMs, seq: entrySeq, value: parse(id, fields) };
-    });
+    return raw.map(([id, fields]) => new LazyEntry(id, fields, parse));
   }
 
   follow<T extends StoredEvent | TopicEvent>(
@@ -346,12 +343,15 @@ export class RedisReader {
       const parse = feed.kind === 'stream' ? parseStreamEntry : parseTopicEntry;
       const entries: FeedEntry<unknown>[] = [];
       for (const [id, fields] of raw) {
-        const [ms, seq] = parseId(id);
+        const entry = new LazyEntry<object>(id, fields, parse);
+        const { ms, seq } = entry;
         if (ms < feed.ms || (ms === feed.ms && seq <= feed.seq)) continue;
         feed.ms = ms;
         feed.seq = seq;
         try {
-          entries.push({ ms, seq, value: parse(id, fields) });
+          // Parsed once here: the followers that hand it out now share this parse (see LazyEntry).
+          entry.value();
+          entries.push(entry);
         } catch (error) {
           // Not written by sluice (or by an incompatible version): skip the entry, say so.
           this.#conn.onError(error);
@@ -390,6 +390,41 @@ export class RedisReader {
     for (const follower of [...this.#readers]) follower.end();
     this.#feeds.clear();
     this.#feedAdded?.();
+  }
+}
+
+/**
+ * An entry as Redis returned it, parsed when a follower hands it out: a follower that buffers it
+ * holds its text only (about what came over the wire; parsed, JSON can take 20 times that). The
+ * parsed value is kept weakly, so the followers that hand an entry out while it is in use (every
+ * follower waiting for the feed's next entry, at once) share one parse, and a follower that buffers
+ * it does not keep that parse alive.
+ */
+class LazyEntry<T extends object> implements FeedEntry<T> {
+  readonly ms: number;
+  readonly seq: number;
+  readonly size: number;
+  readonly #id: string;
+  readonly #fields: string[];
+  readonly #parse: (id: string, fields: string[]) => T;
+  #parsed: WeakRef<T> | undefined;
+
+  constructor(id: string, fields: string[], parse: (id: string, fields: string[]) => T) {
+    [this.ms, this.seq] = parseId(id);
+    let size = id.length;
+    for (const field of fields) size += field.length;
+    this.size = size;
+    this.#id = id;
+    this.#fields = fields;
+    this.#parse = parse;
+  }
+
+  value(): T {
+    const parsed = this.#parsed?.deref();
+    if (parsed !== undefined) return parsed;
+    const value = this.#parse(this.#id, this.#fields);
+    this.#parsed = new WeakRef(value);
+    return value;
   }
 }
 
