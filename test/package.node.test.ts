@@ -172,6 +172,33 @@ describe('the npm package', () => {
     for (const name of ['openai', '@anthropic-ai', 'redis']) expect(existsSync(join(project, 'node_modules', name))).toBe(false);
   });
 
+  it('runs the local model from sluice/providers with only minisearch installed; a vendor provider without its SDK names it on its first call', { timeout: 120_000 }, async () => {
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+    const registry = (await run('npm', ['config', 'get', 'registry'], project)).stdout.trim().replace(/\/$/, '');
+    const version = lock.packages['node_modules/minisearch']!.version;
+    const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', `${registry}/minisearch/-/minisearch-${version}.tgz`], project);
+    expect(install.code).toBe(0);
+    const result = await runInProject(`
+      const { createLocalProvider, createOpenAIProvider } = await import('sluice/providers');
+      const local = createLocalProvider({ ttftMs: 0, tokensPerSecond: 0 });
+      let text = '';
+      for await (const event of local({ model: 'local', messages: [{ role: 'user', content: 'hi' }] })) if (event.type === 'text-delta') text += event.delta;
+      let failure;
+      try {
+        for await (const event of createOpenAIProvider({ apiKey: 'sk-test' })({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })) void event;
+      } catch (error) {
+        failure = { name: error.name, code: error.code, message: error.message };
+      }
+      console.log(JSON.stringify({ text: text.length > 0, failure }));
+    `);
+    expect(result.stderr).toBe('');
+    const { text, failure } = JSON.parse(result.stdout) as { text: boolean; failure: { name: string; code: string; message: string } };
+    expect(text).toBe(true);
+    expect(failure).toMatchObject({ name: 'MissingDependencyError', code: 'missing_dependency' });
+    expect(failure.message).toContain('The package "openai" is not installed');
+    for (const name of ['openai', '@anthropic-ai']) expect(existsSync(join(project, 'node_modules', name))).toBe(false);
+  });
+
   it("type-checks sluice/agent and sluice/node without skipLibCheck and without the MCP SDK (zod installed, as tool() needs)", { timeout: 120_000 }, async () => {
     // Runs after the test above installed zod. The declarations must not name a peer the user did
     // not install: sluice/agent's MCP types are written out (src/agent/mcp/mcp-types.ts).

@@ -15,7 +15,10 @@ import { createAnthropicStreamMapper } from './anthropic-stream-mapper.ts';
 import { messagesWithPrefill } from '../shared/continuation.ts';
 import { convertToAnthropicMessages, convertToAnthropicToolChoice, convertToAnthropicTools } from './convert-to-anthropic-messages.ts';
 
-const { default: Anthropic } = await importOptional('@anthropic-ai/sdk', () => import('@anthropic-ai/sdk'));
+import { lazySdk } from '../shared/lazy-sdk.ts';
+
+/** The Anthropic SDK, loaded on the first call. */
+const anthropicSdk = lazySdk(() => importOptional('@anthropic-ai/sdk', () => import('@anthropic-ai/sdk')));
 
 /** Options of {@link createAnthropicProvider}. */
 export interface AnthropicProviderOptions extends ReliabilityOptions {
@@ -95,7 +98,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
     }
     const baseURL = (options.baseURL ?? readEnv('ANTHROPIC_BASE_URL') ?? ANTHROPIC_BASE_URL).replace(/\/+$/, '');
     const url = `${baseURL}/v1/messages`;
-    return runProviderStream<RawMessageStreamEvent>({
+    return anthropicSdk.stream(({ default: Anthropic }) => runProviderStream<RawMessageStreamEvent>({
       signal,
       reliability,
       context: { provider: 'anthropic', label: 'Anthropic', url, keyVariable: 'ANTHROPIC_API_KEY' },
@@ -112,6 +115,6 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
         return client.messages.create(toAnthropicRequest(request, defaultMaxTokens), { signal: attemptSignal });
       },
       createMapper: () => createAnthropicStreamMapper({ model: `anthropic:${request.model}`, url }),
-    });
+    }));
   };
 }

@@ -17,8 +17,11 @@ import { createOpenAIChatStreamMapper } from './openai-chat-stream-mapper.ts';
 import { toOpenAIResponsesRequest } from './openai-responses-request.ts';
 import { createOpenAIResponsesStreamMapper } from './openai-responses-stream-mapper.ts';
 
-const { default: OpenAI } = await importOptional('openai', () => import('openai'));
-type OpenAI = InstanceType<typeof OpenAI>;
+import type OpenAIClient from 'openai';
+import { lazySdk } from '../shared/lazy-sdk.ts';
+
+/** The OpenAI SDK, loaded on the first call (an `openai-compatible:` provider uses it too). */
+const openaiSdk = lazySdk(() => importOptional('openai', () => import('openai')));
 
 /** Which OpenAI API a call uses. */
 export type OpenAIApi = 'chat' | 'responses';
@@ -104,32 +107,34 @@ export function createOpenAIFamilyProvider(settings: OpenAIFamilySettings): Prov
       fetch: settings.fetch ?? globalThis.fetch,
       context: { provider: settings.provider, label: settings.label, url: `${baseURL}${api === 'chat' ? '/chat/completions' : '/responses'}`, keyVariable },
     };
-    const client = (fetchForCall: typeof fetch): OpenAI =>
-      new OpenAI({
-        // Local servers need no key; the SDK needs a value, and the header is removed below.
-        apiKey: apiKey ?? 'sluice-no-key',
-        baseURL,
-        fetch: fetchForCall,
-        // sluice retries itself, only before the first event (see runProviderStream).
-        maxRetries: 0,
-        defaultHeaders: { ...settings.headers, ...(apiKey === undefined ? { Authorization: null } : {}) },
-      });
-    const mapperOptions = { model, provider: settings.provider, label: settings.label, url: common.context.url };
-    if (api === 'responses') {
-      return runProviderStream<ResponseStreamEvent>({
+    return openaiSdk.stream(({ default: OpenAI }) => {
+      const client = (fetchForCall: typeof fetch): OpenAIClient =>
+        new OpenAI({
+          // Local servers need no key; the SDK needs a value, and the header is removed below.
+          apiKey: apiKey ?? 'sluice-no-key',
+          baseURL,
+          fetch: fetchForCall,
+          // sluice retries itself, only before the first event (see runProviderStream).
+          maxRetries: 0,
+          defaultHeaders: { ...settings.headers, ...(apiKey === undefined ? { Authorization: null } : {}) },
+        });
+      const mapperOptions = { model, provider: settings.provider, label: settings.label, url: common.context.url };
+      if (api === 'responses') {
+        return runProviderStream<ResponseStreamEvent>({
+          ...common,
+          open: (attemptSignal, fetchForCall) =>
+            client(fetchForCall).responses.create(toOpenAIResponsesRequest(request, settings.provider), { signal: attemptSignal }),
+          createMapper: () => createOpenAIResponsesStreamMapper(mapperOptions),
+        });
+      }
+      return runProviderStream<ChatCompletionChunk>({
         ...common,
         open: (attemptSignal, fetchForCall) =>
-          client(fetchForCall).responses.create(toOpenAIResponsesRequest(request, settings.provider), { signal: attemptSignal }),
-        createMapper: () => createOpenAIResponsesStreamMapper(mapperOptions),
+          client(fetchForCall).chat.completions.create(toOpenAIChatRequest(request, settings.provider, settings.maxTokensField), {
+            signal: attemptSignal,
+          }),
+        createMapper: () => createOpenAIChatStreamMapper(mapperOptions),
       });
-    }
-    return runProviderStream<ChatCompletionChunk>({
-      ...common,
-      open: (attemptSignal, fetchForCall) =>
-        client(fetchForCall).chat.completions.create(toOpenAIChatRequest(request, settings.provider, settings.maxTokensField), {
-          signal: attemptSignal,
-        }),
-      createMapper: () => createOpenAIChatStreamMapper(mapperOptions),
     });
   };
 }
