@@ -20,7 +20,7 @@ export const STORE_ERROR_CODES = {
   ended: 409,
   /** The backend (Redis) is unreachable or the connection broke mid-operation; retry later. */
   unavailable: 503,
-  /** The memory store is at its byte bound and only running streams are left to evict. */
+  /** The store has no room: the memory store is at its byte bound with only running streams left to evict, or Redis refuses writes at its `maxmemory` (an `OOM` reply). */
   full: 503,
   /**
    * A read asked for the events after an id the stream's log has not reached (a `Last-Event-ID`
