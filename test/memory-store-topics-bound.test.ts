@@ -60,6 +60,27 @@ describe('the byte bound holds in heap', () => {
     await store.close();
   });
 
+  it('parses a published event once for all the subscribers it wakes: 200 waiting subscribers of a [{},{},…] event hold one copy, not 200', async () => {
+    const store = createMemoryStore();
+    const controller = new AbortController();
+    const subscribers = Array.from({ length: 200 }, () => store.subscribe('wide', { signal: controller.signal })[Symbol.asyncIterator]());
+    // Every subscriber waits (it has read the empty history) before the publish.
+    const pending = subscribers.map((subscriber) => subscriber.next());
+    const before = heapUsed();
+    await store.publish('wide', { data: emptyObjects(64 * 1024) });
+    const woken = (await Promise.all(pending)).map((result) => result.value as TopicEvent);
+    // One parsed copy (~1.4 MB) for all of them, held while they are: 200 copies would be ~280 MB.
+    expect(heapUsed() - before).toBeLessThan(20 * 1024 * 1024);
+    expect(new Set(woken).size).toBe(1);
+    expect(woken[0]).toEqual({ id: '1', data: emptyObjects(64 * 1024) });
+    // The next event goes on from there for each of them.
+    const next = subscribers.map((subscriber) => subscriber.next());
+    await store.publish('wide', { data: 2 });
+    expect((await Promise.all(next)).map((result) => (result.value as TopicEvent).id)).toEqual(Array(200).fill('2'));
+    controller.abort();
+    await store.close();
+  });
+
   it('keeps a stream’s tool-call, tool-result and data events of [{},{},…] within 3× the counted bytes of heap, and reads them back equal', async () => {
     const before = heapUsed();
     const store = inspectable(createMemoryStore({ maxBytes: 256 * 1024 * 1024 }));
