@@ -15,7 +15,7 @@ import { createLocalProvider } from '../src/providers/local/index.ts';
 import type { Provider } from '../src/providers/types.ts';
 import { serve, type ServeOptions } from '../src/server/app.ts';
 import { MAX_QUOTED_INPUT, quote } from '../src/server/http-error.ts';
-import { OVER_CAP_IDLE_MS, createLimitedServer, serverLimitsFromEnv } from '../src/server/limits.ts';
+import { OVER_CAP_MS, createLimitedServer, serverLimitsFromEnv } from '../src/server/limits.ts';
 import { createModelRegistry } from '../src/server/models.ts';
 import { deferred, within } from './helpers/http.ts';
 
@@ -190,14 +190,23 @@ describe('connection cap', () => {
     await expectCap(server, port, 2);
   });
 
-  it('closes a silent connection over the cap within OVER_CAP_IDLE_MS, not the idle timeout, so it holds no descriptor', async () => {
+  it('closes a silent connection over the cap within OVER_CAP_MS, not the idle timeout, so it holds no descriptor', async () => {
     const { server, port } = await start({ maxConnections: 1, idleTimeoutMs: LONG });
     const held = await raw(port);
     const over = await raw(port);
-    await within(over.closed, 10 * OVER_CAP_IDLE_MS, 'the silent connection over the cap was still open');
+    await within(over.closed, 10 * OVER_CAP_MS, 'the silent connection over the cap was still open');
     // The connection under the cap keeps its own (long) idle timeout.
     expect(held.socket.destroyed).toBe(false);
     expect(await connections(server)).toBe(1);
+  });
+
+  it('closes a connection over the cap within OVER_CAP_MS even while it trickles its headers in', async () => {
+    const { port } = await start({ maxConnections: 1, idleTimeoutMs: LONG, headersTimeoutMs: LONG, requestTimeoutMs: LONG });
+    await raw(port);
+    const over = await raw(port);
+    // One byte every 20 ms: an idle timer would never fire.
+    drip(over.socket, `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'a'.repeat(2_000)}\r\n\r\n`);
+    await within(over.closed, 10 * OVER_CAP_MS, 'the trickling connection over the cap was still open');
   });
 
   it('takes the cap from SLUICE_MAX_CONNECTIONS', async () => {

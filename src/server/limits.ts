@@ -93,8 +93,8 @@ export function serverLimitsFromEnv(env: Readonly<Record<string, string | undefi
   return limits;
 }
 
-/** How long a connection over the cap may stay silent before it is closed (its request, if any, is answered at once). */
-export const OVER_CAP_IDLE_MS = 1000;
+/** How long a connection over the cap stays open at most, whatever it sends (its request, if it comes in time, is answered at once). */
+export const OVER_CAP_MS = 1000;
 
 /** The paths answered even on a connection over the cap: liveness and readiness probes. */
 export const ALWAYS_ANSWERED: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
@@ -171,12 +171,15 @@ export function createLimitedServer(listener: RequestListener, limits: ServerLim
     open++;
     socket.once('close', () => open--);
     // A clear refusal rather than `server.maxConnections`, which destroys the socket unanswered.
-    // A connection over the cap gets a short while to send its request (a probe, or a client to
-    // tell 503): held open for the whole idle timeout, silent connections over the cap would use
-    // up the process's file descriptors, and then not even a probe could be accepted.
+    // A connection over the cap gets a short while in all to send its request and be answered (a
+    // probe, or a client to tell 503), then it is closed whatever it sends: held open longer (an idle
+    // timer is reset by each byte trickled in), connections over the cap would use up the process's
+    // file descriptors, and then not even a probe could be accepted.
     if (open > maxConnections) {
       refused.add(socket);
-      socket.setTimeout(idleTimeout > 0 ? Math.min(idleTimeout, OVER_CAP_IDLE_MS) : OVER_CAP_IDLE_MS);
+      const deadline = setTimeout(() => socket.destroy(), OVER_CAP_MS);
+      deadline.unref();
+      socket.once('close', () => clearTimeout(deadline));
     } else if (idleTimeout > 0) socket.setTimeout(idleTimeout);
   });
   return server;
