@@ -135,6 +135,28 @@ describe("the samples cache folder is this user's own", () => {
     }
   });
 
+  it('checks the folder on every request: one removed and made again by someone else after a first good request is refused', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-sample-again-'));
+    const cache = join(root, 'cache');
+    const samples = await serveSamples(cache);
+    try {
+      mkdirSync(cache, { mode: 0o700 });
+      writeFileSync(join(cache, LONG_VIDEO_NAME), 'OURS');
+      expect((await fetch(`${samples.url}/v1/files/${LONG_VIDEO_NAME}`)).status).toBe(200);
+      // Removed (a temp-folder cleaner), then made again, writable by anyone, with a planted file.
+      rmSync(cache, { recursive: true, force: true });
+      mkdirSync(cache);
+      chmodSync(cache, 0o777);
+      writeFileSync(join(cache, LONG_VIDEO_NAME), 'PLANTED');
+      const response = await fetch(`${samples.url}/v1/files/${LONG_VIDEO_NAME}`);
+      expect(response.status).toBe(500);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('samples_cache_unsafe');
+    } finally {
+      await samples.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a symbolic link in place of the folder', async () => {
     const root = mkdtempSync(join(tmpdir(), 'sluice-sample-link-'));
     mkdirSync(join(root, 'elsewhere'), { mode: 0o700 });
@@ -145,6 +167,12 @@ describe("the samples cache folder is this user's own", () => {
       expect(response.status).toBe(500);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe('samples_cache_unsafe');
       expect(readdirSync(join(root, 'elsewhere'))).toEqual([]);
+      // A file where the folder should be is refused the same way.
+      rmSync(join(root, 'cache'));
+      writeFileSync(join(root, 'cache'), 'not a folder');
+      const file = await fetch(`${linked.url}/v1/files/${LARGE_SAMPLE_NAME}`);
+      expect(file.status).toBe(500);
+      expect(((await file.json()) as { error: { code: string } }).error.code).toBe('samples_cache_unsafe');
     } finally {
       await linked.close();
       rmSync(root, { recursive: true, force: true });

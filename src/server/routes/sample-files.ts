@@ -50,7 +50,10 @@ export function defaultSamplesCacheDir(): string {
  * @throws HttpError 500 `samples_cache_unsafe` naming the folder and what is wrong with it
  */
 async function ownCacheDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+    // A file (or a link to one) where the folder should be: refused below, with the reason.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  });
   const found = await lstat(dir);
   const uid = process.getuid?.();
   const problem = !found.isDirectory()
@@ -129,16 +132,11 @@ export function createSampleFilesRoute(options: SampleFilesRouteOptions = {}): R
   const videoPath = join(cacheDir, LONG_VIDEO_NAME);
   let writing: Promise<void> | undefined;
   let writingVideo: Promise<void> | undefined;
-  /** The cache folder's check, made once it passed (a failed check is made again on the next request). */
-  let owned: Promise<void> | undefined;
-  const ownDir = (): Promise<void> =>
-    (owned ??= ownCacheDir(cacheDir).catch((error: unknown) => {
-      owned = undefined;
-      throw error;
-    }));
 
   return async (req, res, context) => {
-    if (context.params.name === LONG_VIDEO_NAME || context.params.name === LARGE_SAMPLE_NAME) await ownDir();
+    // Checked on every request (one lstat): the folder may be removed (a temp-folder cleaner) and
+    // made again by someone else while the server runs.
+    if (context.params.name === LONG_VIDEO_NAME || context.params.name === LARGE_SAMPLE_NAME) await ownCacheDir(cacheDir);
     if (context.params.name === LONG_VIDEO_NAME) {
       if ((await stat(videoPath).catch(() => undefined))?.isFile() !== true) {
         writingVideo ??= ownCacheDir(cacheDir)
