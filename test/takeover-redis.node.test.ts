@@ -292,7 +292,9 @@ describe.skipIf(!available)('another instance takes a run over from the log', ()
       expect(events.filter((event) => event.type === 'tool-call').map((event) => event.data.toolName)).toEqual(['crash_server']);
       expect(seams(events)).toHaveLength(2);
       expect(events.at(-1)).toMatchObject({ type: 'error', data: { code: 'producer_lost' } });
-      expect(await metric(last, 'exhausted')).toBe(1);
+      // Counted when the TAKEOVER script's reply is handled, which may come a moment after the
+      // shared reader has handed the follower the producer_lost it appended.
+      await vi.waitFor(async () => expect(await metric(last, 'exhausted')).toBe(1), { timeout: 5000, interval: 50 });
     } finally {
       await Promise.all(started.map((made) => made.stop()));
       await own.close();
