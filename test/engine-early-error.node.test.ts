@@ -5,7 +5,7 @@
  * answered with a real HTTP status and a JSON body. On the Node path (`sendStream`) and the Web
  * path (`streamingResponse`, served by `writeResponse` and read directly).
  */
-import type { IncomingMessage } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SluiceError } from '../src/core/errors.ts';
 import { sendStream, writeResponse } from '../src/core/node/index.ts';
@@ -256,5 +256,27 @@ describe('an item then the client leaves', () => {
     // Nobody is left to read it: the item never left, and the answer does not claim success.
     expect(response.status).toBe(499);
     expect(await finallyRan.promise).toBe(true);
+  });
+});
+
+describe('HEAD', () => {
+  it('answers a HEAD whose source yields then fails at once with its 200 head (no body to cut), not a reset', async () => {
+    server = await startServer((_req, res) => {
+      void sendStream(
+        res,
+        function* () {
+          yield 'one';
+          throw new Error('boom');
+        },
+        { format: text() },
+      );
+    });
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(server!.url, { method: 'HEAD', agent: false }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    expect(res.statusCode).toBe(200);
+    res.resume();
   });
 });

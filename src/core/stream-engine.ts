@@ -57,7 +57,8 @@ export const STREAM_HEADERS: Readonly<Record<string, string>> = {
 
 const DEFAULT_HEARTBEAT_MS = 15_000;
 const DEFAULT_HOLD_HEADERS_MS = 10_000;
-const DEFAULT_MAX_BATCH_BYTES = 16 * 1024;
+/** @internal (the Web path's body uses it as its high-water mark; not re-exported by the package) */
+export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024;
 
 /**
  * A macrotask boundary: items that arrive before it are "ready at once" and leave in one write.

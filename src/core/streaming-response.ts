@@ -5,7 +5,7 @@
  */
 import { CORE_ERROR_CODES, errorResponseHeaders, toErrorResponse } from './errors.ts';
 import { assertSource } from './open-source.ts';
-import { checkStreamOptions, createStreamEngine, nextMacrotask, type Sink, type StreamEngine } from './stream-engine.ts';
+import { checkStreamOptions, createStreamEngine, DEFAULT_MAX_BATCH_BYTES, nextMacrotask, type Sink, type StreamEngine } from './stream-engine.ts';
 import type { Source, StreamOptions, StreamResult } from './types.ts';
 
 /** Options of {@link streamingResponse}. */
@@ -47,26 +47,11 @@ function unsentResponse(result: StreamResult, callerHeaders: Readonly<Record<str
 }
 
 /**
- * The stream's own failure (the source failed or was stopped, on a format with no in-band
- * signal), which must come after the chunks written before it; `due` once they were all read and
- * the error is scheduled.
+ * How long, at most, the stream's own failure waits for the consumer to read the chunks written
+ * before it (see `abort` below): a consumer that stopped reading would otherwise hold the body, and
+ * its connection, open for good.
  */
-interface HeldFailure {
-  readonly error: unknown;
-  due: boolean;
-}
-
-/**
- * Errors the body with `held` once its queue is empty (`error()` would discard what is queued),
- * one macrotask later: a consumer that writes the last chunk and aborts its connection on the
- * error (`writeResponse`, whose write is corked until the next tick) would otherwise lose that
- * chunk. The same order and timing as when the source fails a turn after its items.
- */
-function failWhenDrained(controller: ReadableStreamDefaultController<Uint8Array>, highWaterMark: number, held: HeldFailure): void {
-  if (held.due || controller.desiredSize !== highWaterMark) return;
-  held.due = true;
-  nextMacrotask(() => controller.error(held.error));
-}
+const HOLD_FAILURE_MS = 1000;
 
 /** Reports an error of a user callback that has no caller to reach. */
 function reportCallbackError(error: unknown, onError: ((error: unknown) => unknown) | undefined): void {
@@ -107,16 +92,31 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     /** Set once the body is closed, errored or cancelled: then it is never closed or errored again. */
     let bodyOver = false;
-    const highWaterMark = options.maxBatchBytes ?? 16 * 1024;
+    const highWaterMark = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    const clientSignal = options.request?.signal;
     /** The stream's own failure, held until the reader has taken the chunks written before it. */
-    let failure: HeldFailure | undefined;
+    let failure: { readonly error: unknown; readonly timer: ReturnType<typeof setTimeout> } | undefined;
+    const failNow = (): void => {
+      if (failure === undefined) return;
+      const { error, timer } = failure;
+      failure = undefined;
+      clearTimeout(timer);
+      clientSignal?.removeEventListener('abort', failNow);
+      controller.error(error);
+    };
+    // `error()` discards what is still queued: once the queue is empty, and one macrotask later, so
+    // that a consumer that writes the last chunk and drops its connection on the error
+    // (`writeResponse`, whose write is corked until the next tick) does not lose that chunk.
+    const failWhenDrained = (): void => {
+      if (controller.desiredSize === highWaterMark) nextMacrotask(failNow);
+    };
     const body = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
           controller = c;
         },
         // Called after each read: with a failure held, it checks whether the queue is empty.
-        pull: () => (failure === undefined ? engine.resume() : failWhenDrained(controller, highWaterMark, failure)),
+        pull: () => (failure === undefined ? engine.resume() : failWhenDrained()),
         cancel: (reason) => {
           // A cancelled body is closed: nothing may close or error it again (a request signal
           // aborting in the same tick would otherwise throw from its listener, uncaught).
@@ -144,8 +144,17 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
       },
       abort(error, afterWrites) {
         bodyOver = true;
-        if (afterWrites === true) failWhenDrained(controller, highWaterMark, (failure = { error, due: false }));
-        else controller.error(error);
+        if (afterWrites !== true) {
+          controller.error(error);
+          return;
+        }
+        // The chunks written before it go first; but not for longer than HOLD_FAILURE_MS, nor once
+        // the client is gone (the engine has settled: nothing else would end the body).
+        const timer = setTimeout(failNow, HOLD_FAILURE_MS);
+        (timer as { unref?: () => void }).unref?.();
+        failure = { error, timer };
+        clientSignal?.addEventListener('abort', failNow, { once: true });
+        failWhenDrained();
       },
     };
     const engine: StreamEngine = createStreamEngine(source, options, sink);
@@ -158,7 +167,6 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
     if (onFinish !== undefined) {
       void engine.done.then(onFinish).then(undefined, (error: unknown) => reportCallbackError(error, options.onError));
     }
-    const clientSignal = options.request?.signal;
     if (clientSignal !== undefined) {
       const onClientGone = (): void => {
         const reason: unknown = clientSignal.reason ?? disconnected();

@@ -73,7 +73,8 @@ export interface StreamOptions<T> {
    * iterator's `return()` runs. A stopped stream never ends as a clean success: after the head it
    * ends with the format's {@link Format.encodeAbort} signal, or as an aborted transfer when the
    * format has none; before the source's first item (the head not sent) it is answered `499` with
-   * `{"error":{"code":"aborted"}}`; once an item is ready, the items go out first, then the signal.
+   * `{"error":{"code":"aborted"}}`; once an item is ready (encoded to at least one byte), the items go
+   * out first, then the signal.
    * The result's `outcome` is `'aborted'`.
    */
   signal?: AbortSignal;

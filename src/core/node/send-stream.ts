@@ -130,6 +130,12 @@ class ResponseSink implements Sink {
   }
 
   abort(): void {
+    // A response without a body (HEAD) has nothing to cut: its head goes out as it is (destroying
+    // the socket would lose it while it is still corked, and the client would get no answer).
+    if (this.res.req?.method === 'HEAD') {
+      this.res.end();
+      return;
+    }
     // Destroying the socket leaves the chunked body without its last chunk (a close-delimited
     // HTTP/1.0 body gets a reset): clients see a failed transfer, never a truncated success.
     abortTransfer(this.res);
