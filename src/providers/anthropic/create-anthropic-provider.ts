@@ -8,14 +8,13 @@ import { importOptional } from '../../core/require-optional.ts';
 import { ProviderConfigError } from '../errors.ts';
 import { readEnv } from '../shared/env.ts';
 import { failedStream } from '../shared/failed-stream.ts';
+import { lazySdk } from '../shared/lazy-sdk.ts';
 import { resolveReliabilityOptions, runProviderStream } from '../shared/run-provider-stream.ts';
 import type { ReliabilityOptions } from '../shared/run-provider-stream.ts';
 import type { ChatRequest, Provider } from '../types.ts';
 import { createAnthropicStreamMapper } from './anthropic-stream-mapper.ts';
 import { messagesWithPrefill } from '../shared/continuation.ts';
 import { convertToAnthropicMessages, convertToAnthropicToolChoice, convertToAnthropicTools } from './convert-to-anthropic-messages.ts';
-
-import { lazySdk } from '../shared/lazy-sdk.ts';
 
 /** The Anthropic SDK, loaded on the first call. */
 const anthropicSdk = lazySdk(() => importOptional('@anthropic-ai/sdk', () => import('@anthropic-ai/sdk')));

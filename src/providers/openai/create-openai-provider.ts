@@ -5,10 +5,12 @@
  */
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type OpenAIClient from 'openai';
 import { importOptional } from '../../core/require-optional.ts';
 import { ProviderConfigError } from '../errors.ts';
 import { readEnv } from '../shared/env.ts';
 import { failedStream } from '../shared/failed-stream.ts';
+import { lazySdk } from '../shared/lazy-sdk.ts';
 import { resolveReliabilityOptions, runProviderStream } from '../shared/run-provider-stream.ts';
 import type { ReliabilityOptions } from '../shared/run-provider-stream.ts';
 import type { ChatRequest, Provider } from '../types.ts';
@@ -16,9 +18,6 @@ import { toOpenAIChatRequest } from './openai-chat-request.ts';
 import { createOpenAIChatStreamMapper } from './openai-chat-stream-mapper.ts';
 import { toOpenAIResponsesRequest } from './openai-responses-request.ts';
 import { createOpenAIResponsesStreamMapper } from './openai-responses-stream-mapper.ts';
-
-import type OpenAIClient from 'openai';
-import { lazySdk } from '../shared/lazy-sdk.ts';
 
 /** The OpenAI SDK, loaded on the first call (an `openai-compatible:` provider uses it too). */
 const openaiSdk = lazySdk(() => importOptional('openai', () => import('openai')));

@@ -11,8 +11,6 @@ import type { AgentEvent } from '../../protocol/types.ts';
 
 /** An SDK module, loaded once. */
 export interface LazySdk<M> {
-  /** The module, once loaded. */
-  readonly loaded: M | undefined;
   /**
    * The stream of one call: `open(module)` at once when the SDK is loaded, else after loading it.
    * @param open - makes the call's stream with the module
@@ -38,9 +36,6 @@ export function lazySdk<M>(load: () => Promise<M>): LazySdk<M> {
       },
     ));
   return {
-    get loaded() {
-      return loaded;
-    },
     stream(open) {
       if (loaded !== undefined) return open(loaded);
       return {

@@ -134,16 +134,14 @@ export function createSampleFilesRoute(options: SampleFilesRouteOptions = {}): R
   let writingVideo: Promise<void> | undefined;
 
   return async (req, res, context) => {
-    // Checked on every request (one lstat): the folder may be removed (a temp-folder cleaner) and
-    // made again by someone else while the server runs.
+    // Made and checked on every request (one lstat), before anything is read from or written to it:
+    // the folder may be removed (a temp-folder cleaner) and made again by someone else meanwhile.
     if (context.params.name === LONG_VIDEO_NAME || context.params.name === LARGE_SAMPLE_NAME) await ownCacheDir(cacheDir);
     if (context.params.name === LONG_VIDEO_NAME) {
       if ((await stat(videoPath).catch(() => undefined))?.isFile() !== true) {
-        writingVideo ??= ownCacheDir(cacheDir)
-          .then(() => writeLongVideo(videoPath))
-          .finally(() => {
-            writingVideo = undefined;
-          });
+        writingVideo ??= writeLongVideo(videoPath).finally(() => {
+          writingVideo = undefined;
+        });
         await writingVideo;
       }
       return generated(req, res, context);
@@ -151,11 +149,9 @@ export function createSampleFilesRoute(options: SampleFilesRouteOptions = {}): R
     if (context.params.name !== LARGE_SAMPLE_NAME) return shipped(req, res, context);
     // Checked on every request, so a temp-folder cleaner deleting it costs one more write, not a 404.
     if (!(await hasLargeSample(path))) {
-      writing ??= ownCacheDir(cacheDir)
-        .then(() => writeLargeSample(path))
-        .finally(() => {
-          writing = undefined;
-        });
+      writing ??= writeLargeSample(path).finally(() => {
+        writing = undefined;
+      });
       await writing;
     }
     return generated(req, res, context);
