@@ -81,6 +81,27 @@ describe('the byte bound holds in heap', () => {
     await store.close();
   });
 
+  it('shares the newest event with subscribers that read it a moment after the publish (busy with the one before), not a parse each', async () => {
+    const store = createMemoryStore();
+    const controller = new AbortController();
+    const subscribers = Array.from({ length: 50 }, () => store.subscribe('busy', { signal: controller.signal })[Symbol.asyncIterator]());
+    const first = subscribers.map((subscriber) => subscriber.next());
+    await store.publish('busy', { data: 1 });
+    await Promise.all(first);
+    // Not waiting when the second event is published: each asks for it a few microtasks later.
+    await store.publish('busy', { data: emptyObjects(16 * 1024) });
+    const later = await Promise.all(
+      subscribers.map(async (subscriber) => {
+        for (let n = 0; n < 3; n++) await Promise.resolve();
+        return (await subscriber.next()).value as TopicEvent;
+      }),
+    );
+    expect(new Set(later).size).toBe(1);
+    expect(later[0]).toEqual({ id: '2', data: emptyObjects(16 * 1024) });
+    controller.abort();
+    await store.close();
+  });
+
   it('keeps a stream’s tool-call, tool-result and data events of [{},{},…] within 3× the counted bytes of heap, and reads them back equal', async () => {
     const before = heapUsed();
     const store = inspectable(createMemoryStore({ maxBytes: 256 * 1024 * 1024 }));

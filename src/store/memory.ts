@@ -10,8 +10,8 @@
  * not parsed: a topic event, and a stream event that carries a value of any shape (a tool call's
  * input, a tool's result, a `data` event's value, an approval request's input). Parsed, a JSON
  * text of many small objects (`[{},{},…]`) costs some twenty times its size in heap; kept as text
- * it costs its size (twice that at most, for text outside Latin-1), and it is parsed again for
- * each reader that gets it.
+ * it costs its size (twice that at most, for text outside Latin-1), and it is parsed again when
+ * read — a topic's newest event once for all the subscribers reading it together.
  *
  * @module
  */
@@ -102,6 +102,12 @@ interface MemoryTopic {
   waiters: MemorySubscriber[];
   subscribers: number;
   lastActive: number;
+  /**
+   * The newest event as last parsed, while any reader still holds it: every subscriber that reads
+   * it around the same time (woken by the publish, or a moment later) gets this one object, not a
+   * parse of its own (a 64 KiB `[{},…]` parses to ~1.4 MB; hundreds at once would fill the heap).
+   */
+  newest: { readonly id: number; readonly ref: WeakRef<TopicEvent> } | undefined;
 }
 
 function checkMs(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -113,7 +119,17 @@ function checkMs(name: string, value: number | undefined, fallback: number, min 
 }
 
 function newTopic(lastActive: number): MemoryTopic {
-  return { events: [], sizes: [], bytes: 0, first: 1, next: 1, waiters: [], subscribers: 0, lastActive };
+  return { events: [], sizes: [], bytes: 0, first: 1, next: 1, waiters: [], subscribers: 0, lastActive, newest: undefined };
+}
+
+/** The topic's event `id` (kept as `json`), the newest one shared through `topic.newest`. */
+function topicEventOf(topic: MemoryTopic, id: number, json: string): TopicEvent {
+  if (id !== topic.next - 1) return topicEvent(id, json);
+  const cached = topic.newest?.id === id ? topic.newest.ref.deref() : undefined;
+  if (cached !== undefined) return cached;
+  const event = topicEvent(id, json);
+  topic.newest = { id, ref: new WeakRef(event) };
+  return event;
 }
 
 /** A topic event handed out: its own object, parsed from the kept JSON text. */
@@ -328,7 +344,7 @@ class MemorySubscriber implements AsyncIterableIterator<TopicEvent> {
     const json = topic.events[index];
     if (json === undefined) return undefined;
     this.#position = topic.first + index;
-    return { value: topicEvent(this.#position, json), done: false };
+    return { value: topicEventOf(topic, this.#position, json), done: false };
   }
 
   #finish(): void {
@@ -641,7 +657,7 @@ class MemoryStore implements StreamStore {
   publish(topic: string, event: Omit<TopicEvent, 'id'>, options: PublishOptions = {}): Promise<string> {
     const key = topicKey(topic, options.owner);
     const value = event.event === undefined ? { data: event.data } : { event: event.event, data: event.data };
-    // Kept as this text, not as the parsed data (see the module's note); each subscriber gets its own parse.
+    // Kept as this text, not as the parsed data (see the module's note); parsed again when read (the newest once for all its readers).
     const json = JSON.stringify(value);
     const size = utf8Length(json);
     if (size > this.#maxTopicBytes) {
@@ -677,9 +693,8 @@ class MemoryStore implements StreamStore {
     const waiters = record.waiters;
     if (waiters.length > 0) {
       record.waiters = [];
-      // Parsed once for every subscriber woken now, not once each: woken together, they would all
-      // hold their copy before any is written out (a 64 KiB `[{},…]` parses to ~1.4 MB).
-      const shared = topicEvent(record.next - 1, json);
+      // Parsed once for every subscriber woken now, and those that read it a moment later (see `newest`).
+      const shared = topicEventOf(record, record.next - 1, json);
       for (const subscriber of waiters) subscriber.wake(shared);
     }
     return Promise.resolve(id);
