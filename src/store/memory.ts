@@ -7,15 +7,15 @@
  * async-iterator protocol asks for) and no timer.
  *
  * The byte bound counts an event's JSON text, so whatever a client shapes is kept as that text,
- * not parsed: a topic event, and a stream event that carries a value of any shape (a tool call's
- * input, a tool's result, a `data` event's value, an approval request's input). Parsed, a JSON
- * text of many small objects (`[{},{},…]`) costs some twenty times its size in heap; kept as text
- * it costs its size (twice that at most, for text outside Latin-1), and it is parsed again when
- * read — a topic's newest event once for all the subscribers reading it together.
+ * not parsed: a topic event, and a stream event that carries a value of any shape (the stream's
+ * {@link EventLog} keeps those packed, see event-log.ts). Parsed, a JSON text of many small objects
+ * (`[{},{},…]`) costs some twenty times its size in heap; kept as text it costs its size (twice
+ * that at most, for text outside Latin-1), and it is parsed again when read — a topic's newest
+ * event once for all the subscribers reading it together.
  *
  * @module
  */
-import { EventLog, followEvent, type LogCursor } from './event-log.ts';
+import { EventLog, followEvent, packedJson, type LogCursor } from './event-log.ts';
 import { eventJsonBytes, isPlainDelta } from './event-size.ts';
 import { utf8Length } from '../core/utf8-length.ts';
 import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
@@ -138,30 +138,6 @@ function topicEvent(id: number, json: string): TopicEvent {
   return parsed.event === undefined ? { id: String(id), data: parsed.data } : { id: String(id), event: parsed.event, data: parsed.data };
 }
 
-/**
- * The stream events that carry a value of any shape (`input`, `output`, `value`), which a client
- * can shape (a client's tool schema, a prompt): they are kept as their JSON text (a
- * {@link PackedEvent}). None of them names a text or reasoning block, so the log's reading of bare
- * deltas never needs what is packed.
- */
-const PACKED_TYPES: ReadonlySet<string> = new Set(['tool-call', 'tool-result', 'data', 'approval-request']);
-
-/** A stream event kept in the log as its JSON text; each read parses it again ({@link unpack}). */
-class PackedEvent {
-  readonly type: string;
-  readonly json: string;
-
-  constructor(type: string, json: string) {
-    this.type = type;
-    this.json = json;
-  }
-}
-
-/** The event a log entry stands for: a packed one parsed again (a new object per read). */
-function unpack(event: AgentEvent): AgentEvent {
-  return event instanceof PackedEvent ? (JSON.parse(event.json) as AgentEvent) : event;
-}
-
 /** Reads one stream: replays from `after`, then waits on the stream's waiter list. */
 class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
   readonly #store: MemoryStore;
@@ -212,7 +188,7 @@ class MemoryFollower implements AsyncIterableIterator<StoredEvent> {
       return Promise.reject(new TypeError('next() was called before the previous call settled; iterate with for await.'));
     }
     const events = stream.events;
-    if (this.#index < events.length) return Promise.resolve(this.#take(unpack(events.at(this.#index, this.#cursor as LogCursor))));
+    if (this.#index < events.length) return Promise.resolve(this.#take(events.at(this.#index, this.#cursor as LogCursor)));
     if (stream.finishedAt !== 0) {
       this.#finish();
       return DONE_PROMISE;
@@ -528,16 +504,11 @@ class MemoryStore implements StreamStore {
     }
     const terminal = isTerminalEvent(event);
     const plain = isPlainDelta(event);
-    let size: number;
-    let entry: AgentEvent = event;
-    if (!plain && PACKED_TYPES.has(event.type)) {
-      // Its JSON text is built to count it anyway: kept instead of the object (see the module's note).
-      const json = JSON.stringify(event);
-      size = utf8Length(json);
-      entry = new PackedEvent(event.type, json) as unknown as AgentEvent;
-    } else size = eventJsonBytes(event, plain);
+    // An event the log keeps as its JSON text is counted by that text, built once (see the module's note).
+    const packed = packedJson(event, plain);
+    const size = packed === undefined ? eventJsonBytes(event, plain) : utf8Length(packed);
     if (!terminal && !this.#makeRoom(size, this.#maxBytes)) throw this.#fullError(size);
-    stream.events.push(entry, plain);
+    stream.events.push(event, plain, packed);
     const id = stream.events.length;
     stream.info.lastId = id;
     stream.bytes += size;
