@@ -61,8 +61,14 @@ const server = createServer((req, res) => {
 });
 
 // 127.0.0.1: only this machine can connect (HOST=0.0.0.0 exposes it).
-server.listen(Number(process.env.PORT ?? 3004), process.env.HOST ?? '127.0.0.1', () => {
+const port = Number(process.env.PORT ?? 3004);
+server.listen(port, process.env.HOST ?? '127.0.0.1', () => {
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : process.env.PORT;
-  console.log(`listening on http://localhost:${port}/`);
+  console.log(`listening on http://localhost:${typeof address === 'object' && address ? address.port : port}/`);
+});
+// The port taken (another example, `npm start`) or not allowed: one line and exit 1, not a stack trace.
+server.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') throw error;
+  console.error(`port ${port} is ${error.code === 'EADDRINUSE' ? 'in use' : 'not allowed'}: set PORT=<n> to pick another`);
+  process.exit(1);
 });

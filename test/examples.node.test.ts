@@ -4,6 +4,8 @@
  * They import the built package ('sluice', 'sluice/node'), which `npm test` builds first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createParser } from '../src/sse/parse.ts';
@@ -307,5 +309,27 @@ describe('examples/10-event-push.ts', () => {
     expect(headline).toEqual({ event: 'headline', id, data: '{"title":"hi"}' });
     const bad = await fetchText(`${base}/events`, { method: 'POST', body: JSON.stringify({ topic: 'news', event: 'a\nb', data: 1 }) });
     expect(bad.status).toBe(400);
+  });
+});
+
+/** Every example that is a server: the numbered ones and the React example's. */
+const SERVERS = [...readdirSync(new URL('../examples/', import.meta.url)).filter((name) => /^\d\d-.*\.ts$/.test(name)).sort().map((name) => `examples/${name}`), 'examples/react-chat/serve.ts'];
+
+describe('an example whose port is taken (another example, `npm start`, one of the README’s instances)', () => {
+  it.each(SERVERS)('%s says so in one line on stderr and exits 1, no stack trace', async (file) => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const run = spawn(process.execPath, [file], { cwd: root, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      run.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => run.once('close', resolve));
+      expect({ code, stderr, listening: stdout.includes('localhost:') }).toEqual({ code: 1, stderr: `port ${port} is in use: set PORT=<n> to pick another\n`, listening: false });
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });

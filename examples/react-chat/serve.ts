@@ -1,7 +1,7 @@
 /**
  * The React example (`useChat` from `@ai-sdk/react`, unchanged) served next to sluice in one Node
  * server: `/api/*` and `/v1/*` go to the sluice app, anything else is the built page. Build and
- * run: `npm run example:react`, then open http://localhost:3001 and try
+ * run: `npm run example:react`, then open http://localhost:3011 and try
  * `Publish "hello" on topic demo` (a tool that asks for approval).
  */
 import { readFile } from 'node:fs/promises';
@@ -42,6 +42,13 @@ const server = createServer((req, res) => {
   );
 });
 
-const port = Number(process.env.PORT ?? 3001);
+// 3011: next to the numbered examples' 3001–3010 and `npm start`'s 3000, so all of them can run at once.
+const port = Number(process.env.PORT ?? 3011);
 server.listen(port, '127.0.0.1', () => console.log(`react-chat example on http://localhost:${(server.address() as { port: number }).port}`));
+// The port taken (another example, `npm start`) or not allowed: one line and exit 1, not a stack trace.
+server.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') throw error;
+  console.error(`port ${port} is ${error.code === 'EADDRINUSE' ? 'in use' : 'not allowed'}: set PORT=<n> to pick another`);
+  process.exit(1);
+});
 process.once('SIGTERM', () => void sluice.shutdown({ drainMs: 0 }).finally(() => server.close()));
