@@ -3,6 +3,7 @@
  * failing `onFinish` never crashes the process, any error status settles the response, the
  * caller's headers survive an error response, and batches are measured in UTF-8 bytes.
  */
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SluiceError } from '../src/core/errors.ts';
 import { sendStream, writeResponse } from '../src/core/node/index.ts';
@@ -224,6 +225,56 @@ describe('writeResponse answering a body that fails before its first chunk', () 
     expect(res.headers['x-stream-id']).toBe('abc-123');
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(JSON.parse(await readBody(res))).toMatchObject({ error: { code: 'internal_error' } });
+  });
+});
+
+describe('writeResponse serving a body of its own that fails after its head', () => {
+  /** A body that writes its last chunk (its error message, say) and fails a microtask later. */
+  const lastWordsThenFail = (): ReadableStream<Uint8Array> => {
+    let step = 0;
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        step++;
+        if (step === 1) {
+          controller.enqueue(new TextEncoder().encode('first\n'));
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        controller.enqueue(new TextEncoder().encode('last words\n'));
+        await Promise.resolve();
+        controller.error(new Error('then failed'));
+      },
+    });
+  };
+
+  it('sends what the body wrote before it failed, then aborts the transfer (HTTP/1.1, chunked)', async () => {
+    server = await startServer(async (_req, res) => {
+      await writeResponse(res, new Response(lastWordsThenFail(), { headers: { 'content-type': 'text/plain' } }));
+    });
+    const res = await get(server.url);
+    expect(res.statusCode).toBe(200);
+    let received = '';
+    res.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+    // Incomplete: the terminating chunk never comes.
+    await expect(readBody(res)).rejects.toThrow();
+    expect(received).toBe('first\nlast words\n');
+  });
+
+  it('sends what the body wrote before it failed, then resets the connection (HTTP/1.0, close-delimited)', async () => {
+    server = await startServer(async (_req, res) => {
+      await writeResponse(res, new Response(lastWordsThenFail(), { headers: { 'content-type': 'text/plain' } }));
+    });
+    const { port } = new URL(server.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+    socket.write('GET / HTTP/1.0\r\nHost: localhost\r\n\r\n');
+    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      socket.on('error', resolve);
+      socket.on('close', () => resolve(undefined));
+    });
+    expect(error?.code).toBe('ECONNRESET');
+    expect(received.slice(received.indexOf('\r\n\r\n') + 4)).toBe('first\nlast words\n');
   });
 });
 

@@ -105,8 +105,9 @@ export function streamingResponse<T>(source: Source<T>, options: StreamingRespon
       controller.error(error);
     };
     // `error()` discards what is still queued: once the queue is empty, and one macrotask later, so
-    // that a consumer that writes the last chunk and drops its connection on the error
-    // (`writeResponse`, whose write is corked until the next tick) does not lose that chunk.
+    // that a consumer that writes the last chunk and drops its connection on the error at once
+    // does not lose that chunk (Node holds a response's writes until the next tick; `writeResponse`
+    // waits for them itself, a server that reads the body differently may not).
     const failWhenDrained = (): void => {
       if (controller.desiredSize === highWaterMark) nextMacrotask(failNow);
     };

@@ -48,9 +48,9 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
   res.on('close', onClose);
   // A body that fails while we wait for 'drain' (its send timeout ran out, its source was stopped
   // from outside) ends the transfer at once instead of waiting for a drain that may never come.
-  // Before the head, the failing read() below answers instead.
+  // Otherwise the failing read() below ends it, after what was written before it has gone out.
   reader?.closed.then(undefined, () => {
-    if (res.headersSent && !res.destroyed) abortTransfer(res);
+    if (waitingFor !== undefined && res.headersSent && !res.destroyed) abortTransfer(res);
     waitingFor?.();
   });
   try {
@@ -100,9 +100,13 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
     if (!res.destroyed) res.end();
   } catch {
     // The body errored after the head was sent (e.g. a plain-text stream that failed midway):
-    // destroy the socket so the client sees an incomplete transfer, not a truncated success.
+    // destroy the socket so the client sees an incomplete transfer, not a truncated success. Not
+    // before the next turn of the event loop: Node holds the writes of this tick (the socket is
+    // corked until the next tick), and destroying it now would drop the last chunk — often the
+    // body's own error message, written just before it failed.
     finished = true;
-    abortTransfer(res);
+    await new Promise(setImmediate);
+    if (!res.destroyed) abortTransfer(res);
   } finally {
     res.off('drain', onDrain);
     res.off('close', onClose);
