@@ -268,11 +268,6 @@ class Engine<T> implements StreamEngine, DeadlineEntry {
     return (this.flags & PAUSED) !== 0;
   }
 
-  /** Whether items are ready but not written yet (the flush turn has not come). */
-  private get hasPending(): boolean {
-    return this.pendingText !== '' || this.pendingParts !== undefined;
-  }
-
   start(): void {
     // Cancelled before it started (a client already gone): nothing to pull.
     if (this.closed) return;
@@ -315,18 +310,7 @@ class Engine<T> implements StreamEngine, DeadlineEntry {
       // or an aborted transfer when it has none.
       this.guarded(() => {
         const why = abortReasonText(reason);
-        if (!this.committed && !this.hasPending) {
-          this.commitError(CORE_ERROR_CODES.aborted, { error: { code: 'aborted', message: `The stream was stopped: ${why}.` } });
-          return;
-        }
-        this.flush(performance.now());
-        const format = this.format;
-        if (format.encodeAbort !== undefined) {
-          this.writeOther(format.encodeAbort(why));
-          this.sink.end();
-        } else {
-          this.sink.abort(reason, true);
-        }
+        this.endEarly(CORE_ERROR_CODES.aborted, { error: { code: 'aborted', message: `The stream was stopped: ${why}.` } }, reason, why);
       });
     }
     this.cleanup(outcome);
@@ -557,6 +541,29 @@ class Engine<T> implements StreamEngine, DeadlineEntry {
     this.sink.end();
   }
 
+  /**
+   * Ends a stream that failed (`abortReason` undefined) or was stopped from outside. The items
+   * ready go out first (sent, or waiting for this turn's flush, which writes the head with them):
+   * the same output whatever the flush timing. If none was, the failure is still a real status
+   * with `body`; else the format's in-band error or abort signal follows them, or the transfer is
+   * aborted when the format has none.
+   */
+  private endEarly(status: number, body: ErrorBody, error: unknown, abortReason: string | undefined): void {
+    this.flush(performance.now());
+    if (!this.committed) {
+      this.commitError(status, body);
+      return;
+    }
+    const format = this.format;
+    const signal = abortReason === undefined ? format.encodeError?.(body.error) : format.encodeAbort?.(abortReason);
+    if (signal === undefined) {
+      this.sink.abort(error, true);
+      return;
+    }
+    this.writeOther(signal);
+    this.sink.end();
+  }
+
   private fail(error: unknown): void {
     if (this.closed) return;
     this.flags |= CLOSED;
@@ -570,23 +577,7 @@ class Engine<T> implements StreamEngine, DeadlineEntry {
         // onError itself threw: fall back to the safe message rather than lose the response.
         message = toErrorResponse(error);
       }
-      const { status, body } = message;
-      if (!this.committed && !this.hasPending) {
-        // Nothing is ready: the error can still be a real status.
-        this.commitError(status, body);
-      } else {
-        // The source already yielded (sent, or ready for this turn's flush, which writes the head
-        // with it): the items go out now, then the format's error signal. The same output as
-        // when the flush turn came before the error.
-        this.flush(performance.now());
-        const format = this.format;
-        if (format.encodeError !== undefined) {
-          this.writeOther(format.encodeError(body.error));
-          this.sink.end();
-        } else {
-          this.sink.abort(error, true);
-        }
-      }
+      this.endEarly(message.status, message.body, error, undefined);
       this.cleanup('errored', error);
     });
   }
