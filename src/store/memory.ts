@@ -21,6 +21,7 @@ import { utf8Length } from '../core/utf8-length.ts';
 import { isTerminalEvent, type AgentEvent } from '../protocol/types.ts';
 import { StoreError, aheadOfLog, producerLostEvent } from './errors.ts';
 import { MemoryApprovals } from './memory-approvals.ts';
+import { decodeTopicEvent, encodeTopicEvent } from './topic-event.ts';
 import type {
   AnswerApprovalResult,
   ApprovalAnswer,
@@ -89,7 +90,7 @@ interface MemoryStream {
 }
 
 interface MemoryTopic {
-  /** Each kept event's JSON text (`{"event"?,"data"}`, without its id), oldest first. */
+  /** Each kept event's JSON text ({@link encodeTopicEvent}: `{"event"?,"data"}`, without its id), oldest first. */
   readonly events: string[];
   /** The UTF-8 size of each kept event, in the order of `events`. */
   readonly sizes: number[];
@@ -124,18 +125,12 @@ function newTopic(lastActive: number): MemoryTopic {
 
 /** The topic's event `id` (kept as `json`), the newest one shared through `topic.newest`. */
 function topicEventOf(topic: MemoryTopic, id: number, json: string): TopicEvent {
-  if (id !== topic.next - 1) return topicEvent(id, json);
+  if (id !== topic.next - 1) return decodeTopicEvent(String(id), json);
   const cached = topic.newest?.id === id ? topic.newest.ref.deref() : undefined;
   if (cached !== undefined) return cached;
-  const event = topicEvent(id, json);
+  const event = decodeTopicEvent(String(id), json);
   topic.newest = { id, ref: new WeakRef(event) };
   return event;
-}
-
-/** A topic event handed out: its own object, parsed from the kept JSON text. */
-function topicEvent(id: number, json: string): TopicEvent {
-  const parsed = JSON.parse(json) as { event?: string; data: unknown };
-  return parsed.event === undefined ? { id: String(id), data: parsed.data } : { id: String(id), event: parsed.event, data: parsed.data };
 }
 
 /** Reads one stream: replays from `after`, then waits on the stream's waiter list. */
@@ -627,9 +622,8 @@ class MemoryStore implements StreamStore {
 
   publish(topic: string, event: Omit<TopicEvent, 'id'>, options: PublishOptions = {}): Promise<string> {
     const key = topicKey(topic, options.owner);
-    const value = event.event === undefined ? { data: event.data } : { event: event.event, data: event.data };
     // Kept as this text, not as the parsed data (see the module's note); parsed again when read (the newest once for all its readers).
-    const json = JSON.stringify(value);
+    const json = encodeTopicEvent(event);
     const size = utf8Length(json);
     if (size > this.#maxTopicBytes) {
       return Promise.reject(

@@ -16,6 +16,7 @@ import type { AgentEvent } from '../protocol/types.ts';
 import { StoreError } from './errors.ts';
 import { APPEND_RETRY_MS, COMMAND_TIMEOUT_MS, OUTAGE_BUDGET_MS, unref, withTimeout, type Client, type RedisConnection } from './redis-connection.ts';
 import type { FeedEntry, RedisFollower } from './redis-follower.ts';
+import { decodeTopicEvent } from './topic-event.ts';
 import type { StoredEvent, TopicEvent } from './types.ts';
 
 /** Entries per key and XREAD call of the shared reader. */
@@ -433,6 +434,5 @@ export function parseStreamEntry(id: string, fields: string[]): StoredEvent {
 }
 
 export function parseTopicEntry(id: string, fields: string[]): TopicEvent {
-  const value = JSON.parse(fields[1] as string) as { event?: string; data: unknown };
-  return value.event === undefined ? { id, data: value.data } : { id, event: value.event, data: value.data };
+  return decodeTopicEvent(id, fields[1] as string);
 }

@@ -12,6 +12,7 @@ import { SCRIPTS, type RedisConnection } from './redis-connection.ts';
 import { RedisFollower, type FollowerBackend } from './redis-follower.ts';
 import type { RedisKeys } from './redis-keys.ts';
 import { parseId, parseTopicEntry, type RawEntry, type RedisReader } from './redis-reader.ts';
+import { encodeTopicEvent } from './topic-event.ts';
 import type { PublishOptions, TopicEvent } from './types.ts';
 
 /** The chats and topics of one store instance (see the module's documentation). */
@@ -48,8 +49,7 @@ export class RedisTopics {
   }
 
   async publish(topic: string, event: Omit<TopicEvent, 'id'>, options: PublishOptions = {}): Promise<string> {
-    const value = event.event === undefined ? { data: event.data } : { event: event.event, data: event.data };
-    const json = JSON.stringify(value);
+    const json = encodeTopicEvent(event);
     const size = utf8Length(json);
     if (size > this.#maxTopicBytes) throw new StoreError('full', `The event is ${size} bytes; a topic's history keeps at most ${this.#maxTopicBytes} (maxTopicBytes).`);
     const key = this.#keys.topic(topic, options.owner);
