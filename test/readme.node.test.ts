@@ -8,7 +8,7 @@
  * foreground with its own prefix, private Redis, free ports) instead of `sudo … reload`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +81,7 @@ const HANDLERS: { name: string; matches: (command: string) => boolean }[] = [
   { name: 'sluice chat', matches: (c) => c.startsWith('npx sluice chat ') },
   { name: 'sluice tail', matches: (c) => c.startsWith('npx sluice tail "http://localhost:3000/v1/events?topic=news"') },
   { name: "a client's tools round trip", matches: (c) => c.startsWith('TOOLS=') || c.startsWith(`curl -N localhost:3000/v1/chat -H 'content-type: application/json' -d '{"tools":`) },
-  { name: 'two instances behind nginx', matches: (c) => /^REDIS_URL=\S+ SLUICE_TRUST_PROXY=127\.0\.0\.1 PORT=300\d npx sluice serve &$/.test(c) || c.startsWith('sudo cp deploy/nginx.conf ') || c === 'sudo nginx -t && sudo nginx -s reload' },
+  { name: 'two instances behind nginx', matches: (c) => /^REDIS_URL=\S+ SLUICE_TRUST_PROXY=127\.0\.0\.1 PORT=400\d npx sluice serve &$/.test(c) || c.startsWith('sudo cp deploy/nginx.conf ') || c === 'sudo nginx -t && sudo nginx -s reload' },
 ];
 
 /** The README commands a handler runs. */
@@ -303,6 +303,29 @@ describe('the README commands', () => {
     expect(first).toContain('"finishReason":"tool-calls"');
     expect(second).toContain('event: text-delta');
     expect(second).toContain('"finishReason":"stop"');
+  });
+});
+
+describe('the ports the docs start things on', () => {
+  // A user follows the README, then runs an example (or the other way round): nothing the docs
+  // start may take a port another documented thing uses (it did: the instances were on 3001 and
+  // 3002, example:numbers and example:react on 3001, the README's first snippet on 3001).
+  it('never collide: npm start, each example, the first snippet, the two instances, the upstream and nginx; the instances are upstream servers', () => {
+    const read = (path: string): string => readFileSync(join(root, path), 'utf8');
+    const examples = [...readdirSync(join(root, 'examples')).filter((name) => /^\d\d-.*\.ts$/.test(name)).map((name) => `examples/${name}`), 'examples/react-chat/serve.ts'];
+    const exampleDefaults = examples.map((path) => Number(/process\.env\.PORT \?\? (\d+)\)/.exec(read(path))?.[1]));
+    expect(exampleDefaults.every((port) => port > 0)).toBe(true);
+    const snippets = [...new Set([...READMES, 'docs/from-fastapi.md', 'docs/zh-CN/from-fastapi.md'].flatMap((path) => [...read(path).matchAll(/\)\.listen\((\d+)\);/g)].map((match) => Number(match[1]))))];
+    expect(snippets).toHaveLength(1);
+    const instances = [...new Set(commandsFor('two instances behind nginx').flatMap((line) => /PORT=(\d+)/.exec(line)?.[1] ?? []).map(Number))];
+    expect(instances).toHaveLength(2);
+    const conf = read('deploy/nginx.conf');
+    const upstream = [...conf.matchAll(/^\s*server 127\.0\.0\.1:(\d+)\b/gm)].map((match) => Number(match[1]));
+    const listen = [...conf.matchAll(/^\s*listen (\d+);/gm)].map((match) => Number(match[1]));
+    expect(upstream).toEqual(expect.arrayContaining(instances));
+    // 3000: `npm start` / `sluice serve` (docs/server.md's PORT default).
+    const all = [3000, ...exampleDefaults, ...snippets, ...upstream, ...listen];
+    expect(all.filter((port, i) => all.indexOf(port) !== i)).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@
  * What the wrapper adds is what only a system-wide nginx has: `events {}`, the `http {}` block the
  * shipped file goes into, and the pid, log and temp paths, all inside the suite's prefix, so nginx
  * runs unprivileged and in the foreground. The one substitution in the shipped file itself: the
- * addresses of its `server 127.0.0.1:300N …;` lines become the instances' ports and its `listen
+ * addresses of its `server 127.0.0.1:400N …;` lines become the instances' ports and its `listen
  * 8080` the suite's port; every other line reaches nginx unchanged (checked by {@link renderConf}).
  *
  * @module
@@ -19,7 +19,7 @@ import { waitForExit } from './ports.ts';
 /** The shipped config (what users copy to /etc/nginx/conf.d/sluice.conf). */
 export const SHIPPED_CONF = fileURLToPath(new URL('../../deploy/nginx.conf', import.meta.url));
 
-const UPSTREAM_SERVER = /^(\s*server\s+)127\.0\.0\.1:300\d(\b[^;]*;)/;
+const UPSTREAM_SERVER = /^(\s*server\s+)127\.0\.0\.1:400\d(\b[^;]*;)/;
 const LISTEN = /^(\s*listen\s+)8080(\s*;)/;
 
 /** Where nginx is (Debian's `/usr/sbin/nginx`, else on PATH), or undefined. */
@@ -55,7 +55,7 @@ export function renderConf(shipped: string, ports: readonly number[], listen: nu
     return line;
   });
   if (next !== ports.length || listens !== 1) {
-    throw new Error(`deploy/nginx.conf must list ${ports.length} upstream servers (127.0.0.1:300N) and one \`listen 8080;\`; found ${next} and ${listens}`);
+    throw new Error(`deploy/nginx.conf must list ${ports.length} upstream servers (127.0.0.1:400N) and one \`listen 8080;\`; found ${next} and ${listens}`);
   }
   return lines.join('\n');
 }
