@@ -108,7 +108,10 @@ export class RedisReader {
   /** Up to `count` entries of `key` after `ms-seq` (XRANGE with an exclusive start), parsed when handed out. */
   async range<T extends object>(key: string, ms: number, seq: number, count: number, parse: (id: string, fields: string[]) => T): Promise<FeedEntry<T>[]> {
     const raw = (await this.#conn.command(() => this.#conn.cmd.sendCommand(['XRANGE', key, `(${ms}-${seq}`, '+', 'COUNT', String(count)]))) as RawEntry[];
-    return raw.map(([id, fields]) => new LazyEntry(id, fields, parse));
+    return raw.map(([id, fields]) => {
+      const [ms, seq] = parseId(id);
+      return new LazyEntry(id, ms, seq, fields, parse);
+    });
   }
 
   follow<T extends StoredEvent | TopicEvent>(
@@ -344,11 +347,13 @@ export class RedisReader {
       const parse = feed.kind === 'stream' ? parseStreamEntry : parseTopicEntry;
       const entries: FeedEntry<unknown>[] = [];
       for (const [id, fields] of raw) {
-        const entry = new LazyEntry<object>(id, fields, parse);
-        const { ms, seq } = entry;
+        const [ms, seq] = parseId(id);
+        // At or before the feed's position (dispatched already, or before where a newer feed of the
+        // key starts): skipped before an entry is made for it.
         if (ms < feed.ms || (ms === feed.ms && seq <= feed.seq)) continue;
         feed.ms = ms;
         feed.seq = seq;
+        const entry = new LazyEntry<object>(id, ms, seq, fields, parse);
         try {
           // Parsed once here: the followers that hand it out now share this parse (see LazyEntry).
           entry.value();
@@ -410,8 +415,10 @@ class LazyEntry<T extends object> implements FeedEntry<T> {
   readonly #parse: (id: string, fields: string[]) => T;
   #parsed: WeakRef<T> | undefined;
 
-  constructor(id: string, fields: string[], parse: (id: string, fields: string[]) => T) {
-    [this.ms, this.seq] = parseId(id);
+  /** @param ms - `id` split by {@link parseId}, as the caller needed it already, with `seq` */
+  constructor(id: string, ms: number, seq: number, fields: string[], parse: (id: string, fields: string[]) => T) {
+    this.ms = ms;
+    this.seq = seq;
     let size = id.length;
     for (const field of fields) size += field.length;
     this.size = size;
