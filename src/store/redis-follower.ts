@@ -84,6 +84,13 @@ export const MAX_LIVE = 10_000;
  */
 export const MAX_LIVE_BYTES = 1024 * 1024;
 
+/**
+ * The most slots a follower's emptied live buffer keeps for the next entries: a follower that keeps
+ * up (or lags an entry or two) reuses its buffer event after event instead of allocating one; one
+ * that had many entries buffered lets the large buffer go once it has handed them out.
+ */
+const LIVE_REUSED_SLOTS = 64;
+
 /** How many entries the next page asks for, after entries of `average` size. */
 function pageCount(average: number): number {
   return Math.max(1, Math.min(PAGE, Math.floor(PAGE_BYTES / Math.max(1, average))));
@@ -100,9 +107,13 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
   #seq = 0;
   #replay: FeedEntry<T>[] = [];
   #replayAt = 0;
-  /** Live entries not handed out yet from #liveAt on (handed-out slots are emptied). */
+  /**
+   * Live entries not handed out yet: the slots from #liveAt up to #liveEnd. Every other slot is
+   * empty (handed-out ones are emptied), kept to be written again (see {@link LIVE_REUSED_SLOTS}).
+   */
   #live: (FeedEntry<T> | undefined)[] = [];
   #liveAt = 0;
+  #liveEnd = 0;
   /** The size of the entries in #live (see {@link FeedEntry.size}). */
   #liveBytes = 0;
   /** Entries the next page asks for (see {@link PAGE_BYTES}). */
@@ -164,16 +175,21 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
   /** Called by the feed with new entries, in order. */
   push(entries: readonly FeedEntry<T>[]): void {
     if (this.#done) return;
-    // The emptied slots of handed-out entries go once they are half of the buffer.
-    if (this.#liveAt > 0 && this.#liveAt * 2 >= this.#live.length) {
-      this.#live = this.#live.slice(this.#liveAt);
+    const live = this.#live;
+    // The emptied slots of handed-out entries are reused once they are half of those in use: the
+    // entries after them move to the front, in place (no new buffer per push for a reader that lags).
+    if (this.#liveAt > 0 && this.#liveAt * 2 >= this.#liveEnd) {
+      const end = this.#liveEnd - this.#liveAt;
+      live.copyWithin(0, this.#liveAt, this.#liveEnd);
+      live.fill(undefined, end, this.#liveEnd);
       this.#liveAt = 0;
+      this.#liveEnd = end;
     }
     for (const entry of entries) {
-      this.#live.push(entry);
+      live[this.#liveEnd++] = entry;
       this.#liveBytes += entry.size;
     }
-    const count = this.#live.length - this.#liveAt;
+    const count = this.#liveEnd - this.#liveAt;
     if (count > MAX_LIVE || this.#liveBytes > MAX_LIVE_BYTES) {
       // Too far behind: read from Redis instead, in pages of the size these entries have.
       this.#pageCount = pageCount(this.#liveBytes / count);
@@ -216,7 +232,7 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
       return DONE;
     }
     const consecutive = this.#backend.consecutive;
-    while (this.#liveAt < this.#live.length) {
+    while (this.#liveAt < this.#liveEnd) {
       const entry = this.#live[this.#liveAt] as FeedEntry<T>;
       this.#live[this.#liveAt++] = undefined;
       this.#liveBytes -= entry.size;
@@ -229,13 +245,17 @@ export class RedisFollower<T> implements AsyncIterableIterator<T> {
       }
       return this.#deliver(entry);
     }
-    if (this.#live.length > 0) this.#clearLive();
+    // Every entry was handed out (their slots are empty): the buffer is written from its start again.
+    if (this.#live.length > LIVE_REUSED_SLOTS) this.#live = [];
+    this.#liveAt = 0;
+    this.#liveEnd = 0;
     return undefined;
   }
 
   #clearLive(): void {
     this.#live = [];
     this.#liveAt = 0;
+    this.#liveEnd = 0;
     this.#liveBytes = 0;
   }
 
