@@ -79,13 +79,88 @@ export interface ProviderErrorOptions {
   providerCode?: string | null | undefined;
   /** How long the provider asked us to wait before retrying (`Retry-After`, `retry-after-ms`). */
   retryAfterMs?: number | undefined;
+  /**
+   * The provider's name in {@link ProviderError.publicMessage} (`OpenAI`, `Anthropic`).
+   * @defaultValue the built-in providers' names, else the `provider` id quoted
+   */
+  label?: string | undefined;
   /** The original error. */
   cause?: unknown;
+}
+
+/** The names of the built-in providers in a public message. */
+const PROVIDER_LABELS: Readonly<Record<string, string>> = {
+  openai: 'OpenAI',
+  anthropic: 'Anthropic',
+  'openai-compatible': 'OpenAI-compatible server',
+};
+
+/** A provider's own type or code that may be repeated to clients: one short machine token, no free text. */
+const PROVIDER_TOKEN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+/**
+ * A provider's own error type or code when it is a short machine token (`invalid_request_error`,
+ * `context_length_exceeded`), else null: free text in those fields never reaches a client.
+ * @param value - the provider's `type` or `code`
+ * @returns the token, or null
+ */
+export function providerToken(value: string | null | undefined): string | null {
+  return typeof value === 'string' && PROVIDER_TOKEN.test(value) ? value : null;
+}
+
+/** What {@link describeProviderFailure} builds a message from. */
+export interface ProviderFailureParts {
+  code: string;
+  /** The upstream HTTP status; 200 for an error inside a stream, absent for a connection failure. */
+  statusCode?: number | undefined;
+  providerType?: string | null | undefined;
+  providerCode?: string | null | undefined;
+  /** The provider's name (`OpenAI`). @defaultValue `the model provider` */
+  label?: string | undefined;
+}
+
+/**
+ * A provider failure in sluice's own words, for clients of a server: what happened, from the
+ * error's code, the upstream status and the provider's type and code (when they are machine
+ * tokens) only. Never the upstream message, the response body, a URL or connection detail: those
+ * can hold organization ids, internal host names and addresses, request ids or quota details.
+ * @param parts - the failure's code, status, provider type and code, and the provider's name
+ * @returns one sentence, e.g. `OpenAI answered HTTP 400 (invalid_request_error, context_length_exceeded).`
+ * @example
+ * ```ts
+ * describeProviderFailure({ code: 'provider_connection_failed', label: 'OpenAI' }); // 'Could not connect to OpenAI.'
+ * ```
+ */
+export function describeProviderFailure(parts: ProviderFailureParts): string {
+  const label = parts.label ?? 'the model provider';
+  const Label = label.charAt(0).toUpperCase() + label.slice(1);
+  const tokens = [...new Set([providerToken(parts.providerType), providerToken(parts.providerCode)].filter((token) => token !== null))];
+  const detail = tokens.length === 0 ? '' : ` (${tokens.join(', ')})`;
+  const status = parts.statusCode;
+  switch (parts.code) {
+    case 'provider_connection_failed':
+      return `Could not connect to ${label}.`;
+    case 'provider_stream_interrupted':
+      return `The ${label} stream broke off before it was complete.`;
+    case 'provider_invalid_response':
+      return `${Label} sent a response that is not in its documented format.`;
+    case 'provider_first_token_timeout':
+      return `${Label} sent no answer in time.`;
+    case 'provider_idle_timeout':
+      return `${Label} stopped sending mid-stream.`;
+    default:
+      if (status !== undefined && status !== 200) return `${Label} answered HTTP ${status}${detail}.`;
+      return status === 200 ? `${Label} reported an error mid-stream${detail}.` : `${Label} failed${detail}.`;
+  }
 }
 
 /**
  * An upstream model provider failed. Thrown before the first event (the server answers
  * `status`), or carried by an `error` event after it ({@link toErrorEvent}).
+ *
+ * `message` is the whole story, the upstream message or the connection's error included, for the
+ * code that called the provider and for logs; `publicMessage` is what a server tells its clients
+ * (sluice's reference server sends it instead of `message`, and logs `message`).
  */
 export class ProviderError extends SluiceError {
   override name = 'ProviderError' as const;
@@ -98,10 +173,17 @@ export class ProviderError extends SluiceError {
   readonly providerType: string | null;
   readonly providerCode: string | null;
   readonly retryAfterMs: number | undefined;
+  /**
+   * What failed in sluice's own words, for clients of a server: built by
+   * {@link describeProviderFailure} from the code, the upstream status, the provider's type and
+   * code and its name, never from upstream text (`OpenAI answered HTTP 500 (server_error).`,
+   * `Could not connect to OpenAI.`).
+   */
+  readonly publicMessage: string;
 
   /**
    * @param code - a stable code from {@link PROVIDER_ERROR_CODES}; it sets the HTTP `status`
-   * @param message - what failed and where; safe to show to clients
+   * @param message - what failed and where, with the upstream detail (logs, the caller); clients of a server get `publicMessage`
    * @param options - the upstream details
    */
   constructor(code: ProviderErrorCode, message: string, options: ProviderErrorOptions) {
@@ -115,6 +197,13 @@ export class ProviderError extends SluiceError {
     this.providerType = options.providerType ?? null;
     this.providerCode = options.providerCode ?? null;
     this.retryAfterMs = options.retryAfterMs;
+    this.publicMessage = describeProviderFailure({
+      code,
+      statusCode: options.statusCode,
+      providerType: this.providerType,
+      providerCode: this.providerCode,
+      label: options.label ?? (Object.hasOwn(PROVIDER_LABELS, options.provider) ? PROVIDER_LABELS[options.provider] : `the ${JSON.stringify(options.provider)} provider`),
+    });
   }
 }
 
@@ -148,10 +237,24 @@ export function isProviderError(value: unknown): value is ProviderError {
   return value instanceof ProviderError || (value instanceof Error && value.name === 'ProviderError' && 'provider' in value);
 }
 
+/** The provider error each event of {@link toErrorEvent} was made from (never serialized, never copied). */
+const EVENT_ORIGINS = new WeakMap<ErrorEvent, ProviderError>();
+
+/**
+ * The provider error an `error` event was made from by {@link toErrorEvent}, while it is the same
+ * object (a copy of the event has none): a server finds the failure's `publicMessage` and its
+ * detail for the log here.
+ * @param event - an `error` event
+ * @returns the provider error, or undefined
+ */
+export function providerErrorOf(event: ErrorEvent): ProviderError | undefined {
+  return EVENT_ORIGINS.get(event);
+}
+
 /**
  * The `error` event that ends a stream which failed after its first event.
  * @param error - the provider error
- * @returns an `error` AgentEvent with the stable code, a safe message and the upstream details
+ * @returns an `error` AgentEvent with the stable code, the error's message and the upstream details
  */
 export function toErrorEvent(error: ProviderError): ErrorEvent {
   const event: ErrorEvent = {
@@ -163,5 +266,6 @@ export function toErrorEvent(error: ProviderError): ErrorEvent {
     providerCode: error.providerCode,
   };
   if (error.statusCode !== undefined) event.status = error.statusCode;
+  EVENT_ORIGINS.set(event, error);
   return event;
 }

@@ -40,7 +40,8 @@ import { jobRoutes } from './routes/jobs.ts';
 import { DEFAULT_MCP_SESSIONS_PER_OWNER, mcpRoutes } from './routes/mcp.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { createWebAssetRoute, sourceMapsFromEnv, webFavicon, webPage } from './routes/web.ts';
-import { createFollowerSet } from './runs/follow-stream.ts';
+import { isProviderFailureCode, isReportedByRun } from './public-errors.ts';
+import { createFollowerSet, StreamFailedError } from './runs/follow-stream.ts';
 import { loadStore, redactUrl } from './runs/load-store.ts';
 import { createRunManager } from './runs/run-manager.ts';
 import { readMaxTakeovers } from './runs/takeover.ts';
@@ -390,7 +391,10 @@ export function createApp(options: AppOptions = {}): AppHandler {
         missingDependencies.add(key);
         onWarn(`sluice: ${req.method ?? 'GET'} ${truncate((req.url ?? '/').split('?')[0]!)} answers 501 missing_dependency, as will every request that needs the package until it is installed (logged once): ${error.message}`);
       }
-    } else if (!isSluiceError(error) || error.status >= 500) {
+    } else if (error instanceof StreamFailedError && isReportedByRun(error.code)) {
+      // A run's failure read back from its log: the run logged it, with the detail its clients do not get.
+    } else if (!isSluiceError(error) || error.status >= 500 || isProviderFailureCode(error.code)) {
+      // A provider's failure (a gateway request's: no run) whatever its status: clients get its public message only.
       // Refusals of a draining instance are expected, not failures; a full store is one line, not a stack.
       if (isSluiceError(error) && error.code === 'store_full') onWarn(`sluice: refused ${req.method ?? 'GET'} ${truncate(req.url ?? '')} (503 store_full): ${error.message}`);
       else if (!(isSluiceError(error) && (error.code === 'shutting_down' || error.code === 'not_ready'))) onError(error);

@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import { isSluiceError, SluiceError, toErrorResponse } from '../core/errors.ts';
 import { isStoreError } from '../store/errors.ts';
+import { publicMessageOf } from './public-errors.ts';
 
 /** An error the server answers with its own status and code (400, 404, 413, 415, 429, 503 …). */
 export class HttpError extends SluiceError {
@@ -78,13 +79,16 @@ export function toHttpError(error: unknown): unknown {
 
 /**
  * Sends any error as a JSON error response (when the head was not sent yet). Store failures are
- * mapped by {@link toHttpError}.
+ * mapped by {@link toHttpError}; a model provider's failure gets its public message, never the
+ * provider's own text.
  * @param res - the response
  * @param thrown - what was thrown
  */
 export function sendError(res: ServerResponse, thrown: unknown): void {
   const error = toHttpError(thrown);
   const { status, body } = toErrorResponse(error);
+  // A provider's failure is told in sluice's own words; its detail is for the log (`public-errors.ts`).
+  body.error.message = publicMessageOf(error) ?? body.error.message;
   if (res.headersSent) {
     res.destroy();
     return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PROVIDER_ERROR_CODES } from '../errors.ts';
+import { PROVIDER_ERROR_CODES, ProviderError, describeProviderFailure, providerToken } from '../errors.ts';
 import { classifyProviderFailure, toProviderError } from './to-provider-error.ts';
 
 const CONTEXT = { provider: 'openai', label: 'OpenAI', url: 'http://127.0.0.1/v1/chat/completions', keyVariable: 'OPENAI_API_KEY', started: false };
@@ -37,5 +37,54 @@ describe('toProviderError', () => {
   it('obeys x-should-retry over the status', () => {
     const error = { status: 500, headers: new Headers({ 'x-should-retry': 'false' }), error: { error: { type: 'api_error', message: 'x' } } };
     expect(toProviderError(error, CONTEXT)).toMatchObject({ code: 'provider_server_error', isRetryable: false, providerType: 'api_error' });
+  });
+});
+
+describe('publicMessage: what a server tells its clients, never the upstream text', () => {
+  const SECRET = 'org-SECRET123 at internal.example:8443';
+  const leaks = (message: string): boolean => /SECRET|internal\.example|10\.0\.0\.5|ECONNREFUSED|127\.0\.0\.1/.test(message);
+
+  it.each([
+    [400, { type: 'invalid_request_error', code: 'context_length_exceeded' }, 'OpenAI answered HTTP 400 (invalid_request_error, context_length_exceeded).'],
+    [500, { type: 'server_error', code: null }, 'OpenAI answered HTTP 500 (server_error).'],
+    [429, { type: 'requests', code: 'rate_limit_exceeded' }, 'OpenAI answered HTTP 429 (requests, rate_limit_exceeded).'],
+    [401, { type: 'invalid_request_error', code: 'invalid_api_key' }, 'OpenAI answered HTTP 401 (invalid_request_error, invalid_api_key).'],
+    [200, { type: 'server_error', code: 'server_error' }, 'OpenAI reported an error mid-stream (server_error).'],
+    // Free text where a type or code goes is left out.
+    [400, { type: 'invalid_request_error', code: `quota of ${SECRET}` }, 'OpenAI answered HTTP 400 (invalid_request_error).'],
+  ] as const)('HTTP %s %o → %s; `message` keeps the upstream text', (status, fields, expected) => {
+    const error = toProviderError({ status, headers: new Headers(), error: { error: { ...fields, message: `Something about ${SECRET}.` } } }, CONTEXT);
+    expect(error.publicMessage).toBe(expected);
+    expect(leaks(error.publicMessage)).toBe(false);
+    if (status !== 401) expect(error.message).toContain(SECRET);
+  });
+
+  it('a connection failure names the provider, not the address or the socket error', () => {
+    const failure = new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 10.0.0.5:8080') });
+    const context = { ...CONTEXT, provider: 'openai-compatible', label: 'OpenAI-compatible server', url: 'http://10.0.0.5:8080/v1/chat/completions' };
+    const error = toProviderError(failure, context);
+    expect(error.publicMessage).toBe('Could not connect to OpenAI-compatible server.');
+    expect(error.message).toContain('ECONNREFUSED 10.0.0.5:8080');
+    expect(toProviderError(failure, { ...context, started: true }).publicMessage).toBe('The OpenAI-compatible server stream broke off before it was complete.');
+    expect(toProviderError(new SyntaxError(`Unexpected token in ${SECRET}`), CONTEXT).publicMessage).toBe('OpenAI sent a response that is not in its documented format.');
+  });
+
+  it('a ProviderError made elsewhere gets one too, with the built-in provider’s name or its id', () => {
+    expect(new ProviderError('provider_idle_timeout', 'Anthropic sent nothing for 30000 ms mid-stream (idleTimeoutMs).', { provider: 'anthropic' }).publicMessage).toBe('Anthropic stopped sending mid-stream.');
+    expect(new ProviderError('provider_upstream_error', `x ${SECRET}`, { provider: 'acme', statusCode: 404 }).publicMessage).toBe('The "acme" provider answered HTTP 404.');
+  });
+});
+
+describe('describeProviderFailure and providerToken', () => {
+  it('keeps short machine tokens only', () => {
+    expect(providerToken('context_length_exceeded')).toBe('context_length_exceeded');
+    expect(providerToken('insufficient_quota')).toBe('insufficient_quota');
+    expect(providerToken('has spaces')).toBeNull();
+    expect(providerToken('x'.repeat(65))).toBeNull();
+    expect(providerToken(null)).toBeNull();
+  });
+  it('says the model provider when it has no name', () => {
+    expect(describeProviderFailure({ code: 'provider_connection_failed' })).toBe('Could not connect to the model provider.');
+    expect(describeProviderFailure({ code: 'provider_rate_limited', statusCode: 429, providerCode: 'rate_limit_exceeded' })).toBe('The model provider answered HTTP 429 (rate_limit_exceeded).');
   });
 });

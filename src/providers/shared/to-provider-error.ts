@@ -114,6 +114,7 @@ export function providerErrorFromBody(
   const retryAfterMs = parseRetryAfterMs(headers);
   return new ProviderError(errorCode, message, {
     provider: context.provider,
+    label: context.label,
     url: context.url,
     statusCode,
     responseBody: context.responseBody ?? (body === undefined ? undefined : JSON.stringify(body)),
@@ -146,6 +147,7 @@ export function toProviderError(error: unknown, context: ProviderErrorContext): 
   if (error instanceof SyntaxError) {
     return new ProviderError('provider_invalid_response', `${context.label} sent a malformed stream: ${detail}`, {
       provider: context.provider,
+      label: context.label,
       url: context.url,
       statusCode: 200,
       isRetryable: false,
@@ -156,6 +158,7 @@ export function toProviderError(error: unknown, context: ProviderErrorContext): 
   if (context.started) {
     return new ProviderError('provider_stream_interrupted', `The ${context.label} stream broke off: ${detail}`, {
       provider: context.provider,
+      label: context.label,
       url: context.url,
       isRetryable: true,
       cause: error,
@@ -163,6 +166,7 @@ export function toProviderError(error: unknown, context: ProviderErrorContext): 
   }
   return new ProviderError('provider_connection_failed', `Could not reach ${context.label} at ${context.url}: ${detail}`, {
     provider: context.provider,
+    label: context.label,
     url: context.url,
     isRetryable: true,
     cause: error,

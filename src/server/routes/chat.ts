@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runAgent } from '../../agent/run-agent.ts';
 import type { AnyAgentTool, ApprovalGate, DecidedApproval } from '../../agent/types.ts';
-import { isAbortError } from '../../core/errors.ts';
+import { isAbortError, isSluiceError, SluiceError } from '../../core/errors.ts';
 import { agUi } from '../../protocol/ag-ui.ts';
 import { aiSdkUiStream } from '../../protocol/ai-sdk-ui-stream.ts';
 import { negotiateAgentFormat } from '../../protocol/negotiate-agent-format.ts';
@@ -19,6 +19,7 @@ import type { AgentEvent } from '../../protocol/types.ts';
 import type { ChatRequest } from '../../providers/types.ts';
 import { HttpError, quote, sendJson } from '../http-error.ts';
 import type { ModelRegistry } from '../models.ts';
+import { publicEvents, type HiddenFailure } from '../public-errors.ts';
 import { readJson } from '../read-json.ts';
 import {
   AgUiRunBody,
@@ -242,13 +243,24 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       };
       res.on('close', onClose);
       if (res.destroyed) onClose();
+      // A provider's `error` event is answered in sluice's own words; its detail goes to the log
+      // with the error (as its `cause`), never to the client.
+      let hidden: HiddenFailure | undefined;
       try {
-        const completion = await context.quotas.generate(req, owner, () => toChatCompletion(source(controller.signal), { ...meta, signal: controller.signal }));
+        const completion = await context.quotas.generate(req, owner, () =>
+          toChatCompletion(
+            publicEvents(source(controller.signal), (failure) => (hidden = failure)),
+            { ...meta, signal: controller.signal },
+          ),
+        );
         if (!res.destroyed) sendJson(res, 200, completion);
       } catch (error) {
         // The client left and the generation stopped for it: a disconnect, not a failure. There is
         // nothing to log and no one to answer.
         if (controller.signal.aborted && isAbortError(error)) return undefined;
+        if (hidden !== undefined && isSluiceError(error) && error.code === hidden.code) {
+          throw new SluiceError(error.code, error.message, { status: error.status, cause: hidden.error ?? new Error(hidden.detail) });
+        }
         throw error;
       } finally {
         res.off('close', onClose);

@@ -11,7 +11,28 @@ import { SluiceError } from '../../core/errors.ts';
 import { sendStream } from '../../core/node/send-stream.ts';
 import type { Format, StreamOptions, StreamResult } from '../../core/types.ts';
 import type { AgentFormat } from '../../protocol/agent-format.ts';
+import type { ErrorEvent } from '../../protocol/types.ts';
 import type { StoredEvent, StreamStore } from '../../store/types.ts';
+
+/**
+ * A new run's first event was its `error`: thrown by the first response (see {@link logEvents})
+ * so it is answered as an HTTP error status with a JSON body. Its message is the stored one,
+ * which clients may see; the run that failed has logged the detail (see `isReportedByRun`).
+ */
+export class StreamFailedError extends SluiceError {
+  override name = 'StreamFailedError';
+  /** The stream whose first event it was. */
+  readonly streamId: string;
+
+  /**
+   * @param streamId - the stream
+   * @param event - its first event, an `error`
+   */
+  constructor(streamId: string, event: ErrorEvent) {
+    super(event.code, event.message, { status: event.status !== undefined && event.status >= 400 ? event.status : 502 });
+    this.streamId = streamId;
+  }
+}
 
 /** The responses following streams on this instance, so shutdown can end them. */
 export interface FollowerSet {
@@ -147,9 +168,7 @@ function readLog(store: StreamStore, id: string, after: number, first: boolean, 
     if (!checked) {
       checked = true;
       const { event } = result.value;
-      if (event.type === 'error') {
-        throw new SluiceError(event.code, event.message, { status: event.status !== undefined && event.status >= 400 ? event.status : 502 });
-      }
+      if (event.type === 'error') throw new StreamFailedError(id, event);
     }
     if (until !== undefined && until(result.value)) end.last = true;
     return result;

@@ -18,6 +18,7 @@ import { isSluiceError, toErrorResponse } from '../../core/errors.ts';
 import type { AgentEvent, ErrorEvent } from '../../protocol/types.ts';
 import { isTerminalEvent } from '../../protocol/types.ts';
 import { isStoreError } from '../../store/errors.ts';
+import { hiddenFailureOf, publicErrorEvent, publicMessageOf, RunFailedError, type HiddenFailure } from '../public-errors.ts';
 import type { StreamStore, StreamWriter, TakeoverClaim } from '../../store/types.ts';
 import { adoptClaim, handOverRuns, type TakeoverOptions } from './takeover.ts';
 
@@ -38,7 +39,11 @@ export interface RunManagerOptions {
   detachGraceMs?: number;
   /** Called when a run starts and ends (the `sluice_active_streams` gauge). */
   onActiveChange?: (active: number) => void;
-  /** Reports failures of the store that end a run. @defaultValue console.error */
+  /**
+   * Reports failures of the store that end a run, and once per run that ends with a failure whose
+   * detail its clients do not get (a provider's, an internal error's) a {@link RunFailedError}
+   * with that detail. @defaultValue console.error
+   */
   onError?: (error: unknown) => void;
   /**
    * Called when a run starts; the returned function is told every event the run appended to its
@@ -141,11 +146,15 @@ interface RunState extends Run {
   leftAt: number | undefined;
 }
 
-/** The `error` event of a failure thrown by a source. */
+/**
+ * The `error` event of a failure thrown by a source: a provider's failure with its public message
+ * (see `public-errors.ts`), any other error as the server answers it.
+ */
 function toErrorEvent(error: unknown): ErrorEvent {
   const { status, body } = toErrorResponse(error);
   const retryable = typeof (error as { isRetryable?: unknown } | null)?.isRetryable === 'boolean' ? (error as { isRetryable: boolean }).isRetryable : status >= 500 && !isSluiceError(error);
-  return { type: 'error', code: body.error.code, message: body.error.message, retryable, status };
+  const message = publicMessageOf(error) ?? body.error.message;
+  return { type: 'error', code: body.error.code, message, retryable, status };
 }
 
 /**
@@ -245,9 +254,18 @@ export function createRunManager(options: RunManagerOptions): RunManager {
       observe?.(event);
     };
     let ended = false;
+    /** The run's failure, logged with the detail its clients do not get. */
+    const report = (failure: HiddenFailure): void => onError(new RunFailedError(run.id, failure));
     try {
-      for await (const event of source(controller.signal)) {
+      for await (const produced of source(controller.signal)) {
         if (controller.signal.aborted) break;
+        // A failure is stored (and so sent to every follower, on any instance) as its clients may see it.
+        let event = produced;
+        if (produced.type === 'error') {
+          const shown = publicErrorEvent(produced);
+          if (shown.hidden !== undefined) report(shown.hidden);
+          event = shown.event;
+        }
         // The append of every event is made here, not through `append`: one async call (a promise
         // and its hops) less per event; and none at all with a store that appends at once.
         try {
@@ -272,6 +290,8 @@ export function createRunManager(options: RunManagerOptions): RunManager {
     } catch (error) {
       if (!refused && !run.handingOver) {
         // A source stopped by our signal throws its abort error: the stream ends with `abort`.
+        const failure = controller.signal.aborted ? undefined : hiddenFailureOf(error);
+        if (failure !== undefined) report(failure);
         await append(controller.signal.aborted ? { type: 'abort', reason: reason() } : toErrorEvent(error)).catch(() => undefined);
       }
     } finally {
