@@ -57,6 +57,18 @@ describe('the memory lease set', () => {
     expect(await leases.acquire('streams:key:a', 'h2', 1, 30_000)).toBe(true);
   });
 
+  it('looks at each key once per timer tick when there are fewer keys than a tick looks at', async () => {
+    const leases = createMemoryLeaseSet();
+    expect(await leases.acquire('streams:key:a', 'h1', 1, 60_000)).toBe(true);
+    // One pass over one key per tick makes one iterator of the keys; going round again and again
+    // up to the tick's 1,000 made one every other step.
+    const entries = vi.spyOn(Map.prototype, 'entries');
+    await vi.advanceTimersByTimeAsync(250 * 4);
+    expect(entries.mock.calls.length).toBeLessThanOrEqual(4);
+    entries.mockRestore();
+    expect(leases.size).toBe(1);
+  });
+
   it('leaves no key for a refused acquire or a released lease', async () => {
     const leases = createMemoryLeaseSet();
     expect(await leases.acquire('k', 'h', 0, 30_000)).toBe(false);

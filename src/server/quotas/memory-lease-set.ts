@@ -41,20 +41,26 @@ export function createMemoryLeaseSet(): MemoryLeaseSet {
     if (set.size === 0 && sets.get(key) === set) sets.delete(key);
   };
 
-  /** Looks at the next `count` keys in turn: all of them, then again from the first. */
-  const sweep = (count: number, now: number): void => {
+  /**
+   * Looks at the next `count` keys in turn: all of them, then again from the first; with
+   * `onePass`, it stops at the end of the keys (the timer: with fewer keys than its count, it would
+   * otherwise look at the same ones again and again in one tick).
+   */
+  const sweep = (count: number, now: number, onePass = false): void => {
     for (let n = 0; n < count && sets.size > 0; n++) {
       cursor ??= sets.entries();
       const next = cursor.next();
-      if (next.done === true) cursor = undefined;
-      else prune(next.value[0], next.value[1], now);
+      if (next.done === true) {
+        cursor = undefined;
+        if (onePass) break;
+      } else prune(next.value[0], next.value[1], now);
     }
     if (sets.size === 0) cursor = undefined;
   };
 
   const tick = (): void => {
     timer = undefined;
-    sweep(SWEEP_KEYS_PER_TICK, Date.now());
+    sweep(SWEEP_KEYS_PER_TICK, Date.now(), true);
     schedule();
   };
 
