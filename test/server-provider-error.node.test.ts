@@ -10,7 +10,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { inspect } from 'node:util';
+import { formatWithOptions, inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOpenAICompatibleProvider } from '../src/providers/openai-compatible/create-openai-compatible-provider.ts';
 import { createOpenAIProvider } from '../src/providers/openai/create-openai-provider.ts';
@@ -51,6 +51,46 @@ const ANSWERS: Record<string, ReplayResponse> = {
   },
 };
 
+/**
+ * Values a provider (or a proxy in front of it) put where its error type or code goes that are no
+ * type or code: a host and port, an address and port, an organization id, an API key, mixed case.
+ */
+const NOT_TOKENS = ['internal.example:8443', '10.0.0.5:8443', 'org-SECRET123', 'sk-proj-AbCdEf0123456789abcdef', 'InvalidRequestError'];
+const FIELDS = ['type', 'code'] as const;
+
+/**
+ * `leak-http-<field>-<i>`: an HTTP 400 error document with `NOT_TOKENS[i]` as its type or code (the
+ * other one a real token); `leak-stream-<field>-<i>`: the same inside a 200 stream, after text.
+ */
+function leakAnswer(model: string): ReplayResponse | undefined {
+  const match = /^leak-(http|stream)-(type|code)-(\d+)$/.exec(model);
+  if (match === null) return undefined;
+  const [, where, field, index] = match;
+  const value = NOT_TOKENS[Number(index)]!;
+  if (where === 'http') {
+    return errorDocument(400, field === 'type' ? { message: 'Bad.', type: value, code: 'context_length_exceeded' } : { message: 'Bad.', type: 'invalid_request_error', code: value });
+  }
+  const error = field === 'type' ? { message: 'Upstream failed.', type: value, code: 'server_error' } : { message: 'Upstream failed.', type: 'server_error', code: value };
+  return { status: 200, body: `${chunk({ role: 'assistant', content: '' })}${chunk({ content: 'Sure' })}data: ${JSON.stringify({ error })}\n\n` };
+}
+
+/** What a client chooses as the model id, which the upstream echoes in its message: lines of its own for the server's log. */
+const FORGED_MODEL = 'gpt-4o\n2026-12-08T00:00:00Z sluice: FORGED line\r2026-12-08T00:00:01Z sluice: FORGED cr\u2028FORGED ls\u2029FORGED ps\u0085FORGED nel';
+/** The same with a body over the 64 KiB a provider reads of an error (it is cut there, and is no JSON then). */
+const FORGED_MODEL_LONG_BODY = `${FORGED_MODEL} long`;
+/**
+ * The upstream's answer to them: the model id echoed in its message, and a body with more of it
+ * (60 KB, or 70 KB for {@link FORGED_MODEL_LONG_BODY}).
+ */
+const forgedAnswer = (model: string): ReplayResponse => ({
+  status: 404,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({
+    error: { message: `The model \`${model}\` does not exist or you do not have access to it.`, type: 'invalid_request_error', param: null, code: 'model_not_found' },
+    padding: `${model}\n`.repeat(Math.ceil((model === FORGED_MODEL ? 60_000 : 70_000) / (model.length + 1))),
+  }),
+});
+
 let upstream: ReplayServer;
 let server: TestServer;
 /** A port nothing listens on. */
@@ -59,7 +99,13 @@ const reported: unknown[] = [];
 
 beforeAll(async () => {
   upstream = await createReplayServer({
-    routes: { 'POST /v1/chat/completions': (request) => ANSWERS[(request.json as { model: string }).model] ?? errorDocument(404, { message: 'unknown model', type: 'not_found' }) },
+    routes: {
+      'POST /v1/chat/completions': (request) => {
+        const { model } = request.json as { model: string };
+        if (model === FORGED_MODEL || model === FORGED_MODEL_LONG_BODY) return forgedAnswer(model);
+        return ANSWERS[model] ?? leakAnswer(model) ?? errorDocument(404, { message: 'unknown model', type: 'not_found' });
+      },
+    },
   });
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
@@ -267,6 +313,46 @@ describe('POST /v1/chat/completions (the gateway, no run)', () => {
   });
 });
 
+describe('a provider’s type or code that is no lowercase snake_case identifier is not repeated to clients', () => {
+  const cases = NOT_TOKENS.flatMap((value, index) => FIELDS.map((field) => [value, field, index] as const));
+
+  it.each(cases)('HTTP 400 with %s as its %s: not in the JSON error', async (value, field, index) => {
+    const response = await chat(`openai:leak-http-${field}-${index}`);
+    expect(response.status).toBe(400);
+    const text = await response.text();
+    expect(text).not.toContain(value);
+    expectNoLeak(text);
+    const shown = field === 'type' ? 'context_length_exceeded' : 'invalid_request_error';
+    expect(JSON.parse(text)).toEqual({ error: { code: 'provider_invalid_request', message: `OpenAI answered HTTP 400 (${shown}).` } });
+    // The log keeps it (the response body).
+    await expectReportedOnce(value);
+  });
+
+  it.each(cases)('an error inside a 200 stream with %s as its %s: null in the event’s providerType / providerCode, not in its message', async (value, field, index) => {
+    const response = await chat(`openai:leak-stream-${field}-${index}`);
+    expect(response.status).toBe(200);
+    const id = response.headers.get('x-stream-id');
+    const text = await response.text();
+    expect(text).not.toContain(value);
+    expectNoLeak(text);
+    const error = sseData(text).at(-1);
+    expect(error).toEqual({
+      type: 'error',
+      code: 'provider_server_error',
+      message: 'OpenAI reported an error mid-stream (server_error).',
+      retryable: true,
+      status: 200,
+      providerType: field === 'type' ? null : 'server_error',
+      providerCode: field === 'code' ? null : 'server_error',
+    });
+    await expectReportedOnce(value, id);
+    // A resume reads what was stored: the same.
+    const resumed = await (await fetch(`${server.url}/v1/streams/${id}`)).text();
+    expect(resumed).not.toContain(value);
+    expect(sseData(resumed).at(-1)).toEqual(error);
+  });
+});
+
 describe('the default log', () => {
   it('console.error gets the provider’s message and the stream id', async () => {
     const models = createModelRegistry({ env: {}, providers: { openai: createOpenAIProvider({ apiKey: 'test-key', baseURL: `${upstream.url}/v1`, maxRetries: 0 }) } });
@@ -289,6 +375,100 @@ describe('the default log', () => {
       spy.mockRestore();
       await own.close();
     }
+  });
+});
+
+describe('the log line of a failed run: one line a client cannot break, bounded', () => {
+  /** Every raw line break and separator a client or an upstream could use to start a line of its own. */
+  // eslint-disable-next-line no-control-regex
+  const LINE_BREAKS = /[\n\r\u2028\u2029\u0085\u000b\u000c]/;
+
+  /** Runs `model` on a server of its own with the default onError; what console.error printed. */
+  async function printedFor(model: string): Promise<{ printed: string[]; id: string | null; text: string }> {
+    const models = createModelRegistry({ env: {}, providers: { openai: createOpenAIProvider({ apiKey: 'test-key', baseURL: `${upstream.url}/v1`, maxRetries: 0 }) } });
+    const own = await startServer(createApp({ env: {}, models, onWarn: () => undefined }));
+    const calls: unknown[][] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void calls.push(args));
+    try {
+      const response = await fetch(`${own.url}/v1/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      const id = response.headers.get('x-stream-id');
+      const text = await response.text();
+      await vi.waitFor(() => expect(calls).toHaveLength(1));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // console.error formats its arguments as util.format does (util.inspect for an error).
+      return { printed: calls.map((args) => formatWithOptions({}, ...args)), id, text };
+    } finally {
+      spy.mockRestore();
+      await own.close();
+    }
+  }
+
+  it('a model id with \\n, \\r, U+2028, U+2029 and NEL that the upstream echoes (a 60 KB body): one escaped line under 8 KB', async () => {
+    const { printed, id, text } = await printedFor(`openai:${FORGED_MODEL}`);
+    expect(text).not.toContain('FORGED');
+    expect(printed).toHaveLength(1);
+    const [entry] = printed as [string];
+    expect(entry).not.toMatch(LINE_BREAKS);
+    expect(entry.length).toBeLessThan(8_000);
+    expect(entry.startsWith(`[RunFailedError: sluice: stream ${id} failed (provider_invalid_request): "OpenAI answered HTTP 404 (invalid_request_error): The model \``)).toBe(true);
+    // The detail, escaped: the forged lines are inside the quoted value.
+    expect(entry).toContain('gpt-4o\\n2026-12-08T00:00:00Z sluice: FORGED line\\r2026-12-08T00:00:01Z sluice: FORGED cr\\u2028FORGED ls\\u2029FORGED ps\\u0085FORGED nel');
+    // The upstream status, the URL and the start of the body, which says how long it was.
+    expect(entry).toContain(` status=404 url="${upstream.url}/v1/chat/completions" responseBody="{\\"error\\":{\\"message\\":\\"The model \`gpt-4o\\\\n2026`);
+    expect(entry).toMatch(/"… \(6\d{4} characters\)\]$/);
+  });
+
+  it('a body over 64 KiB (70 KB: cut where the provider stops reading, no JSON): one escaped line under 8 KB', async () => {
+    const { printed, id, text } = await printedFor(`openai:${FORGED_MODEL_LONG_BODY}`);
+    expect(text).not.toContain('FORGED');
+    expect(printed).toHaveLength(1);
+    const [entry] = printed as [string];
+    expect(entry).not.toMatch(LINE_BREAKS);
+    expect(entry.length).toBeLessThan(8_000);
+    expect(entry).toContain(`[RunFailedError: sluice: stream ${id} failed (provider_upstream_error): `);
+    // The body is JSON cut short: its own escapes (`\r`) escaped once more, U+2028 (which JSON leaves as it is) escaped.
+    expect(entry).toContain('FORGED line\\\\r2026-12-08T00:00:01Z sluice: FORGED cr\\u2028FORGED ls');
+    // 64 KiB of UTF-8, fewer characters.
+    expect(entry).toMatch(/"… \(6\d{4} characters\)\]$/);
+  });
+
+  it('the RunFailedError: one line as util.inspect prints it; the whole detail and the ProviderError for code of your own', async () => {
+    const response = await chat(`openai:${FORGED_MODEL}`);
+    expect(response.ok).toBe(false);
+    await response.text();
+    await vi.waitFor(() => expect(reported).toHaveLength(1));
+    const report = reported[0] as RunFailedError;
+    expect(report).toBeInstanceOf(RunFailedError);
+    for (const rendered of [inspect(report), inspect(report, { depth: Infinity }), String(report), report.message, report.stack ?? '']) {
+      expect(rendered).not.toMatch(LINE_BREAKS);
+      expect(rendered.length).toBeLessThan(8_000);
+    }
+    expect(report.cause).toBeUndefined();
+    expect(report.code).toBe('provider_invalid_request');
+    expect(report.detail).toBe(`OpenAI answered HTTP 404 (invalid_request_error): The model \`${FORGED_MODEL}\` does not exist or you do not have access to it.`);
+    expect(report.error).toMatchObject({ name: 'ProviderError', code: 'provider_invalid_request', statusCode: 404, providerCode: 'model_not_found' });
+    expect((report.error as { responseBody: string }).responseBody.length).toBeGreaterThan(60_000);
+  });
+});
+
+describe('RunFailedError', () => {
+  it('any detail: escaped, cut whole escapes at a time, its length noted; an internal error’s frames, escaped', () => {
+    const thrown = new TypeError('bad\ninput');
+    const report = new RunFailedError('s1', { code: 'internal_error', detail: `\u0001${'\u202e\ud800😀'.repeat(3000)}`, error: thrown });
+    const printed = inspect(report);
+    expect(printed).not.toMatch(/[\n\r\u2028\u2029\u202e]/);
+    expect(printed.length).toBeLessThan(8_000);
+    expect(printed).toMatch(/^\[RunFailedError: sluice: stream s1 failed \(internal_error\): "\\u0001(\\u202e\\ud800😀)+"… \(12001 characters\) stack="at /);
+    expect(report.detail).toHaveLength(12_001);
+    expect(report.error).toBe(thrown);
+    expect(report.streamId).toBe('s1');
+    // Nothing but the line: no enumerable property, no cause.
+    expect(Object.keys(report)).toEqual(['name']);
+    expect(report.cause).toBeUndefined();
   });
 });
 

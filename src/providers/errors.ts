@@ -95,12 +95,20 @@ const PROVIDER_LABELS: Readonly<Record<string, string>> = {
   'openai-compatible': 'OpenAI-compatible server',
 };
 
-/** A provider's own type or code that may be repeated to clients: one short machine token, no free text. */
-const PROVIDER_TOKEN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+/**
+ * A provider's own type or code that may be repeated to clients: a lowercase snake_case identifier
+ * of at most 48 characters, which is what providers' types and codes are (`invalid_request_error`,
+ * `context_length_exceeded`, `rate_limit_exceeded`, `insufficient_quota`, `overloaded_error`,
+ * `model_not_found`, `requests`). No dots, colons, hyphens or capitals: those let through host
+ * names and ports (`internal.example:8443`, `10.0.0.5:8443`), organization ids (`org-…`) and keys
+ * (`sk-…`).
+ */
+const PROVIDER_TOKEN = /^[a-z][a-z0-9_]{0,47}$/;
 
 /**
- * A provider's own error type or code when it is a short machine token (`invalid_request_error`,
- * `context_length_exceeded`), else null: free text in those fields never reaches a client.
+ * A provider's own error type or code when it is a lowercase snake_case identifier of at most 48
+ * characters (`invalid_request_error`, `context_length_exceeded`), else null: free text, host
+ * names, addresses, ids and keys in those fields never reach a client.
  * @param value - the provider's `type` or `code`
  * @returns the token, or null
  */

@@ -111,27 +111,130 @@ export function hiddenFailureOf(error: unknown): HiddenFailure | undefined {
   return { code: 'internal_error', detail: error instanceof Error ? error.message : String(error), error };
 }
 
+/** The most characters of the detail, the URL and a stack's frames in a {@link RunFailedError}'s message, escapes included. */
+const MAX_LOGGED_TEXT = 2000;
+/** The most characters of the upstream response body in a {@link RunFailedError}'s message, escapes included. */
+const MAX_LOGGED_BODY = 2048;
+
+/**
+ * What may not reach a log line as it is: C0 controls (`\n`, `\r` …), DEL, C1 controls, the line and
+ * paragraph separators U+2028/U+2029 and the bidirectional overrides and isolates (which reorder how
+ * a line reads).
+ */
+// eslint-disable-next-line no-control-regex
+const LOG_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '"': '\\"', '\\': '\\\\' };
+
+/** One character (or surrogate pair) as it is written inside a quoted log value. */
+function escapeForLog(char: string): string {
+  return SHORT_ESCAPES[char] ?? (LOG_UNSAFE.test(char) ? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}` : char);
+}
+
+/**
+ * `text` as one quoted, escaped value of at most `max` characters (quotes and escapes included; a
+ * surrogate pair or an escape is never cut): what a client or an upstream chose can neither end the
+ * log line nor make it long. A value that was cut says how long it was.
+ * @param text - any text
+ * @param max - the most characters of the value, quotes included
+ * @returns `"…"`, or `"…"… (N characters)` when cut
+ */
+function quoteForLog(text: string, max: number): string {
+  let out = '"';
+  let index = 0;
+  while (index < text.length) {
+    const code = text.charCodeAt(index);
+    const next = text.charCodeAt(index + 1);
+    // A surrogate pair is copied whole; a lone surrogate is escaped like a control.
+    const width = code >= 0xd800 && code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff ? 2 : 1;
+    const piece =
+      width === 2 ? text.slice(index, index + 2) : code >= 0xd800 && code <= 0xdfff ? `\\u${code.toString(16)}` : escapeForLog(text.charAt(index));
+    if (out.length + piece.length + 1 > max) break;
+    out += piece;
+    index += width;
+  }
+  return index < text.length ? `${out}"… (${text.length} characters)` : `${out}"`;
+}
+
+/**
+ * A stream id or a code as it is (they are ids and snake_case codes), or quoted like
+ * {@link quoteForLog} when it is anything else.
+ */
+function plainForLog(text: string): string {
+  return /^[\w.:-]{1,200}$/.test(text) ? text : quoteForLog(text, 200);
+}
+
+/** A property of an error that neither `util.inspect` nor `console.error` prints. */
+function defineHidden<T>(target: object, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: false, writable: false, configurable: true });
+}
+
+/**
+ * The fields of the failure's error worth a log line: a provider error's upstream status, URL and
+ * response body; another error's stack frames (an internal error's place). Each value escaped and
+ * bounded.
+ */
+function describeForLog(error: unknown): string {
+  if (!(error instanceof Error)) return '';
+  if (isProviderError(error)) {
+    const { statusCode, url, responseBody } = error as Partial<ProviderError>;
+    return [
+      typeof statusCode === 'number' ? ` status=${statusCode}` : '',
+      typeof url === 'string' ? ` url=${quoteForLog(url, MAX_LOGGED_TEXT)}` : '',
+      typeof responseBody === 'string' ? ` responseBody=${quoteForLog(responseBody, MAX_LOGGED_BODY)}` : '',
+    ].join('');
+  }
+  const stack = typeof error.stack === 'string' ? error.stack : '';
+  const head = `${error.name}: ${error.message}`;
+  const frames = (stack.startsWith(head) ? stack.slice(head.length) : stack).trim();
+  return frames === '' ? '' : ` stack=${quoteForLog(frames, MAX_LOGGED_TEXT)}`;
+}
+
 /**
  * What a run that failed reports to the server's `onError`, once, on the instance that ran it: the
- * stream id, the code its clients got and the whole detail they did not (the original error is its
- * `cause`, printed with it by `console.error`).
+ * stream id, the code its clients got and the detail they did not.
+ *
+ * Its `message` is one line that neither a client nor an upstream can break or make long (the
+ * detail is often the provider's text, which echoes what the client sent, such as the model id):
+ * `sluice: stream <id> failed (<code>): "<detail>"`, then for a provider's failure
+ * `status=<upstream status> url="<url>" responseBody="<body>"` and for another error
+ * `stack="<its frames>"`. Each quoted value has `"`, `\`, control characters (C0, DEL, C1),
+ * U+2028/U+2029 and bidirectional controls escaped (`\n`, `\u2028`) and is cut at 2,000 characters
+ * (the response body at 2,048), saying its length when cut: under 7 KB in all. It has no other
+ * enumerable property and no `cause`, so `console.error` (the default `onError`) prints that line
+ * alone.
+ *
+ * The whole detail and the original error are kept for code of your own in `onError`, as
+ * properties that `console.error` and `util.inspect` do not print (they hold the upstream's text
+ * unescaped): {@link RunFailedError.detail} and {@link RunFailedError.error}.
  */
 export class RunFailedError extends Error {
   override name = 'RunFailedError';
   /** The stream of the run. */
-  readonly streamId: string;
+  declare readonly streamId: string;
   /** The code its clients got. */
-  readonly code: string;
+  declare readonly code: string;
+  /** The whole detail its clients did not get, unescaped and uncut (not enumerable). */
+  declare readonly detail: string;
+  /**
+   * The error the run failed with, when there is one: a `ProviderError` (its `message`,
+   * `responseBody`, `url`, `statusCode`, `cause`) or what the run's source threw. Not enumerable
+   * (and not the `cause`), so logging the `RunFailedError` does not print its unescaped text.
+   */
+  declare readonly error: unknown;
 
   /**
    * @param streamId - the run's stream id
    * @param failure - what the clients did not get
    */
   constructor(streamId: string, failure: HiddenFailure) {
-    super(`sluice: stream ${streamId} failed (${failure.code}): ${failure.detail}`, failure.error === undefined ? undefined : { cause: failure.error });
-    this.streamId = streamId;
-    this.code = failure.code;
-    // The place of interest is the cause's stack (where the provider failed), not the run's loop.
+    super(
+      `sluice: stream ${plainForLog(streamId)} failed (${plainForLog(failure.code)}): ${quoteForLog(failure.detail, MAX_LOGGED_TEXT)}${describeForLog(failure.error)}`,
+    );
+    defineHidden(this, 'streamId', streamId);
+    defineHidden(this, 'code', failure.code);
+    defineHidden(this, 'detail', failure.detail);
+    defineHidden(this, 'error', failure.error);
+    // One line: no frames (the run's loop is of no interest; an internal error's frames are in the message).
     this.stack = `${this.name}: ${this.message}`;
   }
 }

@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { PROVIDER_ERROR_CODES, ProviderError, describeProviderFailure, providerToken } from '../errors.ts';
 import { classifyProviderFailure, toProviderError } from './to-provider-error.ts';
@@ -75,13 +78,84 @@ describe('publicMessage: what a server tells its clients, never the upstream tex
   });
 });
 
+/** Values in a provider's `type` or `code` that are no type or code, and that a client must not see. */
+const NOT_TOKENS = [
+  'internal.example:8443',
+  '10.0.0.5:8443',
+  'org-SECRET123',
+  'sk-proj-AbCdEf0123456789abcdef',
+  'InvalidRequestError',
+  'Server_Error',
+  'internal.example',
+  'a-b',
+  '_private',
+  '9lives',
+];
+
+/** Every error `type` and `code` in the recorded provider responses under fixtures/ (error documents, SSE error events, meta.json). */
+function fixtureErrorTokens(): string[] {
+  const root = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
+  const found = new Set<string>();
+  const walk = (value: unknown, inError: boolean): void => {
+    if (Array.isArray(value)) for (const item of value) walk(item, inError);
+    else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        if (inError && (key === 'type' || key === 'code') && typeof item === 'string') found.add(item);
+        walk(item, key === 'error');
+      }
+    }
+  };
+  for (const folder of readdirSync(root, { withFileTypes: true }).filter((entry) => entry.isDirectory())) {
+    for (const file of readdirSync(join(root, folder.name))) {
+      const text = readFileSync(join(root, folder.name, file), 'utf8');
+      const documents = file.endsWith('.json') ? [text] : text.split('\n').filter((line) => line.startsWith('data: ') && line !== 'data: [DONE]').map((line) => line.slice(6));
+      for (const document of documents) walk(JSON.parse(document), false);
+    }
+  }
+  return [...found].sort();
+}
+
 describe('describeProviderFailure and providerToken', () => {
   it('keeps short machine tokens only', () => {
     expect(providerToken('context_length_exceeded')).toBe('context_length_exceeded');
     expect(providerToken('insufficient_quota')).toBe('insufficient_quota');
     expect(providerToken('has spaces')).toBeNull();
-    expect(providerToken('x'.repeat(65))).toBeNull();
+    expect(providerToken('x'.repeat(48))).toBe('x'.repeat(48));
+    expect(providerToken('x'.repeat(49))).toBeNull();
+    expect(providerToken('')).toBeNull();
     expect(providerToken(null)).toBeNull();
+  });
+
+  it.each([
+    // OpenAI's types and codes
+    'invalid_request_error', 'context_length_exceeded', 'rate_limit_exceeded', 'insufficient_quota', 'server_error', 'model_not_found',
+    'invalid_api_key', 'requests', 'tokens',
+    // Anthropic's types
+    'overloaded_error', 'rate_limit_error', 'api_error', 'authentication_error', 'permission_error', 'not_found_error', 'request_too_large', 'billing_error',
+  ])('a real provider type or code is repeated: %s', (token) => {
+    expect(providerToken(token)).toBe(token);
+  });
+
+  it('every type and code of the recorded provider errors under fixtures/ is repeated', () => {
+    const tokens = fixtureErrorTokens();
+    expect(tokens).toEqual(expect.arrayContaining(['insufficient_quota', 'overloaded_error', 'rate_limit_error', 'rate_limit_exceeded', 'requests', 'server_error']));
+    for (const token of tokens) expect(providerToken(token), token).toBe(token);
+  });
+
+  it.each(NOT_TOKENS)('%s is no token: left out of providerType / providerCode and the public message', (value) => {
+    expect(providerToken(value)).toBeNull();
+    for (const [status, fields] of [
+      [400, { type: value, code: 'context_length_exceeded' }],
+      [400, { type: 'invalid_request_error', code: value }],
+      [200, { type: value, code: 'server_error' }],
+      [200, { type: 'server_error', code: value }],
+    ] as const) {
+      const error = toProviderError({ status, headers: new Headers(), error: { error: { ...fields, message: 'x' } } }, CONTEXT);
+      expect(error.publicMessage).not.toContain(value);
+      expect(error.publicMessage).toBe(
+        status === 200 ? 'OpenAI reported an error mid-stream (server_error).' : `OpenAI answered HTTP 400 (${fields.type === value ? fields.code : fields.type}).`,
+      );
+    }
   });
   it('says the model provider when it has no name', () => {
     expect(describeProviderFailure({ code: 'provider_connection_failed' })).toBe('Could not connect to the model provider.');
