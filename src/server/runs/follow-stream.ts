@@ -15,8 +15,8 @@ import type { ErrorEvent } from '../../protocol/types.ts';
 import type { StoredEvent, StreamStore } from '../../store/types.ts';
 
 /**
- * A new run's first event was its `error`: thrown by the first response (see {@link logEvents})
- * so it is answered as an HTTP error status with a JSON body. Its message is the stored one,
+ * A new run's first event was its `error`: thrown by the first response while its head is not sent
+ * (see {@link logEvents}) so it is answered as an HTTP error status with a JSON body. Its message is the stored one,
  * which clients may see; the run that failed has logged the detail (see `isReportedByRun`).
  */
 export class StreamFailedError extends SluiceError {
@@ -122,10 +122,28 @@ export function respond<T>(res: ServerResponse, source: (signal: AbortSignal) =>
 }
 
 /**
+ * The first response of a new run, for the first-event check of {@link logEvents}: `true` (always
+ * checked), or the response itself, whose `headersSent` is read when the first event arrives.
+ */
+export type FirstResponse = boolean | { readonly headersSent: boolean };
+
+/**
+ * Whether a first `error` event is still answered as an HTTP error: a first response whose head is not sent.
+ * @param first - see {@link FirstResponse}
+ */
+function answersWithStatus(first: FirstResponse): boolean {
+  return first === true || (first !== false && !first.headersSent);
+}
+
+/**
  * The events of a stream's log after `after`, in order, then live, each with its id in the log
  * (the codec writes that id; it never numbers events). With `first` (the first response of a new
- * run), an `error` as the first event is thrown instead, so it is answered as an HTTP error status
- * with a JSON body (nothing was sent yet). With `until`, the source ends cleanly after the event
+ * run), an `error` as the first event is thrown instead while the response's head is not sent, so
+ * it is answered as an HTTP error status with a JSON body (nothing was sent yet). Once the head is
+ * out (the engine sends it with a heartbeat when its hold runs out before the first event: a slow
+ * failure, a provider that retried for long), the `error` goes out as the logged event it is, with
+ * its id, `retryable` and `status`, as a resume reads it: an error thrown then would reach the
+ * client as the codec's local `error` (code and message only). With `until`, the source ends cleanly after the event
  * for which it returns true, while the stream goes on (a client that answers approvals with a
  * new request, see `pauseForApprovals`).
  *
@@ -136,7 +154,7 @@ export function respond<T>(res: ServerResponse, source: (signal: AbortSignal) =>
  * @param store - the store
  * @param id - the stream
  * @param after - the last event id the client has (0 = from the start)
- * @param first - whether this is the run's first response
+ * @param first - whether this is the run's first response (the response itself: checked while its head is not sent)
  * @param until - told each event before it is sent; true ends the source after it
  * @returns the source of a follower
  */
@@ -144,10 +162,10 @@ export function logEvents(
   store: StreamStore,
   id: string,
   after: number,
-  first: boolean,
+  first: FirstResponse,
   until?: (stored: StoredEvent) => boolean,
 ): (signal: AbortSignal) => AsyncIterable<StoredEvent> {
-  if (!first && until === undefined) return (signal) => store.read(id, { after, signal });
+  if (first === false && until === undefined) return (signal) => store.read(id, { after, signal });
   return (signal) => readLog(store, id, after, first, signal, { last: false }, until);
 }
 
@@ -160,15 +178,17 @@ interface LogEnd {
  * The log as a plain iterator: the first-event check in one `then` on the first event only, `until`
  * (when given here) in one `then` per event; otherwise the store's own promise goes out.
  */
-function readLog(store: StreamStore, id: string, after: number, first: boolean, signal: AbortSignal, end: LogEnd, until?: (stored: StoredEvent) => boolean): AsyncIterable<StoredEvent> {
+function readLog(store: StreamStore, id: string, after: number, first: FirstResponse, signal: AbortSignal, end: LogEnd, until?: (stored: StoredEvent) => boolean): AsyncIterable<StoredEvent> {
   const stored = store.read(id, { after, signal })[Symbol.asyncIterator]();
-  let checked = !first;
+  let checked = first === false;
   const step = (result: IteratorResult<StoredEvent>): IteratorResult<StoredEvent> => {
     if (result.done === true) return result;
     if (!checked) {
       checked = true;
       const { event } = result.value;
-      if (event.type === 'error') throw new StreamFailedError(id, event);
+      // Read now, as the engine is about to encode it: nothing runs between this and the engine
+      // seeing the throw (or the event), so the head cannot go out in between.
+      if (event.type === 'error' && answersWithStatus(first)) throw new StreamFailedError(id, event);
     }
     if (until !== undefined && until(result.value)) end.last = true;
     return result;
@@ -194,7 +214,7 @@ function readLog(store: StreamStore, id: string, after: number, first: boolean, 
  * @param store - the store
  * @param id - the stream
  * @param after - the last event id the client has (0 = from the start)
- * @param first - whether this is the run's first response
+ * @param first - whether this is the run's first response (the response itself: checked while its head is not sent)
  * @param format - the response's codec
  * @param until - told each event before it is encoded; true ends the source after it
  * @returns the source and the codec to send it with
@@ -203,7 +223,7 @@ export function logFollower<F extends Format<StoredEvent>>(
   store: StreamStore,
   id: string,
   after: number,
-  first: boolean,
+  first: FirstResponse,
   format: F,
   until?: (stored: StoredEvent) => boolean,
 ): { source: (signal: AbortSignal) => AsyncIterable<StoredEvent>; format: Format<StoredEvent> } {
@@ -271,5 +291,5 @@ export function followStream(res: ServerResponse, options: FollowStreamOptions):
     sendTimeoutMs: options.sendTimeoutMs,
   };
   if (options.headers !== undefined) respondOptions.headers = options.headers;
-  return respond(res, logEvents(store, id, options.after ?? 0, options.first === true), respondOptions);
+  return respond(res, logEvents(store, id, options.after ?? 0, options.first === true ? res : false), respondOptions);
 }

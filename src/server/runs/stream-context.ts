@@ -44,7 +44,7 @@ export interface FollowOptions {
   /** A fresh codec for this response. */
   format: AgentFormat;
   headers?: Record<string, string>;
-  /** The run this request just started: the follower takes over its hold, and an `error` first event becomes an HTTP error. */
+  /** The run this request just started: the follower takes over its hold, and an `error` first event becomes an HTTP error while the head is not sent. */
   run?: StartedRun;
   /** Told each event before it is encoded; true ends the response cleanly after it (see `logFollower`). */
   until?: ((stored: StoredEvent) => boolean) | undefined;
@@ -129,7 +129,8 @@ export function createStreams(options: CreateStreamsOptions): Streams {
     },
 
     follow(res, { id, after = 0, format, headers, run, until }) {
-      const log = logFollower(store, id, after, run !== undefined, format, until);
+      // The first response's own head says whether a first `error` can still be an HTTP error.
+      const log = logFollower(store, id, after, run === undefined ? false : res, format, until);
       const follower = base(log.format);
       follower.headers = { [STREAM_ID_HEADER]: id, ...headers };
       // The run's first response takes over the starting request's hold; any other attaches now.
