@@ -50,4 +50,16 @@ describe('agentText', () => {
     expect(response.status).toBe(529);
     expect(await response.json()).toEqual({ error: { code: 'provider_overloaded', message: 'The model is overloaded, try again.' } });
   });
+
+  it('answers an error event before any text with `errorStatus`: a server maps the code, not the upstream’s status', async () => {
+    const seen: unknown[] = [];
+    const errorStatus = (event: { code: string; status?: number }): number => {
+      seen.push({ code: event.code, status: event.status });
+      return 503;
+    };
+    const response = await streamingResponse(ERROR_EVENTS.filter((event) => event.type !== 'text-delta'), { format: agentText({ errorStatus }) });
+    expect(response.status).toBe(503);
+    expect(seen).toEqual([{ code: 'provider_overloaded', status: 529 }]);
+    expect(await response.json()).toEqual({ error: { code: 'provider_overloaded', message: 'The model is overloaded, try again.' } });
+  });
 });

@@ -6,6 +6,7 @@
 import { SluiceError } from '../core/errors.ts';
 import { eventOf, type AgentFormat } from './agent-format.ts';
 import { createPadder, type PaddingOption } from './padding.ts';
+import type { ErrorEvent } from './types.ts';
 
 /** The content type of {@link agentText}. */
 export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
@@ -20,6 +21,19 @@ export interface AgentTextOptions {
    * @defaultValue off (the reference server turns it on from `SLUICE_PADDING`)
    */
   padding?: PaddingOption;
+  /**
+   * The HTTP status an `error` event before the first byte is answered with. The event's own
+   * `status` is the upstream's (a provider's 500, 529, 401), not one a server should repeat: a
+   * server maps the event's code to its own status (the reference server: 502 for upstream
+   * failures, 504 timeouts, 429 rate limited, 503 overloaded).
+   * @defaultValue the event's `status` when it is 400–599, else 502
+   */
+  errorStatus?: (event: ErrorEvent) => number;
+}
+
+/** {@link AgentTextOptions.errorStatus}'s default. */
+function upstreamStatus(event: ErrorEvent): number {
+  return event.status !== undefined && event.status >= 400 && event.status <= 599 ? event.status : 502;
 }
 
 /**
@@ -27,9 +41,9 @@ export interface AgentTextOptions {
  * blocks (an agent's steps: "Let me check…", then the answer) are set apart by a blank line. Plain text has no
  * in-band error signal, so an `error` or `abort` event (or a thrown error) after the first byte
  * aborts the transfer, and the client sees an incomplete body rather than a truncated success;
- * before the first byte it becomes a real HTTP error.
+ * before the first byte it becomes a real HTTP error (its status from `errorStatus`).
  * With padding the text is written in fixed-size chunks, not as the tokens came.
- * @param options - padding
+ * @param options - padding, and the status of an `error` before the first byte
  * @returns a fresh format for one response
  * @example
  * ```ts
@@ -41,6 +55,7 @@ export function agentText(options: AgentTextOptions = {}): AgentFormat {
   let wroteText = false;
   let blockEnded = false;
   const padder = createPadder(options.padding);
+  const errorStatus = options.errorStatus ?? upstreamStatus;
   const encoder = new TextEncoder();
   /** With padding: the UTF-8 bytes not written yet (less than one chunk after each call). */
   let pending = new Uint8Array(0);
@@ -81,7 +96,7 @@ export function agentText(options: AgentTextOptions = {}): AgentFormat {
       }
       if (event.type === 'finish') return flush();
       if (event.type === 'error') {
-        throw new SluiceError(event.code, event.message, { status: event.status !== undefined && event.status >= 400 ? event.status : 502 });
+        throw new SluiceError(event.code, event.message, { status: errorStatus(event) });
       }
       if (event.type === 'abort') {
         throw new SluiceError('aborted', `The generation was stopped${event.reason === undefined ? '' : `: ${event.reason}`}.`, { status: 499 });

@@ -8,6 +8,7 @@ import type { AgentFormat } from './agent-format.ts';
 import { agentSse } from './agent-sse.ts';
 import { agentText } from './agent-text.ts';
 import type { PaddingOption } from './padding.ts';
+import type { ErrorEvent } from './types.ts';
 
 /** The agent formats a client can ask for with `Accept`. */
 export type AgentFormatName = 'sse' | 'ndjson' | 'text';
@@ -74,15 +75,20 @@ export function pickAgentFormat(accept: string | null | undefined): AgentFormatN
 /**
  * The agent format an `Accept` header asks for (see {@link pickAgentFormat}), ready to stream.
  * @param accept - the `Accept` header, or null when there is none
- * @param options - token-length padding (for all three formats)
+ * @param options - token-length padding (for all three formats); the status plain text answers an
+ * `error` before its first byte with (see `AgentTextOptions.errorStatus`)
  * @returns a fresh format for one response
  * @example
  * ```ts
  * await sendStream(res, events, { format: negotiateAgentFormat(req.headers.accept ?? null) })
  * ```
  */
-export function negotiateAgentFormat(accept: string | null | undefined, options: { padding?: PaddingOption } = {}): AgentFormat {
+export function negotiateAgentFormat(
+  accept: string | null | undefined,
+  options: { padding?: PaddingOption; errorStatus?: (event: ErrorEvent) => number } = {},
+): AgentFormat {
   const name = pickAgentFormat(accept);
   const padding = options.padding === undefined ? {} : { padding: options.padding };
-  return name === 'text' ? agentText(padding) : name === 'ndjson' ? agentNdjson(padding) : agentSse(padding);
+  if (name === 'text') return agentText(options.errorStatus === undefined ? padding : { ...padding, errorStatus: options.errorStatus });
+  return name === 'ndjson' ? agentNdjson(padding) : agentSse(padding);
 }

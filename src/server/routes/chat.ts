@@ -17,6 +17,7 @@ import { openaiChunks } from '../../protocol/openai-chunks.ts';
 import { toChatCompletion } from '../../protocol/to-chat-completion.ts';
 import type { AgentEvent } from '../../protocol/types.ts';
 import type { ChatRequest } from '../../providers/types.ts';
+import { errorEventStatus } from '../error-status.ts';
 import { HttpError, quote, sendJson } from '../http-error.ts';
 import type { ModelRegistry } from '../models.ts';
 import { publicEvents, type HiddenFailure } from '../public-errors.ts';
@@ -113,7 +114,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       const body = await readJson(req, NativeChatBody);
       const request: Omit<ChatRequest, 'model'> = { messages: body.messages };
       if (body.tools) request.tools = body.tools;
-      const format = negotiateAgentFormat(req.headers.accept, { padding: context.padding });
+      const format = negotiateAgentFormat(req.headers.accept, { padding: context.padding, errorStatus: errorEventStatus });
       const streams = await context.streams();
       const id = randomUUID();
       const approvals = approvalsForRun(streams, id, approvalTimeoutMs);
@@ -259,7 +260,9 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
         // nothing to log and no one to answer.
         if (controller.signal.aborted && isAbortError(error)) return undefined;
         if (hidden !== undefined && isSluiceError(error) && error.code === hidden.code) {
-          throw new SluiceError(error.code, error.message, { status: error.status, cause: hidden.error ?? new Error(hidden.detail) });
+          // toChatCompletion answers the event's `status`, the upstream's own (500, 529): the server answers its code's.
+          const status = errorEventStatus({ code: error.code, status: error.status });
+          throw new SluiceError(error.code, error.message, { status, cause: hidden.error ?? new Error(hidden.detail) });
         }
         throw error;
       } finally {

@@ -16,6 +16,7 @@ import { DATASETS } from '../../agent/tools/analyze-data.ts';
 import type { AnyAgentTool } from '../../agent/types.ts';
 import { negotiateAgentFormat } from '../../protocol/negotiate-agent-format.ts';
 import type { AgentEvent } from '../../protocol/types.ts';
+import { errorEventStatus } from '../error-status.ts';
 import { sendJson } from '../http-error.ts';
 import { readJson } from '../read-json.ts';
 import type { RouteHandler } from '../router.ts';
@@ -122,7 +123,7 @@ export function jobRoutes(context: StreamContext, tools: readonly AnyAgentTool[]
       if (context.draining()) throw shuttingDown();
       const id = params.id ?? '';
       const after = lastEventId(req, url);
-      const format = negotiateAgentFormat(req.headers.accept, { padding: context.padding });
+      const format = negotiateAgentFormat(req.headers.accept, { padding: context.padding, errorStatus: errorEventStatus });
       const streams = await context.streams();
       await findJob(streams, id, owner, after);
       return context.quotas.follow(req, owner, () => streams.follow(res, { id, after, format }));

@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http';
 import { aiSdkUiStream } from '../../protocol/ai-sdk-ui-stream.ts';
 import { negotiateAgentFormat } from '../../protocol/negotiate-agent-format.ts';
 import { pauseForApprovals } from '../approval-continuation.ts';
+import { errorEventStatus } from '../error-status.ts';
 import { sendJson } from '../http-error.ts';
 import type { RouteHandler } from '../router.ts';
 import { ABORT_REASONS } from '../runs/run-manager.ts';
@@ -41,7 +42,7 @@ export function streamRoutes(context: StreamContext): Record<'resume' | 'resumeH
       if (context.draining()) throw shuttingDown();
       const id = params.id ?? '';
       const after = lastEventId(req, url);
-      const format = negotiateAgentFormat(req.headers.accept, { padding: context.padding });
+      const format = negotiateAgentFormat(req.headers.accept, { padding: context.padding, errorStatus: errorEventStatus });
       const streams = await context.streams();
       await streams.find(id, owner, after);
       // The events with an id greater than `after`, in order, then live; each with its id in the log.

@@ -13,6 +13,7 @@ import type { Format, StreamOptions, StreamResult } from '../../core/types.ts';
 import type { AgentFormat } from '../../protocol/agent-format.ts';
 import type { ErrorEvent } from '../../protocol/types.ts';
 import type { StoredEvent, StreamStore } from '../../store/types.ts';
+import { errorEventStatus } from '../error-status.ts';
 
 /**
  * A new run's first event was its `error`: thrown by the first response while its head is not sent
@@ -29,7 +30,8 @@ export class StreamFailedError extends SluiceError {
    * @param event - its first event, an `error`
    */
   constructor(streamId: string, event: ErrorEvent) {
-    super(event.code, event.message, { status: event.status !== undefined && event.status >= 400 ? event.status : 502 });
+    // The event's `status` is a provider's own (500, 529, 401): the server answers its code's.
+    super(event.code, event.message, { status: errorEventStatus(event) });
     this.streamId = streamId;
   }
 }
