@@ -422,6 +422,33 @@ describe('the log line of a failed run: one line a client cannot break, bounded'
     expect(entry).toMatch(/"… \(6\d{4} characters\)\]$/);
   });
 
+  it('the gateway’s non-streaming completion (no run): the upstream text only inside one escaped line', async () => {
+    const models = createModelRegistry({ env: {}, providers: { openai: createOpenAIProvider({ apiKey: 'test-key', baseURL: `${upstream.url}/v1`, maxRetries: 0 }) } });
+    const own = await startServer(createApp({ env: {}, models, onWarn: () => undefined }));
+    const calls: unknown[][] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void calls.push(args));
+    try {
+      const response = await fetch(`${own.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: `openai:${FORGED_MODEL}`, stream: false, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.text()).not.toContain('FORGED');
+      await vi.waitFor(() => expect(calls).toHaveLength(1));
+      const printed = formatWithOptions({}, ...calls[0]!);
+      // The server's own error with its frames, then its cause: the run's line, the forged lines escaped within it.
+      expect(printed).toContain('[cause]: [RunFailedError: sluice: stream chatcmpl-');
+      expect(printed).toContain('gpt-4o\\n2026-12-08T00:00:00Z sluice: FORGED line\\r');
+      for (const line of printed.split('\n')) expect(line.includes('FORGED') ? line.trimStart().startsWith('[cause]: [RunFailedError') : true).toBe(true);
+      expect(printed).not.toMatch(/[\r\u2028\u2029\u0085]/);
+      expect(printed.length).toBeLessThan(12_000);
+    } finally {
+      spy.mockRestore();
+      await own.close();
+    }
+  });
+
   it('a body over 64 KiB (70 KB: cut where the provider stops reading, no JSON): one escaped line under 8 KB', async () => {
     const { printed, id, text } = await printedFor(`openai:${FORGED_MODEL_LONG_BODY}`);
     expect(text).not.toContain('FORGED');

@@ -16,11 +16,12 @@ import { negotiateAgentFormat } from '../../protocol/negotiate-agent-format.ts';
 import { openaiChunks } from '../../protocol/openai-chunks.ts';
 import { toChatCompletion } from '../../protocol/to-chat-completion.ts';
 import type { AgentEvent } from '../../protocol/types.ts';
+import { isProviderError } from '../../providers/errors.ts';
 import type { ChatRequest } from '../../providers/types.ts';
 import { errorEventStatus } from '../error-status.ts';
 import { HttpError, quote, sendJson } from '../http-error.ts';
 import type { ModelRegistry } from '../models.ts';
-import { publicEvents, type HiddenFailure } from '../public-errors.ts';
+import { hiddenFailureOf, publicEvents, publicMessageOf, RunFailedError, type HiddenFailure } from '../public-errors.ts';
 import { readJson } from '../read-json.ts';
 import {
   AgUiRunBody,
@@ -245,7 +246,7 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
       res.on('close', onClose);
       if (res.destroyed) onClose();
       // A provider's `error` event is answered in sluice's own words; its detail goes to the log
-      // with the error (as its `cause`), never to the client.
+      // (the thrown error's `cause`), never to the client.
       let hidden: HiddenFailure | undefined;
       try {
         const completion = await context.quotas.generate(req, owner, () =>
@@ -259,10 +260,15 @@ export function chatRoutes(options: ChatRouteOptions): Record<'chat' | 'aiSdk' |
         // The client left and the generation stopped for it: a disconnect, not a failure. There is
         // nothing to log and no one to answer.
         if (controller.signal.aborted && isAbortError(error)) return undefined;
-        if (hidden !== undefined && isSluiceError(error) && error.code === hidden.code) {
+        // A provider's failure: an error event (made public already) or a ProviderError thrown
+        // before the first event.
+        const failure = hidden !== undefined && isSluiceError(error) && error.code === hidden.code ? hidden : isProviderError(error) ? hiddenFailureOf(error) : undefined;
+        if (failure !== undefined && isSluiceError(error)) {
           // toChatCompletion answers the event's `status`, the upstream's own (500, 529): the server answers its code's.
           const status = errorEventStatus({ code: error.code, status: error.status });
-          throw new SluiceError(error.code, error.message, { status, cause: hidden.error ?? new Error(hidden.detail) });
+          // The cause is what the log prints: one escaped, bounded line (the upstream's text may
+          // echo the client's model id, line breaks included), the ProviderError within it.
+          throw new SluiceError(error.code, publicMessageOf(error) ?? error.message, { status, cause: new RunFailedError(meta.id, failure) });
         }
         throw error;
       } finally {
