@@ -8,6 +8,7 @@ const TIMING = [
   'test/held-demo-connections.node.test.ts',
   'test/core-disconnect.node.test.ts',
   'test/core-held-failure.node.test.ts',
+  'test/server-late-first-error.node.test.ts',
   'test/core-backpressure.node.test.ts',
   'test/providers-disconnect.test.ts',
   'test/chat-disconnect-e2e.test.ts',
