@@ -21,4 +21,9 @@ describe('errorEventStatus', () => {
     expect(errorEventStatus({ code: 'job_failed', status: 200 })).toBe(502);
     expect(errorEventStatus({ code: 'toString' })).toBe(502);
   });
+
+  it('an internal error without a status of its own: 500, not a bad gateway', () => {
+    expect(errorEventStatus({ code: 'internal_error' })).toBe(500);
+    expect(errorEventStatus({ code: 'internal_error', status: 200 })).toBe(500);
+  });
 });
