@@ -426,6 +426,13 @@ describe('two instances behind deploy/nginx.conf, as the README starts them', ()
     expect(active.filter(Boolean)).toHaveLength(1);
     const producer = instances[active.indexOf(true)]!;
     producer.spawned.child.kill('SIGTERM');
+    // Draining once its /readyz says so (the signal is handled a moment later): a resume sent before
+    // that could reach it as a follower, which its drain then cuts.
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const status = await fetch(`http://127.0.0.1:${producer.port}/readyz`).then((r) => r.status, () => 0);
+      if (status === 503) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     // Resume through nginx: the draining instance answers 503, nginx passes the GET to the other.
     const resumed = await fetch(`${base}/v1/streams/${streamId}`, { headers: { 'last-event-id': seen.at(-1)!.id } });
     expect(resumed.status).toBe(200);
