@@ -13,6 +13,7 @@ import { createReplayServer, type ReplayResponse, type ReplayServer } from '../s
 import { createApp } from '../src/server/app.ts';
 import { createModelRegistry } from '../src/server/models.ts';
 import { startServer, type TestServer } from './helpers/http.ts';
+import { ndjsonLines, sseFrames } from './helpers/sse-events.ts';
 
 const errorDocument = (status: number, error: Record<string, unknown>, extra: Partial<ReplayResponse> = {}): ReplayResponse => ({
   status,
@@ -81,29 +82,6 @@ function chat(model: string, accept?: string): Promise<Response> {
   if (accept !== undefined) headers.accept = accept;
   return fetch(`${server.url}/v1/chat`, { method: 'POST', headers, body: JSON.stringify({ model, messages: MESSAGES }) });
 }
-
-/** SSE frames as `{event, id, data}`, comments left out. */
-function sseFrames(text: string): { event?: string; id?: string; data: Record<string, unknown> }[] {
-  return text
-    .split('\n\n')
-    .map((block) => block.split('\n').filter((line) => line !== '' && !line.startsWith(':')))
-    .filter((lines) => lines.some((line) => line.startsWith('data: ')))
-    .map((lines) => {
-      const field = (name: string): string | undefined => lines.find((line) => line.startsWith(`${name}: `))?.slice(name.length + 2);
-      const frame: { event?: string; id?: string; data: Record<string, unknown> } = { data: JSON.parse(field('data')!) as Record<string, unknown> };
-      const event = field('event');
-      const id = field('id');
-      if (event !== undefined) frame.event = event;
-      if (id !== undefined) frame.id = id;
-      return frame;
-    });
-}
-
-const ndjsonLines = (text: string): Record<string, unknown>[] =>
-  text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 async function resume(id: string, accept: string): Promise<string> {
   const response = await fetch(`${server.url}/v1/streams/${id}?last_event_id=0`, { headers: { accept } });

@@ -51,3 +51,27 @@ export function expectConsecutive(events: readonly ReceivedEvent[], from = 1): v
     if (event.id !== from + index) throw new Error(`Expected event ${index} to have id ${from + index}, got ${event.id} (ids: ${events.map((e) => e.id).join(',')}).`);
   });
 }
+
+/** SSE frames of a whole body as `{event, id, data}` (data parsed as JSON), comments left out. */
+export function sseFrames(text: string): { event?: string; id?: string; data: Record<string, unknown> }[] {
+  return text
+    .split('\n\n')
+    .map((block) => block.split('\n').filter((line) => line !== '' && !line.startsWith(':')))
+    .filter((lines) => lines.some((line) => line.startsWith('data: ')))
+    .map((lines) => {
+      const field = (name: string): string | undefined => lines.find((line) => line.startsWith(`${name}: `))?.slice(name.length + 2);
+      const frame: { event?: string; id?: string; data: Record<string, unknown> } = { data: JSON.parse(field('data')!) as Record<string, unknown> };
+      const event = field('event');
+      const id = field('id');
+      if (event !== undefined) frame.event = event;
+      if (id !== undefined) frame.id = id;
+      return frame;
+    });
+}
+
+/** The JSON lines of a whole NDJSON body, blank lines left out. */
+export const ndjsonLines = (text: string): Record<string, unknown>[] =>
+  text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
