@@ -306,6 +306,14 @@ describe('the README commands', () => {
   });
 });
 
+describe('the README', () => {
+  it('stays under 350 lines: what a newcomer reads to the end (reference material lives in docs/)', () => {
+    const lines = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8').split('\n');
+    // A file ending in a newline splits into one empty string more.
+    expect(lines.length - (lines.at(-1) === '' ? 1 : 0)).toBeLessThan(350);
+  });
+});
+
 describe('the ports the docs start things on', () => {
   // A user follows the README, then runs an example (or the other way round): nothing the docs
   // start may take a port another documented thing uses (it did: the instances were on 3001 and
